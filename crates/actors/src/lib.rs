@@ -1,0 +1,1 @@
+//! The EventActor and its domain (filled by the EventActor issue).

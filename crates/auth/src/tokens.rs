@@ -1,0 +1,233 @@
+//! HS256 tokens: the access token (who you are) and the queue tokens (how far through the
+//! waiting room you got). Each kind has its own claim shape, so a token of one kind can
+//! never be read as another.
+
+use chrono::{Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::AuthError;
+
+/// How long an access token lives (SPEC 2.5).
+pub const ACCESS_TTL: Duration = Duration::minutes(15);
+/// How long a queue token lives (SPEC 2.1, 2.2).
+pub const QUEUE_TOKEN_TTL: Duration = Duration::minutes(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(role: &str) -> Option<Role> {
+        match role {
+            "user" => Some(Role::User),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// `{sub, email, role, iat, exp}`; `typ` keeps it apart from the queue tokens, which are
+/// signed with keys that may be the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub sub: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub iat: i64,
+    pub exp: i64,
+    typ: AccessKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum AccessKind {
+    #[serde(rename = "access")]
+    Access,
+}
+
+/// A waiting-room token: `{sub: eventId, uid, tier, pos?, iat, exp}`. Tier 1 carries the
+/// waiting-room position; tier 2 is the entry token that opens seat selection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueTokenClaims {
+    pub sub: String,
+    pub uid: String,
+    pub tier: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pos: Option<u64>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// An HS256 key pair for one secret.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKeys(..)")
+    }
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8]) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
+    }
+
+    /// Signs an access token for a user, valid for [`ACCESS_TTL`].
+    pub fn issue_access(
+        &self,
+        user: Uuid,
+        email: &str,
+        role: Role,
+    ) -> Result<(String, AccessClaims), AuthError> {
+        let now = Utc::now().timestamp();
+        let claims = AccessClaims {
+            sub: user,
+            email: email.to_owned(),
+            role,
+            iat: now,
+            exp: now + ACCESS_TTL.num_seconds(),
+            typ: AccessKind::Access,
+        };
+        Ok((self.sign(&claims)?, claims))
+    }
+
+    pub fn verify_access(&self, token: &str) -> Result<AccessClaims, AuthError> {
+        self.verify(token)
+    }
+
+    /// Signs a queue token of `tier` for `uid` at `event`, valid for [`QUEUE_TOKEN_TTL`].
+    pub fn issue_queue(
+        &self,
+        event: &str,
+        uid: &str,
+        tier: u8,
+        pos: Option<u64>,
+    ) -> Result<(String, QueueTokenClaims), AuthError> {
+        let now = Utc::now().timestamp();
+        let claims = QueueTokenClaims {
+            sub: event.to_owned(),
+            uid: uid.to_owned(),
+            tier,
+            pos,
+            iat: now,
+            exp: now + QUEUE_TOKEN_TTL.num_seconds(),
+        };
+        Ok((self.sign(&claims)?, claims))
+    }
+
+    /// Verifies a queue token and that it is of `tier`, for `event` and for `uid`.
+    pub fn verify_queue(
+        &self,
+        token: &str,
+        tier: u8,
+        event: &str,
+        uid: &str,
+    ) -> Result<QueueTokenClaims, AuthError> {
+        let claims: QueueTokenClaims = self.verify(token)?;
+        if claims.tier != tier {
+            return Err(AuthError::Invalid(format!(
+                "tier {} token where tier {tier} is required",
+                claims.tier
+            )));
+        }
+        if claims.sub != event {
+            return Err(AuthError::Invalid("token is for another event".into()));
+        }
+        if claims.uid != uid {
+            return Err(AuthError::Invalid("token is for another user".into()));
+        }
+        Ok(claims)
+    }
+
+    /// Signs arbitrary claims; for tests and tools that need unusual tokens.
+    pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, AuthError> {
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &self.encoding,
+        )?)
+    }
+
+    fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, AuthError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Clocks within one deployment agree closely; a minute of grace (the default)
+        // would keep a revoked-by-expiry token alive for too long.
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Ok(jsonwebtoken::decode::<T>(token, &self.decoding, &validation)?.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_tokens_round_trip_and_refuse_other_keys() {
+        let keys = TokenKeys::new(b"a-secret-of-at-least-32-bytes-long!!");
+        let user = Uuid::now_v7();
+        let (token, claims) = keys.issue_access(user, "a@b.c", Role::Admin).unwrap();
+        assert_eq!(keys.verify_access(&token).unwrap(), claims);
+        assert_eq!(claims.exp - claims.iat, 900);
+        let other = TokenKeys::new(b"another-secret-of-at-least-32-bytes");
+        assert!(matches!(
+            other.verify_access(&token),
+            Err(AuthError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn expired_tokens_are_refused_as_expired() {
+        let keys = TokenKeys::new(b"a-secret-of-at-least-32-bytes-long!!");
+        let now = Utc::now().timestamp();
+        let claims = QueueTokenClaims {
+            sub: "e".into(),
+            uid: "u".into(),
+            tier: 2,
+            pos: None,
+            iat: now - 700,
+            exp: now - 100,
+        };
+        let token = keys.sign(&claims).unwrap();
+        assert_eq!(
+            keys.verify_queue(&token, 2, "e", "u"),
+            Err(AuthError::Expired)
+        );
+    }
+
+    #[test]
+    fn queue_tokens_are_bound_to_tier_event_and_user() {
+        let keys = TokenKeys::new(b"a-secret-of-at-least-32-bytes-long!!");
+        let (token, _) = keys.issue_queue("event-1", "user-1", 1, Some(42)).unwrap();
+        let claims = keys.verify_queue(&token, 1, "event-1", "user-1").unwrap();
+        assert_eq!(claims.pos, Some(42));
+        assert!(keys.verify_queue(&token, 2, "event-1", "user-1").is_err());
+        assert!(keys.verify_queue(&token, 1, "event-2", "user-1").is_err());
+        assert!(keys.verify_queue(&token, 1, "event-1", "user-2").is_err());
+        // A queue token is not an access token, and vice versa.
+        assert!(keys.verify_access(&token).is_err());
+        let (access, _) = keys
+            .issue_access(Uuid::now_v7(), "a@b.c", Role::User)
+            .unwrap();
+        assert!(keys.verify_queue(&access, 1, "event-1", "user-1").is_err());
+    }
+}

@@ -1,0 +1,160 @@
+//! The one place where failures become HTTP: every error is `{error: {code, message}}`
+//! with the status its [`ErrorCode`] maps to.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use urr_auth::AuthError;
+use urr_store::StoreError;
+
+/// A small, stable vocabulary of failures that clients can branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidInput,
+    InvalidJson,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    Unauthorized,
+    InvalidCredentials,
+    TokenExpired,
+    InvalidToken,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    EmailTaken,
+    UnknownReference,
+    GoogleDisabled,
+    RateLimited,
+    Unavailable,
+    Timeout,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn status(self) -> StatusCode {
+        use ErrorCode::*;
+        match self {
+            InvalidInput | InvalidJson => StatusCode::BAD_REQUEST,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Unauthorized | InvalidCredentials | TokenExpired | InvalidToken => {
+                StatusCode::UNAUTHORIZED
+            }
+            Forbidden => StatusCode::FORBIDDEN,
+            NotFound | GoogleDisabled => StatusCode::NOT_FOUND,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Conflict | EmailTaken => StatusCode::CONFLICT,
+            UnknownReference => StatusCode::UNPROCESSABLE_ENTITY,
+            RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Unavailable | Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            InvalidInput => "invalid_input",
+            InvalidJson => "invalid_json",
+            UnsupportedMediaType => "unsupported_media_type",
+            PayloadTooLarge => "payload_too_large",
+            Unauthorized => "unauthorized",
+            InvalidCredentials => "invalid_credentials",
+            TokenExpired => "token_expired",
+            InvalidToken => "invalid_token",
+            Forbidden => "forbidden",
+            NotFound => "not_found",
+            MethodNotAllowed => "method_not_allowed",
+            Conflict => "conflict",
+            EmailTaken => "email_taken",
+            UnknownReference => "unknown_reference",
+            GoogleDisabled => "google_disabled",
+            RateLimited => "rate_limited",
+            Unavailable => "unavailable",
+            Timeout => "timeout",
+            Internal => "internal",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidInput, message)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.code.status();
+        if status.is_server_error() {
+            tracing::warn!(code = self.code.as_str(), message = %self.message, "request failed");
+        }
+        let body = json!({"error": {"code": self.code.as_str(), "message": self.message}});
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "not found"),
+            StoreError::Conflict(what) => ApiError::new(ErrorCode::Conflict, what),
+            StoreError::MissingReference(what) => {
+                ApiError::new(ErrorCode::UnknownReference, format!("unknown {what}"))
+            }
+            e if e.is_unavailable() => {
+                tracing::error!(error = %e, "store unavailable");
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    "a storage dependency is unavailable",
+                )
+            }
+            other => {
+                tracing::error!(error = %other, "store failure");
+                ApiError::new(ErrorCode::Internal, "internal error")
+            }
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Expired => ApiError::new(ErrorCode::TokenExpired, "token has expired"),
+            AuthError::Invalid(why) => ApiError::new(ErrorCode::InvalidToken, why),
+            AuthError::GoogleDisabled => ApiError::new(
+                ErrorCode::GoogleDisabled,
+                "Google sign-in is not configured",
+            ),
+            AuthError::ProviderUnavailable(why) => {
+                tracing::warn!(%why, "identity provider unavailable");
+                ApiError::new(ErrorCode::Unavailable, "identity provider unavailable")
+            }
+            AuthError::Hashing(why) => {
+                tracing::error!(%why, "password hashing failed");
+                ApiError::new(ErrorCode::Internal, "internal error")
+            }
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

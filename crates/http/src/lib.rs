@@ -1,0 +1,20 @@
+//! The axum edge: every HTTP route of URR, the one place errors become statuses, and the
+//! middleware that every request passes (ids, tracing, limits, timeouts, headers).
+
+pub mod config;
+mod cookies;
+mod error;
+mod extract;
+mod middleware;
+mod pagination;
+mod routes;
+mod session;
+mod startup;
+mod state;
+mod validate;
+
+pub use config::HttpConfig;
+pub use error::{ApiError, ErrorCode};
+pub use session::{AdminUser, CurrentUser};
+pub use startup::{router, serve};
+pub use state::AppState;

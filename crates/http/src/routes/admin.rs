@@ -1,0 +1,277 @@
+//! Operator routes: artists and events, with their ticket types and seat layout.
+
+use std::collections::HashSet;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use urr_store::artists::{self, NewArtist};
+use urr_store::events::{self, EventPatch, NewEvent, NewSection, NewTicketType};
+use uuid::Uuid;
+
+use super::artists::ArtistView;
+use super::events::{EventDetailView, parse_status};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath};
+use crate::session::AdminUser;
+use crate::state::AppState;
+use crate::validate;
+
+/// Prices are won; nothing we sell costs more than this.
+const MAX_PRICE: i64 = 100_000_000;
+const MAX_TICKET_TYPES: usize = 20;
+const MAX_SECTIONS: usize = 50;
+const MAX_ROWS: i64 = 200;
+const MAX_SEATS_PER_ROW: i64 = 200;
+/// The largest venue we model; bounds the rows one request can create.
+const MAX_SEATS: i64 = 100_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtistRequest {
+    name: String,
+    genre: Option<String>,
+    description: Option<String>,
+    image_url: Option<String>,
+}
+
+pub async fn create_artist(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiJson(body): ApiJson<ArtistRequest>,
+) -> ApiResult<(StatusCode, Json<ArtistView>)> {
+    let artist = NewArtist {
+        name: validate::text("name", &body.name, 1, 200)?,
+        genre: validate::optional_text("genre", body.genre.as_deref(), 100)?,
+        description: validate::optional_text("description", body.description.as_deref(), 5000)?,
+        image_url: validate::optional_text("imageUrl", body.image_url.as_deref(), 2000)?,
+    };
+    let created = artists::create(&state.db, &artist).await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketTypeRequest {
+    name: String,
+    price: i64,
+    quantity: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SectionRequest {
+    name: String,
+    rows: i64,
+    seats_per_row: i64,
+    price: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SeatLayoutRequest {
+    sections: Vec<SectionRequest>,
+}
+
+/// SPEC 3: the event shape shared by the UI, the load generator and the tests.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateEventRequest {
+    title: String,
+    description: Option<String>,
+    artist_id: Option<Uuid>,
+    venue: String,
+    address: String,
+    starts_at: DateTime<Utc>,
+    sale_starts_at: DateTime<Utc>,
+    sale_ends_at: Option<DateTime<Utc>>,
+    status: Option<String>,
+    #[serde(default)]
+    ticket_types: Vec<TicketTypeRequest>,
+    seat_layout: Option<SeatLayoutRequest>,
+}
+
+pub async fn create_event(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiJson(body): ApiJson<CreateEventRequest>,
+) -> ApiResult<(StatusCode, Json<EventDetailView>)> {
+    let new = validate_new_event(body)?;
+    let created = events::create(&state.db, &new).await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+fn validate_new_event(body: CreateEventRequest) -> Result<NewEvent, ApiError> {
+    check_window(body.starts_at, body.sale_starts_at, body.sale_ends_at)?;
+    if body.ticket_types.is_empty() && body.seat_layout.is_none() {
+        return Err(ApiError::invalid(
+            "an event needs ticket types, a seat layout, or both",
+        ));
+    }
+    if body.ticket_types.len() > MAX_TICKET_TYPES {
+        return Err(ApiError::invalid(format!(
+            "at most {MAX_TICKET_TYPES} ticket types"
+        )));
+    }
+    let ticket_types = body
+        .ticket_types
+        .iter()
+        .map(|t| {
+            Ok(NewTicketType {
+                name: validate::text("ticketTypes.name", &t.name, 1, 100)?,
+                price: validate::range("ticketTypes.price", t.price, 0, MAX_PRICE)?,
+                quantity: t
+                    .quantity
+                    .map(|q| validate::range("ticketTypes.quantity", q, 0, 1_000_000))
+                    .transpose()?
+                    .map(|q| q as i32),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let sections = body.seat_layout.map(validate_layout).transpose()?;
+    Ok(NewEvent {
+        title: validate::text("title", &body.title, 1, 200)?,
+        description: validate::optional_text("description", body.description.as_deref(), 5000)?,
+        artist_id: body.artist_id,
+        venue: validate::text("venue", &body.venue, 1, 200)?,
+        address: validate::text("address", &body.address, 1, 500)?,
+        starts_at: body.starts_at,
+        sale_starts_at: body.sale_starts_at,
+        sale_ends_at: body.sale_ends_at,
+        status: body
+            .status
+            .as_deref()
+            .map(parse_status)
+            .transpose()?
+            .unwrap_or_else(|| "upcoming".to_owned()),
+        ticket_types,
+        sections,
+    })
+}
+
+fn validate_layout(layout: SeatLayoutRequest) -> Result<Vec<NewSection>, ApiError> {
+    if layout.sections.is_empty() || layout.sections.len() > MAX_SECTIONS {
+        return Err(ApiError::invalid(format!(
+            "a seat layout has 1 to {MAX_SECTIONS} sections"
+        )));
+    }
+    let mut names = HashSet::new();
+    let mut total = 0;
+    let sections = layout
+        .sections
+        .iter()
+        .map(|s| {
+            let name = validate::text("sections.name", &s.name, 1, 50)?;
+            if !names.insert(name.to_lowercase()) {
+                return Err(ApiError::invalid(format!("section {name} appears twice")));
+            }
+            let rows = validate::range("sections.rows", s.rows, 1, MAX_ROWS)?;
+            let per_row = validate::range(
+                "sections.seatsPerRow",
+                s.seats_per_row,
+                1,
+                MAX_SEATS_PER_ROW,
+            )?;
+            total += rows * per_row;
+            Ok(NewSection {
+                name,
+                rows: rows as i32,
+                seats_per_row: per_row as i32,
+                price: validate::range("sections.price", s.price, 0, MAX_PRICE)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    if total > MAX_SEATS {
+        return Err(ApiError::invalid(format!(
+            "a seat layout has at most {MAX_SEATS} seats"
+        )));
+    }
+    Ok(sections)
+}
+
+fn check_window(
+    starts_at: DateTime<Utc>,
+    sale_starts_at: DateTime<Utc>,
+    sale_ends_at: Option<DateTime<Utc>>,
+) -> Result<(), ApiError> {
+    if sale_starts_at >= starts_at {
+        return Err(ApiError::invalid("saleStartsAt must be before startsAt"));
+    }
+    if let Some(end) = sale_ends_at
+        && (end <= sale_starts_at || end > starts_at)
+    {
+        return Err(ApiError::invalid(
+            "saleEndsAt must be after saleStartsAt and no later than startsAt",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateEventRequest {
+    title: Option<String>,
+    description: Option<String>,
+    artist_id: Option<Uuid>,
+    venue: Option<String>,
+    address: Option<String>,
+    starts_at: Option<DateTime<Utc>>,
+    sale_starts_at: Option<DateTime<Utc>>,
+    sale_ends_at: Option<DateTime<Utc>>,
+}
+
+pub async fn update_event(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<UpdateEventRequest>,
+) -> ApiResult<Json<EventDetailView>> {
+    let current = events::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event"))?
+        .event;
+    check_window(
+        body.starts_at.unwrap_or(current.starts_at),
+        body.sale_starts_at.unwrap_or(current.sale_starts_at),
+        body.sale_ends_at.or(current.sale_ends_at),
+    )?;
+    let text = |field, value: &Option<String>, max| {
+        value
+            .as_deref()
+            .map(|v| validate::text(field, v, 1, max))
+            .transpose()
+    };
+    let patch = EventPatch {
+        title: text("title", &body.title, 200)?,
+        description: text("description", &body.description, 5000)?,
+        artist_id: body.artist_id,
+        venue: text("venue", &body.venue, 200)?,
+        address: text("address", &body.address, 500)?,
+        starts_at: body.starts_at,
+        sale_starts_at: body.sale_starts_at,
+        sale_ends_at: body.sale_ends_at,
+    };
+    Ok(Json(events::update(&state.db, id, &patch).await?.into()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusRequest {
+    status: String,
+}
+
+pub async fn set_status(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<StatusRequest>,
+) -> ApiResult<Json<EventDetailView>> {
+    let status = parse_status(&body.status)?;
+    let event = events::set_status(&state.db, id, &status)
+        .await
+        .map_err(|e| match e {
+            urr_store::StoreError::NotFound => ApiError::not_found("event"),
+            other => other.into(),
+        })?;
+    Ok(Json(event.into()))
+}

@@ -1,0 +1,39 @@
+//! Routes, grouped as the seed's services were: auth, catalog (events, artists, admin),
+//! seats, and the operator endpoints.
+
+use axum::Router;
+use axum::routing::{get, patch, post};
+
+use crate::state::AppState;
+
+mod admin;
+mod artists;
+mod auth;
+mod events;
+mod health;
+mod seats;
+
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/register", post(auth::register))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/refresh", post(auth::refresh))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/auth/me", get(auth::me))
+        .route("/api/v1/auth/google", post(auth::google))
+        .route("/api/v1/events", get(events::list))
+        .route("/api/v1/events/{id}", get(events::detail))
+        .route("/api/v1/artists", get(artists::list))
+        .route("/api/v1/artists/{id}", get(artists::detail))
+        .route("/api/v1/seats/events/{event_id}", get(seats::for_event))
+        .route("/api/v1/admin/artists", post(admin::create_artist))
+        .route("/api/v1/admin/events", post(admin::create_event))
+        .route("/api/v1/admin/events/{id}", patch(admin::update_event))
+        .route("/api/v1/admin/events/{id}/status", patch(admin::set_status))
+}
+
+pub fn health() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+}

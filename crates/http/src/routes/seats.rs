@@ -1,0 +1,116 @@
+//! The seat map of an event: layout (stage, sections, rows, seats) with each seat's status.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use urr_store::seats::{self, SeatLayout};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiPath;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatMapView {
+    event_id: Uuid,
+    layout: LayoutView,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LayoutView {
+    id: Uuid,
+    stage: String,
+    total_seats: usize,
+    sections: Vec<SectionView>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SectionView {
+    id: Uuid,
+    name: String,
+    price: i64,
+    rows: Vec<RowView>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RowView {
+    number: i32,
+    seats: Vec<SeatView>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SeatView {
+    id: Uuid,
+    number: i32,
+    /// `SECTION-ROW-SEAT`, what a person reads on a ticket.
+    label: String,
+    price: i64,
+    status: String,
+}
+
+impl From<SeatLayout> for SeatMapView {
+    fn from(layout: SeatLayout) -> Self {
+        let mut total_seats = 0;
+        let sections = layout
+            .sections
+            .into_iter()
+            .map(|section| {
+                total_seats += section.seats.len();
+                let mut rows: Vec<RowView> = Vec::with_capacity(section.rows.max(0) as usize);
+                for seat in section.seats {
+                    if rows.last().is_none_or(|row| row.number != seat.row_number) {
+                        rows.push(RowView {
+                            number: seat.row_number,
+                            seats: Vec::new(),
+                        });
+                    }
+                    if let Some(row) = rows.last_mut() {
+                        row.seats.push(SeatView {
+                            id: seat.id,
+                            number: seat.seat_number,
+                            label: format!(
+                                "{}-{}-{}",
+                                section.name, seat.row_number, seat.seat_number
+                            ),
+                            price: seat.price,
+                            status: seat.status,
+                        });
+                    }
+                }
+                SectionView {
+                    id: section.id,
+                    name: section.name,
+                    price: section.price,
+                    rows,
+                }
+            })
+            .collect();
+        SeatMapView {
+            event_id: layout.event_id,
+            layout: LayoutView {
+                id: layout.id,
+                stage: layout.stage,
+                total_seats,
+                sections,
+            },
+        }
+    }
+}
+
+pub async fn for_event(
+    State(state): State<AppState>,
+    ApiPath(event_id): ApiPath<Uuid>,
+) -> ApiResult<Json<SeatMapView>> {
+    if urr_store::events::get(&state.db, event_id).await?.is_none() {
+        return Err(ApiError::not_found("event"));
+    }
+    let layout = seats::layout_for_event(&state.db, event_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("seat layout for this event"))?;
+    Ok(Json(layout.into()))
+}

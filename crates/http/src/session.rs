@@ -1,0 +1,57 @@
+//! Who is calling: the access token from `Authorization: Bearer` or the `access_token`
+//! cookie, and the admin gate.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use urr_auth::Role;
+use uuid::Uuid;
+
+use crate::cookies::{self, ACCESS_COOKIE};
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// A signed-in caller.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let bearer = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").map(str::trim).map(str::to_owned));
+        let token = bearer
+            .or_else(|| cookies::read(&parts.headers, ACCESS_COOKIE))
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "sign-in required"))?;
+        let claims = state.keys.verify_access(&token)?;
+        Ok(CurrentUser {
+            id: claims.sub,
+            email: claims.email,
+            role: claims.role,
+        })
+    }
+}
+
+/// A signed-in caller with the admin role: 401 when anonymous, 403 when not an admin.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub CurrentUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        if user.role != Role::Admin {
+            return Err(ApiError::new(ErrorCode::Forbidden, "admin role required"));
+        }
+        Ok(AdminUser(user))
+    }
+}

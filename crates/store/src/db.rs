@@ -1,0 +1,105 @@
+//! Connecting to PostgreSQL and keeping its schema current.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+
+use crate::StoreError;
+
+/// The schema, embedded at compile time so the binary migrates itself.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Opens a pool. Acquiring waits at most a few seconds so a dead database answers 503
+/// quickly instead of hanging requests.
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
+    let options: PgConnectOptions = url.parse()?;
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options.log_statements(tracing::log::LevelFilter::Trace))
+        .await?;
+    Ok(pool)
+}
+
+/// Applies every migration that has not run yet.
+pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// A cheap round trip for readiness checks.
+pub async fn ping(pool: &PgPool) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
+/// Tries a single connection, for deciding whether a server is reachable at all.
+pub async fn reachable(url: &str) -> bool {
+    let Ok(options) = url.parse::<PgConnectOptions>() else {
+        return false;
+    };
+    match tokio::time::timeout(Duration::from_secs(3), PgConnection::connect_with(&options)).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Creates an empty database `name` on the server at `server_url` (used by test harnesses
+/// and the private dev server). `name` must be a plain identifier.
+pub async fn create_database(server_url: &str, name: &str) -> Result<(), StoreError> {
+    assert_identifier(name)?;
+    let mut conn = PgConnection::connect(server_url).await?;
+    let sql = format!(r#"CREATE DATABASE "{name}""#);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// Creates database `name` unless it already exists.
+pub async fn ensure_database(server_url: &str, name: &str) -> Result<(), StoreError> {
+    assert_identifier(name)?;
+    let mut conn = PgConnection::connect(server_url).await?;
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_optional(&mut conn)
+        .await?;
+    if exists.is_none() {
+        let sql = format!(r#"CREATE DATABASE "{name}""#);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await?;
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// Drops database `name`, disconnecting anyone still using it.
+pub async fn drop_database(server_url: &str, name: &str) -> Result<(), StoreError> {
+    assert_identifier(name)?;
+    let mut conn = PgConnection::connect(server_url).await?;
+    let sql = format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(())
+}
+
+fn assert_identifier(name: &str) -> Result<(), StoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(
+            "database name must be [A-Za-z0-9_]{1,63}",
+        ))
+    }
+}

@@ -1,0 +1,37 @@
+//! The stores at the edge of the domain: PostgreSQL, the system of record (users, tokens,
+//! catalog, seats), and Redis. SQL lives here and in `migrations/`, nowhere else.
+
+pub mod artists;
+pub mod db;
+mod error;
+pub mod events;
+pub mod kv;
+pub mod refresh_tokens;
+pub mod seats;
+pub mod users;
+
+pub use error::StoreError;
+pub use kv::Kv;
+pub use sqlx::PgPool;
+
+/// Escapes `%`, `_` and `\` so user text matches literally inside an `ILIKE` pattern.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_pattern_matches_wildcards_literally() {
+        assert_eq!(super::like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}

@@ -1,0 +1,87 @@
+//! The command line: one typed configuration, every flag with an environment fallback.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "urr",
+    version,
+    about = "URR: a ticket on-sale cluster that admits people fairly and sells every seat once"
+)]
+pub struct Cli {
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, global = true, env = "URR_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a node: migrate, then serve the API until Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(ServiceArgs),
+    /// Operator tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Give the account with EMAIL the admin role (it takes effect at its next sign-in).
+    Grant {
+        /// Email of an existing account.
+        email: String,
+        #[command(flatten)]
+        services: ServiceArgs,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub services: ServiceArgs,
+    #[command(flatten)]
+    pub http: urr_http::HttpConfig,
+}
+
+/// Where PostgreSQL and Redis are. Unset URLs fall back to the default local ports, and
+/// when nothing answers there, to private servers started under `--dev-dir`.
+#[derive(Debug, Clone, Args)]
+pub struct ServiceArgs {
+    /// PostgreSQL URL, e.g. postgres://user@host:5432/urr.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Redis URL, e.g. redis://127.0.0.1:6379/.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Port probed for a local PostgreSQL (user `postgres`) when DATABASE_URL is unset.
+    #[arg(long, env = "URR_DEFAULT_POSTGRES_PORT", default_value_t = 5432)]
+    pub default_postgres_port: u16,
+
+    /// Port probed for a local Redis when REDIS_URL is unset.
+    #[arg(long, env = "URR_DEFAULT_REDIS_PORT", default_value_t = 6379)]
+    pub default_redis_port: u16,
+
+    /// Database used on a local or private PostgreSQL; created when missing.
+    #[arg(long, env = "URR_DATABASE_NAME", default_value = "urr")]
+    pub database_name: String,
+
+    /// Where private PostgreSQL and Redis keep their data.
+    #[arg(long, env = "URR_DEV_DIR", default_value = "target/urr-dev")]
+    pub dev_dir: PathBuf,
+
+    /// Prefix of every Redis key this node writes.
+    #[arg(long, env = "URR_REDIS_PREFIX", default_value = "urr:")]
+    pub redis_prefix: String,
+
+    /// Size of the PostgreSQL connection pool.
+    #[arg(long, env = "URR_DB_MAX_CONNECTIONS", default_value_t = 20)]
+    pub db_max_connections: u32,
+}
