@@ -77,6 +77,11 @@ pub struct ServiceArgs {
     #[arg(long, env = "URR_DEV_DIR", default_value = "target/urr-dev")]
     pub dev_dir: PathBuf,
 
+    /// Directory holding PostgreSQL's `initdb` and `pg_ctl` for a private server. When
+    /// unset, PATH and then /usr/lib/postgresql/*/bin (newest first) are searched.
+    #[arg(long, env = "URR_POSTGRES_BIN_DIR")]
+    pub postgres_bin_dir: Option<PathBuf>,
+
     /// Prefix of every Redis key this node writes.
     #[arg(long, env = "URR_REDIS_PREFIX", default_value = "urr:")]
     pub redis_prefix: String,

@@ -54,7 +54,10 @@ async fn resolve_postgres(args: &ServiceArgs) -> anyhow::Result<(String, Option<
         );
         return Ok((url, None));
     }
-    let private = PrivatePostgres::start(&args.dev_dir.join("postgres"))?;
+    let private = PrivatePostgres::start(
+        &args.dev_dir.join("postgres"),
+        args.postgres_bin_dir.as_deref(),
+    )?;
     let server = private.url("postgres");
     wait_until(Duration::from_secs(20), || {
         urr_store::db::reachable(&server)
@@ -102,8 +105,8 @@ struct PrivatePostgres {
 }
 
 impl PrivatePostgres {
-    fn start(dir: &Path) -> anyhow::Result<PrivatePostgres> {
-        let bin = find_postgres_bin().context(
+    fn start(dir: &Path, bin_dir: Option<&Path>) -> anyhow::Result<PrivatePostgres> {
+        let bin = find_postgres_bin(bin_dir).context(
             "PostgreSQL is not running and its server binaries (initdb, pg_ctl) were not \
              found: install them with `apt-get install postgresql`, or set DATABASE_URL",
         )?;
@@ -113,6 +116,18 @@ impl PrivatePostgres {
         let data = dir.join("data");
         if let Some(user) = &run_as {
             run(Command::new("chown").args(["-R", user]).arg(&dir))?;
+            let reachable = Command::new("runuser")
+                .args(["-u", user, "--", "test", "-w"])
+                .arg(&dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !reachable {
+                bail!(
+                    "PostgreSQL runs as user `{user}` here and cannot reach {}: set URR_DEV_DIR \
+                     to a directory it can reach (for example under /tmp)",
+                    dir.display()
+                );
+            }
         }
         let port = free_port()?;
         let postgres = PrivatePostgres {
@@ -231,7 +246,10 @@ impl Drop for PrivateRedis {
     }
 }
 
-fn find_postgres_bin() -> Option<PathBuf> {
+fn find_postgres_bin(configured: Option<&Path>) -> Option<PathBuf> {
+    if let Some(dir) = configured {
+        return dir.join("initdb").is_file().then(|| dir.to_path_buf());
+    }
     if let Some(initdb) = which("initdb") {
         return initdb.parent().map(Path::to_path_buf);
     }

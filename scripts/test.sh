@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test of URR against real PostgreSQL and Redis.
+# Installs them with apt-get when missing and starts them when they are not running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432; }
+if ! pg_up; then
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+fi
+# Tests connect as `postgres` over loopback without a password, as on the CI machine.
+if ! psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'SELECT 1' >/dev/null 2>&1; then
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  hba=/etc/postgresql/$version/main/pg_hba.conf
+  echo "allowing trust auth for postgres on loopback in $hba (test machines only)"
+  as_root sed -i '1i host all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust' "$hba"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+  sleep 1
+fi
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /tmp --logfile /tmp/urr-test-redis.log
+  for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+
+cargo test --workspace "$@"

@@ -1,0 +1,287 @@
+//! Accounts (SPEC 2.5) against real PostgreSQL and Redis through the real router.
+
+mod common;
+
+use common::{PASSWORD, assert_error, session_from, set_cookie, spawn_app};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn register_sets_spec_cookies_and_me_works_with_bearer_and_cookie() {
+    let app = spawn_app().await;
+    let response = app
+        .post(
+            "/api/v1/auth/register",
+            &json!({"email": "Fan@Example.com", "password": PASSWORD, "name": " Kim "}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let access_cookie = set_cookie(&response, "access_token").expect("access cookie");
+    let refresh_cookie = set_cookie(&response, "refresh_token").expect("refresh cookie");
+    for attribute in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=900",
+    ] {
+        assert!(
+            access_cookie.contains(attribute),
+            "{attribute} in {access_cookie}"
+        );
+    }
+    for attribute in ["HttpOnly", "Secure", "Path=/api/v1/auth"] {
+        assert!(
+            refresh_cookie.contains(attribute),
+            "{attribute} in {refresh_cookie}"
+        );
+    }
+    let session = session_from(response).await;
+    assert_eq!(session.email, "Fan@Example.com");
+
+    let me: Value = app
+        .get_as("/api/v1/auth/me", &session)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["id"], session.user_id.to_string());
+    assert_eq!(me["user"]["name"], "Kim");
+    assert_eq!(me["user"]["role"], "user");
+
+    let by_cookie = app
+        .client
+        .get(app.url("/api/v1/auth/me"))
+        .header("cookie", format!("access_token={}", session.access))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_cookie.status(), StatusCode::OK);
+
+    // Email is case-insensitive for sign-in too.
+    let login = app.login("fan@example.COM", PASSWORD).await;
+    assert_eq!(login.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn duplicate_email_is_409_whatever_its_case() {
+    let app = spawn_app().await;
+    app.register("dup@example.com").await;
+    let again = app
+        .post(
+            "/api/v1/auth/register",
+            &json!({"email": "DUP@example.com", "password": PASSWORD, "name": "Other"}),
+        )
+        .await;
+    assert_error(again, StatusCode::CONFLICT, "email_taken").await;
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_are_the_same_401() {
+    let app = spawn_app().await;
+    app.register("known@example.com").await;
+    let wrong = assert_error(
+        app.login("known@example.com", "not-the-password").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    let unknown = assert_error(
+        app.login("nobody@example.com", "not-the-password").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(wrong, unknown, "identical answers reveal no account");
+}
+
+#[tokio::test]
+async fn registration_input_is_validated_and_changes_nothing() {
+    let app = spawn_app().await;
+    let cases = [
+        json!({"email": "a@example.com", "password": "short", "name": "A"}),
+        json!({"email": "not-an-email", "password": PASSWORD, "name": "A"}),
+        json!({"email": "a@example.com", "password": PASSWORD, "name": "   "}),
+        json!({"email": "a@example.com", "password": "x".repeat(500), "name": "A"}),
+        json!({"email": "a@example.com", "password": PASSWORD}),
+        json!({"email": 5, "password": PASSWORD, "name": "A"}),
+    ];
+    for body in cases {
+        let response = app.post("/api/v1/auth/register", &body).await;
+        assert_error(response, StatusCode::BAD_REQUEST, "invalid_input").await;
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+    // Eight characters is enough.
+    let ok = app
+        .post(
+            "/api/v1/auth/register",
+            &json!({"email": "a@example.com", "password": "12345678", "name": "A"}),
+        )
+        .await;
+    assert_eq!(ok.status(), StatusCode::CREATED);
+}
+
+async fn refresh(app: &common::TestApp, refresh: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/auth/refresh"))
+        .header("cookie", format!("refresh_token={refresh}"))
+        .send()
+        .await
+        .expect("refresh request")
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
+    let app = spawn_app().await;
+    let first = app.register("rotate@example.com").await;
+
+    let response = refresh(&app, &first.refresh).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let second = session_from(response).await;
+    assert_ne!(second.refresh, first.refresh, "the refresh token rotates");
+    assert_eq!(
+        app.get_as("/api/v1/auth/me", &second).await.status(),
+        StatusCode::OK
+    );
+
+    let response = refresh(&app, &second.refresh).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let third = session_from(response).await;
+
+    // Replaying a spent token is theft: refused, and the newest token dies with it.
+    assert_error(
+        refresh(&app, &first.refresh).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+    )
+    .await;
+    assert_error(
+        refresh(&app, &third.refresh).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+    )
+    .await;
+
+    // Another sign-in is another family, unaffected.
+    let other = session_from(app.login("rotate@example.com", PASSWORD).await).await;
+    assert_eq!(refresh(&app, &other.refresh).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn concurrent_use_of_one_refresh_token_rotates_at_most_once() {
+    let app = spawn_app().await;
+    let session = app.register("race@example.com").await;
+    let (a, b) = tokio::join!(
+        refresh(&app, &session.refresh),
+        refresh(&app, &session.refresh)
+    );
+    let mut statuses = [a.status(), b.status()];
+    statuses.sort();
+    // The row lock orders them: one rotation, then one replay that revokes the family.
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::UNAUTHORIZED]);
+}
+
+#[tokio::test]
+async fn refresh_without_or_with_unknown_token_is_401() {
+    let app = spawn_app().await;
+    let none = app
+        .client
+        .post(app.url("/api/v1/auth/refresh"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(none, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_error(
+        refresh(&app, "made-up").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn logout_clears_cookies_and_kills_the_refresh_family() {
+    let app = spawn_app().await;
+    let session = app.register("bye@example.com").await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .header("cookie", format!("refresh_token={}", session.refresh))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let cleared = set_cookie(&response, "refresh_token").expect("cleared cookie");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    assert!(set_cookie(&response, "access_token").is_some_and(|c| c.contains("Max-Age=0")));
+    assert_error(
+        refresh(&app, &session.refresh).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn expired_forged_and_missing_access_tokens_are_401() {
+    let app = spawn_app().await;
+    let session = app.register("tokens@example.com").await;
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({
+        "sub": session.user_id, "email": "tokens@example.com", "role": "admin",
+        "iat": now - 2000, "exp": now - 1000, "typ": "access"
+    });
+    let expired = urr_auth::TokenKeys::new(app.jwt_secret.as_bytes())
+        .sign(&claims)
+        .unwrap();
+    let forged = urr_auth::TokenKeys::new(b"not-the-server-secret")
+        .sign(&json!({
+            "sub": session.user_id, "email": "tokens@example.com", "role": "admin",
+            "iat": now, "exp": now + 600, "typ": "access"
+        }))
+        .unwrap();
+    // A queue token signed with the right key is still not an access token.
+    let (queue_token, _) = urr_auth::TokenKeys::new(app.jwt_secret.as_bytes())
+        .issue_queue("event", &session.user_id.to_string(), 2, None)
+        .unwrap();
+    let me = |token: String| {
+        let request = app
+            .client
+            .get(app.url("/api/v1/auth/me"))
+            .bearer_auth(token);
+        async move { request.send().await.unwrap() }
+    };
+    assert_error(me(expired).await, StatusCode::UNAUTHORIZED, "token_expired").await;
+    assert_error(me(forged).await, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    assert_error(
+        me(queue_token).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+    )
+    .await;
+    assert_error(
+        me("garbage".into()).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/auth/me").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn google_sign_in_is_404_when_not_configured() {
+    let app = spawn_app().await;
+    let response = app
+        .post("/api/v1/auth/google", &json!({"credential": "x.y.z"}))
+        .await;
+    assert_error(response, StatusCode::NOT_FOUND, "google_disabled").await;
+}

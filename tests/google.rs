@@ -1,0 +1,158 @@
+//! Google sign-in: ID tokens checked RS256 against a JWKS that this test serves itself.
+
+mod common;
+
+use axum::Json;
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{TestApp, assert_error, spawn_app_with};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
+use rsa::RsaPrivateKey;
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::traits::PublicKeyParts;
+use serde_json::{Value, json};
+
+const CLIENT_ID: &str = "urr-test.apps.googleusercontent.com";
+
+struct Google {
+    key: EncodingKey,
+    other_key: EncodingKey,
+    app: TestApp,
+}
+
+fn private_key() -> (EncodingKey, Value) {
+    let key = RsaPrivateKey::new(&mut rand_core_rng(), 2048).expect("rsa key");
+    let pem = key.to_pkcs1_pem(Default::default()).expect("pem");
+    let jwk = json!({
+        "kty": "RSA", "alg": "RS256", "use": "sig", "kid": "key-1",
+        "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+        "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+    });
+    (EncodingKey::from_rsa_pem(pem.as_bytes()).expect("key"), jwk)
+}
+
+fn rand_core_rng() -> rsa::rand_core::OsRng {
+    rsa::rand_core::OsRng
+}
+
+async fn setup() -> Google {
+    let (key, jwk) = private_key();
+    let (other_key, _) = private_key();
+    let jwks = json!({"keys": [jwk]});
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind JWKS server");
+    let jwks_url = format!("http://{}/certs", listener.local_addr().expect("address"));
+    let router = axum::Router::new().route("/certs", get(move || async move { Json(jwks) }));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let app = spawn_app_with(|config| {
+        config.google_client_id = Some(CLIENT_ID.into());
+        config.google_jwks_url = jwks_url;
+    })
+    .await;
+    Google {
+        key,
+        other_key,
+        app,
+    }
+}
+
+fn claims(overrides: Value) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = json!({
+        "iss": "https://accounts.google.com", "aud": CLIENT_ID, "sub": "google-sub-1",
+        "email": "gfan@gmail.com", "email_verified": true, "name": "G Fan",
+        "iat": now, "exp": now + 3600,
+    });
+    if let (Some(base), Some(extra)) = (claims.as_object_mut(), overrides.as_object()) {
+        for (k, v) in extra {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    claims
+}
+
+fn sign(key: &EncodingKey, kid: &str, claims: &Value) -> String {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid.into());
+    jsonwebtoken::encode(&header, claims, key).expect("sign ID token")
+}
+
+async fn sign_in(app: &TestApp, credential: String) -> reqwest::Response {
+    app.post("/api/v1/auth/google", &json!({"credential": credential}))
+        .await
+}
+
+#[tokio::test]
+async fn a_valid_id_token_signs_in_and_finds_the_same_account_again() {
+    let g = setup().await;
+    let token = sign(&g.key, "key-1", &claims(json!({})));
+    let first = sign_in(&g.app, token.clone()).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert!(common::set_cookie(&first, "access_token").is_some());
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["user"]["email"], "gfan@gmail.com");
+    let again: Value = sign_in(&g.app, token).await.json().await.unwrap();
+    assert_eq!(again["user"]["id"], first["user"]["id"]);
+}
+
+#[tokio::test]
+async fn google_sign_in_links_an_existing_password_account_by_email() {
+    let g = setup().await;
+    let existing = g.app.register("linked@example.com").await;
+    let token = sign(
+        &g.key,
+        "key-1",
+        &claims(json!({"sub": "google-sub-2", "email": "linked@example.com"})),
+    );
+    let body: Value = sign_in(&g.app, token).await.json().await.unwrap();
+    assert_eq!(body["user"]["id"], existing.user_id.to_string());
+}
+
+#[tokio::test]
+async fn wrong_audience_issuer_signature_expiry_or_key_are_refused() {
+    let g = setup().await;
+    let past = chrono::Utc::now().timestamp() - 7200;
+    let refused = [
+        sign(&g.key, "key-1", &claims(json!({"aud": "someone-else"}))),
+        sign(
+            &g.key,
+            "key-1",
+            &claims(json!({"iss": "https://evil.example"})),
+        ),
+        sign(
+            &g.key,
+            "key-1",
+            &claims(json!({"iat": past - 3600, "exp": past})),
+        ),
+        sign(&g.other_key, "key-1", &claims(json!({}))),
+        sign(&g.key, "unknown-kid", &claims(json!({}))),
+        sign(&g.key, "key-1", &claims(json!({"email_verified": false}))),
+        // Same claims, HMAC-signed with a guessable secret: the alg must be RS256.
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims(json!({})),
+            &EncodingKey::from_secret(b"secret"),
+        )
+        .unwrap(),
+        "not.a.jwt".into(),
+    ];
+    for credential in refused {
+        let response = sign_in(&g.app, credential).await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert!(
+            body["error"]["code"] == "invalid_token" || body["error"]["code"] == "token_expired"
+        );
+    }
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&g.app.db)
+        .await
+        .unwrap();
+    assert_eq!(users, 0, "no refused token created an account");
+    let missing = g.app.post("/api/v1/auth/google", &json!({})).await;
+    assert_error(missing, StatusCode::BAD_REQUEST, "invalid_input").await;
+}
