@@ -37,4 +37,9 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done
 fi
 
+# The DynamoDB API emulator for the Tier-1 store tests.
+if ! command -v moto_server >/dev/null; then
+  python3 -m pip install --quiet 'moto[server]'
+fi
+
 cargo test --workspace "$@"

@@ -59,11 +59,16 @@ async fn serve(args: cli::ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.http.listen))?;
     let address = listener.local_addr()?;
-    let state = urr_http::AppState::new(db, kv, args.http, &secret);
+    let state = urr_http::AppState::new(db, kv, args.http, &secret)
+        .await
+        .context("starting the event directory")?;
+    state.spawn_sweeper();
     // Scripts and tests read this line to find the port when listening on port 0.
     println!("URR listening on http://{address}");
     tracing::info!(%address, "serving");
+    let state_shutdown = state.events.clone();
     urr_http::serve(listener, urr_http::router(state), shutdown_signal()).await?;
+    state_shutdown.shutdown().await;
     tracing::info!("shut down");
     drop(services);
     Ok(())

@@ -27,6 +27,10 @@ pub struct TestApp {
     pub db: PgPool,
     pub db_name: String,
     pub jwt_secret: String,
+    pub kv: Kv,
+    pub state: AppState,
+    pub config: HttpConfig,
+    owns_db: bool,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -50,21 +54,33 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> TestApp 
     let kv = Kv::connect(&redis_url(), format!("urr-test:{id}:"))
         .await
         .expect("connect to Redis (is it running?)");
+    start(db, db_name, kv, configure, format!("test-secret-{id}")).await
+}
 
+async fn start(
+    db: PgPool,
+    db_name: String,
+    kv: Kv,
+    configure: impl FnOnce(&mut HttpConfig),
+    jwt_secret: String,
+) -> TestApp {
     let mut config = HttpConfig {
         listen: "127.0.0.1:0".parse().expect("address"),
         ..HttpConfig::default()
     };
     configure(&mut config);
-    let jwt_secret = format!("test-secret-{id}");
+    let saved_config = config.clone();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
-    let state = AppState::new(db.clone(), kv, config, jwt_secret.as_bytes());
+    let state = AppState::new(db.clone(), kv.clone(), config, jwt_secret.as_bytes())
+        .await
+        .expect("start the app state");
+    state.spawn_sweeper();
     tokio::spawn(urr_http::serve(
         listener,
-        urr_http::router(state),
+        urr_http::router(state.clone()),
         pending(),
     ));
 
@@ -74,11 +90,18 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> TestApp 
         db,
         db_name,
         jwt_secret,
+        kv,
+        state,
+        config: saved_config,
+        owns_db: true,
     }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if !self.owns_db {
+            return;
+        }
         // Async drop does not exist: drop the database from a thread of its own.
         let name = self.db_name.clone();
         let _ = std::thread::spawn(move || {
@@ -104,6 +127,140 @@ pub struct Session {
 }
 
 impl TestApp {
+    /// A new node on the same database and Redis prefix, as after a process restart; this
+    /// node's event actors are stopped first.
+    pub async fn restart(mut self) -> TestApp {
+        self.state.events.shutdown().await;
+        self.owns_db = false;
+        let config = self.config.clone();
+        start(
+            self.db.clone(),
+            self.db_name.clone(),
+            self.kv.clone(),
+            move |c| *c = config,
+            self.jwt_secret.clone(),
+        )
+        .await
+    }
+
+    /// A user created straight in the store with a minted access token: for tests that
+    /// need thousands of users without paying argon2 for each.
+    pub async fn quick_user(&self, label: &str) -> Session {
+        let email = format!("{label}-{}@urr.test", Uuid::new_v4().simple());
+        let user = urr_store::users::create(&self.db, &email, label, "not-a-password-hash")
+            .await
+            .expect("create user");
+        let (access, _) = urr_auth::TokenKeys::new(self.jwt_secret.as_bytes())
+            .issue_access(user.id, &email, urr_auth::Role::User)
+            .expect("sign");
+        Session {
+            user_id: user.id,
+            email,
+            access,
+            refresh: String::new(),
+        }
+    }
+
+    pub fn keys(&self) -> urr_auth::TokenKeys {
+        urr_auth::TokenKeys::new(self.jwt_secret.as_bytes())
+    }
+
+    /// An on-sale event with one section of `rows` x `per_row` seats at 10,000 won;
+    /// returns its id and seat ids in layout order.
+    pub async fn seated_event(
+        &self,
+        admin: &Session,
+        rows: u32,
+        per_row: u32,
+    ) -> (Uuid, Vec<Uuid>) {
+        let mut body = event_body("Seated");
+        body["seatLayout"] = json!({"sections": [
+            {"name": "A", "rows": rows, "seatsPerRow": per_row, "price": 10000}
+        ]});
+        let event = self.create_event(admin, &body).await;
+        let id: Uuid = event["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("id");
+        let map: Value = self
+            .get(&format!("/api/v1/seats/events/{id}"))
+            .await
+            .json()
+            .await
+            .expect("seat map");
+        let seats = map["layout"]["sections"][0]["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .flat_map(|row| row["seats"].as_array().cloned().unwrap_or_default())
+            .filter_map(|seat| seat["id"].as_str().and_then(|s| s.parse().ok()))
+            .collect();
+        (id, seats)
+    }
+
+    /// Sets an event's queue settings through the admin API.
+    pub async fn queue_settings(&self, admin: &Session, event: Uuid, settings: Value) {
+        let response = self
+            .client
+            .put(self.url(&format!("/api/v1/admin/events/{event}/queue")))
+            .bearer_auth(&admin.access)
+            .json(&settings)
+            .send()
+            .await
+            .expect("PUT queue settings");
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    /// POST queue/check for `session`; returns the reply JSON.
+    pub async fn queue_check(&self, event: Uuid, session: &Session) -> Value {
+        let response = self
+            .post_as(&format!("/api/v1/queue/check/{event}"), &json!({}), session)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "queue check");
+        response.json().await.expect("json")
+    }
+
+    pub async fn queue_status(&self, event: Uuid, session: &Session) -> Value {
+        let response = self
+            .get_as(&format!("/api/v1/queue/status/{event}"), session)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "queue status");
+        response.json().await.expect("json")
+    }
+
+    /// Checks in and waits until admitted; returns the entry token.
+    pub async fn enter(&self, event: Uuid, session: &Session) -> String {
+        let mut reply = self.queue_check(event, session).await;
+        for _ in 0..200 {
+            if let Some(token) = reply["entryToken"].as_str() {
+                return token.to_owned();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            reply = self.queue_status(event, session).await;
+        }
+        panic!("not admitted: {reply}");
+    }
+
+    /// POST seats/reserve with an entry token (if any).
+    pub async fn hold(
+        &self,
+        session: &Session,
+        entry: Option<&str>,
+        event: Uuid,
+        seats: &[Uuid],
+        key: &str,
+    ) -> Response {
+        let mut request = self
+            .client
+            .post(self.url("/api/v1/seats/reserve"))
+            .bearer_auth(&session.access)
+            .json(&json!({"eventId": event, "seatIds": seats, "idempotencyKey": key}));
+        if let Some(entry) = entry {
+            request = request.header("x-queue-entry-token", entry);
+        }
+        request.send().await.expect("POST seats/reserve")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

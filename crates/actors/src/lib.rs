@@ -9,6 +9,9 @@
 //! - [`Admission`]: the queue and the active set with the no-overtaking rule.
 //! - [`QueueLogRecord`]: the durable log a restarted actor rebuilds the line from.
 //! - [`SeatMap`] and [`Inventory`]: seats and counted tickets, held then sold, never twice.
+//!
+//! Around it, the shell: [`event::EventActor`] (ractor) wires the domain to messages,
+//! timers and the durable [`ports::EventStore`]; [`event::EventDirectory`] owns the actors.
 
 #![warn(missing_docs)]
 
@@ -21,8 +24,12 @@ mod time;
 pub mod active;
 pub mod admission;
 pub mod booking;
+#[allow(missing_docs)] // the shell documents its intent at module level
+pub mod event;
 pub mod ids;
 pub mod inventory;
+#[allow(missing_docs)]
+pub mod ports;
 pub mod queue;
 pub mod queue_log;
 pub mod seat_map;

@@ -33,6 +33,9 @@ pub struct HttpConfig {
     #[arg(long, env = "URR_GOOGLE_CLIENT_ID")]
     pub google_client_id: Option<String>,
 
+    #[command(flatten)]
+    pub events: EventsConfig,
+
     /// Where Google's signing keys (JWKS) are fetched from.
     #[arg(
         long,
@@ -40,6 +43,74 @@ pub struct HttpConfig {
         default_value = "https://www.googleapis.com/oauth2/v3/certs"
     )]
     pub google_jwks_url: String,
+}
+
+/// Defaults for each event's queue and holds (admins override them per event), and how
+/// the event actors and the hold sweeper run.
+#[derive(Debug, Clone, Args)]
+pub struct EventsConfig {
+    /// Most users admitted (active) at once per event.
+    #[arg(long, env = "URR_QUEUE_THRESHOLD", default_value_t = 1000)]
+    pub queue_threshold: u32,
+    /// Most users admitted per tick.
+    #[arg(long, env = "URR_QUEUE_BATCH", default_value_t = 100)]
+    pub queue_batch: u32,
+    /// Admission tick, in milliseconds.
+    #[arg(long, env = "URR_QUEUE_TICK_MS", default_value_t = 1000)]
+    pub queue_tick_ms: u64,
+    /// An admitted user without heartbeat or action expires after this many seconds.
+    #[arg(long, env = "URR_ACTIVE_TTL_SECS", default_value_t = 600)]
+    pub active_ttl_secs: u64,
+    /// A queued user without heartbeat is dropped after this many seconds.
+    #[arg(long, env = "URR_QUEUE_TTL_SECS", default_value_t = 60)]
+    pub queue_ttl_secs: u64,
+    /// How long a seat hold lasts before it expires unpaid.
+    #[arg(long, env = "URR_HOLD_TTL_SECS", default_value_t = 300)]
+    pub hold_ttl_secs: u64,
+    /// Most seats (or tickets) in one reservation.
+    #[arg(long, env = "URR_MAX_SEATS_PER_HOLD", default_value_t = 4)]
+    pub max_seats_per_hold: u32,
+    /// An event actor with nobody waiting, active or holding stops after this long.
+    #[arg(long, env = "URR_ACTOR_IDLE_SECS", default_value_t = 300)]
+    pub actor_idle_secs: u64,
+    /// How often the sweeper looks for holds no live actor expired.
+    #[arg(long, env = "URR_SWEEP_INTERVAL_SECS", default_value_t = 10)]
+    pub sweep_interval_secs: u64,
+    /// How long past its expiry a hold must be before the sweeper takes it.
+    #[arg(long, env = "URR_SWEEP_GRACE_SECS", default_value_t = 30)]
+    pub sweep_grace_secs: u64,
+}
+
+impl EventsConfig {
+    pub fn queue_defaults(&self) -> urr_actors::event::QueueSettings {
+        urr_actors::event::QueueSettings {
+            enabled: true,
+            threshold: self.queue_threshold.max(1),
+            batch: self.queue_batch.max(1),
+            tick: Duration::from_millis(self.queue_tick_ms.max(10)),
+            active_ttl: Duration::from_secs(self.active_ttl_secs.max(1)),
+            queue_ttl: Duration::from_secs(self.queue_ttl_secs.max(1)),
+            hold_ttl: Duration::from_secs(self.hold_ttl_secs.max(1)),
+            max_seats_per_hold: self.max_seats_per_hold.clamp(1, 50),
+        }
+    }
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            queue_threshold: 1000,
+            queue_batch: 100,
+            queue_tick_ms: 1000,
+            active_ttl_secs: 600,
+            queue_ttl_secs: 60,
+            hold_ttl_secs: 300,
+            max_seats_per_hold: 4,
+            actor_idle_secs: 300,
+            sweep_interval_secs: 10,
+            sweep_grace_secs: 30,
+        }
+    }
 }
 
 impl HttpConfig {
@@ -57,6 +128,7 @@ impl Default for HttpConfig {
             request_timeout_secs: 15,
             secure_cookies: true,
             google_client_id: None,
+            events: EventsConfig::default(),
             google_jwks_url: "https://www.googleapis.com/oauth2/v3/certs".into(),
         }
     }

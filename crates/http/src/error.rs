@@ -5,6 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use urr_actors::event::EventError;
 use urr_auth::AuthError;
 use urr_store::StoreError;
 
@@ -24,6 +25,14 @@ pub enum ErrorCode {
     MethodNotAllowed,
     Conflict,
     EmailTaken,
+    NotOnSale,
+    SeatsTaken,
+    SoldOut,
+    HoldExpired,
+    StaleFencingToken,
+    NotPending,
+    EntryTokenRequired,
+    Tier1TokenRequired,
     UnknownReference,
     GoogleDisabled,
     RateLimited,
@@ -45,7 +54,9 @@ impl ErrorCode {
             Forbidden => StatusCode::FORBIDDEN,
             NotFound | GoogleDisabled => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Conflict | EmailTaken => StatusCode::CONFLICT,
+            Conflict | EmailTaken | NotOnSale | SeatsTaken | SoldOut | HoldExpired
+            | StaleFencingToken | NotPending => StatusCode::CONFLICT,
+            EntryTokenRequired | Tier1TokenRequired => StatusCode::FORBIDDEN,
             UnknownReference => StatusCode::UNPROCESSABLE_ENTITY,
             RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Unavailable | Timeout => StatusCode::SERVICE_UNAVAILABLE,
@@ -69,6 +80,14 @@ impl ErrorCode {
             MethodNotAllowed => "method_not_allowed",
             Conflict => "conflict",
             EmailTaken => "email_taken",
+            NotOnSale => "not_on_sale",
+            SeatsTaken => "seats_taken",
+            SoldOut => "sold_out",
+            HoldExpired => "hold_expired",
+            StaleFencingToken => "stale_fencing_token",
+            NotPending => "not_pending",
+            EntryTokenRequired => "entry_token_required",
+            Tier1TokenRequired => "tier1_token_required",
             UnknownReference => "unknown_reference",
             GoogleDisabled => "google_disabled",
             RateLimited => "rate_limited",
@@ -152,6 +171,54 @@ impl From<AuthError> for ApiError {
             AuthError::Hashing(why) => {
                 tracing::error!(%why, "password hashing failed");
                 ApiError::new(ErrorCode::Internal, "internal error")
+            }
+        }
+    }
+}
+
+impl From<EventError> for ApiError {
+    fn from(err: EventError) -> Self {
+        let message = err.to_string();
+        let ids = |seats: &[urr_actors::ids::SeatId]| {
+            seats
+                .iter()
+                .map(|s| s.0.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match err {
+            EventError::EventNotFound => ApiError::not_found("event"),
+            EventError::ReservationNotFound => ApiError::not_found("reservation"),
+            EventError::NotOnSale => ApiError::new(ErrorCode::NotOnSale, message),
+            EventError::SeatsTaken(seats) => ApiError::new(
+                ErrorCode::SeatsTaken,
+                format!("seats are no longer available: {}", ids(&seats)),
+            ),
+            EventError::UnknownSeats(seats) => {
+                ApiError::invalid(format!("unknown seats for this event: {}", ids(&seats)))
+            }
+            EventError::DuplicateSeats(seats) => {
+                ApiError::invalid(format!("seats requested twice: {}", ids(&seats)))
+            }
+            EventError::TooMany { .. }
+            | EventError::Empty
+            | EventError::UnknownTicketType
+            | EventError::HasSeatMap => ApiError::invalid(message),
+            EventError::SoldOut => ApiError::new(ErrorCode::SoldOut, message),
+            EventError::NotPending | EventError::DuplicateRequest(_) => {
+                ApiError::new(ErrorCode::NotPending, message)
+            }
+            EventError::HoldExpired => ApiError::new(ErrorCode::HoldExpired, message),
+            EventError::StaleFencingToken(seats) => ApiError::new(
+                ErrorCode::StaleFencingToken,
+                format!("seat locks were re-taken: {}", ids(&seats)),
+            ),
+            EventError::QueueFull | EventError::Stopped | EventError::Unavailable(_) => {
+                tracing::warn!(%message, "event unavailable");
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    "the event is temporarily unavailable",
+                )
             }
         }
     }

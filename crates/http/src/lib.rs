@@ -3,6 +3,7 @@
 
 pub mod config;
 mod cookies;
+mod entry;
 mod error;
 mod extract;
 mod middleware;
@@ -17,4 +18,4 @@ pub use config::HttpConfig;
 pub use error::{ApiError, ErrorCode};
 pub use session::{AdminUser, CurrentUser};
 pub use startup::{router, serve};
-pub use state::AppState;
+pub use state::{AppState, Tier1Rooms};

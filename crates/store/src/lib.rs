@@ -4,10 +4,15 @@
 pub mod artists;
 pub mod db;
 mod error;
+pub mod event_store;
 pub mod events;
 pub mod kv;
+pub mod queue_settings;
 pub mod refresh_tokens;
+pub mod reservations;
+pub mod seat_locks;
 pub mod seats;
+pub mod sweeper;
 pub mod users;
 
 pub use error::StoreError;

@@ -1,12 +1,14 @@
 //! Operator routes: artists and events, with their ticket types and seat layout.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use urr_actors::event::QueueSettings;
 use urr_store::artists::{self, NewArtist};
 use urr_store::events::{self, EventPatch, NewEvent, NewSection, NewTicketType};
 use uuid::Uuid;
@@ -273,5 +275,115 @@ pub async fn set_status(
             urr_store::StoreError::NotFound => ApiError::not_found("event"),
             other => other.into(),
         })?;
+    // A running actor learns at once whether it may sell.
+    if let Some(handle) = state.events.running(id).await {
+        let settings = crate::entry::settings(&state, id).await?;
+        handle
+            .update_settings(settings, status == "on_sale")
+            .await?;
+    }
     Ok(Json(event.into()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueSettingsRequest {
+    enabled: Option<bool>,
+    threshold: Option<i64>,
+    batch: Option<i64>,
+    tick_ms: Option<i64>,
+    active_ttl_secs: Option<i64>,
+    queue_ttl_secs: Option<i64>,
+    hold_ttl_secs: Option<i64>,
+    max_seats_per_hold: Option<i64>,
+}
+
+fn settings_view(s: &QueueSettings) -> serde_json::Value {
+    serde_json::json!({
+        "enabled": s.enabled,
+        "threshold": s.threshold,
+        "batch": s.batch,
+        "tickMs": s.tick.as_millis() as u64,
+        "activeTtlSecs": s.active_ttl.as_secs(),
+        "queueTtlSecs": s.queue_ttl.as_secs(),
+        "holdTtlSecs": s.hold_ttl.as_secs(),
+        "maxSeatsPerHold": s.max_seats_per_hold,
+    })
+}
+
+/// Changes an event's queue and hold settings; a running actor applies them at once.
+pub async fn queue_settings(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<QueueSettingsRequest>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let event = events::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event"))?;
+    let mut s = crate::entry::settings(&state, id).await?;
+    let num = |field: &str, v: Option<i64>, min: i64, max: i64| {
+        v.map(|v| validate::range(field, v, min, max)).transpose()
+    };
+    if let Some(enabled) = body.enabled {
+        s.enabled = enabled;
+    }
+    if let Some(v) = num("threshold", body.threshold, 1, 1_000_000)? {
+        s.threshold = v as u32;
+    }
+    if let Some(v) = num("batch", body.batch, 1, 100_000)? {
+        s.batch = v as u32;
+    }
+    if let Some(v) = num("tickMs", body.tick_ms, 10, 60_000)? {
+        s.tick = Duration::from_millis(v as u64);
+    }
+    if let Some(v) = num("activeTtlSecs", body.active_ttl_secs, 1, 86_400)? {
+        s.active_ttl = Duration::from_secs(v as u64);
+    }
+    if let Some(v) = num("queueTtlSecs", body.queue_ttl_secs, 1, 86_400)? {
+        s.queue_ttl = Duration::from_secs(v as u64);
+    }
+    if let Some(v) = num("holdTtlSecs", body.hold_ttl_secs, 1, 3_600)? {
+        s.hold_ttl = Duration::from_secs(v as u64);
+    }
+    if let Some(v) = num("maxSeatsPerHold", body.max_seats_per_hold, 1, 50)? {
+        s.max_seats_per_hold = v as u32;
+    }
+    urr_store::queue_settings::put(&state.db, id, &s).await?;
+    if let Some(handle) = state.events.running(id).await {
+        handle
+            .update_settings(s, event.event.status == "on_sale")
+            .await?;
+    }
+    Ok(Json(settings_view(&s)))
+}
+
+/// The operator's view of an event's queue: settings, waiting, active, admissions.
+pub async fn queue_overview(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let settings = crate::entry::settings(&state, id).await?;
+    let overview = state
+        .events
+        .with_event(id, |h| async move { h.overview().await })
+        .await?;
+    Ok(Json(serde_json::json!({
+        "eventId": id,
+        "settings": settings_view(&settings),
+        "waiting": overview.queue.waiting,
+        "active": overview.queue.active,
+        "admittedPerSecond": overview.admitted_per_sec,
+        "totalJoined": overview.queue.total_joined,
+        "totalAdmitted": overview.queue.total_admitted,
+        "totalLeft": overview.queue.total_left,
+        "totalDropped": overview.queue.total_dropped,
+        "totalExpired": overview.queue.total_expired,
+        "seats": {
+            "available": overview.seats_available,
+            "held": overview.seats_held,
+            "sold": overview.seats_sold,
+        },
+    })))
 }

@@ -11,6 +11,8 @@ mod artists;
 mod auth;
 mod events;
 mod health;
+mod queue;
+mod reservations;
 mod seats;
 
 pub fn api() -> Router<AppState> {
@@ -26,10 +28,28 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/artists", get(artists::list))
         .route("/api/v1/artists/{id}", get(artists::detail))
         .route("/api/v1/seats/events/{event_id}", get(seats::for_event))
+        .route("/api/v1/seats/events/{event_id}/stream", get(seats::stream))
+        .route("/api/v1/seats/reserve", post(reservations::reserve_seats))
+        .route("/api/v1/reservations", post(reservations::reserve_tickets))
+        .route("/api/v1/reservations/my", get(reservations::mine))
+        .route("/api/v1/reservations/{id}", get(reservations::get))
+        .route(
+            "/api/v1/reservations/{id}/cancel",
+            post(reservations::cancel),
+        )
+        .route("/api/v1/queue/check/{event_id}", post(queue::check))
+        .route("/api/v1/queue/status/{event_id}", get(queue::status))
+        .route("/api/v1/queue/heartbeat/{event_id}", post(queue::heartbeat))
+        .route("/api/v1/queue/leave/{event_id}", post(queue::leave))
+        .route("/api/v1/queue/stream/{event_id}", get(queue::stream))
         .route("/api/v1/admin/artists", post(admin::create_artist))
         .route("/api/v1/admin/events", post(admin::create_event))
         .route("/api/v1/admin/events/{id}", patch(admin::update_event))
         .route("/api/v1/admin/events/{id}/status", patch(admin::set_status))
+        .route(
+            "/api/v1/admin/events/{id}/queue",
+            get(admin::queue_overview).put(admin::queue_settings),
+        )
 }
 
 pub fn health() -> Router<AppState> {

@@ -1,8 +1,16 @@
 //! The seat map of an event: layout (stage, sections, rows, seats) with each seat's status.
 
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
 use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
+use urr_actors::event::SeatStatus;
 use urr_store::seats::{self, SeatLayout};
 use uuid::Uuid;
 
@@ -102,6 +110,8 @@ impl From<SeatLayout> for SeatMapView {
     }
 }
 
+/// The layout from Postgres with each seat's live status from the event's actor (the
+/// single writer, so the freshest truth).
 pub async fn for_event(
     State(state): State<AppState>,
     ApiPath(event_id): ApiPath<Uuid>,
@@ -109,8 +119,47 @@ pub async fn for_event(
     if urr_store::events::get(&state.db, event_id).await?.is_none() {
         return Err(ApiError::not_found("event"));
     }
-    let layout = seats::layout_for_event(&state.db, event_id)
+    let mut layout = seats::layout_for_event(&state.db, event_id)
         .await?
         .ok_or_else(|| ApiError::not_found("seat layout for this event"))?;
+    let live: HashMap<Uuid, SeatStatus> = state
+        .events
+        .with_event(event_id, |h| async move { h.seat_statuses().await })
+        .await?
+        .into_iter()
+        .map(|(seat, status)| (seat.0, status))
+        .collect();
+    for section in &mut layout.sections {
+        for seat in &mut section.seats {
+            if let Some(status) = live.get(&seat.id) {
+                seat.status = status.as_str().to_owned();
+            }
+        }
+    }
     Ok(Json(layout.into()))
+}
+
+/// Server-sent events: one `seat` event per change (`{seatId, status}`); `resync` when
+/// this client fell behind and should reload the map.
+pub async fn stream(
+    State(state): State<AppState>,
+    ApiPath(event_id): ApiPath<Uuid>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let handle = state.events.get(event_id).await?;
+    let changes = handle.subscribe_seats();
+    let stream = futures::stream::unfold(changes, |mut changes| async move {
+        let event = match changes.recv().await {
+            Ok(change) => Event::default()
+                .event("seat")
+                .json_data(serde_json::json!({
+                    "seatId": change.seat.0,
+                    "status": change.status.as_str(),
+                }))
+                .unwrap_or_else(|_| Event::default().event("resync")),
+            Err(RecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(event), changes))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -1,0 +1,942 @@
+//! The EventActor: the single writer of one event's queue, admission and seats.
+//!
+//! `handle` is one `match` that calls the domain and replies; domain failures travel in the
+//! reply (an `Err` from `handle` would kill the actor). Durable writes happen before a
+//! reply is sent:
+//! - queue changes are group-committed: each change is applied in memory, its log record
+//!   buffered, and a `FlushLog` message queued behind whatever is already in the mailbox,
+//!   so one Redis write acknowledges every join that arrived meanwhile;
+//! - a hold is taken in memory first (refusing conflicts at once), then locked in Redis
+//!   with fencing tokens, then recorded in Postgres; a failure undoes the earlier steps.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::error::EventError;
+use super::settings::QueueSettings;
+use super::views::{EventOverview, HoldView, QueueTick, QueueView, SeatChange, SeatStatus};
+use crate::admission::{Admission, JoinOutcome, UserStatus};
+use crate::ids::{ReservationId, SeatId, TicketTypeId, UserId};
+use crate::inventory::{Inventory, InventoryError};
+use crate::ports::{
+    ConfirmOutcome, Ending, EventSnapshot, EventStore, InsertOutcome, LockOutcome, NewItem,
+    NewReservation,
+};
+use crate::queue_log::QueueLogRecord;
+use crate::seat_map::{HoldError, SeatMap, SeatState};
+
+/// Redis locks outlive the hold by this much, so a lock never lapses while the actor still
+/// counts the hold as live; the actor's clock decides expiry.
+const LOCK_GRACE: Duration = Duration::from_secs(30);
+
+type Reply<T> = RpcReplyPort<Result<T, EventError>>;
+
+pub enum EventMsg {
+    Join {
+        user: UserId,
+        tier1_pos: Option<u64>,
+        reply: Reply<QueueView>,
+    },
+    Status {
+        user: UserId,
+        reply: Reply<QueueView>,
+    },
+    Heartbeat {
+        user: UserId,
+        reply: Reply<QueueView>,
+    },
+    Leave {
+        user: UserId,
+        reply: Reply<bool>,
+    },
+    HoldSeats {
+        user: UserId,
+        reservation: ReservationId,
+        seats: Vec<SeatId>,
+        idempotency_key: String,
+        reply: Reply<HoldView>,
+    },
+    HoldTickets {
+        user: UserId,
+        reservation: ReservationId,
+        ticket_type: TicketTypeId,
+        quantity: u32,
+        idempotency_key: String,
+        reply: Reply<HoldView>,
+    },
+    Confirm {
+        reservation: ReservationId,
+        reply: Reply<()>,
+    },
+    Cancel {
+        user: UserId,
+        reservation: ReservationId,
+        reply: Reply<()>,
+    },
+    SeatStatuses {
+        reply: Reply<Vec<(SeatId, SeatStatus)>>,
+    },
+    Overview {
+        reply: Reply<EventOverview>,
+    },
+    UpdateSettings {
+        settings: QueueSettings,
+        on_sale: bool,
+        reply: Reply<()>,
+    },
+    Tick,
+    FlushLog,
+}
+
+pub struct EventArgs {
+    pub snapshot: EventSnapshot,
+    pub store: Arc<dyn EventStore>,
+    pub seat_changes: broadcast::Sender<SeatChange>,
+    pub queue_ticks: broadcast::Sender<QueueTick>,
+    /// Stop after this long with nobody waiting, active or holding.
+    pub idle_after: Duration,
+}
+
+pub struct EventState {
+    event_id: Uuid,
+    on_sale: bool,
+    settings: QueueSettings,
+    admission: Admission,
+    seats: SeatMap,
+    seat_prices: HashMap<SeatId, i64>,
+    inventory: Inventory,
+    ticket_prices: HashMap<TicketTypeId, i64>,
+    ticket_owners: HashMap<ReservationId, UserId>,
+    /// Idempotency keys of live reservations: a retry racing the first request finds it
+    /// here, in the single writer, before it can collide on seats.
+    idempotency: HashMap<(UserId, String), ReservationId>,
+    store: Arc<dyn EventStore>,
+    unflushed: Vec<Vec<u8>>,
+    awaiting_flush: Vec<AwaitingFlush>,
+    flush_queued: bool,
+    seat_changes: broadcast::Sender<SeatChange>,
+    queue_ticks: broadcast::Sender<QueueTick>,
+    ticker: Option<JoinHandle<()>>,
+    last_activity: Instant,
+    idle_after: Duration,
+    admissions: VecDeque<(Instant, usize)>,
+}
+
+/// A reply held back until the log records it depends on are durable.
+enum AwaitingFlush {
+    Queue {
+        user: UserId,
+        /// Undo by removing the user when the write fails (a new place or admission).
+        undo: bool,
+        reply: Reply<QueueView>,
+    },
+    Leave {
+        reply: Reply<bool>,
+    },
+}
+
+/// The actor's clock; tokio's, so tests with paused time control it.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+pub struct EventActor;
+
+impl Actor for EventActor {
+    type Msg = EventMsg;
+    type State = EventState;
+    type Arguments = EventArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<EventMsg>,
+        args: EventArgs,
+    ) -> Result<EventState, ActorProcessingErr> {
+        let EventArgs {
+            snapshot,
+            store,
+            seat_changes,
+            queue_ticks,
+            idle_after,
+        } = args;
+        let at = now();
+        let mut state = rebuild(snapshot, store, seat_changes, queue_ticks, idle_after, at)?;
+        restore_queue(&mut state, at).await?;
+        state.ticker = Some(myself.send_interval(state.settings.tick, || EventMsg::Tick));
+        tracing::info!(event = %state.event_id, waiting = state.admission.overview().waiting,
+            seats = state.seats.len(), "event actor started");
+        Ok(state)
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<EventMsg>,
+        state: &mut EventState,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some(ticker) = state.ticker.take() {
+            ticker.abort();
+        }
+        // Whatever was not yet durable is refused, never silently acknowledged.
+        flush_failed(state, "event actor stopped");
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<EventMsg>,
+        message: EventMsg,
+        state: &mut EventState,
+    ) -> Result<(), ActorProcessingErr> {
+        let at = now();
+        if !matches!(message, EventMsg::Tick | EventMsg::FlushLog) {
+            state.last_activity = at;
+        }
+        match message {
+            EventMsg::Join {
+                user,
+                tier1_pos,
+                reply,
+            } => join(state, &myself, user, tier1_pos, reply, at),
+            EventMsg::Status { user, reply } => {
+                let _ = reply.send(Ok(view(state, user)));
+            }
+            EventMsg::Heartbeat { user, reply } => {
+                state.admission.heartbeat(user, at);
+                let _ = reply.send(Ok(view(state, user)));
+            }
+            EventMsg::Leave { user, reply } => {
+                if state.admission.leave(user).is_some() {
+                    log(state, &myself, QueueLogRecord::Left { user });
+                    state.awaiting_flush.push(AwaitingFlush::Leave { reply });
+                } else {
+                    let _ = reply.send(Ok(false));
+                }
+            }
+            EventMsg::HoldSeats {
+                user,
+                reservation,
+                seats,
+                idempotency_key,
+                reply,
+            } => {
+                let result = hold_seats(state, user, reservation, seats, idempotency_key, at).await;
+                let _ = reply.send(result);
+            }
+            EventMsg::HoldTickets {
+                user,
+                reservation,
+                ticket_type,
+                quantity,
+                idempotency_key,
+                reply,
+            } => {
+                let result = hold_tickets(
+                    state,
+                    user,
+                    reservation,
+                    ticket_type,
+                    quantity,
+                    idempotency_key,
+                    at,
+                )
+                .await;
+                let _ = reply.send(result);
+            }
+            EventMsg::Confirm { reservation, reply } => {
+                let _ = reply.send(confirm(state, reservation, at).await);
+            }
+            EventMsg::Cancel {
+                user,
+                reservation,
+                reply,
+            } => {
+                let _ = reply.send(cancel(state, user, reservation).await);
+            }
+            EventMsg::SeatStatuses { reply } => {
+                let statuses = state
+                    .seats
+                    .iter()
+                    .map(|(seat, s)| (seat, public_status(s)))
+                    .collect();
+                let _ = reply.send(Ok(statuses));
+            }
+            EventMsg::Overview { reply } => {
+                let _ = reply.send(Ok(overview(state, at)));
+            }
+            EventMsg::UpdateSettings {
+                settings,
+                on_sale,
+                reply,
+            } => {
+                let tick_changed = settings.tick != state.settings.tick;
+                state.settings = settings;
+                state.on_sale = on_sale;
+                state.admission.set_config(settings.admission());
+                if tick_changed {
+                    if let Some(ticker) = state.ticker.take() {
+                        ticker.abort();
+                    }
+                    state.ticker = Some(myself.send_interval(settings.tick, || EventMsg::Tick));
+                }
+                let _ = reply.send(Ok(()));
+            }
+            EventMsg::Tick => tick(state, &myself, at).await,
+            EventMsg::FlushLog => flush(state).await,
+        }
+        Ok(())
+    }
+}
+
+fn rebuild(
+    snapshot: EventSnapshot,
+    store: Arc<dyn EventStore>,
+    seat_changes: broadcast::Sender<SeatChange>,
+    queue_ticks: broadcast::Sender<QueueTick>,
+    idle_after: Duration,
+    at: Instant,
+) -> Result<EventState, ActorProcessingErr> {
+    let settings = snapshot.settings;
+    let mut seats = SeatMap::new(snapshot.seats.iter().map(|&(seat, _)| seat));
+    let mut inventory = Inventory::new(settings.max_seats_per_hold);
+    let mut ticket_prices = HashMap::new();
+    for &(ticket_type, price, capacity) in &snapshot.ticket_types {
+        ticket_prices.insert(ticket_type, price);
+        if let Some(capacity) = capacity {
+            inventory.add_type(ticket_type, capacity);
+        }
+    }
+    let mut ticket_owners = HashMap::new();
+    let mut idempotency = HashMap::new();
+    let wall = Utc::now();
+    for live in snapshot.live {
+        idempotency.insert((live.user, live.idempotency_key.clone()), live.id);
+        let expires_at = live.pending_until.map(|until| {
+            let left = (until - wall).to_std().unwrap_or(Duration::ZERO);
+            at + left
+        });
+        if let Some((ticket_type, quantity)) = live.tickets {
+            ticket_owners.insert(live.id, live.user);
+            let restored = match expires_at {
+                Some(expires_at) => {
+                    inventory.restore_held(live.id, ticket_type, quantity, expires_at)
+                }
+                None => inventory.restore_sold(live.id, ticket_type, quantity),
+            };
+            if let Err(err) = restored {
+                return Err(format!("restoring reservation {}: {err}", live.id).into());
+            }
+        } else {
+            let restored = match expires_at {
+                Some(expires_at) => seats.restore_held(live.id, live.user, &live.seats, expires_at),
+                None => {
+                    let ids: Vec<SeatId> = live.seats.iter().map(|&(seat, _)| seat).collect();
+                    seats.restore_sold(live.id, live.user, &ids)
+                }
+            };
+            if let Err(err) = restored {
+                return Err(format!("restoring reservation {}: {err}", live.id).into());
+            }
+        }
+    }
+    Ok(EventState {
+        event_id: snapshot.event_id,
+        on_sale: snapshot.on_sale,
+        settings,
+        admission: Admission::new(settings.admission()),
+        seats,
+        seat_prices: snapshot.seats.into_iter().collect(),
+        inventory,
+        ticket_prices,
+        ticket_owners,
+        idempotency,
+        store,
+        unflushed: Vec::new(),
+        awaiting_flush: Vec::new(),
+        flush_queued: false,
+        seat_changes,
+        queue_ticks,
+        ticker: None,
+        last_activity: at,
+        idle_after,
+        admissions: VecDeque::new(),
+    })
+}
+
+/// Rebuilds the line from the Redis log, in order, and compacts the log when it has
+/// grown well past what it describes.
+async fn restore_queue(state: &mut EventState, at: Instant) -> Result<(), ActorProcessingErr> {
+    let raw = state.store.load_queue_log(state.event_id).await?;
+    let total = raw.len();
+    let mut records = Vec::with_capacity(total);
+    for bytes in &raw {
+        match QueueLogRecord::decode(bytes) {
+            Ok(record) => records.push(record),
+            Err(err) => {
+                return Err(format!("queue log of {} is corrupt: {err}", state.event_id).into());
+            }
+        }
+    }
+    state.admission = Admission::restore(state.settings.admission(), records, at)
+        .map_err(|e| format!("restoring queue: {e}"))?;
+    let live = state.admission.overview();
+    if total > 2 * (live.waiting + live.active) + 1024 {
+        let compact: Vec<Vec<u8>> = state
+            .admission
+            .snapshot_log()
+            .iter()
+            .map(QueueLogRecord::encode)
+            .collect();
+        state
+            .store
+            .rewrite_queue_log(state.event_id, &compact)
+            .await?;
+    }
+    Ok(())
+}
+
+fn join(
+    state: &mut EventState,
+    myself: &ActorRef<EventMsg>,
+    user: UserId,
+    tier1_pos: Option<u64>,
+    reply: Reply<QueueView>,
+    at: Instant,
+) {
+    if !state.on_sale {
+        let _ = reply.send(Err(EventError::NotOnSale));
+        return;
+    }
+    match state.admission.join(user, tier1_pos, at) {
+        Err(_) => {
+            let _ = reply.send(Err(EventError::QueueFull));
+        }
+        Ok(JoinOutcome::Active {
+            newly_admitted: true,
+        }) => {
+            state.admissions.push_back((at, 1));
+            log(state, myself, QueueLogRecord::Admitted { user });
+            state.awaiting_flush.push(AwaitingFlush::Queue {
+                user,
+                undo: true,
+                reply,
+            });
+        }
+        Ok(JoinOutcome::Queued(joined)) if joined.is_new => {
+            log(
+                state,
+                myself,
+                QueueLogRecord::Joined {
+                    user,
+                    tier1_pos,
+                    seq: joined.seq,
+                },
+            );
+            state.awaiting_flush.push(AwaitingFlush::Queue {
+                user,
+                undo: true,
+                reply,
+            });
+        }
+        Ok(_) => {
+            let _ = reply.send(Ok(view(state, user)));
+        }
+    }
+}
+
+/// Buffers a log record and makes sure a flush is queued behind the current mailbox.
+fn log(state: &mut EventState, myself: &ActorRef<EventMsg>, record: QueueLogRecord) {
+    state.unflushed.push(record.encode());
+    if !state.flush_queued {
+        state.flush_queued = true;
+        if myself.send_message(EventMsg::FlushLog).is_err() {
+            state.flush_queued = false;
+        }
+    }
+}
+
+async fn flush(state: &mut EventState) {
+    state.flush_queued = false;
+    if state.unflushed.is_empty() {
+        return;
+    }
+    let records = std::mem::take(&mut state.unflushed);
+    match state.store.append_queue_log(state.event_id, &records).await {
+        Ok(()) => {
+            for waiting in std::mem::take(&mut state.awaiting_flush) {
+                match waiting {
+                    AwaitingFlush::Queue { user, reply, .. } => {
+                        let _ = reply.send(Ok(view(state, user)));
+                    }
+                    AwaitingFlush::Leave { reply } => {
+                        let _ = reply.send(Ok(true));
+                    }
+                }
+            }
+        }
+        Err(err) => {
+            tracing::error!(event = %state.event_id, %err, "queue log write failed");
+            flush_failed(state, &err.to_string());
+        }
+    }
+}
+
+/// Refuses every reply awaiting durability and undoes the places they took.
+fn flush_failed(state: &mut EventState, why: &str) {
+    for waiting in std::mem::take(&mut state.awaiting_flush) {
+        match waiting {
+            AwaitingFlush::Queue { user, undo, reply } => {
+                if undo {
+                    state.admission.leave(user);
+                }
+                let _ = reply.send(Err(EventError::Unavailable(why.to_owned())));
+            }
+            AwaitingFlush::Leave { reply } => {
+                let _ = reply.send(Err(EventError::Unavailable(why.to_owned())));
+            }
+        }
+    }
+}
+
+fn view(state: &EventState, user: UserId) -> QueueView {
+    match state.admission.status(user) {
+        Some(UserStatus::Active { expires_at }) => QueueView::Active {
+            expires_in: expires_at.saturating_duration_since(now()),
+        },
+        Some(UserStatus::Queued(place)) => {
+            let rate = state.settings.admissions_per_sec();
+            let wait = if rate > 0.0 {
+                Duration::from_secs_f64(place.people_ahead as f64 / rate)
+            } else {
+                Duration::MAX
+            };
+            QueueView::Queued {
+                position: place.position,
+                people_ahead: place.people_ahead,
+                people_behind: place.people_behind,
+                estimated_wait: wait,
+            }
+        }
+        None => QueueView::Absent,
+    }
+}
+
+async fn hold_seats(
+    state: &mut EventState,
+    user: UserId,
+    reservation: ReservationId,
+    seats: Vec<SeatId>,
+    idempotency_key: String,
+    at: Instant,
+) -> Result<HoldView, EventError> {
+    if let Some(&existing) = state.idempotency.get(&(user, idempotency_key.clone())) {
+        return Err(EventError::DuplicateRequest(existing));
+    }
+    if !state.on_sale {
+        return Err(EventError::NotOnSale);
+    }
+    let ttl = state.settings.hold_ttl;
+    let max = state.settings.max_seats_per_hold as usize;
+    state
+        .seats
+        .hold(user, reservation, &seats, at, ttl, max)
+        .map_err(hold_error)?;
+    state.admission.heartbeat(user, at);
+    let abort = |state: &mut EventState| {
+        state.seats.release(reservation);
+    };
+    let locked = state
+        .store
+        .lock_seats(state.event_id, reservation, &seats, ttl + LOCK_GRACE)
+        .await;
+    let tokens = match locked {
+        Ok(LockOutcome::Locked(tokens)) => tokens,
+        Ok(LockOutcome::Taken(taken)) => {
+            abort(state);
+            return Err(EventError::SeatsTaken(taken));
+        }
+        Err(err) => {
+            abort(state);
+            return Err(EventError::Unavailable(err.to_string()));
+        }
+    };
+    let expires_at = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
+    let items: Vec<NewItem> = seats
+        .iter()
+        .zip(&tokens)
+        .map(|(&seat, &token)| NewItem::Seat {
+            seat,
+            price: state.seat_prices.get(&seat).copied().unwrap_or(0),
+            token,
+        })
+        .collect();
+    let total_amount = items
+        .iter()
+        .map(|item| match item {
+            NewItem::Seat { price, .. } => *price,
+            NewItem::Tickets { .. } => 0,
+        })
+        .sum();
+    let record = NewReservation {
+        id: reservation,
+        event_id: state.event_id,
+        user,
+        idempotency_key: idempotency_key.clone(),
+        expires_at,
+        total_amount,
+        items,
+    };
+    let inserted = state.store.insert_pending(&record).await;
+    let refused = match inserted {
+        Ok(InsertOutcome::Inserted) => None,
+        Ok(InsertOutcome::DuplicateKey(existing)) => Some(EventError::DuplicateRequest(existing)),
+        Ok(InsertOutcome::SeatConflict) => {
+            tracing::error!(event = %state.event_id, %reservation,
+                "Postgres refused a hold the seat map allowed: seat map and database disagree");
+            Some(EventError::SeatsTaken(seats.clone()))
+        }
+        Err(err) => Some(EventError::Unavailable(err.to_string())),
+    };
+    if let Some(error) = refused {
+        abort(state);
+        if let Err(err) = state
+            .store
+            .unlock_seats(state.event_id, reservation, &seats)
+            .await
+        {
+            tracing::warn!(%err, "unlocking after a refused hold failed; locks lapse by TTL");
+        }
+        return Err(error);
+    }
+    state
+        .idempotency
+        .insert((user, idempotency_key), reservation);
+    let pairs: Vec<_> = seats.iter().copied().zip(tokens).collect();
+    if let Err(err) = state.seats.attach_tokens(reservation, &pairs) {
+        tracing::error!(%err, "attaching fencing tokens to a hold just taken");
+    }
+    for &seat in &seats {
+        let _ = state.seat_changes.send(SeatChange {
+            seat,
+            status: SeatStatus::Locked,
+        });
+    }
+    Ok(HoldView {
+        reservation,
+        expires_at,
+        seats,
+        total_amount,
+        replayed: false,
+    })
+}
+
+async fn hold_tickets(
+    state: &mut EventState,
+    user: UserId,
+    reservation: ReservationId,
+    ticket_type: TicketTypeId,
+    quantity: u32,
+    idempotency_key: String,
+    at: Instant,
+) -> Result<HoldView, EventError> {
+    if let Some(&existing) = state.idempotency.get(&(user, idempotency_key.clone())) {
+        return Err(EventError::DuplicateRequest(existing));
+    }
+    if !state.on_sale {
+        return Err(EventError::NotOnSale);
+    }
+    let Some(&unit_price) = state.ticket_prices.get(&ticket_type) else {
+        return Err(EventError::UnknownTicketType);
+    };
+    if state.inventory.counts(ticket_type).is_none() {
+        return Err(EventError::HasSeatMap);
+    }
+    let ttl = state.settings.hold_ttl;
+    state
+        .inventory
+        .hold(reservation, ticket_type, quantity, at, ttl)
+        .map_err(|e| match e {
+            InventoryError::ZeroQuantity => EventError::Empty,
+            InventoryError::TooMany { max, .. } => EventError::TooMany { max: max as usize },
+            InventoryError::UnknownType(_) => EventError::UnknownTicketType,
+            InventoryError::NotEnough { .. } => EventError::SoldOut,
+            InventoryError::ReservationExists(existing) => EventError::DuplicateRequest(existing),
+            #[allow(unreachable_patterns)]
+            _ => EventError::SoldOut,
+        })?;
+    state.admission.heartbeat(user, at);
+    let expires_at = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
+    let total_amount = unit_price.saturating_mul(i64::from(quantity));
+    let record = NewReservation {
+        id: reservation,
+        event_id: state.event_id,
+        user,
+        idempotency_key: idempotency_key.clone(),
+        expires_at,
+        total_amount,
+        items: vec![NewItem::Tickets {
+            ticket_type,
+            quantity,
+            unit_price,
+        }],
+    };
+    let refused = match state.store.insert_pending(&record).await {
+        Ok(InsertOutcome::Inserted) => None,
+        Ok(InsertOutcome::DuplicateKey(existing)) => Some(EventError::DuplicateRequest(existing)),
+        Ok(InsertOutcome::SeatConflict) => Some(EventError::SoldOut),
+        Err(err) => Some(EventError::Unavailable(err.to_string())),
+    };
+    if let Some(error) = refused {
+        state.inventory.release(reservation);
+        return Err(error);
+    }
+    state.ticket_owners.insert(reservation, user);
+    state
+        .idempotency
+        .insert((user, idempotency_key), reservation);
+    Ok(HoldView {
+        reservation,
+        expires_at,
+        seats: Vec::new(),
+        total_amount,
+        replayed: false,
+    })
+}
+
+fn hold_error(err: HoldError) -> EventError {
+    match err {
+        HoldError::Empty => EventError::Empty,
+        HoldError::TooMany { max, .. } => EventError::TooMany { max },
+        HoldError::DuplicateSeats(seats) => EventError::DuplicateSeats(seats),
+        HoldError::UnknownSeats(seats) => EventError::UnknownSeats(seats),
+        HoldError::ReservationExists(existing) => EventError::DuplicateRequest(existing),
+        HoldError::SeatsTaken(seats) => EventError::SeatsTaken(seats),
+    }
+}
+
+async fn confirm(
+    state: &mut EventState,
+    reservation: ReservationId,
+    at: Instant,
+) -> Result<(), EventError> {
+    if let Some(booking) = state.seats.booking(reservation) {
+        let mut pairs = Vec::with_capacity(booking.seats.len());
+        for &seat in &booking.seats {
+            match state.seats.status(seat) {
+                Some(SeatState::Held {
+                    reservation: holder,
+                    token: Some(token),
+                    expires_at,
+                    ..
+                }) if *holder == reservation => {
+                    if *expires_at <= at {
+                        return Err(EventError::HoldExpired);
+                    }
+                    pairs.push((seat, *token));
+                }
+                Some(SeatState::Sold { .. }) => return Err(EventError::NotPending),
+                _ => return Err(EventError::NotPending),
+            }
+        }
+        let outcome = state
+            .store
+            .confirm(state.event_id, reservation, &pairs)
+            .await
+            .map_err(|e| EventError::Unavailable(e.to_string()))?;
+        return match outcome {
+            ConfirmOutcome::Confirmed => {
+                state
+                    .seats
+                    .confirm(reservation, at)
+                    .map_err(|_| EventError::NotPending)?;
+                for (seat, _) in pairs {
+                    let _ = state.seat_changes.send(SeatChange {
+                        seat,
+                        status: SeatStatus::Reserved,
+                    });
+                }
+                Ok(())
+            }
+            ConfirmOutcome::StaleToken(seats) => Err(EventError::StaleFencingToken(seats)),
+            ConfirmOutcome::NotPending => {
+                release_seats(state, reservation).await;
+                Err(EventError::NotPending)
+            }
+        };
+    }
+    if state.inventory.booking(reservation).is_some() {
+        let outcome = state
+            .store
+            .confirm(state.event_id, reservation, &[])
+            .await
+            .map_err(|e| EventError::Unavailable(e.to_string()))?;
+        return match outcome {
+            ConfirmOutcome::Confirmed => {
+                state
+                    .inventory
+                    .confirm(reservation, at)
+                    .map_err(|_| EventError::HoldExpired)?;
+                Ok(())
+            }
+            ConfirmOutcome::StaleToken(seats) => Err(EventError::StaleFencingToken(seats)),
+            ConfirmOutcome::NotPending => {
+                state.inventory.release(reservation);
+                Err(EventError::NotPending)
+            }
+        };
+    }
+    Err(EventError::ReservationNotFound)
+}
+
+async fn cancel(
+    state: &mut EventState,
+    user: UserId,
+    reservation: ReservationId,
+) -> Result<(), EventError> {
+    let owner = state
+        .seats
+        .booking(reservation)
+        .map(|booking| booking.user)
+        .or_else(|| state.ticket_owners.get(&reservation).copied());
+    if owner != Some(user) {
+        return Err(EventError::ReservationNotFound);
+    }
+    let finished = state
+        .store
+        .finish(reservation, Ending::Cancelled, "cancelled by the user")
+        .await
+        .map_err(|e| EventError::Unavailable(e.to_string()))?;
+    if !finished {
+        return Err(EventError::NotPending);
+    }
+    if state.seats.booking(reservation).is_some() {
+        release_seats(state, reservation).await;
+    } else {
+        state.inventory.release(reservation);
+        state.ticket_owners.remove(&reservation);
+    }
+    Ok(())
+}
+
+/// Frees a reservation's seats in memory and in Redis, and tells subscribers.
+async fn release_seats(state: &mut EventState, reservation: ReservationId) {
+    let seats = state.seats.release(reservation);
+    if let Err(err) = state
+        .store
+        .unlock_seats(state.event_id, reservation, &seats)
+        .await
+    {
+        tracing::warn!(%err, %reservation, "unlocking seats failed; locks lapse by TTL");
+    }
+    for seat in seats {
+        let _ = state.seat_changes.send(SeatChange {
+            seat,
+            status: SeatStatus::Available,
+        });
+    }
+}
+
+async fn tick(state: &mut EventState, myself: &ActorRef<EventMsg>, at: Instant) {
+    let tick = state.admission.tick(at);
+    for &user in &tick.expired {
+        log(state, myself, QueueLogRecord::Expired { user });
+    }
+    for &user in &tick.admitted {
+        log(state, myself, QueueLogRecord::Admitted { user });
+    }
+    if !tick.admitted.is_empty() {
+        state.admissions.push_back((at, tick.admitted.len()));
+    }
+    for user in state.admission.drop_stale(at) {
+        log(state, myself, QueueLogRecord::Dropped { user });
+    }
+    while state
+        .admissions
+        .front()
+        .is_some_and(|(when, _)| at.saturating_duration_since(*when) > Duration::from_secs(60))
+    {
+        state.admissions.pop_front();
+    }
+
+    for (reservation, seats) in state.seats.expire(at) {
+        finish_expired(state, reservation).await;
+        if let Err(err) = state
+            .store
+            .unlock_seats(state.event_id, reservation, &seats)
+            .await
+        {
+            tracing::warn!(%err, %reservation, "unlocking expired seats failed");
+        }
+        for seat in seats {
+            let _ = state.seat_changes.send(SeatChange {
+                seat,
+                status: SeatStatus::Available,
+            });
+        }
+    }
+    for (reservation, _) in state.inventory.expire(at) {
+        state.ticket_owners.remove(&reservation);
+        finish_expired(state, reservation).await;
+    }
+
+    if state.queue_ticks.receiver_count() > 0 {
+        let _ = state.queue_ticks.send(QueueTick {
+            admitted: tick.admitted,
+        });
+    }
+
+    let overview = state.admission.overview();
+    let idle = overview.waiting == 0
+        && overview.active == 0
+        && state.seats.counts().held == 0
+        && state.ticket_owners.is_empty()
+        && state.unflushed.is_empty()
+        && at.saturating_duration_since(state.last_activity) >= state.idle_after;
+    if idle {
+        tracing::info!(event = %state.event_id, "event actor idle: stopping");
+        myself.stop(Some("idle".into()));
+    }
+}
+
+async fn finish_expired(state: &EventState, reservation: ReservationId) {
+    if let Err(err) = state
+        .store
+        .finish(reservation, Ending::Expired, "hold expired")
+        .await
+    {
+        // The seats are free in memory; Postgres keeps the row live until the sweeper
+        // expires it, and its constraint refuses any double hold meanwhile.
+        tracing::warn!(%err, %reservation, "recording an expired hold failed");
+    }
+}
+
+fn public_status(state: &SeatState) -> SeatStatus {
+    match state {
+        SeatState::Available => SeatStatus::Available,
+        SeatState::Held { .. } => SeatStatus::Locked,
+        SeatState::Sold { .. } => SeatStatus::Reserved,
+    }
+}
+
+fn overview(state: &EventState, at: Instant) -> EventOverview {
+    let counts = state.seats.counts();
+    let window: usize = state
+        .admissions
+        .iter()
+        .filter(|(when, _)| at.saturating_duration_since(*when) <= Duration::from_secs(60))
+        .map(|(_, n)| n)
+        .sum();
+    EventOverview {
+        queue: state.admission.overview(),
+        admitted_per_sec: window as f64 / 60.0,
+        seats_available: counts.available,
+        seats_held: counts.held,
+        seats_sold: counts.sold,
+    }
+}

@@ -1,0 +1,78 @@
+//! What the actor answers with.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::admission::Overview;
+use crate::ids::{ReservationId, SeatId, UserId};
+
+/// A user's standing in the event's admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueView {
+    /// Admitted: may hold seats until `expires_in` passes without activity.
+    Active { expires_in: Duration },
+    /// Waiting.
+    Queued {
+        position: u64,
+        people_ahead: u64,
+        people_behind: u64,
+        /// At the configured admission rate.
+        estimated_wait: Duration,
+    },
+    /// Neither waiting nor admitted.
+    Absent,
+}
+
+/// A reservation that holds seats or tickets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldView {
+    pub reservation: ReservationId,
+    pub expires_at: DateTime<Utc>,
+    pub seats: Vec<SeatId>,
+    pub total_amount: i64,
+    /// True when an earlier request with the same idempotency key made it.
+    pub replayed: bool,
+}
+
+/// A seat's public status (SPEC 2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatStatus {
+    Available,
+    Locked,
+    Reserved,
+}
+
+impl SeatStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeatStatus::Available => "available",
+            SeatStatus::Locked => "locked",
+            SeatStatus::Reserved => "reserved",
+        }
+    }
+}
+
+/// A change pushed to seat-map subscribers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatChange {
+    pub seat: SeatId,
+    pub status: SeatStatus,
+}
+
+/// Pushed to queue subscribers after every admission tick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueTick {
+    pub admitted: Vec<UserId>,
+}
+
+/// The operator's view of one event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventOverview {
+    pub queue: Overview,
+    /// Admissions in the last minute, per second.
+    pub admitted_per_sec: f64,
+    pub seats_available: usize,
+    pub seats_held: usize,
+    pub seats_sold: usize,
+}

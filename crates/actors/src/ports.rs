@@ -1,0 +1,166 @@
+//! What the EventActor needs from durable storage, as one small trait.
+//!
+//! The actor is the single writer of its event's seats and queue; these calls are its
+//! durable record. Implementations live at the edge (`urr-store`: Redis for locks,
+//! fencing tokens and the queue log; PostgreSQL for reservations).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::event::QueueSettings;
+use crate::ids::{FencingToken, ReservationId, SeatId, TicketTypeId, UserId};
+
+/// Everything an actor loads when it starts.
+#[derive(Debug, Clone)]
+pub struct EventSnapshot {
+    pub event_id: Uuid,
+    /// Holds and joins are refused unless the event is on sale.
+    pub on_sale: bool,
+    pub settings: QueueSettings,
+    /// Seats in layout order with their price.
+    pub seats: Vec<(SeatId, i64)>,
+    /// Counted ticket types: id, price, capacity (`None`: sold through the seat map).
+    pub ticket_types: Vec<(TicketTypeId, i64, Option<u32>)>,
+    /// Reservations that are pending or confirmed.
+    pub live: Vec<LiveReservation>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LiveReservation {
+    pub id: ReservationId,
+    pub user: UserId,
+    pub idempotency_key: String,
+    /// `None` when confirmed.
+    pub pending_until: Option<DateTime<Utc>>,
+    pub seats: Vec<(SeatId, Option<FencingToken>)>,
+    pub tickets: Option<(TicketTypeId, u32)>,
+}
+
+/// A hold to record as a `pending` reservation.
+#[derive(Debug, Clone)]
+pub struct NewReservation {
+    pub id: ReservationId,
+    pub event_id: Uuid,
+    pub user: UserId,
+    pub idempotency_key: String,
+    pub expires_at: DateTime<Utc>,
+    pub total_amount: i64,
+    pub items: Vec<NewItem>,
+}
+
+#[derive(Debug, Clone)]
+pub enum NewItem {
+    Seat {
+        seat: SeatId,
+        price: i64,
+        token: FencingToken,
+    },
+    Tickets {
+        ticket_type: TicketTypeId,
+        quantity: u32,
+        unit_price: i64,
+    },
+}
+
+/// The result of taking Redis seat locks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockOutcome {
+    /// Every seat locked, with its new fencing token, in request order.
+    Locked(Vec<FencingToken>),
+    /// Some seats are locked by another owner; nothing was taken.
+    Taken(Vec<SeatId>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertOutcome {
+    Inserted,
+    /// This user already used the idempotency key for that reservation.
+    DuplicateKey(ReservationId),
+    /// Postgres refused: a seat already has a live reservation.
+    SeatConflict,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmOutcome {
+    Confirmed,
+    /// These seats' locks now carry another token: someone re-took them.
+    StaleToken(Vec<SeatId>),
+    /// The reservation is no longer pending in Postgres.
+    NotPending,
+}
+
+/// How a pending reservation ended without a sale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Cancelled,
+    Expired,
+}
+
+/// A storage failure; the actor answers `Unavailable` and keeps running.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("storage failure: {0}")]
+pub struct StoreFailure(pub String);
+
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// The event's seats, ticket types, settings and live reservations; `None` if unknown.
+    async fn load(&self, event_id: Uuid) -> Result<Option<EventSnapshot>, StoreFailure>;
+
+    /// Locks every seat for `reservation` with a fresh fencing token each, all or none.
+    async fn lock_seats(
+        &self,
+        event_id: Uuid,
+        reservation: ReservationId,
+        seats: &[SeatId],
+        ttl: Duration,
+    ) -> Result<LockOutcome, StoreFailure>;
+
+    /// Frees the seats' locks that `reservation` still owns.
+    async fn unlock_seats(
+        &self,
+        event_id: Uuid,
+        reservation: ReservationId,
+        seats: &[SeatId],
+    ) -> Result<(), StoreFailure>;
+
+    async fn insert_pending(
+        &self,
+        reservation: &NewReservation,
+    ) -> Result<InsertOutcome, StoreFailure>;
+
+    /// Verifies each seat's fencing token is still the current one and, only then, makes
+    /// the sale durable (locks permanent, reservation `confirmed`, seats `reserved`).
+    async fn confirm(
+        &self,
+        event_id: Uuid,
+        reservation: ReservationId,
+        seats: &[(SeatId, FencingToken)],
+    ) -> Result<ConfirmOutcome, StoreFailure>;
+
+    /// Ends a pending reservation; false if it was no longer pending.
+    async fn finish(
+        &self,
+        reservation: ReservationId,
+        ending: Ending,
+        note: &str,
+    ) -> Result<bool, StoreFailure>;
+
+    /// Appends encoded queue-log records, in order, in one write.
+    async fn append_queue_log(
+        &self,
+        event_id: Uuid,
+        records: &[Vec<u8>],
+    ) -> Result<(), StoreFailure>;
+
+    async fn load_queue_log(&self, event_id: Uuid) -> Result<Vec<Vec<u8>>, StoreFailure>;
+
+    /// Replaces the log with a compacted one (same resulting queue).
+    async fn rewrite_queue_log(
+        &self,
+        event_id: Uuid,
+        records: &[Vec<u8>],
+    ) -> Result<(), StoreFailure>;
+}

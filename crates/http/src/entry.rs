@@ -1,0 +1,81 @@
+//! The waiting-room tokens at the edge: the Tier-2 entry token that seat and reservation
+//! calls of a queued event require, and the Tier-1 token that gives queue priority.
+
+use axum::http::HeaderMap;
+use urr_actors::event::QueueSettings;
+use uuid::Uuid;
+
+use crate::cookies;
+use crate::error::{ApiError, ErrorCode};
+use crate::session::CurrentUser;
+use crate::state::AppState;
+
+pub const ENTRY_HEADER: &str = "x-queue-entry-token";
+pub const ENTRY_COOKIE: &str = "urr-entry-token";
+pub const TIER1_HEADER: &str = "x-vwr-token";
+pub const TIER1_COOKIE: &str = "urr-vwr-token";
+
+/// The event's queue settings (stored, else the node's defaults).
+pub async fn settings(state: &AppState, event: Uuid) -> Result<QueueSettings, ApiError> {
+    Ok(urr_store::queue_settings::get(&state.db, event)
+        .await?
+        .unwrap_or(state.queue_defaults))
+}
+
+fn presented(headers: &HeaderMap, header: &str, cookie: &str) -> Option<String> {
+    headers
+        .get(header)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| cookies::read(headers, cookie))
+}
+
+/// The one gate for seat and reservation calls: when the event's queue is on, a valid
+/// tier-2 entry token for this user and this event is required. Wrong event, wrong
+/// user, wrong tier, expired or forged → 403, and nothing is attempted.
+pub async fn require_entry(
+    state: &AppState,
+    headers: &HeaderMap,
+    event: Uuid,
+    user: &CurrentUser,
+) -> Result<(), ApiError> {
+    if !settings(state, event).await?.enabled {
+        return Ok(());
+    }
+    let token = presented(headers, ENTRY_HEADER, ENTRY_COOKIE).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::EntryTokenRequired,
+            "wait in the queue first: an entry token is required",
+        )
+    })?;
+    state
+        .keys
+        .verify_queue(&token, 2, &event.to_string(), &user.id.to_string())
+        .map_err(|e| ApiError::new(ErrorCode::Forbidden, format!("entry token refused: {e}")))?;
+    Ok(())
+}
+
+/// The Tier-1 position from a presented Tier-1 token; a presented token must be valid.
+/// `required` is true when the event's Tier-1 room is active.
+pub fn tier1_position(
+    state: &AppState,
+    headers: &HeaderMap,
+    event: Uuid,
+    user: &CurrentUser,
+    required: bool,
+) -> Result<Option<u64>, ApiError> {
+    let Some(token) = presented(headers, TIER1_HEADER, TIER1_COOKIE) else {
+        if required {
+            return Err(ApiError::new(
+                ErrorCode::Tier1TokenRequired,
+                "this event's waiting room is open: pass through it first",
+            ));
+        }
+        return Ok(None);
+    };
+    let claims = state
+        .keys
+        .verify_queue(&token, 1, &event.to_string(), &user.id.to_string())
+        .map_err(|e| ApiError::new(ErrorCode::Forbidden, format!("tier-1 token refused: {e}")))?;
+    Ok(claims.pos)
+}

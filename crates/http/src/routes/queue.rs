@@ -1,0 +1,256 @@
+//! The Tier-2 queue (SPEC 2.2): check (join), status, heartbeat, leave, and a stream of
+//! position changes and the admission itself.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
+use urr_actors::event::QueueView;
+use urr_actors::ids::UserId;
+use uuid::Uuid;
+
+use crate::entry::{self, ENTRY_COOKIE};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiPath;
+use crate::session::CurrentUser;
+use crate::state::AppState;
+
+/// Seconds a client should wait before polling again (SPEC 2.2): 1 s near the head,
+/// 5 s within 5,000, rising to 60 s at 100,000 and beyond.
+pub fn next_poll_secs(people_ahead: u64) -> u64 {
+    match people_ahead {
+        0..=1_000 => 1,
+        1_001..=5_000 => 5,
+        5_001..=100_000 => 5 + (people_ahead - 5_000) * 55 / 95_000,
+        _ => 60,
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueReply {
+    event_id: Uuid,
+    queued: bool,
+    /// `active`, `queued` or `none`.
+    status: &'static str,
+    position: Option<u64>,
+    people_ahead: Option<u64>,
+    people_behind: Option<u64>,
+    /// Seconds, at the configured admission rate.
+    estimated_wait: Option<u64>,
+    next_poll: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entry_token: Option<String>,
+}
+
+fn reply(
+    state: &AppState,
+    event: Uuid,
+    user: &CurrentUser,
+    view: QueueView,
+) -> ApiResult<QueueReply> {
+    Ok(match view {
+        QueueView::Active { .. } => {
+            let (token, _) =
+                state
+                    .keys
+                    .issue_queue(&event.to_string(), &user.id.to_string(), 2, None)?;
+            QueueReply {
+                event_id: event,
+                queued: false,
+                status: "active",
+                position: None,
+                people_ahead: Some(0),
+                people_behind: None,
+                estimated_wait: Some(0),
+                next_poll: 1,
+                entry_token: Some(token),
+            }
+        }
+        QueueView::Queued {
+            position,
+            people_ahead,
+            people_behind,
+            estimated_wait,
+        } => QueueReply {
+            event_id: event,
+            queued: true,
+            status: "queued",
+            position: Some(position),
+            people_ahead: Some(people_ahead),
+            people_behind: Some(people_behind),
+            estimated_wait: Some(estimated_wait.as_secs()),
+            next_poll: next_poll_secs(people_ahead),
+            entry_token: None,
+        },
+        QueueView::Absent => QueueReply {
+            event_id: event,
+            queued: false,
+            status: "none",
+            position: None,
+            people_ahead: None,
+            people_behind: None,
+            estimated_wait: None,
+            next_poll: 5,
+            entry_token: None,
+        },
+    })
+}
+
+/// The JSON reply, and the entry token as a cookie too when admitted.
+fn respond(state: &AppState, body: QueueReply) -> Response {
+    let cookie = body.entry_token.as_ref().map(|token| {
+        let secure = if state.config.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        };
+        format!(
+            "{ENTRY_COOKIE}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+            urr_auth::tokens::QUEUE_TOKEN_TTL.num_seconds()
+        )
+    });
+    let mut response = Json(body).into_response();
+    if let Some(value) = cookie.and_then(|c| c.parse().ok()) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// Joins the queue (idempotent: one place per user), or is admitted at once when there
+/// is room and nobody waits. With the event's Tier-1 room active, a Tier-1 token is
+/// required and its position, not any query parameter, is the priority.
+pub async fn check(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(event): ApiPath<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let tier1_required = state.tier1_active(event).await;
+    let tier1_pos = entry::tier1_position(&state, &headers, event, &user, tier1_required)?;
+    let uid = UserId::from(user.id);
+    let view = state
+        .events
+        .with_event(event, |h| async move { h.join(uid, tier1_pos).await })
+        .await?;
+    Ok(respond(&state, reply(&state, event, &user, view)?))
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(event): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let uid = UserId::from(user.id);
+    let view = state
+        .events
+        .with_event(event, |h| async move { h.status(uid).await })
+        .await?;
+    Ok(respond(&state, reply(&state, event, &user, view)?))
+}
+
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(event): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let uid = UserId::from(user.id);
+    let view = state
+        .events
+        .with_event(event, |h| async move { h.heartbeat(uid).await })
+        .await?;
+    Ok(respond(&state, reply(&state, event, &user, view)?))
+}
+
+pub async fn leave(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(event): ApiPath<Uuid>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let uid = UserId::from(user.id);
+    let left = state
+        .events
+        .with_event(event, |h| async move { h.leave(uid).await })
+        .await?;
+    Ok(Json(serde_json::json!({"eventId": event, "left": left})))
+}
+
+/// Server-sent events: `position` after every admission tick while waiting, then one
+/// `admitted` event carrying the entry token, then the stream ends.
+pub async fn stream(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(event): ApiPath<Uuid>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let handle = state.events.get(event).await?;
+    let first = handle.status(UserId::from(user.id)).await?;
+    if first == QueueView::Absent {
+        return Err(ApiError::new(
+            crate::error::ErrorCode::NotFound,
+            "not in this event's queue: check in first",
+        ));
+    }
+    let ticks = handle.subscribe_queue();
+    let stream = futures::stream::unfold(
+        Some((state, handle, ticks, user, true)),
+        move |cursor| async move {
+            let (state, handle, mut ticks, user, first) = cursor?;
+            if !first {
+                match ticks.recv().await {
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+            let event_id = handle.event_id();
+            let view = match handle.status(UserId::from(user.id)).await {
+                Ok(view) => view,
+                Err(_) => return None,
+            };
+            let body = reply(&state, event_id, &user, view).ok()?;
+            let done = !matches!(view, QueueView::Queued { .. });
+            let name = match view {
+                QueueView::Active { .. } => "admitted",
+                QueueView::Queued { .. } => "position",
+                QueueView::Absent => "left",
+            };
+            let sse = Event::default()
+                .event(name)
+                .json_data(&body)
+                .unwrap_or_else(|_| Event::default().event(name));
+            let next = (!done).then_some((state, handle, ticks, user, false));
+            Some((Ok(sse), next))
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_poll_secs;
+
+    #[test]
+    fn poll_ladder() {
+        assert_eq!(next_poll_secs(0), 1);
+        assert_eq!(next_poll_secs(1_000), 1);
+        assert_eq!(next_poll_secs(1_001), 5);
+        assert_eq!(next_poll_secs(5_000), 5);
+        assert_eq!(next_poll_secs(52_500), 32);
+        assert_eq!(next_poll_secs(100_000), 60);
+        assert_eq!(next_poll_secs(10_000_000), 60);
+        let mut last = 0;
+        for ahead in (0..200_000).step_by(997) {
+            let poll = next_poll_secs(ahead);
+            assert!(poll >= last && (1..=60).contains(&poll));
+            last = poll;
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Holds and reservations (SPEC 2.3): seat holds with an idempotency key, counted tickets,
+//! the owner's reservations, and cancelling a pending one.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use urr_actors::event::EventError;
+use urr_actors::ids::{ReservationId, SeatId, TicketTypeId, UserId};
+use urr_store::reservations::{self, Item, Reservation};
+use uuid::Uuid;
+
+use crate::entry;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::pagination::{Page, PageMeta};
+use crate::session::CurrentUser;
+use crate::state::AppState;
+use crate::validate;
+
+/// Bounds one request's seat list before it reaches the actor (whose per-event limit is
+/// usually far lower).
+const MAX_SEATS_PER_REQUEST: usize = 50;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemView {
+    seat_id: Option<Uuid>,
+    label: Option<String>,
+    ticket_type_id: Option<Uuid>,
+    ticket_type_name: Option<String>,
+    quantity: i32,
+    unit_price: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReservationView {
+    reservation_id: Uuid,
+    event_id: Uuid,
+    event_title: String,
+    status: String,
+    total_amount: i64,
+    expires_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    confirmed_at: Option<DateTime<Utc>>,
+    seats: Vec<ItemView>,
+}
+
+fn view(reservation: Reservation, items: Vec<Item>) -> ReservationView {
+    ReservationView {
+        reservation_id: reservation.id,
+        event_id: reservation.event_id,
+        event_title: reservation.event_title,
+        status: reservation.status,
+        total_amount: reservation.total_amount,
+        expires_at: reservation.expires_at,
+        created_at: reservation.created_at,
+        confirmed_at: reservation.confirmed_at,
+        seats: items
+            .into_iter()
+            .map(|i| ItemView {
+                seat_id: i.seat_id,
+                label: i.seat_label,
+                ticket_type_id: i.ticket_type_id,
+                ticket_type_name: i.ticket_type_name,
+                quantity: i.quantity,
+                unit_price: i.unit_price,
+            })
+            .collect(),
+    }
+}
+
+/// The caller's own reservation, or 404 (another user's is not revealed).
+async fn owned(state: &AppState, id: Uuid, user: &CurrentUser) -> ApiResult<ReservationView> {
+    match reservations::get(&state.db, id).await? {
+        Some((reservation, items)) if reservation.user_id == user.id => {
+            Ok(view(reservation, items))
+        }
+        _ => Err(ApiError::not_found("reservation")),
+    }
+}
+
+/// A repeated idempotency key answers with the first reservation, if it was for the same
+/// event; reusing a key for something else is refused.
+async fn replay(
+    state: &AppState,
+    user: &CurrentUser,
+    key: &str,
+    event: Uuid,
+) -> ApiResult<Option<ReservationView>> {
+    let Some(existing) = reservations::find_by_key(&state.db, user.id, key).await? else {
+        return Ok(None);
+    };
+    let found = owned(state, existing, user).await?;
+    if found.event_id != event {
+        return Err(ApiError::new(
+            crate::error::ErrorCode::Conflict,
+            "this idempotencyKey was already used for another event",
+        ));
+    }
+    Ok(Some(found))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatHoldRequest {
+    event_id: Uuid,
+    seat_ids: Vec<Uuid>,
+    idempotency_key: String,
+}
+
+pub async fn reserve_seats(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SeatHoldRequest>,
+) -> ApiResult<(StatusCode, Json<ReservationView>)> {
+    let key = validate::text("idempotencyKey", &body.idempotency_key, 1, 100)?;
+    if body.seat_ids.is_empty() {
+        return Err(ApiError::invalid("seatIds must name at least one seat"));
+    }
+    if body.seat_ids.len() > MAX_SEATS_PER_REQUEST {
+        return Err(ApiError::invalid(format!(
+            "at most {MAX_SEATS_PER_REQUEST} seats per request"
+        )));
+    }
+    entry::require_entry(&state, &headers, body.event_id, &user).await?;
+    if let Some(existing) = replay(&state, &user, &key, body.event_id).await? {
+        return Ok((StatusCode::OK, Json(existing)));
+    }
+    let seats: Vec<SeatId> = body.seat_ids.iter().copied().map(SeatId::from).collect();
+    let uid = UserId::from(user.id);
+    let held = state
+        .events
+        .with_event(body.event_id, |h| {
+            let seats = seats.clone();
+            let key = key.clone();
+            async move {
+                h.hold_seats(uid, ReservationId::from(Uuid::now_v7()), seats, key)
+                    .await
+            }
+        })
+        .await;
+    finish_hold(&state, &user, held).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketHoldRequest {
+    event_id: Uuid,
+    ticket_type_id: Uuid,
+    quantity: u32,
+    idempotency_key: String,
+}
+
+pub async fn reserve_tickets(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<TicketHoldRequest>,
+) -> ApiResult<(StatusCode, Json<ReservationView>)> {
+    let key = validate::text("idempotencyKey", &body.idempotency_key, 1, 100)?;
+    if body.quantity == 0 {
+        return Err(ApiError::invalid("quantity must be at least 1"));
+    }
+    entry::require_entry(&state, &headers, body.event_id, &user).await?;
+    if let Some(existing) = replay(&state, &user, &key, body.event_id).await? {
+        return Ok((StatusCode::OK, Json(existing)));
+    }
+    let uid = UserId::from(user.id);
+    let ticket_type = TicketTypeId::from(body.ticket_type_id);
+    let quantity = body.quantity;
+    let held = state
+        .events
+        .with_event(body.event_id, |h| {
+            let key = key.clone();
+            async move {
+                h.hold_tickets(
+                    uid,
+                    ReservationId::from(Uuid::now_v7()),
+                    ticket_type,
+                    quantity,
+                    key,
+                )
+                .await
+            }
+        })
+        .await;
+    finish_hold(&state, &user, held).await
+}
+
+async fn finish_hold(
+    state: &AppState,
+    user: &CurrentUser,
+    held: Result<urr_actors::event::HoldView, EventError>,
+) -> ApiResult<(StatusCode, Json<ReservationView>)> {
+    match held {
+        Ok(hold) => Ok((
+            StatusCode::CREATED,
+            Json(owned(state, hold.reservation.0, user).await?),
+        )),
+        // Two requests with one key raced: the first made it; answer with that one.
+        Err(EventError::DuplicateRequest(existing)) => {
+            Ok((StatusCode::OK, Json(owned(state, existing.0, user).await?)))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReservationDetail {
+    #[serde(flatten)]
+    reservation: ReservationView,
+    history: Vec<HistoryView>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryView {
+    status: String,
+    note: String,
+    at: DateTime<Utc>,
+}
+
+/// One of the caller's reservations, with its history (what happened, and why).
+pub async fn get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ReservationDetail>> {
+    let reservation = owned(&state, id, &user).await?;
+    let history = reservations::history(&state.db, id)
+        .await?
+        .into_iter()
+        .map(|h| HistoryView {
+            status: h.status,
+            note: h.note,
+            at: h.at,
+        })
+        .collect();
+    Ok(Json(ReservationDetail {
+        reservation,
+        history,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MyQuery {
+    page: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MyReservations {
+    reservations: Vec<ReservationView>,
+    #[serde(flatten)]
+    page: PageMeta,
+}
+
+pub async fn mine(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(query): ApiQuery<MyQuery>,
+) -> ApiResult<Json<MyReservations>> {
+    let page = Page::from_query(query.page, query.limit)?;
+    let (found, total) =
+        reservations::list_for_user(&state.db, user.id, page.limit, page.offset()).await?;
+    Ok(Json(MyReservations {
+        reservations: found.into_iter().map(|(r, i)| view(r, i)).collect(),
+        page: page.meta(total),
+    }))
+}
+
+/// Cancels the caller's pending reservation; its seats go back on the map at once.
+pub async fn cancel(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ReservationView>> {
+    let current = owned(&state, id, &user).await?;
+    if current.status != "pending" {
+        return Err(ApiError::new(
+            crate::error::ErrorCode::NotPending,
+            format!("a {} reservation cannot be cancelled", current.status),
+        ));
+    }
+    let uid = UserId::from(user.id);
+    state
+        .events
+        .with_event(current.event_id, |h| async move {
+            h.cancel(uid, ReservationId::from(id)).await
+        })
+        .await?;
+    Ok(Json(owned(&state, id, &user).await?))
+}

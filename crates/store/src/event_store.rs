@@ -1,0 +1,419 @@
+//! The EventActor's durable record: Redis for seat locks, fencing tokens and the queue
+//! log; PostgreSQL for reservations. Implements [`urr_actors::ports::EventStore`].
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgPool};
+use urr_actors::event::QueueSettings;
+use urr_actors::ids::{FencingToken, ReservationId, SeatId, TicketTypeId, UserId};
+use urr_actors::ports::{
+    ConfirmOutcome, Ending, EventSnapshot, EventStore, InsertOutcome, LiveReservation, LockOutcome,
+    NewItem, NewReservation, StoreFailure,
+};
+use uuid::Uuid;
+
+use crate::{Kv, StoreError, seat_locks};
+
+pub struct PgRedisEventStore {
+    db: PgPool,
+    kv: Kv,
+    /// Settings for events that have none stored.
+    defaults: QueueSettings,
+}
+
+impl PgRedisEventStore {
+    pub fn new(db: PgPool, kv: Kv, defaults: QueueSettings) -> Self {
+        Self { db, kv, defaults }
+    }
+
+    fn queue_log_key(&self, event: Uuid) -> String {
+        self.kv.key(&format!("qlog:{{{event}}}"))
+    }
+}
+
+fn failure(err: impl Into<StoreError>) -> StoreFailure {
+    StoreFailure(err.into().to_string())
+}
+
+#[derive(FromRow)]
+struct LiveRow {
+    id: Uuid,
+    user_id: Uuid,
+    idempotency_key: String,
+    status: String,
+    expires_at: DateTime<Utc>,
+    seat_id: Option<Uuid>,
+    ticket_type_id: Option<Uuid>,
+    quantity: i32,
+    fencing_token: Option<i64>,
+}
+
+#[async_trait]
+impl EventStore for PgRedisEventStore {
+    async fn load(&self, event_id: Uuid) -> Result<Option<EventSnapshot>, StoreFailure> {
+        let mut conn = self.db.acquire().await.map_err(failure)?;
+        let status: Option<String> = sqlx::query_scalar("SELECT status FROM events WHERE id = $1")
+            .bind(event_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(failure)?;
+        let Some(status) = status else {
+            return Ok(None);
+        };
+        let settings = crate::queue_settings::get(&self.db, event_id)
+            .await
+            .map_err(failure)?
+            .unwrap_or(self.defaults);
+        let seats: Vec<(Uuid, i64)> = sqlx::query_as(
+            "SELECT s.id, s.price FROM seats s JOIN seat_sections sec ON sec.id = s.section_id \
+             WHERE s.event_id = $1 ORDER BY sec.sort_order, s.row_number, s.seat_number",
+        )
+        .bind(event_id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(failure)?;
+        let ticket_types: Vec<(Uuid, i64, Option<i32>)> = sqlx::query_as(
+            "SELECT id, price, quantity FROM ticket_types WHERE event_id = $1 ORDER BY sort_order",
+        )
+        .bind(event_id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(failure)?;
+        let rows = sqlx::query_as::<_, LiveRow>(
+            "SELECT r.id, r.user_id, r.idempotency_key, r.status, r.expires_at, i.seat_id, i.ticket_type_id, \
+             i.quantity, i.fencing_token FROM reservations r \
+             JOIN reservation_items i ON i.reservation_id = r.id \
+             WHERE r.event_id = $1 AND r.status IN ('pending', 'confirmed') ORDER BY r.id, i.id",
+        )
+        .bind(event_id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(failure)?;
+        let mut live: Vec<LiveReservation> = Vec::new();
+        let mut index: HashMap<Uuid, usize> = HashMap::new();
+        for row in rows {
+            let at = *index.entry(row.id).or_insert_with(|| {
+                live.push(LiveReservation {
+                    id: ReservationId::from(row.id),
+                    user: UserId::from(row.user_id),
+                    idempotency_key: row.idempotency_key.clone(),
+                    pending_until: (row.status == "pending").then_some(row.expires_at),
+                    seats: Vec::new(),
+                    tickets: None,
+                });
+                live.len() - 1
+            });
+            let reservation = &mut live[at];
+            if let Some(seat) = row.seat_id {
+                let token = row
+                    .fencing_token
+                    .map(|t| FencingToken(u64::try_from(t).unwrap_or(0)));
+                reservation.seats.push((SeatId::from(seat), token));
+            } else if let Some(ticket_type) = row.ticket_type_id {
+                reservation.tickets = Some((
+                    TicketTypeId::from(ticket_type),
+                    u32::try_from(row.quantity).unwrap_or(0),
+                ));
+            }
+        }
+        Ok(Some(EventSnapshot {
+            event_id,
+            on_sale: status == "on_sale",
+            settings,
+            seats: seats
+                .into_iter()
+                .map(|(id, price)| (SeatId::from(id), price))
+                .collect(),
+            ticket_types: ticket_types
+                .into_iter()
+                .map(|(id, price, quantity)| {
+                    (
+                        TicketTypeId::from(id),
+                        price,
+                        quantity.map(|q| u32::try_from(q).unwrap_or(0)),
+                    )
+                })
+                .collect(),
+            live,
+        }))
+    }
+
+    async fn lock_seats(
+        &self,
+        event_id: Uuid,
+        reservation: ReservationId,
+        seats: &[SeatId],
+        ttl: Duration,
+    ) -> Result<LockOutcome, StoreFailure> {
+        let ids: Vec<Uuid> = seats.iter().map(|s| s.0).collect();
+        match seat_locks::lock(&self.kv, event_id, reservation.0, &ids, ttl)
+            .await
+            .map_err(failure)?
+        {
+            Ok(tokens) => Ok(LockOutcome::Locked(
+                tokens.into_iter().map(FencingToken).collect(),
+            )),
+            Err(taken) => Ok(LockOutcome::Taken(
+                taken
+                    .into_iter()
+                    .filter_map(|i| seats.get(i).copied())
+                    .collect(),
+            )),
+        }
+    }
+
+    async fn unlock_seats(
+        &self,
+        event_id: Uuid,
+        reservation: ReservationId,
+        seats: &[SeatId],
+    ) -> Result<(), StoreFailure> {
+        let ids: Vec<Uuid> = seats.iter().map(|s| s.0).collect();
+        seat_locks::unlock(&self.kv, event_id, reservation.0, &ids)
+            .await
+            .map_err(failure)
+    }
+
+    async fn insert_pending(
+        &self,
+        reservation: &NewReservation,
+    ) -> Result<InsertOutcome, StoreFailure> {
+        let mut tx = self.db.begin().await.map_err(failure)?;
+        let inserted: Option<Uuid> = sqlx::query_scalar(
+            "INSERT INTO reservations (id, user_id, event_id, status, total_amount, \
+             idempotency_key, expires_at) VALUES ($1, $2, $3, 'pending', $4, $5, $6) \
+             ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING id",
+        )
+        .bind(reservation.id.0)
+        .bind(reservation.user.0)
+        .bind(reservation.event_id)
+        .bind(reservation.total_amount)
+        .bind(&reservation.idempotency_key)
+        .bind(reservation.expires_at)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(failure)?;
+        if inserted.is_none() {
+            let existing: Uuid = sqlx::query_scalar(
+                "SELECT id FROM reservations WHERE user_id = $1 AND idempotency_key = $2",
+            )
+            .bind(reservation.user.0)
+            .bind(&reservation.idempotency_key)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(failure)?;
+            return Ok(InsertOutcome::DuplicateKey(ReservationId::from(existing)));
+        }
+        for item in &reservation.items {
+            let result = match item {
+                NewItem::Seat { seat, price, token } => sqlx::query(
+                    "INSERT INTO reservation_items (id, reservation_id, event_id, seat_id, \
+                         quantity, unit_price, fencing_token) VALUES ($1, $2, $3, $4, 1, $5, $6)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(reservation.id.0)
+                .bind(reservation.event_id)
+                .bind(seat.0)
+                .bind(price)
+                .bind(i64::try_from(token.0).unwrap_or(i64::MAX))
+                .execute(&mut *tx)
+                .await
+                .map(|r| r.rows_affected()),
+                NewItem::Tickets {
+                    ticket_type,
+                    quantity,
+                    unit_price,
+                } => {
+                    // Counted inventory's last line of defence: the type row is locked and
+                    // the insert happens only while live quantities stay within capacity.
+                    sqlx::query(
+                        "WITH capacity AS (SELECT quantity FROM ticket_types WHERE id = $4 \
+                         FOR UPDATE) \
+                         INSERT INTO reservation_items (id, reservation_id, event_id, \
+                         ticket_type_id, quantity, unit_price) \
+                         SELECT $1, $2, $3, $4, $5, $6 FROM capacity \
+                         WHERE capacity.quantity IS NOT NULL AND capacity.quantity >= $5 + \
+                         (SELECT COALESCE(sum(quantity), 0) FROM reservation_items \
+                          WHERE ticket_type_id = $4 AND live)",
+                    )
+                    .bind(Uuid::now_v7())
+                    .bind(reservation.id.0)
+                    .bind(reservation.event_id)
+                    .bind(ticket_type.0)
+                    .bind(i32::try_from(*quantity).unwrap_or(i32::MAX))
+                    .bind(unit_price)
+                    .execute(&mut *tx)
+                    .await
+                    .map(|r| r.rows_affected())
+                }
+            };
+            match result {
+                Ok(1) => {}
+                Ok(_) => return Ok(InsertOutcome::SeatConflict),
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                    return Ok(InsertOutcome::SeatConflict);
+                }
+                Err(err) => return Err(failure(err)),
+            }
+        }
+        history(&mut tx, reservation.id.0, "pending", "held").await?;
+        tx.commit().await.map_err(failure)?;
+        Ok(InsertOutcome::Inserted)
+    }
+
+    async fn confirm(
+        &self,
+        event_id: Uuid,
+        reservation: ReservationId,
+        seats: &[(SeatId, FencingToken)],
+    ) -> Result<ConfirmOutcome, StoreFailure> {
+        let mut tx = self.db.begin().await.map_err(failure)?;
+        // The row lock keeps the sweeper off this reservation while Redis is checked.
+        let pending: Option<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM reservations WHERE id = $1 AND status = 'pending' FOR UPDATE",
+        )
+        .bind(reservation.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(failure)?;
+        if pending.is_none() {
+            return Ok(ConfirmOutcome::NotPending);
+        }
+        let pairs: Vec<(Uuid, u64)> = seats.iter().map(|(s, t)| (s.0, t.0)).collect();
+        if let Err(stale) = seat_locks::confirm(&self.kv, event_id, reservation.0, &pairs)
+            .await
+            .map_err(failure)?
+        {
+            return Ok(ConfirmOutcome::StaleToken(
+                stale
+                    .into_iter()
+                    .filter_map(|i| seats.get(i).map(|s| s.0))
+                    .collect(),
+            ));
+        }
+        sqlx::query(
+            "UPDATE reservations SET status = 'confirmed', confirmed_at = now(), \
+             updated_at = now() WHERE id = $1",
+        )
+        .bind(reservation.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(failure)?;
+        sqlx::query(
+            "UPDATE seats SET status = 'reserved' WHERE id IN \
+             (SELECT seat_id FROM reservation_items WHERE reservation_id = $1 AND seat_id IS NOT NULL)",
+        )
+        .bind(reservation.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(failure)?;
+        history(
+            &mut tx,
+            reservation.0,
+            "confirmed",
+            "fencing tokens verified",
+        )
+        .await?;
+        tx.commit().await.map_err(failure)?;
+        Ok(ConfirmOutcome::Confirmed)
+    }
+
+    async fn finish(
+        &self,
+        reservation: ReservationId,
+        ending: Ending,
+        note: &str,
+    ) -> Result<bool, StoreFailure> {
+        let status = match ending {
+            Ending::Cancelled => "cancelled",
+            Ending::Expired => "expired",
+        };
+        let mut tx = self.db.begin().await.map_err(failure)?;
+        let ended = sqlx::query(
+            "UPDATE reservations SET status = $2, updated_at = now() \
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(reservation.0)
+        .bind(status)
+        .execute(&mut *tx)
+        .await
+        .map_err(failure)?;
+        if ended.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE reservation_items SET live = false WHERE reservation_id = $1")
+            .bind(reservation.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(failure)?;
+        history(&mut tx, reservation.0, status, note).await?;
+        tx.commit().await.map_err(failure)?;
+        Ok(true)
+    }
+
+    async fn append_queue_log(
+        &self,
+        event_id: Uuid,
+        records: &[Vec<u8>],
+    ) -> Result<(), StoreFailure> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let _: i64 = redis::cmd("RPUSH")
+            .arg(self.queue_log_key(event_id))
+            .arg(records)
+            .query_async(&mut self.kv.conn())
+            .await
+            .map_err(failure)?;
+        Ok(())
+    }
+
+    async fn load_queue_log(&self, event_id: Uuid) -> Result<Vec<Vec<u8>>, StoreFailure> {
+        redis::cmd("LRANGE")
+            .arg(self.queue_log_key(event_id))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut self.kv.conn())
+            .await
+            .map_err(failure)
+    }
+
+    async fn rewrite_queue_log(
+        &self,
+        event_id: Uuid,
+        records: &[Vec<u8>],
+    ) -> Result<(), StoreFailure> {
+        let key = self.queue_log_key(event_id);
+        let mut pipe = redis::pipe();
+        pipe.atomic().cmd("DEL").arg(&key).ignore();
+        for chunk in records.chunks(10_000) {
+            pipe.cmd("RPUSH").arg(&key).arg(chunk).ignore();
+        }
+        let _: () = pipe
+            .query_async(&mut self.kv.conn())
+            .await
+            .map_err(failure)?;
+        Ok(())
+    }
+}
+
+async fn history(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    reservation: Uuid,
+    status: &str,
+    note: &str,
+) -> Result<(), StoreFailure> {
+    sqlx::query(
+        "INSERT INTO reservation_history (reservation_id, status, note) VALUES ($1, $2, $3)",
+    )
+    .bind(reservation)
+    .bind(status)
+    .bind(note)
+    .execute(&mut **tx)
+    .await
+    .map_err(failure)?;
+    Ok(())
+}

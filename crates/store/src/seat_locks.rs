@@ -1,0 +1,183 @@
+//! Seat locks with fencing tokens in Redis, each operation one atomic Lua script.
+//!
+//! A lock's value is `owner|token` while held and `owner|token|sold` once sold (then it
+//! has no TTL). Tokens come from one counter per event, so a lock re-taken after expiry
+//! always carries a larger token than the one it replaced, and a confirmation presenting
+//! the old token is refused. All keys of one event share the `{eventId}` hash tag, so a
+//! script's keys live in one slot under Redis Cluster.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use redis::Script;
+use uuid::Uuid;
+
+use crate::{Kv, StoreError};
+
+/// Takes every lock for `owner`, all or none. Returns `{1, token...}` or `{0, index...}`
+/// (1-based indexes of the seats held by someone else).
+static LOCK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local owner, ttl = ARGV[1], tonumber(ARGV[2])
+local taken = {0}
+for i = 2, #KEYS do
+  local value = redis.call('GET', KEYS[i])
+  if value and string.match(value, '^([^|]*)') ~= owner then
+    table.insert(taken, i - 1)
+  end
+end
+if #taken > 1 then return taken end
+local n = #KEYS - 1
+local first = redis.call('INCRBY', KEYS[1], n) - n + 1
+local tokens = {1}
+for i = 2, #KEYS do
+  local token = first + i - 2
+  redis.call('SET', KEYS[i], owner .. '|' .. token, 'PX', ttl)
+  table.insert(tokens, token)
+end
+return tokens
+",
+    )
+});
+
+/// Deletes the locks `owner` still holds (held or sold).
+static UNLOCK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local freed = 0
+for i = 1, #KEYS do
+  local value = redis.call('GET', KEYS[i])
+  if value and string.match(value, '^([^|]*)') == ARGV[1] then
+    redis.call('DEL', KEYS[i])
+    freed = freed + 1
+  end
+end
+return freed
+",
+    )
+});
+
+/// Checks every lock still reads `owner|token` and only then marks them sold (no TTL).
+/// Returns `{1}` or `{0, index...}` of the stale ones.
+static CONFIRM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local owner = ARGV[1]
+local stale = {0}
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) ~= owner .. '|' .. ARGV[i + 1] then
+    table.insert(stale, i)
+  end
+end
+if #stale > 1 then return stale end
+for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], owner .. '|' .. ARGV[i + 1] .. '|sold')
+end
+return {1}
+",
+    )
+});
+
+fn seat_key(kv: &Kv, event: Uuid, seat: Uuid) -> String {
+    kv.key(&format!("seat:{{{event}}}:{seat}"))
+}
+
+fn fence_key(kv: &Kv, event: Uuid) -> String {
+    kv.key(&format!("fence:{{{event}}}"))
+}
+
+/// `Ok(tokens)` in seat order, or `Err(indexes)` (0-based) of seats someone else holds.
+pub async fn lock(
+    kv: &Kv,
+    event: Uuid,
+    owner: Uuid,
+    seats: &[Uuid],
+    ttl: Duration,
+) -> Result<Result<Vec<u64>, Vec<usize>>, StoreError> {
+    let mut invocation = LOCK.prepare_invoke();
+    invocation.key(fence_key(kv, event));
+    for &seat in seats {
+        invocation.key(seat_key(kv, event, seat));
+    }
+    invocation
+        .arg(owner.to_string())
+        .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+    let reply: Vec<i64> = invocation.invoke_async(&mut kv.conn()).await?;
+    Ok(split_reply(reply, 1))
+}
+
+pub async fn unlock(kv: &Kv, event: Uuid, owner: Uuid, seats: &[Uuid]) -> Result<(), StoreError> {
+    if seats.is_empty() {
+        return Ok(());
+    }
+    let mut invocation = UNLOCK.prepare_invoke();
+    for &seat in seats {
+        invocation.key(seat_key(kv, event, seat));
+    }
+    invocation.arg(owner.to_string());
+    let _: i64 = invocation.invoke_async(&mut kv.conn()).await?;
+    Ok(())
+}
+
+/// `Ok(())` when every token was current (now sold), else the 0-based stale indexes.
+pub async fn confirm(
+    kv: &Kv,
+    event: Uuid,
+    owner: Uuid,
+    seats: &[(Uuid, u64)],
+) -> Result<Result<(), Vec<usize>>, StoreError> {
+    if seats.is_empty() {
+        return Ok(Ok(()));
+    }
+    let mut invocation = CONFIRM.prepare_invoke();
+    for &(seat, _) in seats {
+        invocation.key(seat_key(kv, event, seat));
+    }
+    invocation.arg(owner.to_string());
+    for &(_, token) in seats {
+        invocation.arg(token);
+    }
+    let reply: Vec<i64> = invocation.invoke_async(&mut kv.conn()).await?;
+    Ok(split_reply(reply, 1).map(|_| ()))
+}
+
+/// Reads the raw lock value of a seat (diagnostics and tests).
+pub async fn read(kv: &Kv, event: Uuid, seat: Uuid) -> Result<Option<String>, StoreError> {
+    let value: Option<String> = redis::cmd("GET")
+        .arg(seat_key(kv, event, seat))
+        .query_async(&mut kv.conn())
+        .await?;
+    Ok(value)
+}
+
+/// Overwrites a seat's lock as another owner would after re-taking it (tests of fencing).
+pub async fn force_retake(
+    kv: &Kv,
+    event: Uuid,
+    seat: Uuid,
+    owner: Uuid,
+) -> Result<u64, StoreError> {
+    let token: u64 = redis::cmd("INCR")
+        .arg(fence_key(kv, event))
+        .query_async(&mut kv.conn())
+        .await?;
+    let _: () = redis::cmd("SET")
+        .arg(seat_key(kv, event, seat))
+        .arg(format!("{owner}|{token}"))
+        .query_async(&mut kv.conn())
+        .await?;
+    Ok(token)
+}
+
+/// Splits `{1, values...}` into `Ok(values)` and `{0, indexes...}` into `Err(0-based)`.
+fn split_reply(reply: Vec<i64>, ok: i64) -> Result<Vec<u64>, Vec<usize>> {
+    match reply.split_first() {
+        Some((&flag, rest)) if flag == ok => Ok(rest.iter().map(|&v| v.max(0) as u64).collect()),
+        Some((_, rest)) => Err(rest
+            .iter()
+            .map(|&i| usize::try_from(i - 1).unwrap_or(0))
+            .collect()),
+        None => Err(Vec::new()),
+    }
+}

@@ -1,0 +1,371 @@
+//! The Tier-2 queue (SPEC 2.2) through the real router, actor, Redis log and Postgres.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::{Session, TestApp, assert_error, spawn_app_with};
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use urr_actors::ports::EventStore;
+use urr_actors::queue_log::QueueLogRecord;
+use urr_store::event_store::PgRedisEventStore;
+use uuid::Uuid;
+
+/// The event's durable queue log, decoded.
+async fn queue_log(app: &TestApp, event: Uuid) -> Vec<QueueLogRecord> {
+    let store = PgRedisEventStore::new(app.db.clone(), app.kv.clone(), Default::default());
+    store
+        .load_queue_log(event)
+        .await
+        .expect("log")
+        .iter()
+        .map(|bytes| QueueLogRecord::decode(bytes).expect("decodes"))
+        .collect()
+}
+
+async fn users(app: &TestApp, n: usize) -> Vec<Session> {
+    futures::stream::iter(0..n)
+        .map(|i| async move { app.quick_user(&format!("q{i}")).await })
+        .buffered(32)
+        .collect()
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_concurrent_joins_are_admitted_in_join_order() {
+    let app = spawn_app_with(|c| {
+        c.events.queue_tick_ms = 50;
+        c.events.queue_threshold = 100;
+        c.events.queue_batch = 50;
+        c.events.active_ttl_secs = 1;
+        c.events.queue_ttl_secs = 600;
+    })
+    .await;
+    let admin = app.admin().await;
+    let (event, _) = app.seated_event(&admin, 1, 10).await;
+    let people = users(&app, 2000).await;
+
+    let replies: Vec<Value> = futures::stream::iter(people.iter())
+        .map(|user| app.queue_check(event, user))
+        .buffer_unordered(100)
+        .collect()
+        .await;
+    for reply in &replies {
+        match reply["status"].as_str() {
+            Some("active") => assert!(reply["entryToken"].is_string()),
+            Some("queued") => {
+                assert!(reply.get("entryToken").is_none(), "no token while queued");
+                assert!(reply["position"].as_u64().is_some_and(|p| p >= 1));
+                assert!(
+                    reply["nextPoll"]
+                        .as_u64()
+                        .is_some_and(|p| (1..=60).contains(&p))
+                );
+            }
+            other => panic!("unexpected status {other:?}: {reply}"),
+        }
+    }
+
+    // Watch a sample until everyone has been admitted: positions never go up, and no
+    // one is admitted while someone who joined earlier still waits.
+    let log = queue_log(&app, event).await;
+    let join_order: HashMap<Uuid, usize> = log
+        .iter()
+        .filter_map(|r| match r {
+            QueueLogRecord::Joined { user, .. } | QueueLogRecord::Admitted { user } => Some(user.0),
+            _ => None,
+        })
+        .fold(HashMap::new(), |mut order, user| {
+            let next = order.len();
+            order.entry(user).or_insert(next);
+            order
+        });
+    assert_eq!(join_order.len(), 2000, "every join is in the durable log");
+    let mut sample: Vec<&Session> = people.iter().step_by(20).collect();
+    sample.sort_by_key(|s| join_order[&s.user_id]);
+    let mut last_position: HashMap<Uuid, u64> = HashMap::new();
+    let mut admitted_at: HashMap<Uuid, usize> = HashMap::new();
+    for round in 0..400 {
+        for user in &sample {
+            if admitted_at.contains_key(&user.user_id) {
+                continue;
+            }
+            let status = app.queue_status(event, user).await;
+            match status["status"].as_str() {
+                Some("queued") => {
+                    let position = status["position"].as_u64().expect("position");
+                    if let Some(before) = last_position.insert(user.user_id, position) {
+                        assert!(
+                            position <= before,
+                            "position went up: {before} -> {position}"
+                        );
+                    }
+                    assert!(status.get("entryToken").is_none());
+                }
+                // Active, or admitted and already expired (active TTL is short here).
+                _ => {
+                    admitted_at.insert(user.user_id, round);
+                }
+            }
+        }
+        if admitted_at.len() == sample.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(admitted_at.len(), sample.len(), "everyone was admitted");
+    // Admission rounds follow join order.
+    let rounds: Vec<usize> = sample.iter().map(|s| admitted_at[&s.user_id]).collect();
+    assert!(
+        rounds.windows(2).all(|w| w[0] <= w[1]),
+        "admitted out of order: {rounds:?}"
+    );
+
+    // The durable log agrees: admissions are exactly the join order.
+    let log = queue_log(&app, event).await;
+    let admitted: Vec<Uuid> = log
+        .iter()
+        .filter_map(|r| match r {
+            QueueLogRecord::Admitted { user } => Some(user.0),
+            _ => None,
+        })
+        .collect();
+    let mut by_join: Vec<Uuid> = join_order.keys().copied().collect();
+    by_join.sort_by_key(|u| join_order[u]);
+    assert_eq!(admitted, by_join, "admission order equals join order");
+}
+
+#[tokio::test]
+async fn tier_one_positions_order_the_queue_and_nobody_overtakes() {
+    let app = spawn_app_with(|c| {
+        c.events.queue_tick_ms = 50;
+        c.events.queue_threshold = 1;
+        c.events.queue_batch = 1;
+        c.events.active_ttl_secs = 600;
+    })
+    .await;
+    let admin = app.admin().await;
+    let (event, _) = app.seated_event(&admin, 1, 10).await;
+    let keys = app.keys();
+    // Someone holds the only active slot, so everyone else waits.
+    let first = app.quick_user("first").await;
+    assert_eq!(app.queue_check(event, &first).await["status"], "active");
+
+    let skipper = app.quick_user("skipper").await;
+    let tiered: Vec<(u64, Session)> = {
+        let mut v = Vec::new();
+        for pos in [5_u64, 3, 9, 1] {
+            v.push((pos, app.quick_user(&format!("t{pos}")).await));
+        }
+        v
+    };
+    // The user without a Tier-1 token arrives first, the others out of order.
+    assert_eq!(app.queue_check(event, &skipper).await["position"], 1);
+    for (pos, user) in &tiered {
+        let (token, _) = keys
+            .issue_queue(&event.to_string(), &user.user_id.to_string(), 1, Some(*pos))
+            .unwrap();
+        let response = app
+            .client
+            .post(app.url(&format!("/api/v1/queue/check/{event}?vwrPosition=0")))
+            .bearer_auth(&user.access)
+            .header("x-vwr-token", token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let mut expected: Vec<&Session> = {
+        let mut t: Vec<&(u64, Session)> = tiered.iter().collect();
+        t.sort_by_key(|(pos, _)| *pos);
+        t.into_iter().map(|(_, s)| s).collect()
+    };
+    expected.push(&skipper);
+    for (i, user) in expected.iter().enumerate() {
+        let status = app.queue_status(event, user).await;
+        assert_eq!(
+            status["position"],
+            (i + 1) as u64,
+            "{}: {status}",
+            user.email
+        );
+    }
+
+    // Admission follows that order: free the slot one at a time and watch who gets in.
+    let mut current = first;
+    for next in expected {
+        let left = app
+            .post_as(
+                &format!("/api/v1/queue/leave/{event}"),
+                &json!({}),
+                &current,
+            )
+            .await;
+        assert_eq!(left.status(), StatusCode::OK);
+        let token = app.enter(event, next).await;
+        assert!(!token.is_empty());
+        current = next.clone();
+    }
+
+    // Forged or someone else's Tier-1 token is refused, and changes nothing.
+    let late = app.quick_user("late").await;
+    let (someone_elses, _) = keys
+        .issue_queue(&event.to_string(), &Uuid::new_v4().to_string(), 1, Some(0))
+        .unwrap();
+    let forged = urr_auth::TokenKeys::new(b"forged")
+        .issue_queue(&event.to_string(), &late.user_id.to_string(), 1, Some(0))
+        .unwrap()
+        .0;
+    for token in [someone_elses, forged] {
+        let response = app
+            .client
+            .post(app.url(&format!("/api/v1/queue/check/{event}")))
+            .bearer_auth(&late.access)
+            .header("x-vwr-token", token)
+            .send()
+            .await
+            .unwrap();
+        assert_error(response, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+    assert_eq!(app.queue_status(event, &late).await["status"], "none");
+}
+
+#[tokio::test]
+async fn leave_and_a_stale_heartbeat_remove_a_user() {
+    let app = spawn_app_with(|c| {
+        c.events.queue_tick_ms = 50;
+        c.events.queue_threshold = 1;
+        c.events.queue_ttl_secs = 1;
+        c.events.active_ttl_secs = 600;
+    })
+    .await;
+    let admin = app.admin().await;
+    let (event, _) = app.seated_event(&admin, 1, 4).await;
+    let (a, b, c, d) = (
+        app.quick_user("a").await,
+        app.quick_user("b").await,
+        app.quick_user("c").await,
+        app.quick_user("d").await,
+    );
+    assert_eq!(app.queue_check(event, &a).await["status"], "active");
+    assert_eq!(app.queue_check(event, &b).await["position"], 1);
+    assert_eq!(app.queue_check(event, &c).await["position"], 2);
+    assert_eq!(app.queue_check(event, &d).await["position"], 3);
+    // Checking in again keeps the place.
+    assert_eq!(app.queue_check(event, &c).await["position"], 2);
+
+    let left: Value = app
+        .post_as(&format!("/api/v1/queue/leave/{event}"), &json!({}), &b)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(left["left"], true);
+    assert_eq!(app.queue_status(event, &b).await["status"], "none");
+    assert_eq!(app.queue_status(event, &c).await["position"], 1);
+
+    // c keeps heartbeating, d does not: after the queue TTL only d is gone.
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let beat = app
+            .post_as(&format!("/api/v1/queue/heartbeat/{event}"), &json!({}), &c)
+            .await;
+        assert_eq!(beat.status(), StatusCode::OK);
+    }
+    assert_eq!(app.queue_status(event, &c).await["status"], "queued");
+    assert_eq!(app.queue_status(event, &d).await["status"], "none");
+}
+
+#[tokio::test]
+async fn the_stream_pushes_positions_then_admission() {
+    let app = spawn_app_with(|c| {
+        c.events.queue_tick_ms = 50;
+        c.events.queue_threshold = 1;
+        c.events.active_ttl_secs = 600;
+    })
+    .await;
+    let admin = app.admin().await;
+    let (event, _) = app.seated_event(&admin, 1, 4).await;
+    let first = app.quick_user("first").await;
+    let second = app.quick_user("second").await;
+    app.queue_check(event, &first).await;
+    assert_eq!(app.queue_check(event, &second).await["status"], "queued");
+
+    let response = app
+        .get_as(&format!("/api/v1/queue/stream/{event}"), &second)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut body = response.bytes_stream();
+    let mut text = String::new();
+    // Let the first user go; the stream must then announce the admission by itself.
+    let left = app
+        .post_as(&format!("/api/v1/queue/leave/{event}"), &json!({}), &first)
+        .await;
+    assert_eq!(left.status(), StatusCode::OK);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !text.contains("event: admitted") {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("admission pushed in time")
+            .expect("stream open")
+            .expect("chunk");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(text.contains("event: position"), "{text}");
+    assert!(text.contains("entryToken"), "{text}");
+
+    let stranger = app.quick_user("stranger").await;
+    let refused = app
+        .get_as(&format!("/api/v1/queue/stream/{event}"), &stranger)
+        .await;
+    assert_error(refused, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn queue_calls_on_unknown_or_closed_events_are_clear_errors() {
+    let app = spawn_app_with(|_| {}).await;
+    let admin = app.admin().await;
+    let user = app.quick_user("u").await;
+    let unknown = app
+        .post_as(
+            &format!("/api/v1/queue/check/{}", Uuid::new_v4()),
+            &json!({}),
+            &user,
+        )
+        .await;
+    assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
+    let bad_id = app
+        .post_as("/api/v1/queue/check/123", &json!({}), &user)
+        .await;
+    assert_error(bad_id, StatusCode::BAD_REQUEST, "invalid_input").await;
+    let mut body = common::event_body("Later");
+    body["status"] = json!("upcoming");
+    let later = app.create_event(&admin, &body).await;
+    let closed = app
+        .post_as(
+            &format!("/api/v1/queue/check/{}", later["id"].as_str().unwrap()),
+            &json!({}),
+            &user,
+        )
+        .await;
+    assert_error(closed, StatusCode::CONFLICT, "not_on_sale").await;
+    let anonymous = app
+        .client
+        .post(app.url(&format!(
+            "/api/v1/queue/check/{}",
+            later["id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_error(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}

@@ -1,0 +1,182 @@
+//! A crash loses no queued place and no hold: the actor is killed (and, separately, the
+//! whole node restarted) mid-queue with live holds, and everything comes back from the
+//! Redis queue log, the Redis locks and Postgres.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::{Session, TestApp, spawn_app_with};
+use reqwest::StatusCode;
+use serde_json::Value;
+use urr_actors::ids::ReservationId;
+use uuid::Uuid;
+
+struct Scene {
+    event: Uuid,
+    seats: Vec<Uuid>,
+    holder: Session,
+    reservation: Uuid,
+    waiting: Vec<Session>,
+    positions: HashMap<Uuid, u64>,
+}
+
+async fn scene(app: &TestApp) -> Scene {
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 6).await;
+    let holder = app.quick_user("holder").await;
+    let entry = app.enter(event, &holder).await;
+    let held = app
+        .hold(&holder, Some(&entry), event, &seats[..2], "crash")
+        .await;
+    assert_eq!(held.status(), StatusCode::CREATED);
+    let held: Value = held.json().await.expect("json");
+    let reservation = held["reservationId"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("id");
+    let mut waiting = Vec::new();
+    let mut positions = HashMap::new();
+    for i in 0..30 {
+        let user = app.quick_user(&format!("w{i}")).await;
+        let reply = app.queue_check(event, &user).await;
+        positions.insert(user.user_id, reply["position"].as_u64().expect("queued"));
+        waiting.push(user);
+    }
+    Scene {
+        event,
+        seats,
+        holder,
+        reservation,
+        waiting,
+        positions,
+    }
+}
+
+async fn assert_recovered(app: &TestApp, scene: &Scene) {
+    for user in &scene.waiting {
+        let status = app.queue_status(scene.event, user).await;
+        assert_eq!(status["status"], "queued", "{status}");
+        assert_eq!(
+            status["position"].as_u64(),
+            Some(scene.positions[&user.user_id]),
+            "place kept in order"
+        );
+    }
+    let map: Value = app
+        .get(&format!("/api/v1/seats/events/{}", scene.event))
+        .await
+        .json()
+        .await
+        .expect("map");
+    let statuses: HashMap<String, String> = map["layout"]["sections"][0]["rows"][0]["seats"]
+        .as_array()
+        .expect("seats")
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap_or_default().to_owned(),
+                s["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(statuses[&scene.seats[0].to_string()], "locked");
+    assert_eq!(statuses[&scene.seats[1].to_string()], "locked");
+    assert_eq!(statuses[&scene.seats[2].to_string()], "available");
+    // The restored hold still carries its fencing tokens: it confirms.
+    let handle = app.state.events.get(scene.event).await.expect("actor");
+    handle
+        .confirm(ReservationId::from(scene.reservation))
+        .await
+        .expect("confirm after recovery");
+    let reservation: Value = app
+        .get_as(
+            &format!("/api/v1/reservations/{}", scene.reservation),
+            &scene.holder,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(reservation["status"], "confirmed");
+}
+
+fn config(c: &mut urr_http::HttpConfig) {
+    c.events.queue_tick_ms = 50;
+    c.events.queue_threshold = 1;
+    c.events.active_ttl_secs = 600;
+    c.events.queue_ttl_secs = 600;
+}
+
+#[tokio::test]
+async fn killing_the_actor_loses_no_place_and_no_hold() {
+    let app = spawn_app_with(config).await;
+    let scene = scene(&app).await;
+    let handle = app.state.events.get(scene.event).await.expect("actor");
+    handle.kill();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let fresh = app.state.events.get(scene.event).await.expect("actor");
+    assert_ne!(
+        fresh.actor_id(),
+        handle.actor_id(),
+        "a new actor, rebuilt from storage"
+    );
+    assert_recovered(&app, &scene).await;
+}
+
+#[tokio::test]
+async fn restarting_the_node_loses_no_place_and_no_hold() {
+    let app = spawn_app_with(config).await;
+    let scene = scene(&app).await;
+    let app = app.restart().await;
+    assert_recovered(&app, &scene).await;
+}
+
+#[tokio::test]
+async fn the_sweeper_expires_holds_that_no_live_actor_owns() {
+    let app = spawn_app_with(|c| {
+        config(c);
+        c.events.hold_ttl_secs = 1;
+        c.events.sweep_interval_secs = 1;
+        c.events.sweep_grace_secs = 0;
+    })
+    .await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 2).await;
+    let user = app.quick_user("vanishing").await;
+    let entry = app.enter(event, &user).await;
+    let held: Value = app
+        .hold(&user, Some(&entry), event, &seats[..1], "gone")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id = held["reservationId"].as_str().expect("id").to_owned();
+    // The actor dies with the hold live, and nobody asks for the event again.
+    app.state.events.get(event).await.expect("actor").kill();
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let reservation: Value = app
+        .get_as(&format!("/api/v1/reservations/{id}"), &user)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(reservation["status"], "expired");
+    assert_eq!(
+        reservation["history"]
+            .as_array()
+            .and_then(|h| h.last())
+            .map(|h| h["note"].clone()),
+        Some(serde_json::json!("expired by the sweeper")),
+        "{reservation}"
+    );
+    let lock = urr_store::seat_locks::read(&app.kv, event, seats[0])
+        .await
+        .expect("read");
+    assert_eq!(lock, None, "the sweeper freed the Redis lock");
+    let per_seat = urr_store::reservations::live_holders_per_seat(&app.db, event)
+        .await
+        .expect("query");
+    assert!(per_seat.is_empty());
+}
