@@ -109,14 +109,14 @@ pub trait EventStore: Send + Sync + 'static {
     /// The event's seats, ticket types, settings and live reservations; `None` if unknown.
     async fn load(&self, event_id: Uuid) -> Result<Option<EventSnapshot>, StoreFailure>;
 
-    /// Locks every seat for `reservation` with a fresh fencing token each, all or none.
+    /// For each hold, locks every one of its seats for its reservation with a fresh
+    /// fencing token each, all or none per hold; one round trip for the whole batch.
     async fn lock_seats(
         &self,
         event_id: Uuid,
-        reservation: ReservationId,
-        seats: &[SeatId],
+        holds: &[(ReservationId, Vec<SeatId>)],
         ttl: Duration,
-    ) -> Result<LockOutcome, StoreFailure>;
+    ) -> Result<Vec<LockOutcome>, StoreFailure>;
 
     /// Frees the seats' locks that `reservation` still owns.
     async fn unlock_seats(
@@ -126,10 +126,12 @@ pub trait EventStore: Send + Sync + 'static {
         seats: &[SeatId],
     ) -> Result<(), StoreFailure>;
 
+    /// Records holds as `pending` reservations, one outcome per reservation, in as few
+    /// transactions as the batch allows.
     async fn insert_pending(
         &self,
-        reservation: &NewReservation,
-    ) -> Result<InsertOutcome, StoreFailure>;
+        reservations: &[NewReservation],
+    ) -> Result<Vec<InsertOutcome>, StoreFailure>;
 
     /// Verifies each seat's fencing token is still the current one and, only then, makes
     /// the sale durable (locks permanent, reservation `confirmed`, seats `reserved`).

@@ -14,29 +14,40 @@ use uuid::Uuid;
 
 use crate::{Kv, StoreError};
 
-/// Takes every lock for `owner`, all or none. Returns `{1, token...}` or `{0, index...}`
-/// (1-based indexes of the seats held by someone else).
+/// Takes the locks of several holds in one call, all or none per hold. KEYS: the fence
+/// counter, then every hold's seat keys in order; ARGV: ttl, then per hold its owner and
+/// seat count. Returns, per hold, `{1, token...}` or `{0, index...}` (1-based indexes of
+/// its seats held by someone else). Holds are taken in order, so when two holds of one
+/// batch want the same seat the earlier one wins.
 static LOCK: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-local owner, ttl = ARGV[1], tonumber(ARGV[2])
-local taken = {0}
-for i = 2, #KEYS do
-  local value = redis.call('GET', KEYS[i])
-  if value and string.match(value, '^([^|]*)') ~= owner then
-    table.insert(taken, i - 1)
+local ttl = tonumber(ARGV[1])
+local results = {}
+local key = 2
+for h = 2, #ARGV, 2 do
+  local owner, n = ARGV[h], tonumber(ARGV[h + 1])
+  local taken = {0}
+  for i = 0, n - 1 do
+    local value = redis.call('GET', KEYS[key + i])
+    if value and string.match(value, '^([^|]*)') ~= owner then
+      table.insert(taken, i + 1)
+    end
   end
+  if #taken > 1 then
+    table.insert(results, taken)
+  else
+    local first = redis.call('INCRBY', KEYS[1], n) - n + 1
+    local tokens = {1}
+    for i = 0, n - 1 do
+      redis.call('SET', KEYS[key + i], owner .. '|' .. (first + i), 'PX', ttl)
+      table.insert(tokens, first + i)
+    end
+    table.insert(results, tokens)
+  end
+  key = key + n
 end
-if #taken > 1 then return taken end
-local n = #KEYS - 1
-local first = redis.call('INCRBY', KEYS[1], n) - n + 1
-local tokens = {1}
-for i = 2, #KEYS do
-  local token = first + i - 2
-  redis.call('SET', KEYS[i], owner .. '|' .. token, 'PX', ttl)
-  table.insert(tokens, token)
-end
-return tokens
+return results
 ",
     )
 });
@@ -87,24 +98,28 @@ fn fence_key(kv: &Kv, event: Uuid) -> String {
     kv.key(&format!("fence:{{{event}}}"))
 }
 
-/// `Ok(tokens)` in seat order, or `Err(indexes)` (0-based) of seats someone else holds.
+/// Per hold `(owner, seats)`: `Ok(tokens)` in seat order, or `Err(indexes)` (0-based) of
+/// its seats someone else holds. One round trip for the whole batch.
 pub async fn lock(
     kv: &Kv,
     event: Uuid,
-    owner: Uuid,
-    seats: &[Uuid],
+    holds: &[(Uuid, Vec<Uuid>)],
     ttl: Duration,
-) -> Result<Result<Vec<u64>, Vec<usize>>, StoreError> {
+) -> Result<Vec<Result<Vec<u64>, Vec<usize>>>, StoreError> {
+    if holds.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut invocation = LOCK.prepare_invoke();
     invocation.key(fence_key(kv, event));
-    for &seat in seats {
-        invocation.key(seat_key(kv, event, seat));
+    invocation.arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+    for (owner, seats) in holds {
+        for &seat in seats {
+            invocation.key(seat_key(kv, event, seat));
+        }
+        invocation.arg(owner.to_string()).arg(seats.len());
     }
-    invocation
-        .arg(owner.to_string())
-        .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
-    let reply: Vec<i64> = invocation.invoke_async(&mut kv.conn()).await?;
-    Ok(split_reply(reply, 1))
+    let reply: Vec<Vec<i64>> = invocation.invoke_async(&mut kv.conn()).await?;
+    Ok(reply.into_iter().map(|r| split_reply(r, 1)).collect())
 }
 
 pub async fn unlock(kv: &Kv, event: Uuid, owner: Uuid, seats: &[Uuid]) -> Result<(), StoreError> {

@@ -93,6 +93,7 @@ pub enum EventMsg {
     },
     Tick,
     FlushLog,
+    FlushHolds,
 }
 
 pub struct EventArgs {
@@ -121,6 +122,8 @@ pub struct EventState {
     unflushed: Vec<Vec<u8>>,
     awaiting_flush: Vec<AwaitingFlush>,
     flush_queued: bool,
+    pending_holds: Vec<PendingHold>,
+    holds_flush_queued: bool,
     seat_changes: broadcast::Sender<SeatChange>,
     queue_ticks: broadcast::Sender<QueueTick>,
     ticker: Option<JoinHandle<()>>,
@@ -140,6 +143,15 @@ enum AwaitingFlush {
     Leave {
         reply: Reply<bool>,
     },
+}
+
+/// A seat hold taken in memory whose durable write is queued.
+struct PendingHold {
+    user: UserId,
+    reservation: ReservationId,
+    seats: Vec<SeatId>,
+    idempotency_key: String,
+    reply: Reply<HoldView>,
 }
 
 /// The actor's clock; tokio's, so tests with paused time control it.
@@ -185,6 +197,11 @@ impl Actor for EventActor {
         }
         // Whatever was not yet durable is refused, never silently acknowledged.
         flush_failed(state, "event actor stopped");
+        for hold in std::mem::take(&mut state.pending_holds) {
+            let _ = hold
+                .reply
+                .send(Err(EventError::Unavailable("event actor stopped".into())));
+        }
         Ok(())
     }
 
@@ -195,7 +212,10 @@ impl Actor for EventActor {
         state: &mut EventState,
     ) -> Result<(), ActorProcessingErr> {
         let at = now();
-        if !matches!(message, EventMsg::Tick | EventMsg::FlushLog) {
+        if !matches!(
+            message,
+            EventMsg::Tick | EventMsg::FlushLog | EventMsg::FlushHolds
+        ) {
             state.last_activity = at;
         }
         match message {
@@ -225,10 +245,18 @@ impl Actor for EventActor {
                 seats,
                 idempotency_key,
                 reply,
-            } => {
-                let result = hold_seats(state, user, reservation, seats, idempotency_key, at).await;
-                let _ = reply.send(result);
-            }
+            } => hold_seats(
+                state,
+                &myself,
+                PendingHold {
+                    user,
+                    reservation,
+                    seats,
+                    idempotency_key,
+                    reply,
+                },
+                at,
+            ),
             EventMsg::HoldTickets {
                 user,
                 reservation,
@@ -289,6 +317,7 @@ impl Actor for EventActor {
             }
             EventMsg::Tick => tick(state, &myself, at).await,
             EventMsg::FlushLog => flush(state).await,
+            EventMsg::FlushHolds => flush_holds(state).await,
         }
         Ok(())
     }
@@ -360,6 +389,8 @@ fn rebuild(
         unflushed: Vec::new(),
         awaiting_flush: Vec::new(),
         flush_queued: false,
+        pending_holds: Vec::new(),
+        holds_flush_queued: false,
         seat_changes,
         queue_ticks,
         ticker: None,
@@ -527,113 +558,170 @@ fn view(state: &EventState, user: UserId) -> QueueView {
     }
 }
 
-async fn hold_seats(
-    state: &mut EventState,
-    user: UserId,
-    reservation: ReservationId,
-    seats: Vec<SeatId>,
-    idempotency_key: String,
-    at: Instant,
-) -> Result<HoldView, EventError> {
-    if let Some(&existing) = state.idempotency.get(&(user, idempotency_key.clone())) {
-        return Err(EventError::DuplicateRequest(existing));
+/// Takes a seat hold in memory at once (so conflicting requests behind it are refused
+/// without I/O) and queues its durable write behind the mailbox, like the queue log.
+fn hold_seats(state: &mut EventState, myself: &ActorRef<EventMsg>, hold: PendingHold, at: Instant) {
+    let key = (hold.user, hold.idempotency_key.clone());
+    if let Some(&existing) = state.idempotency.get(&key) {
+        let _ = hold.reply.send(Err(EventError::DuplicateRequest(existing)));
+        return;
     }
     if !state.on_sale {
-        return Err(EventError::NotOnSale);
+        let _ = hold.reply.send(Err(EventError::NotOnSale));
+        return;
     }
     let ttl = state.settings.hold_ttl;
     let max = state.settings.max_seats_per_hold as usize;
-    state
+    if let Err(err) = state
         .seats
-        .hold(user, reservation, &seats, at, ttl, max)
-        .map_err(hold_error)?;
-    state.admission.heartbeat(user, at);
-    let abort = |state: &mut EventState| {
-        state.seats.release(reservation);
-    };
+        .hold(hold.user, hold.reservation, &hold.seats, at, ttl, max)
+    {
+        let _ = hold.reply.send(Err(hold_error(err)));
+        return;
+    }
+    state.admission.heartbeat(hold.user, at);
+    state.idempotency.insert(key, hold.reservation);
+    state.pending_holds.push(hold);
+    if !state.holds_flush_queued {
+        state.holds_flush_queued = true;
+        if myself.send_message(EventMsg::FlushHolds).is_err() {
+            state.holds_flush_queued = false;
+        }
+    }
+}
+
+/// Makes every hold taken since the last flush durable: one Redis script call locks all
+/// their seats (all or none per hold), one Postgres transaction records them; then each
+/// caller gets its answer. A hold refused at either step is undone alone.
+async fn flush_holds(state: &mut EventState) {
+    state.holds_flush_queued = false;
+    let holds = std::mem::take(&mut state.pending_holds);
+    if holds.is_empty() {
+        return;
+    }
+    let ttl = state.settings.hold_ttl;
+    let requests: Vec<(ReservationId, Vec<SeatId>)> = holds
+        .iter()
+        .map(|h| (h.reservation, h.seats.clone()))
+        .collect();
     let locked = state
         .store
-        .lock_seats(state.event_id, reservation, &seats, ttl + LOCK_GRACE)
+        .lock_seats(state.event_id, &requests, ttl + LOCK_GRACE)
         .await;
-    let tokens = match locked {
-        Ok(LockOutcome::Locked(tokens)) => tokens,
-        Ok(LockOutcome::Taken(taken)) => {
-            abort(state);
-            return Err(EventError::SeatsTaken(taken));
-        }
-        Err(err) => {
-            abort(state);
-            return Err(EventError::Unavailable(err.to_string()));
+    let outcomes = match locked {
+        Ok(outcomes) if outcomes.len() == holds.len() => outcomes,
+        Ok(_) | Err(_) => {
+            let why = match locked {
+                Err(err) => err.to_string(),
+                Ok(_) => "lock store answered for the wrong number of holds".into(),
+            };
+            for hold in holds {
+                undo_hold(state, &hold, false).await;
+                let _ = hold.reply.send(Err(EventError::Unavailable(why.clone())));
+            }
+            return;
         }
     };
     let expires_at = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
-    let items: Vec<NewItem> = seats
-        .iter()
-        .zip(&tokens)
-        .map(|(&seat, &token)| NewItem::Seat {
-            seat,
-            price: state.seat_prices.get(&seat).copied().unwrap_or(0),
-            token,
-        })
-        .collect();
-    let total_amount = items
-        .iter()
-        .map(|item| match item {
-            NewItem::Seat { price, .. } => *price,
-            NewItem::Tickets { .. } => 0,
-        })
-        .sum();
-    let record = NewReservation {
-        id: reservation,
-        event_id: state.event_id,
-        user,
-        idempotency_key: idempotency_key.clone(),
-        expires_at,
-        total_amount,
-        items,
-    };
-    let inserted = state.store.insert_pending(&record).await;
-    let refused = match inserted {
-        Ok(InsertOutcome::Inserted) => None,
-        Ok(InsertOutcome::DuplicateKey(existing)) => Some(EventError::DuplicateRequest(existing)),
-        Ok(InsertOutcome::SeatConflict) => {
-            tracing::error!(event = %state.event_id, %reservation,
-                "Postgres refused a hold the seat map allowed: seat map and database disagree");
-            Some(EventError::SeatsTaken(seats.clone()))
+    let mut locked_holds = Vec::with_capacity(holds.len());
+    let mut records = Vec::with_capacity(holds.len());
+    for (hold, outcome) in holds.into_iter().zip(outcomes) {
+        match outcome {
+            LockOutcome::Locked(tokens) => {
+                let items: Vec<NewItem> = hold
+                    .seats
+                    .iter()
+                    .zip(&tokens)
+                    .map(|(&seat, &token)| NewItem::Seat {
+                        seat,
+                        price: state.seat_prices.get(&seat).copied().unwrap_or(0),
+                        token,
+                    })
+                    .collect();
+                let total_amount = hold
+                    .seats
+                    .iter()
+                    .map(|seat| state.seat_prices.get(seat).copied().unwrap_or(0))
+                    .sum();
+                records.push(NewReservation {
+                    id: hold.reservation,
+                    event_id: state.event_id,
+                    user: hold.user,
+                    idempotency_key: hold.idempotency_key.clone(),
+                    expires_at,
+                    total_amount,
+                    items,
+                });
+                locked_holds.push((hold, tokens));
+            }
+            LockOutcome::Taken(taken) => {
+                undo_hold(state, &hold, false).await;
+                let _ = hold.reply.send(Err(EventError::SeatsTaken(taken)));
+            }
         }
-        Err(err) => Some(EventError::Unavailable(err.to_string())),
-    };
-    if let Some(error) = refused {
-        abort(state);
-        if let Err(err) = state
-            .store
-            .unlock_seats(state.event_id, reservation, &seats)
-            .await
-        {
-            tracing::warn!(%err, "unlocking after a refused hold failed; locks lapse by TTL");
-        }
-        return Err(error);
     }
+    if records.is_empty() {
+        return;
+    }
+    let inserted = state.store.insert_pending(&records).await;
+    let outcomes: Vec<Result<InsertOutcome, String>> = match inserted {
+        Ok(outcomes) if outcomes.len() == records.len() => outcomes.into_iter().map(Ok).collect(),
+        Ok(_) => vec![Err("wrong number of insert outcomes".into()); records.len()],
+        Err(err) => vec![Err(err.to_string()); records.len()],
+    };
+    for (((hold, tokens), record), outcome) in locked_holds.into_iter().zip(records).zip(outcomes) {
+        let refused = match outcome {
+            Ok(InsertOutcome::Inserted) => None,
+            Ok(InsertOutcome::DuplicateKey(existing)) => {
+                Some(EventError::DuplicateRequest(existing))
+            }
+            Ok(InsertOutcome::SeatConflict) => {
+                tracing::error!(event = %state.event_id, reservation = %hold.reservation,
+                    "Postgres refused a hold the seat map allowed: map and database disagree");
+                Some(EventError::SeatsTaken(hold.seats.clone()))
+            }
+            Err(why) => Some(EventError::Unavailable(why)),
+        };
+        if let Some(error) = refused {
+            undo_hold(state, &hold, true).await;
+            let _ = hold.reply.send(Err(error));
+            continue;
+        }
+        let pairs: Vec<_> = hold.seats.iter().copied().zip(tokens).collect();
+        if let Err(err) = state.seats.attach_tokens(hold.reservation, &pairs) {
+            tracing::error!(%err, "attaching fencing tokens to a hold just taken");
+        }
+        for &seat in &hold.seats {
+            let _ = state.seat_changes.send(SeatChange {
+                seat,
+                status: SeatStatus::Locked,
+            });
+        }
+        let _ = hold.reply.send(Ok(HoldView {
+            reservation: hold.reservation,
+            expires_at: record.expires_at,
+            seats: hold.seats.clone(),
+            total_amount: record.total_amount,
+            replayed: false,
+        }));
+    }
+}
+
+/// Takes back a hold that could not be made durable: the seats in memory, the idempotency
+/// key, and (when they were taken) its Redis locks.
+async fn undo_hold(state: &mut EventState, hold: &PendingHold, locked: bool) {
+    state.seats.release(hold.reservation);
     state
         .idempotency
-        .insert((user, idempotency_key), reservation);
-    let pairs: Vec<_> = seats.iter().copied().zip(tokens).collect();
-    if let Err(err) = state.seats.attach_tokens(reservation, &pairs) {
-        tracing::error!(%err, "attaching fencing tokens to a hold just taken");
+        .remove(&(hold.user, hold.idempotency_key.clone()));
+    if locked
+        && let Err(err) = state
+            .store
+            .unlock_seats(state.event_id, hold.reservation, &hold.seats)
+            .await
+    {
+        tracing::warn!(%err, "unlocking after a refused hold failed; locks lapse by TTL");
     }
-    for &seat in &seats {
-        let _ = state.seat_changes.send(SeatChange {
-            seat,
-            status: SeatStatus::Locked,
-        });
-    }
-    Ok(HoldView {
-        reservation,
-        expires_at,
-        seats,
-        total_amount,
-        replayed: false,
-    })
 }
 
 async fn hold_tickets(
@@ -686,10 +774,18 @@ async fn hold_tickets(
             unit_price,
         }],
     };
-    let refused = match state.store.insert_pending(&record).await {
-        Ok(InsertOutcome::Inserted) => None,
-        Ok(InsertOutcome::DuplicateKey(existing)) => Some(EventError::DuplicateRequest(existing)),
-        Ok(InsertOutcome::SeatConflict) => Some(EventError::SoldOut),
+    let inserted = state
+        .store
+        .insert_pending(std::slice::from_ref(&record))
+        .await
+        .map(|outcomes| outcomes.into_iter().next());
+    let refused = match inserted {
+        Ok(Some(InsertOutcome::Inserted)) => None,
+        Ok(Some(InsertOutcome::DuplicateKey(existing))) => {
+            Some(EventError::DuplicateRequest(existing))
+        }
+        Ok(Some(InsertOutcome::SeatConflict)) => Some(EventError::SoldOut),
+        Ok(None) => Some(EventError::Unavailable("no insert outcome".into())),
         Err(err) => Some(EventError::Unavailable(err.to_string())),
     };
     if let Some(error) = refused {
@@ -897,6 +993,7 @@ async fn tick(state: &mut EventState, myself: &ActorRef<EventMsg>, at: Instant) 
         && state.seats.counts().held == 0
         && state.ticket_owners.is_empty()
         && state.unflushed.is_empty()
+        && state.pending_holds.is_empty()
         && at.saturating_duration_since(state.last_activity) >= state.idle_after;
     if idle {
         tracing::info!(event = %state.event_id, "event actor idle: stopping");
