@@ -1,5 +1,105 @@
 //! Tier 1 — the virtual waiting room (SPEC 2.1).
 //!
-//! Not built yet: the Tier-1 issue fills this crate with the `VwrStore` trait, its DynamoDB
-//! and Redis implementations, the axum `Router` and the Lambda binaries. The Tier-1 token
-//! type already lives in `urr-auth`, where the edge can verify it too.
+//! The same code runs as two AWS Lambda functions on DynamoDB (`vwr-api`,
+//! `vwr-advancer`; template in `deploy/`) and inside the `urr` edge on Redis.
+//!
+//! For the edge:
+//!
+//! ```ignore
+//! let tier1 = urr_vwr::build(&config.vwr, kv.clone(), keys.clone()).await?;
+//! let app = app.nest("/vwr-api", tier1.router);
+//! tokio::spawn(tier1.advancer.run(shutdown_signal()));
+//! ```
+//!
+//! Rooms get past one counter item's write limit by claiming tickets in blocks
+//! ([`joiner`]); a pre-queue is shuffled at sale open by a published seed
+//! ([`domain::shuffle`]); the advancer replaces no-shows ([`domain::room`]). The Tier-1
+//! token itself is `urr_auth::TokenKeys::issue_queue(event, uid, 1, Some(pos))`, so the
+//! edge verifies it with `verify_queue(token, 1, event, uid)`.
+
+pub mod advancer;
+pub mod cli;
+pub mod config;
+pub mod domain;
+mod error;
+mod http;
+pub mod joiner;
+mod operator;
+mod room_cache;
+pub mod store;
+pub mod telemetry;
+pub mod waiting_room;
+
+use axum::Router;
+use urr_auth::TokenKeys;
+use urr_store::Kv;
+
+pub use advancer::{Advancer, CycleReport};
+pub use config::{StoreKind, VwrConfig};
+pub use error::{ErrorCode, VwrError};
+pub use http::router;
+pub use operator::ADMIN_KEY_HEADER;
+pub use store::{AnyStore, DynamoStore, DynamoTables, RedisStore, VwrStore};
+pub use waiting_room::{RoomDefaults, WaitingRoom};
+
+/// Opens the configured store: Redis through `kv` (used only when the store is Redis), or
+/// DynamoDB (an emulator when an endpoint is configured, else AWS from the environment).
+pub async fn open_store(config: &VwrConfig, kv: Option<Kv>) -> Result<AnyStore, VwrError> {
+    match config.store {
+        StoreKind::Redis => {
+            let kv = kv.ok_or_else(|| {
+                VwrError::Config("the Redis store needs a Redis connection".into())
+            })?;
+            Ok(AnyStore::Redis(RedisStore::new(kv)))
+        }
+        StoreKind::Dynamodb => {
+            let store = match &config.dynamodb_endpoint {
+                Some(endpoint) => {
+                    DynamoStore::local(endpoint, &config.dynamodb_region, config.tables())
+                }
+                None => DynamoStore::from_env(None, config.tables()).await,
+            };
+            if config.create_tables {
+                store.ensure_tables().await?;
+            }
+            Ok(AnyStore::Dynamo(store))
+        }
+    }
+}
+
+/// Everything the edge needs: the waiting room's router (to nest at `/vwr-api`), its
+/// advancer (to spawn with `advancer.run(shutdown)`), and the room itself (so the Tier-2
+/// queue can ask whether an event's room is active).
+pub struct Tier1 {
+    pub router: Router,
+    pub advancer: Advancer<AnyStore>,
+    pub room: WaitingRoom<AnyStore>,
+}
+
+pub async fn build(config: &VwrConfig, kv: Kv, keys: TokenKeys) -> Result<Tier1, VwrError> {
+    let store = open_store(config, Some(kv)).await?;
+    let room = WaitingRoom::new(store, keys, config.room_defaults());
+    let advancer = Advancer::new(room.clone(), config.advance_tick());
+    Ok(Tier1 {
+        router: router(room.clone(), config.admin_key.clone()),
+        advancer,
+        room,
+    })
+}
+
+impl WaitingRoom<AnyStore> {
+    /// Whether `event`'s room is active. A store failure counts as inactive (logged): the
+    /// Tier-2 queue still orders by arrival, and nobody is locked out by a Tier-1 outage.
+    pub async fn is_active(&self, event: &str) -> bool {
+        let Some(id) = domain::ids::EventId::parse(event) else {
+            return false;
+        };
+        match self.status(&id).await {
+            Ok(status) => status.is_active,
+            Err(err) => {
+                tracing::warn!(%err, event, "Tier-1 room status unavailable; treating as off");
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The waiting room's rules as plain values: no I/O, so every rule is tested directly.
+
+pub mod ids;
+pub mod pacing;
+pub mod room;
+pub mod shuffle;

@@ -1,0 +1,141 @@
+//! The crate's one error type and how it answers over HTTP: `{error: {code, message}}`
+//! with the status of its [`ErrorCode`].
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use thiserror::Error;
+use urr_auth::AuthError;
+
+/// The codes a client may branch on. `vwr_inactive` is the one the seed's client relies
+/// on: it bypasses Tier 1 when it sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidInput,
+    InvalidJson,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    VwrInactive,
+    MethodNotAllowed,
+    NotOpen,
+    Conflict,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidInput | ErrorCode::InvalidJson => StatusCode::BAD_REQUEST,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound | ErrorCode::VwrInactive => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::NotOpen | ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::VwrInactive => "vwr_inactive",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::NotOpen => "not_open",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum VwrError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{message}")]
+    Body { code: ErrorCode, message: String },
+    #[error("operator credentials required")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the waiting room is not active for this event")]
+    Inactive,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("the pre-queue opens at {0}")]
+    NotOpen(DateTime<Utc>),
+    #[error("{0}")]
+    Conflict(String),
+    /// Redis or DynamoDB failed or did not answer.
+    #[error("store unavailable: {0}")]
+    Store(String),
+    #[error("token signing failed: {0}")]
+    Token(#[from] AuthError),
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl VwrError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            VwrError::Invalid(_) => ErrorCode::InvalidInput,
+            VwrError::Body { code, .. } => *code,
+            VwrError::Unauthorized => ErrorCode::Unauthorized,
+            VwrError::Forbidden(_) => ErrorCode::Forbidden,
+            VwrError::Inactive => ErrorCode::VwrInactive,
+            VwrError::NotFound(_) => ErrorCode::NotFound,
+            VwrError::NotOpen(_) => ErrorCode::NotOpen,
+            VwrError::Conflict(_) => ErrorCode::Conflict,
+            VwrError::Store(_) => ErrorCode::Unavailable,
+            VwrError::Token(_) | VwrError::Config(_) => ErrorCode::Internal,
+        }
+    }
+
+    pub fn store(err: impl std::fmt::Display) -> Self {
+        VwrError::Store(err.to_string())
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        VwrError::Invalid(message.into())
+    }
+}
+
+impl From<redis::RedisError> for VwrError {
+    fn from(err: redis::RedisError) -> Self {
+        VwrError::store(err)
+    }
+}
+
+impl IntoResponse for VwrError {
+    fn into_response(self) -> Response {
+        let code = self.code();
+        let status = code.status();
+        let message = if status.is_server_error() {
+            // Store and signing details are for the log, not for the client.
+            tracing::warn!(code = code.as_str(), error = %self, "waiting-room request failed");
+            match code {
+                ErrorCode::Unavailable => "a storage dependency is unavailable".to_owned(),
+                _ => "internal error".to_owned(),
+            }
+        } else {
+            self.to_string()
+        };
+        let body = json!({"error": {"code": code.as_str(), "message": message}});
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,115 @@
+//! Where a room lives: the [`VwrStore`] trait and its two homes, Redis (inside the edge)
+//! and DynamoDB (behind API Gateway). Both give the same atomicity: the join counter moves
+//! only while the room is active, room settings change by compare-and-set on a version,
+//! and the pre-queue seal reads the counter in the same write that seals it.
+
+mod any;
+pub mod dynamo;
+pub mod redis;
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use any::AnyStore;
+pub use dynamo::{DynamoStore, DynamoTables};
+pub use redis::RedisStore;
+
+use crate::VwrError;
+use crate::domain::ids::EventId;
+use crate::domain::room::{RoomState, Seal};
+
+/// A room as stored: the settings and bookkeeping, the join counter, the seal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomRecord {
+    pub state: RoomState,
+    /// The last join ticket handed out (`nextPosition` in the API).
+    pub next_position: u64,
+    pub seal: Option<Seal>,
+    /// Bumped by every settings write, for compare-and-set.
+    pub version: u64,
+}
+
+/// One join: who, which ticket, until when the record lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PositionRecord {
+    pub request_id: Uuid,
+    pub user_id: String,
+    pub ticket: u64,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The operations the waiting room needs from a store. Every method is one atomic step
+/// in the store; anything composite is built above the trait.
+pub trait VwrStore: Clone + Send + Sync + 'static {
+    fn room(
+        &self,
+        event: &EventId,
+    ) -> impl Future<Output = Result<Option<RoomRecord>, VwrError>> + Send;
+
+    /// Writes the settings if the stored version is `expected` (`None`: only if the room
+    /// does not exist yet). `false` when another writer got there first.
+    fn save_room(
+        &self,
+        event: &EventId,
+        state: &RoomState,
+        expected: Option<u64>,
+    ) -> impl Future<Output = Result<bool, VwrError>> + Send;
+
+    /// Seals the pre-queue at the counter's current value with `seed`, if the version is
+    /// still `expected` and no seal exists. `false` when it lost a race.
+    fn seal(
+        &self,
+        event: &EventId,
+        seed: u64,
+        expected: u64,
+    ) -> impl Future<Output = Result<bool, VwrError>> + Send;
+
+    /// Hands out the next `count` tickets in one counter write, only while the room is
+    /// active: returns the last ticket of the block, or `None` when the room is off.
+    fn claim_block(
+        &self,
+        event: &EventId,
+        count: u64,
+    ) -> impl Future<Output = Result<Option<u64>, VwrError>> + Send;
+
+    fn put_positions(
+        &self,
+        event: &EventId,
+        records: &[PositionRecord],
+    ) -> impl Future<Output = Result<(), VwrError>> + Send;
+
+    /// The join `request_id`, unless it is unknown or has expired by `now`.
+    fn position(
+        &self,
+        event: &EventId,
+        request_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<PositionRecord>, VwrError>> + Send;
+
+    /// Records that an admitted join came back for its token, counting it to `wave` the
+    /// first time only. `true` on that first time.
+    fn mark_claimed(
+        &self,
+        event: &EventId,
+        request_id: Uuid,
+        wave: Option<u64>,
+    ) -> impl Future<Output = Result<bool, VwrError>> + Send;
+
+    /// How many positions of each wave came back for a token.
+    fn wave_claims(
+        &self,
+        event: &EventId,
+        waves: &[u64],
+    ) -> impl Future<Output = Result<Vec<(u64, u64)>, VwrError>> + Send;
+
+    /// Every event that has a room, for the advancer.
+    fn rooms(&self) -> impl Future<Output = Result<Vec<EventId>, VwrError>> + Send;
+
+    /// Counter writes made by this handle since it was created; the measure of how far
+    /// block claiming gets past one item's write limit.
+    fn counter_writes(&self) -> u64;
+}

@@ -1,0 +1,293 @@
+//! The room on Redis, for the edge. Each event's keys share the `{eventId}` hash tag, so
+//! every script touches one slot and runs atomically on a cluster too.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use redis::Script;
+use urr_store::Kv;
+use uuid::Uuid;
+
+use super::{PositionRecord, RoomRecord, VwrStore};
+use crate::VwrError;
+use crate::domain::ids::EventId;
+use crate::domain::room::{RoomState, Seal};
+
+/// Wave claim counts outlive any claim window by far; they only need to vanish eventually.
+const CLAIMS_TTL_SECS: i64 = 24 * 3600;
+
+const SAVE_ROOM: &str = r"
+local v = redis.call('HGET', KEYS[1], 'version')
+if ARGV[3] == '' then
+  if v then return 0 end
+elseif v ~= ARGV[3] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'state', ARGV[1], 'active', ARGV[2], 'version', (tonumber(v) or 0) + 1)
+redis.call('HSETNX', KEYS[1], 'next', 0)
+return 1
+";
+
+const SEAL: &str = r"
+local v = redis.call('HGET', KEYS[1], 'version')
+if v ~= ARGV[2] or redis.call('HEXISTS', KEYS[1], 'seed') == 1 then return 0 end
+local n = redis.call('HGET', KEYS[1], 'next') or '0'
+redis.call('HSET', KEYS[1], 'psize', n, 'seed', ARGV[1], 'version', tonumber(v) + 1)
+return 1
+";
+
+const CLAIM_BLOCK: &str = r"
+if redis.call('HGET', KEYS[1], 'active') ~= '1' then return -1 end
+return redis.call('HINCRBY', KEYS[1], 'next', ARGV[1])
+";
+
+const MARK_CLAIMED: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HSETNX', KEYS[1], 'claimed', '1') == 0 then return 0 end
+if ARGV[1] ~= '' then
+  redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+return 1
+";
+
+#[derive(Clone)]
+pub struct RedisStore {
+    kv: Kv,
+    scripts: Arc<Scripts>,
+    counter_writes: Arc<AtomicU64>,
+}
+
+struct Scripts {
+    save_room: Script,
+    seal: Script,
+    claim_block: Script,
+    mark_claimed: Script,
+}
+
+impl RedisStore {
+    pub fn new(kv: Kv) -> Self {
+        Self {
+            kv,
+            scripts: Arc::new(Scripts {
+                save_room: Script::new(SAVE_ROOM),
+                seal: Script::new(SEAL),
+                claim_block: Script::new(CLAIM_BLOCK),
+                mark_claimed: Script::new(MARK_CLAIMED),
+            }),
+            counter_writes: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn room_key(&self, event: &EventId) -> String {
+        self.kv.key(&format!("vwr:{{{event}}}:room"))
+    }
+
+    fn position_key(&self, event: &EventId, request_id: Uuid) -> String {
+        self.kv.key(&format!("vwr:{{{event}}}:pos:{request_id}"))
+    }
+
+    fn claims_key(&self, event: &EventId) -> String {
+        self.kv.key(&format!("vwr:{{{event}}}:claims"))
+    }
+
+    fn rooms_key(&self) -> String {
+        self.kv.key("vwr:rooms")
+    }
+}
+
+fn parse<T: std::str::FromStr>(fields: &HashMap<String, String>, name: &str) -> Option<T> {
+    fields.get(name).and_then(|v| v.parse().ok())
+}
+
+impl VwrStore for RedisStore {
+    async fn room(&self, event: &EventId) -> Result<Option<RoomRecord>, VwrError> {
+        let mut conn = self.kv.conn();
+        let fields: HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(self.room_key(event))
+            .query_async(&mut conn)
+            .await?;
+        let Some(raw) = fields.get("state") else {
+            return Ok(None);
+        };
+        let state: RoomState = serde_json::from_str(raw)
+            .map_err(|e| VwrError::store(format!("room record of {event} is corrupt: {e}")))?;
+        let seal = match (parse(&fields, "psize"), parse(&fields, "seed")) {
+            (Some(pre_queue_size), Some(seed)) => Some(Seal {
+                pre_queue_size,
+                seed,
+            }),
+            _ => None,
+        };
+        Ok(Some(RoomRecord {
+            state,
+            next_position: parse(&fields, "next").unwrap_or(0),
+            seal,
+            version: parse(&fields, "version").unwrap_or(0),
+        }))
+    }
+
+    async fn save_room(
+        &self,
+        event: &EventId,
+        state: &RoomState,
+        expected: Option<u64>,
+    ) -> Result<bool, VwrError> {
+        let json = serde_json::to_string(state).map_err(VwrError::store)?;
+        let mut conn = self.kv.conn();
+        let saved: i64 = self
+            .scripts
+            .save_room
+            .key(self.room_key(event))
+            .arg(json)
+            .arg(if state.active { "1" } else { "0" })
+            .arg(expected.map(|v| v.to_string()).unwrap_or_default())
+            .invoke_async(&mut conn)
+            .await?;
+        if saved == 1 && expected.is_none() {
+            let _: i64 = redis::cmd("SADD")
+                .arg(self.rooms_key())
+                .arg(event.as_str())
+                .query_async(&mut conn)
+                .await?;
+        }
+        Ok(saved == 1)
+    }
+
+    async fn seal(&self, event: &EventId, seed: u64, expected: u64) -> Result<bool, VwrError> {
+        let mut conn = self.kv.conn();
+        let sealed: i64 = self
+            .scripts
+            .seal
+            .key(self.room_key(event))
+            .arg(seed.to_string())
+            .arg(expected.to_string())
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(sealed == 1)
+    }
+
+    async fn claim_block(&self, event: &EventId, count: u64) -> Result<Option<u64>, VwrError> {
+        let mut conn = self.kv.conn();
+        self.counter_writes.fetch_add(1, Ordering::Relaxed);
+        let last: i64 = self
+            .scripts
+            .claim_block
+            .key(self.room_key(event))
+            .arg(count)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(u64::try_from(last).ok())
+    }
+
+    async fn put_positions(
+        &self,
+        event: &EventId,
+        records: &[PositionRecord],
+    ) -> Result<(), VwrError> {
+        let mut pipe = redis::pipe();
+        for r in records {
+            let key = self.position_key(event, r.request_id);
+            pipe.cmd("HSET")
+                .arg(&key)
+                .arg("user")
+                .arg(&r.user_id)
+                .arg("ticket")
+                .arg(r.ticket)
+                .arg("exp")
+                .arg(r.expires_at.timestamp_millis())
+                .ignore();
+            pipe.cmd("PEXPIREAT")
+                .arg(&key)
+                .arg(r.expires_at.timestamp_millis())
+                .ignore();
+        }
+        let mut conn = self.kv.conn();
+        pipe.query_async::<()>(&mut conn).await?;
+        Ok(())
+    }
+
+    async fn position(
+        &self,
+        event: &EventId,
+        request_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PositionRecord>, VwrError> {
+        let mut conn = self.kv.conn();
+        let fields: HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(self.position_key(event, request_id))
+            .query_async(&mut conn)
+            .await?;
+        let (Some(user_id), Some(ticket), Some(exp)) = (
+            fields.get("user").cloned(),
+            parse::<u64>(&fields, "ticket"),
+            parse::<i64>(&fields, "exp"),
+        ) else {
+            return Ok(None);
+        };
+        let Some(expires_at) = DateTime::from_timestamp_millis(exp) else {
+            return Ok(None);
+        };
+        Ok((expires_at > now).then_some(PositionRecord {
+            request_id,
+            user_id,
+            ticket,
+            expires_at,
+        }))
+    }
+
+    async fn mark_claimed(
+        &self,
+        event: &EventId,
+        request_id: Uuid,
+        wave: Option<u64>,
+    ) -> Result<bool, VwrError> {
+        let mut conn = self.kv.conn();
+        let first: i64 = self
+            .scripts
+            .mark_claimed
+            .key(self.position_key(event, request_id))
+            .key(self.claims_key(event))
+            .arg(wave.map(|w| w.to_string()).unwrap_or_default())
+            .arg(CLAIMS_TTL_SECS)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(first == 1)
+    }
+
+    async fn wave_claims(
+        &self,
+        event: &EventId,
+        waves: &[u64],
+    ) -> Result<Vec<(u64, u64)>, VwrError> {
+        if waves.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.kv.conn();
+        let counts: Vec<Option<u64>> = redis::cmd("HMGET")
+            .arg(self.claims_key(event))
+            .arg(waves)
+            .query_async(&mut conn)
+            .await?;
+        Ok(waves
+            .iter()
+            .zip(counts)
+            .map(|(w, c)| (*w, c.unwrap_or(0)))
+            .collect())
+    }
+
+    async fn rooms(&self) -> Result<Vec<EventId>, VwrError> {
+        let mut conn = self.kv.conn();
+        let members: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.rooms_key())
+            .query_async(&mut conn)
+            .await?;
+        Ok(members.iter().filter_map(|m| EventId::parse(m)).collect())
+    }
+
+    fn counter_writes(&self) -> u64 {
+        self.counter_writes.load(Ordering::Relaxed)
+    }
+}
