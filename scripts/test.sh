@@ -37,9 +37,11 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done
 fi
 
-# The DynamoDB API emulator for the Tier-1 store tests.
+# The DynamoDB API emulator for the Tier-1 store tests (PyPI moto[server]).
+export PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
 if ! command -v moto_server >/dev/null; then
   python3 -m pip install --quiet 'moto[server]'
+  command -v pyenv >/dev/null && pyenv rehash || true
 fi
 
 cargo test --workspace "$@"

@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a node: migrate, then serve the API until Ctrl-C or SIGTERM.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate(ServiceArgs),
     /// Operator tasks.
@@ -47,6 +47,8 @@ pub struct ServeArgs {
     pub services: ServiceArgs,
     #[command(flatten)]
     pub http: urr_http::HttpConfig,
+    #[command(flatten)]
+    pub vwr: urr_vwr::VwrConfig,
 }
 
 /// Where PostgreSQL and Redis are. Unset URLs fall back to the default local ports, and

@@ -1,6 +1,7 @@
 //! URR: a ticket on-sale cluster. This crate is the `urr` command: it resolves where
 //! PostgreSQL and Redis are (starting private ones when needed) and runs the edge.
 
+pub mod app;
 pub mod cli;
 pub mod services;
 pub mod telemetry;
@@ -13,7 +14,7 @@ use tokio::net::TcpListener;
 /// Runs the command the CLI asked for.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate(args) => {
             let services = Services::resolve(&args).await?;
             let db = urr_store::db::connect(&services.database_url, 2).await?;
@@ -59,16 +60,18 @@ async fn serve(args: cli::ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.http.listen))?;
     let address = listener.local_addr()?;
-    let state = urr_http::AppState::new(db, kv, args.http, &secret)
-        .await
-        .context("starting the event directory")?;
-    state.spawn_sweeper();
+    let node = app::build(db, kv, args.http, &args.vwr, &secret).await?;
+    node.state.spawn_sweeper();
+    let (stop_advancer, advancer_stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(node.advancer.run(async {
+        let _ = advancer_stopped.await;
+    }));
     // Scripts and tests read this line to find the port when listening on port 0.
     println!("URR listening on http://{address}");
     tracing::info!(%address, "serving");
-    let state_shutdown = state.events.clone();
-    urr_http::serve(listener, urr_http::router(state), shutdown_signal()).await?;
-    state_shutdown.shutdown().await;
+    urr_http::serve(listener, node.router, shutdown_signal()).await?;
+    let _ = stop_advancer.send(());
+    node.state.events.shutdown().await;
     tracing::info!("shut down");
     drop(services);
     Ok(())

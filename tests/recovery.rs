@@ -180,3 +180,30 @@ async fn the_sweeper_expires_holds_that_no_live_actor_owns() {
         .expect("query");
     assert!(per_seat.is_empty());
 }
+
+#[tokio::test]
+async fn an_idle_actor_stops_and_the_next_request_starts_a_fresh_one() {
+    let app = spawn_app_with(|c| {
+        config(c);
+        c.events.actor_idle_secs = 1;
+    })
+    .await;
+    let admin = app.admin().await;
+    let (event, _) = app.seated_event(&admin, 1, 2).await;
+    let first = app.state.events.get(event).await.expect("actor");
+    assert!(app.state.events.running(event).await.is_some());
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert!(
+        app.state.events.running(event).await.is_none(),
+        "nobody waiting, active or holding: the actor stopped"
+    );
+    let user = app.quick_user("late").await;
+    assert_eq!(app.queue_check(event, &user).await["status"], "active");
+    let second = app
+        .state
+        .events
+        .running(event)
+        .await
+        .expect("started again");
+    assert_ne!(second.actor_id(), first.actor_id());
+}

@@ -74,15 +74,17 @@ async fn start(
         .await
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
-    let state = AppState::new(db.clone(), kv.clone(), config, jwt_secret.as_bytes())
+    let vwr = urr_vwr::VwrConfig {
+        advance_tick_ms: 100,
+        ..urr_vwr::VwrConfig::default()
+    };
+    let node = urr::app::build(db.clone(), kv.clone(), config, &vwr, jwt_secret.as_bytes())
         .await
-        .expect("start the app state");
+        .expect("build the node");
+    let state = node.state.clone();
     state.spawn_sweeper();
-    tokio::spawn(urr_http::serve(
-        listener,
-        urr_http::router(state.clone()),
-        pending(),
-    ));
+    tokio::spawn(node.advancer.run(pending()));
+    tokio::spawn(urr_http::serve(listener, node.router, pending()));
 
     TestApp {
         address,

@@ -17,5 +17,5 @@ mod validate;
 pub use config::HttpConfig;
 pub use error::{ApiError, ErrorCode};
 pub use session::{AdminUser, CurrentUser};
-pub use startup::{router, serve};
+pub use startup::{router, router_with, serve};
 pub use state::{AppState, Tier1Rooms};

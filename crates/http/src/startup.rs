@@ -20,12 +20,20 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP surface of a node.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Vec::new())
+}
+
+/// The node's surface with further routers mounted (e.g. the Tier-1 room at `/vwr-api`),
+/// all behind the same middleware.
+pub fn router_with(state: AppState, mounts: Vec<(&str, Router)>) -> Router {
     let timeout = state.config.request_timeout();
     let body_limit = state.config.body_limit;
     let [hsts, nosniff, frames, referrer] = middleware::security_headers();
-    routes::api()
-        .merge(routes::health())
-        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
+    let mut app = routes::api().merge(routes::health()).with_state(state);
+    for (path, mounted) in mounts {
+        app = app.nest(path, mounted);
+    }
+    app.fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 ErrorCode::MethodNotAllowed,
@@ -58,7 +66,6 @@ pub fn router(state: AppState) -> Router {
                 .layer(frames)
                 .layer(referrer),
         )
-        .with_state(state)
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests
