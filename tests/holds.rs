@@ -444,13 +444,17 @@ async fn bad_hold_requests_are_clear_4xx_and_change_nothing() {
     let blank_key = app.hold(&user, Some(&entry), event, &seats[..1], " ").await;
     assert_error(blank_key, StatusCode::BAD_REQUEST, "invalid_input").await;
     let negative = app
-        .post_as(
-            "/api/v1/reservations",
+        .client
+        .post(app.url("/api/v1/reservations"))
+        .bearer_auth(&user.access)
+        .header("x-queue-entry-token", &entry)
+        .json(
             &json!({"eventId": event, "ticketTypeId": Uuid::new_v4(), "quantity": -2,
-                    "idempotencyKey": "g"}),
-            &user,
+                      "idempotencyKey": "g"}),
         )
-        .await;
+        .send()
+        .await
+        .unwrap();
     assert_error(negative, StatusCode::BAD_REQUEST, "invalid_input").await;
     let anonymous = app
         .client
@@ -471,4 +475,110 @@ async fn bad_hold_requests_are_clear_4xx_and_change_nothing() {
             .values()
             .all(|s| s == "available")
     );
+}
+
+#[tokio::test]
+async fn the_seat_stream_pushes_holds_and_releases_live() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 4).await;
+    let user = app.quick_user("watcher").await;
+    let entry = app.enter(event, &user).await;
+    let response = app
+        .get(&format!("/api/v1/seats/events/{event}/stream"))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.bytes_stream();
+    let held: Value = app
+        .hold(&user, Some(&entry), event, &seats[..1], "live")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id = held["reservationId"].as_str().expect("id").to_owned();
+    let cancel = app
+        .post_as(
+            &format!("/api/v1/reservations/{id}/cancel"),
+            &json!({}),
+            &user,
+        )
+        .await;
+    assert_eq!(cancel.status(), StatusCode::OK);
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !(text.contains("locked") && text.contains("available")) {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("changes pushed in time")
+            .expect("stream open")
+            .expect("chunk");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(text.contains("event: seat"), "{text}");
+    assert!(text.contains(&seats[0].to_string()), "{text}");
+    assert!(
+        text.find("locked") < text.find("available"),
+        "held, then released: {text}"
+    );
+}
+
+#[tokio::test]
+async fn admins_tune_an_events_queue_and_watch_it() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (event, _) = app.seated_event(&admin, 1, 4).await;
+    let user = app.quick_user("fan").await;
+    let path = format!("/api/v1/admin/events/{event}/queue");
+
+    let refused = app.get_as(&path, &user).await;
+    assert_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+    let bad = app
+        .client
+        .put(app.url(&path))
+        .bearer_auth(&admin.access)
+        .json(&json!({"threshold": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(bad, StatusCode::BAD_REQUEST, "invalid_input").await;
+
+    app.queue_settings(
+        &admin,
+        event,
+        json!({"threshold": 1, "batch": 5, "maxSeatsPerHold": 2}),
+    )
+    .await;
+    let first = app.quick_user("first").await;
+    let second = app.quick_user("second").await;
+    assert_eq!(app.queue_check(event, &first).await["status"], "active");
+    assert_eq!(app.queue_check(event, &second).await["status"], "queued");
+    let overview: Value = app.get_as(&path, &admin).await.json().await.expect("json");
+    assert_eq!(overview["settings"]["threshold"], 1);
+    assert_eq!(overview["settings"]["maxSeatsPerHold"], 2);
+    assert_eq!(overview["waiting"], 1);
+    assert_eq!(overview["active"], 1);
+    assert_eq!(overview["seats"]["available"], 4);
+
+    // The running actor applies the new hold limit at once.
+    let entry = app.enter(event, &first).await;
+    let map: Value = app
+        .get(&format!("/api/v1/seats/events/{event}"))
+        .await
+        .json()
+        .await
+        .expect("map");
+    let ids: Vec<Uuid> = map["layout"]["sections"][0]["rows"][0]["seats"]
+        .as_array()
+        .expect("seats")
+        .iter()
+        .filter_map(|s| s["id"].as_str().and_then(|s| s.parse().ok()))
+        .collect();
+    let three = app
+        .hold(&first, Some(&entry), event, &ids[..3], "three")
+        .await;
+    assert_error(three, StatusCode::BAD_REQUEST, "invalid_input").await;
+    let two = app
+        .hold(&first, Some(&entry), event, &ids[..2], "two")
+        .await;
+    assert_eq!(two.status(), StatusCode::CREATED);
 }

@@ -129,6 +129,16 @@ pub struct Session {
 }
 
 impl TestApp {
+    /// The URL of this test's own database.
+    pub fn database_url(&self) -> String {
+        let server = postgres_server_url();
+        let base = server
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .unwrap_or(server);
+        format!("{base}/{}", self.db_name)
+    }
+
     /// A new node on the same database and Redis prefix, as after a process restart; this
     /// node's event actors are stopped first.
     pub async fn restart(mut self) -> TestApp {

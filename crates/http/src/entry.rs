@@ -1,7 +1,12 @@
 //! The waiting-room tokens at the edge: the Tier-2 entry token that seat and reservation
 //! calls of a queued event require, and the Tier-1 token that gives queue priority.
 
+use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::Deserialize;
 use urr_actors::event::QueueSettings;
 use uuid::Uuid;
 
@@ -28,6 +33,33 @@ fn presented(headers: &HeaderMap, header: &str, cookie: &str) -> Option<String> 
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .or_else(|| cookies::read(headers, cookie))
+}
+
+#[derive(Deserialize)]
+struct Target {
+    #[serde(rename = "eventId")]
+    event_id: Uuid,
+}
+
+/// Middleware on the seat and reservation calls: reads the body's `eventId` and lets the
+/// request through only with a valid entry token for it (see [`require_entry`]). A body
+/// that does not parse goes on to the handler, which answers with the precise 400.
+pub async fn gate(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, state.config.body_limit)
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::PayloadTooLarge, "request body is too large"))?;
+    if let Ok(target) = serde_json::from_slice::<Target>(&bytes) {
+        require_entry(&state, &parts.headers, target.event_id, &user).await?;
+    }
+    Ok(next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await)
 }
 
 /// The one gate for seat and reservation calls: when the event's queue is on, a valid

@@ -29,7 +29,9 @@ pub fn router_with(state: AppState, mounts: Vec<(&str, Router)>) -> Router {
     let timeout = state.config.request_timeout();
     let body_limit = state.config.body_limit;
     let [hsts, nosniff, frames, referrer] = middleware::security_headers();
-    let mut app = routes::api().merge(routes::health()).with_state(state);
+    let mut app = routes::api(&state)
+        .merge(routes::health())
+        .with_state(state);
     for (path, mounted) in mounts {
         app = app.nest(path, mounted);
     }

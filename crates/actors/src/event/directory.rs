@@ -151,8 +151,9 @@ fn is_running(handle: &EventHandle) -> bool {
     )
 }
 
-/// Watches the event actors: a stopped one is forgotten (the next request starts a fresh
-/// one); a failed one is forgotten and started again at once, rebuilt from storage.
+/// Watches the event actors: one that stopped idle is forgotten (the next request starts a
+/// fresh one); one that crashed is started again at once, rebuilt from storage, so its
+/// ticks (admission, hold expiry) go on without waiting for a request.
 struct EventSupervisor;
 
 impl Actor for EventSupervisor {
@@ -174,8 +175,14 @@ impl Actor for EventSupervisor {
         event: SupervisionEvent,
         directory: &mut Weak<Inner>,
     ) -> Result<(), ActorProcessingErr> {
+        // An idle stop or a shutdown is expected; any other end (a panic, an error, a
+        // kill) is a crash, and the event gets a fresh actor at once.
         let (cell, failure) = match event {
-            SupervisionEvent::ActorTerminated(cell, _, _) => (cell, None),
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                let expected = matches!(reason.as_deref(), Some("idle" | "shutdown"));
+                let why = (!expected).then(|| reason.unwrap_or_else(|| "stopped".into()));
+                (cell, why)
+            }
             SupervisionEvent::ActorFailed(cell, err) => (cell, Some(err.to_string())),
             _ => return Ok(()),
         };

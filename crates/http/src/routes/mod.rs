@@ -15,8 +15,17 @@ mod queue;
 mod reservations;
 mod seats;
 
-pub fn api() -> Router<AppState> {
+pub fn api(state: &AppState) -> Router<AppState> {
+    // Calls that take seats or tickets pass the entry-token gate first.
+    let gated = Router::new()
+        .route("/api/v1/seats/reserve", post(reservations::reserve_seats))
+        .route("/api/v1/reservations", post(reservations::reserve_tickets))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::entry::gate,
+        ));
     Router::new()
+        .merge(gated)
         .route("/api/v1/auth/register", post(auth::register))
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/refresh", post(auth::refresh))
@@ -29,8 +38,6 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/artists/{id}", get(artists::detail))
         .route("/api/v1/seats/events/{event_id}", get(seats::for_event))
         .route("/api/v1/seats/events/{event_id}/stream", get(seats::stream))
-        .route("/api/v1/seats/reserve", post(reservations::reserve_seats))
-        .route("/api/v1/reservations", post(reservations::reserve_tickets))
         .route("/api/v1/reservations/my", get(reservations::mine))
         .route("/api/v1/reservations/{id}", get(reservations::get))
         .route(
