@@ -7,6 +7,7 @@ mod error;
 pub mod event_store;
 pub mod events;
 pub mod kv;
+pub mod outbox;
 pub mod queue_settings;
 pub mod refresh_tokens;
 pub mod reservations;
