@@ -150,6 +150,16 @@ pub trait EventStore: Send + Sync + 'static {
         note: &str,
     ) -> Result<bool, StoreFailure>;
 
+    /// Ends a confirmed (sold) reservation after its refund: cancelled, its seats back to
+    /// available, its locks freed. False if it was not confirmed.
+    async fn cancel_confirmed(
+        &self,
+        event_id: Uuid,
+        reservation: ReservationId,
+        seats: &[SeatId],
+        note: &str,
+    ) -> Result<bool, StoreFailure>;
+
     /// Appends encoded queue-log records, in order, in one write.
     async fn append_queue_log(
         &self,

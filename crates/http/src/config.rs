@@ -36,6 +36,9 @@ pub struct HttpConfig {
     #[command(flatten)]
     pub events: EventsConfig,
 
+    #[command(flatten)]
+    pub payments: urr_payments::PaymentsConfig,
+
     /// Where Google's signing keys (JWKS) are fetched from.
     #[arg(
         long,
@@ -129,6 +132,11 @@ impl Default for HttpConfig {
             secure_cookies: true,
             google_client_id: None,
             events: EventsConfig::default(),
+            payments: urr_payments::PaymentsConfig {
+                toss_base_url: "https://api.tosspayments.com".into(),
+                payment_timeout_secs: 10,
+                ..Default::default()
+            },
             google_jwks_url: "https://www.googleapis.com/oauth2/v3/certs".into(),
         }
     }

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use urr_actors::event::EventError;
 use urr_auth::AuthError;
+use urr_payments::PaymentError;
 use urr_store::StoreError;
 
 /// A small, stable vocabulary of failures that clients can branch on.
@@ -32,6 +33,11 @@ pub enum ErrorCode {
     StaleFencingToken,
     NotPending,
     EntryTokenRequired,
+    AmountMismatch,
+    PaymentDeclined,
+    PaymentInProgress,
+    ProviderUnavailable,
+    MethodDisabled,
     Tier1TokenRequired,
     UnknownReference,
     GoogleDisabled,
@@ -57,6 +63,11 @@ impl ErrorCode {
             Conflict | EmailTaken | NotOnSale | SeatsTaken | SoldOut | HoldExpired
             | StaleFencingToken | NotPending => StatusCode::CONFLICT,
             EntryTokenRequired | Tier1TokenRequired => StatusCode::FORBIDDEN,
+            AmountMismatch => StatusCode::BAD_REQUEST,
+            PaymentDeclined => StatusCode::UNPROCESSABLE_ENTITY,
+            PaymentInProgress => StatusCode::CONFLICT,
+            ProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            MethodDisabled => StatusCode::NOT_FOUND,
             UnknownReference => StatusCode::UNPROCESSABLE_ENTITY,
             RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Unavailable | Timeout => StatusCode::SERVICE_UNAVAILABLE,
@@ -87,6 +98,11 @@ impl ErrorCode {
             StaleFencingToken => "stale_fencing_token",
             NotPending => "not_pending",
             EntryTokenRequired => "entry_token_required",
+            AmountMismatch => "amount_mismatch",
+            PaymentDeclined => "payment_declined",
+            PaymentInProgress => "payment_in_progress",
+            ProviderUnavailable => "provider_unavailable",
+            MethodDisabled => "method_disabled",
             Tier1TokenRequired => "tier1_token_required",
             UnknownReference => "unknown_reference",
             GoogleDisabled => "google_disabled",
@@ -220,6 +236,29 @@ impl From<EventError> for ApiError {
                     "the event is temporarily unavailable",
                 )
             }
+        }
+    }
+}
+
+impl From<PaymentError> for ApiError {
+    fn from(err: PaymentError) -> Self {
+        let message = err.to_string();
+        match err {
+            PaymentError::NotFound(what) => ApiError::not_found(what),
+            PaymentError::AmountMismatch => ApiError::new(ErrorCode::AmountMismatch, message),
+            PaymentError::NotPending | PaymentError::NotRefundable => {
+                ApiError::new(ErrorCode::NotPending, message)
+            }
+            PaymentError::HoldExpired => ApiError::new(ErrorCode::HoldExpired, message),
+            PaymentError::Declined { .. } => ApiError::new(ErrorCode::PaymentDeclined, message),
+            PaymentError::ProviderUnavailable(_) => {
+                ApiError::new(ErrorCode::ProviderUnavailable, message)
+            }
+            PaymentError::MethodDisabled => ApiError::new(ErrorCode::MethodDisabled, message),
+            PaymentError::Invalid(why) => ApiError::invalid(why),
+            PaymentError::InProgress => ApiError::new(ErrorCode::PaymentInProgress, message),
+            PaymentError::Store(e) => e.into(),
+            PaymentError::Event(e) => e.into(),
         }
     }
 }

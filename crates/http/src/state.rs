@@ -16,6 +16,7 @@ pub struct AppState {
     pub keys: TokenKeys,
     pub google: Option<Arc<GoogleVerifier>>,
     pub events: EventDirectory,
+    pub payments: Arc<urr_payments::PaymentService>,
     pub queue_defaults: QueueSettings,
     /// Tier-1 waiting rooms; when one is active for an event, queue/check requires its token.
     pub tier1: Option<Arc<dyn Tier1Rooms>>,
@@ -58,7 +59,13 @@ impl AppState {
             },
         )
         .await?;
+        let payments = Arc::new(urr_payments::PaymentService::new(
+            db.clone(),
+            events.clone(),
+            &config.payments,
+        ));
         Ok(Self {
+            payments,
             db,
             kv,
             keys: TokenKeys::new(jwt_secret),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use prost::Message;
 use sqlx::{FromRow, PgPool};
 use urr_actors::event::QueueSettings;
 use urr_actors::ids::{FencingToken, ReservationId, SeatId, TicketTypeId, UserId};
@@ -13,6 +14,7 @@ use urr_actors::ports::{
     ConfirmOutcome, Ending, EventSnapshot, EventStore, InsertOutcome, LiveReservation, LockOutcome,
     NewItem, NewReservation, StoreFailure,
 };
+use urr_proto::events::{ReservationCancelled, ReservationConfirmed, ReservationExpired};
 use uuid::Uuid;
 
 use crate::{Kv, StoreError, seat_locks};
@@ -426,6 +428,27 @@ impl EventStore for PgRedisEventStore {
             "fencing tokens verified",
         )
         .await?;
+        let (user, total): (Uuid, i64) =
+            sqlx::query_as("SELECT user_id, total_amount FROM reservations WHERE id = $1")
+                .bind(reservation.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(failure)?;
+        let event = ReservationConfirmed {
+            reservation_id: reservation.0.to_string(),
+            user_id: user.to_string(),
+            event_id: event_id.to_string(),
+            total_amount: total,
+            seat_ids: seats.iter().map(|(s, _)| s.0.to_string()).collect(),
+            occurred_at_ms: Utc::now().timestamp_millis(),
+        };
+        publish(
+            &mut tx,
+            reservation.0,
+            "ReservationConfirmed",
+            event.encode_to_vec(),
+        )
+        .await?;
         tx.commit().await.map_err(failure)?;
         Ok(ConfirmOutcome::Confirmed)
     }
@@ -441,17 +464,52 @@ impl EventStore for PgRedisEventStore {
             Ending::Expired => "expired",
         };
         let mut tx = self.db.begin().await.map_err(failure)?;
-        let ended = sqlx::query(
+        let ended: Option<(Uuid, Uuid, i64)> = sqlx::query_as(
             "UPDATE reservations SET status = $2, updated_at = now() \
-             WHERE id = $1 AND status = 'pending'",
+             WHERE id = $1 AND status = 'pending' RETURNING user_id, event_id, total_amount",
         )
         .bind(reservation.0)
         .bind(status)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(failure)?;
-        if ended.rows_affected() == 0 {
+        let Some((user, event, total)) = ended else {
             return Ok(false);
+        };
+        let now_ms = Utc::now().timestamp_millis();
+        match ending {
+            Ending::Cancelled => {
+                let message = ReservationCancelled {
+                    reservation_id: reservation.0.to_string(),
+                    user_id: user.to_string(),
+                    event_id: event.to_string(),
+                    total_amount: total,
+                    reason: note.to_owned(),
+                    occurred_at_ms: now_ms,
+                };
+                publish(
+                    &mut tx,
+                    reservation.0,
+                    "ReservationCancelled",
+                    message.encode_to_vec(),
+                )
+                .await?;
+            }
+            Ending::Expired => {
+                let message = ReservationExpired {
+                    reservation_id: reservation.0.to_string(),
+                    user_id: user.to_string(),
+                    event_id: event.to_string(),
+                    occurred_at_ms: now_ms,
+                };
+                publish(
+                    &mut tx,
+                    reservation.0,
+                    "ReservationExpired",
+                    message.encode_to_vec(),
+                )
+                .await?;
+            }
         }
         sqlx::query("UPDATE reservation_items SET live = false WHERE reservation_id = $1")
             .bind(reservation.0)
@@ -460,6 +518,62 @@ impl EventStore for PgRedisEventStore {
             .map_err(failure)?;
         history(&mut tx, reservation.0, status, note).await?;
         tx.commit().await.map_err(failure)?;
+        Ok(true)
+    }
+
+    async fn cancel_confirmed(
+        &self,
+        event_id: Uuid,
+        reservation: ReservationId,
+        seats: &[SeatId],
+        note: &str,
+    ) -> Result<bool, StoreFailure> {
+        let mut tx = self.db.begin().await.map_err(failure)?;
+        let ended: Option<(Uuid, i64)> = sqlx::query_as(
+            "UPDATE reservations SET status = 'cancelled', updated_at = now() \
+             WHERE id = $1 AND status = 'confirmed' RETURNING user_id, total_amount",
+        )
+        .bind(reservation.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(failure)?;
+        let Some((user, total)) = ended else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "UPDATE seats SET status = 'available' WHERE id IN (SELECT seat_id FROM \
+             reservation_items WHERE reservation_id = $1 AND seat_id IS NOT NULL)",
+        )
+        .bind(reservation.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(failure)?;
+        sqlx::query("UPDATE reservation_items SET live = false WHERE reservation_id = $1")
+            .bind(reservation.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(failure)?;
+        history(&mut tx, reservation.0, "cancelled", note).await?;
+        let message = ReservationCancelled {
+            reservation_id: reservation.0.to_string(),
+            user_id: user.to_string(),
+            event_id: event_id.to_string(),
+            total_amount: total,
+            reason: note.to_owned(),
+            occurred_at_ms: Utc::now().timestamp_millis(),
+        };
+        publish(
+            &mut tx,
+            reservation.0,
+            "ReservationCancelled",
+            message.encode_to_vec(),
+        )
+        .await?;
+        tx.commit().await.map_err(failure)?;
+        let ids: Vec<Uuid> = seats.iter().map(|s| s.0).collect();
+        if let Err(err) = seat_locks::unlock(&self.kv, event_id, reservation.0, &ids).await {
+            tracing::warn!(%err, %reservation, "freeing sold locks after a refund failed");
+        }
         Ok(true)
     }
 
@@ -507,6 +621,28 @@ impl EventStore for PgRedisEventStore {
             .map_err(failure)?;
         Ok(())
     }
+}
+
+/// Writes a reservation event to the outbox inside the change's own transaction.
+async fn publish(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    reservation: Uuid,
+    event_type: &str,
+    payload: Vec<u8>,
+) -> Result<(), StoreFailure> {
+    let key = reservation.to_string();
+    crate::outbox::append(
+        tx,
+        &crate::outbox::OutboxEvent {
+            topic: "reservation-events",
+            key: &key,
+            event_type,
+            payload,
+        },
+    )
+    .await
+    .map_err(failure)?;
+    Ok(())
 }
 
 async fn history(

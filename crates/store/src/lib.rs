@@ -8,6 +8,7 @@ pub mod event_store;
 pub mod events;
 pub mod kv;
 pub mod outbox;
+pub mod payments;
 pub mod queue_settings;
 pub mod refresh_tokens;
 pub mod reservations;

@@ -80,6 +80,11 @@ pub enum EventMsg {
         reservation: ReservationId,
         reply: Reply<()>,
     },
+    /// A sold reservation was refunded: its seats go back on sale.
+    Refund {
+        reservation: ReservationId,
+        reply: Reply<()>,
+    },
     SeatStatuses {
         reply: Reply<Vec<(SeatId, SeatStatus)>>,
     },
@@ -286,6 +291,9 @@ impl Actor for EventActor {
                 reply,
             } => {
                 let _ = reply.send(cancel(state, user, reservation).await);
+            }
+            EventMsg::Refund { reservation, reply } => {
+                let _ = reply.send(refund(state, reservation).await);
             }
             EventMsg::SeatStatuses { reply } => {
                 let statuses = state
@@ -916,6 +924,34 @@ async fn cancel(
     } else {
         state.inventory.release(reservation);
         state.ticket_owners.remove(&reservation);
+    }
+    Ok(())
+}
+
+async fn refund(state: &mut EventState, reservation: ReservationId) -> Result<(), EventError> {
+    let seats: Vec<SeatId> = match state.seats.booking(reservation) {
+        Some(booking) => booking.seats.clone(),
+        None if state.ticket_owners.contains_key(&reservation) => Vec::new(),
+        None => return Err(EventError::ReservationNotFound),
+    };
+    let done = state
+        .store
+        .cancel_confirmed(state.event_id, reservation, &seats, "refunded")
+        .await
+        .map_err(|e| EventError::Unavailable(e.to_string()))?;
+    if !done {
+        return Err(EventError::NotPending);
+    }
+    if seats.is_empty() {
+        state.inventory.release(reservation);
+        state.ticket_owners.remove(&reservation);
+    } else {
+        for seat in state.seats.release(reservation) {
+            let _ = state.seat_changes.send(SeatChange {
+                seat,
+                status: SeatStatus::Available,
+            });
+        }
     }
     Ok(())
 }

@@ -125,6 +125,12 @@ impl EventHandle {
         .await
     }
 
+    /// After a refund: the sold reservation is cancelled and its seats go back on sale.
+    pub async fn refund(&self, reservation: ReservationId) -> Result<(), EventError> {
+        self.call(|reply| EventMsg::Refund { reservation, reply })
+            .await
+    }
+
     pub async fn seat_statuses(&self) -> Result<Vec<(SeatId, SeatStatus)>, EventError> {
         self.call(|reply| EventMsg::SeatStatuses { reply }).await
     }

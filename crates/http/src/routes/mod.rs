@@ -11,6 +11,7 @@ mod artists;
 mod auth;
 mod events;
 mod health;
+mod payments;
 mod queue;
 mod reservations;
 mod seats;
@@ -44,6 +45,11 @@ pub fn api(state: &AppState) -> Router<AppState> {
             "/api/v1/reservations/{id}/cancel",
             post(reservations::cancel),
         )
+        .route("/api/v1/payments/prepare", post(payments::prepare))
+        .route("/api/v1/payments/confirm", post(payments::confirm))
+        .route("/api/v1/payments/process", post(payments::process))
+        .route("/api/v1/payments/{order_id}", get(payments::get))
+        .route("/api/v1/payments/{order_id}/refund", post(payments::refund))
         .route("/api/v1/queue/check/{event_id}", post(queue::check))
         .route("/api/v1/queue/status/{event_id}", get(queue::status))
         .route("/api/v1/queue/heartbeat/{event_id}", post(queue::heartbeat))

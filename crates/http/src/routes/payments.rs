@@ -1,0 +1,161 @@
+//! Payments (SPEC 2.4): thin handlers over `urr_payments::PaymentService`.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use urr_auth::Role;
+use urr_payments::PaymentView;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath};
+use crate::session::CurrentUser;
+use crate::state::AppState;
+use crate::validate;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentReply {
+    order_id: String,
+    reservation_id: Uuid,
+    amount: i64,
+    status: String,
+    provider: String,
+    method: Option<String>,
+    confirmed_at: Option<DateTime<Utc>>,
+    refunded_at: Option<DateTime<Utc>>,
+    failure_code: Option<String>,
+    failure_message: Option<String>,
+}
+
+impl From<PaymentView> for PaymentReply {
+    fn from(p: PaymentView) -> Self {
+        Self {
+            order_id: p.order_id,
+            reservation_id: p.reservation_id,
+            amount: p.amount,
+            status: p.status,
+            provider: p.provider,
+            method: p.method,
+            confirmed_at: p.confirmed_at,
+            refunded_at: p.refunded_at,
+            failure_code: p.failure_code,
+            failure_message: p.failure_message,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrepareRequest {
+    reservation_id: Uuid,
+}
+
+pub async fn prepare(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<PrepareRequest>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let prepared = state.payments.prepare(user.id, body.reservation_id).await?;
+    Ok(Json(serde_json::json!({
+        "orderId": prepared.order_id,
+        "amount": prepared.amount,
+        "clientKey": prepared.client_key,
+        "reservationId": prepared.reservation_id,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfirmRequest {
+    payment_key: String,
+    order_id: String,
+    amount: i64,
+}
+
+pub async fn confirm(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<ConfirmRequest>,
+) -> ApiResult<Json<PaymentReply>> {
+    let key = validate::text("paymentKey", &body.payment_key, 1, 200)?;
+    let order = validate::text("orderId", &body.order_id, 1, 64)?;
+    if body.amount < 0 {
+        return Err(ApiError::invalid("amount must not be negative"));
+    }
+    Ok(Json(
+        state
+            .payments
+            .confirm(user.id, &key, &order, body.amount)
+            .await?
+            .into(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessRequest {
+    reservation_id: Uuid,
+    method: String,
+}
+
+pub async fn process(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<ProcessRequest>,
+) -> ApiResult<Json<PaymentReply>> {
+    Ok(Json(
+        state
+            .payments
+            .process(user.id, body.reservation_id, body.method.trim())
+            .await?
+            .into(),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RefundRequest {
+    reason: Option<String>,
+}
+
+pub async fn refund(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(order): ApiPath<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<PaymentReply>> {
+    // The body is optional: an empty one means "no reason given".
+    let request: RefundRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RefundRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(crate::error::ErrorCode::InvalidJson, e.to_string()))?
+    };
+    let reason = request
+        .reason
+        .map(|r| validate::text("reason", &r, 1, 200))
+        .transpose()?
+        .unwrap_or_else(|| "refund requested by the customer".to_owned());
+    Ok(Json(
+        state
+            .payments
+            .refund(user.id, user.role == Role::Admin, &order, &reason)
+            .await?
+            .into(),
+    ))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(order): ApiPath<String>,
+) -> ApiResult<Json<PaymentReply>> {
+    Ok(Json(
+        state
+            .payments
+            .get(user.id, user.role == Role::Admin, &order)
+            .await?
+            .into(),
+    ))
+}

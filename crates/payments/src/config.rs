@@ -1,0 +1,34 @@
+use std::time::Duration;
+
+use clap::Args;
+
+/// Payment providers. Toss is on when its secret key is set; the sandbox only when
+/// enabled (it confirms without taking money).
+#[derive(Debug, Clone, Args, Default)]
+pub struct PaymentsConfig {
+    /// Toss Payments API base URL.
+    #[arg(
+        long,
+        env = "URR_TOSS_BASE_URL",
+        default_value = "https://api.tosspayments.com"
+    )]
+    pub toss_base_url: String,
+    /// Toss Payments secret key (HTTP Basic user); Toss is off when unset.
+    #[arg(long, env = "URR_TOSS_SECRET_KEY", hide_env_values = true)]
+    pub toss_secret_key: Option<String>,
+    /// Toss Payments client key, handed to the browser by `prepare`.
+    #[arg(long, env = "URR_TOSS_CLIENT_KEY", default_value = "")]
+    pub toss_client_key: String,
+    /// Seconds to wait for the provider before treating the call as failed.
+    #[arg(long, env = "URR_PAYMENT_TIMEOUT_SECS", default_value_t = 10)]
+    pub payment_timeout_secs: u64,
+    /// Enable the sandbox provider (naverpay/kakaopay/transfer confirm at once).
+    #[arg(long, env = "URR_PAYMENT_SANDBOX", default_value_t = false, action = clap::ArgAction::Set)]
+    pub payment_sandbox: bool,
+}
+
+impl PaymentsConfig {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.payment_timeout_secs.max(1))
+    }
+}

@@ -1,0 +1,467 @@
+//! Payments (SPEC 2.4) against real Postgres and Redis and a local HTTP server speaking
+//! the Toss Payments confirm/cancel API.
+
+// Stand-in server and helpers: an unwrap failing here is a test failing, as it should.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::routing::post;
+use common::{Session, TestApp, assert_error, spawn_app_with};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const SECRET: &str = "test_sk_urr";
+
+/// Calls the stand-in received: confirms per order id, cancels per payment key.
+#[derive(Default)]
+struct Calls {
+    confirms: HashMap<String, usize>,
+    cancels: HashMap<String, usize>,
+}
+
+type Shared = Arc<Mutex<Calls>>;
+
+fn authorised(headers: &HeaderMap) -> bool {
+    use base64::Engine;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{SECRET}:"))
+    );
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str())
+}
+
+async fn toss_confirm(
+    State(calls): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (AxumStatus, Json<Value>) {
+    if !authorised(&headers) {
+        return (
+            AxumStatus::UNAUTHORIZED,
+            Json(json!({"code": "UNAUTHORIZED_KEY", "message": "bad key"})),
+        );
+    }
+    let key = body["paymentKey"].as_str().unwrap_or_default().to_owned();
+    let order = body["orderId"].as_str().unwrap_or_default().to_owned();
+    *calls
+        .lock()
+        .unwrap()
+        .confirms
+        .entry(order.clone())
+        .or_default() += 1;
+    if key.starts_with("slow") {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    if key.starts_with("lag") {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    if key.starts_with("decline") {
+        return (
+            AxumStatus::BAD_REQUEST,
+            Json(json!({"code": "REJECT_CARD_PAYMENT", "message": "한도초과 혹은 잔액부족"})),
+        );
+    }
+    if key.starts_with("error") {
+        return (
+            AxumStatus::INTERNAL_SERVER_ERROR,
+            Json(json!({"code": "FAILED_INTERNAL_SYSTEM_PROCESSING", "message": "oops"})),
+        );
+    }
+    (
+        AxumStatus::OK,
+        Json(
+            json!({"paymentKey": key, "orderId": order, "status": "DONE", "method": "카드",
+                    "totalAmount": body["amount"]}),
+        ),
+    )
+}
+
+async fn toss_cancel(
+    State(calls): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> (AxumStatus, Json<Value>) {
+    if !authorised(&headers) {
+        return (
+            AxumStatus::UNAUTHORIZED,
+            Json(json!({"code": "UNAUTHORIZED_KEY", "message": "bad key"})),
+        );
+    }
+    *calls
+        .lock()
+        .unwrap()
+        .cancels
+        .entry(key.clone())
+        .or_default() += 1;
+    (
+        AxumStatus::OK,
+        Json(json!({"paymentKey": key, "status": "CANCELED"})),
+    )
+}
+
+async fn toss() -> (String, Shared) {
+    let calls: Shared = Arc::default();
+    let router = axum::Router::new()
+        .route("/v1/payments/confirm", post(toss_confirm))
+        .route("/v1/payments/{key}/cancel", post(toss_cancel))
+        .with_state(calls.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, calls)
+}
+
+async fn app_with(hold_ttl: u64, timeout: u64, sandbox: bool) -> (TestApp, Shared) {
+    let (url, calls) = toss().await;
+    let app = spawn_app_with(move |c| {
+        c.events.queue_tick_ms = 50;
+        c.events.hold_ttl_secs = hold_ttl;
+        c.payments.toss_base_url = url;
+        c.payments.toss_secret_key = Some(SECRET.into());
+        c.payments.toss_client_key = "test_ck_urr".into();
+        c.payments.payment_timeout_secs = timeout;
+        c.payments.payment_sandbox = sandbox;
+    })
+    .await;
+    (app, calls)
+}
+
+/// A user holding two seats (20,000 won): the event, the user, the reservation, seats.
+async fn held(app: &TestApp) -> (Uuid, Session, String, Vec<Uuid>) {
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 4).await;
+    let user = app.quick_user("buyer").await;
+    let entry = app.enter(event, &user).await;
+    let hold: Value = app
+        .hold(&user, Some(&entry), event, &seats[..2], "pay")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = hold["reservationId"].as_str().unwrap().to_owned();
+    (event, user, id, seats)
+}
+
+async fn prepare(app: &TestApp, user: &Session, reservation: &str) -> reqwest::Response {
+    app.post_as(
+        "/api/v1/payments/prepare",
+        &json!({"reservationId": reservation}),
+        user,
+    )
+    .await
+}
+
+async fn confirm(
+    app: &TestApp,
+    user: &Session,
+    key: &str,
+    order: &str,
+    amount: i64,
+) -> reqwest::Response {
+    app.post_as(
+        "/api/v1/payments/confirm",
+        &json!({"paymentKey": key, "orderId": order, "amount": amount}),
+        user,
+    )
+    .await
+}
+
+async fn reservation(app: &TestApp, user: &Session, id: &str) -> Value {
+    app.get_as(&format!("/api/v1/reservations/{id}"), user)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn seat_status(app: &TestApp, event: Uuid, seat: Uuid) -> String {
+    let map: Value = app
+        .get(&format!("/api/v1/seats/events/{event}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    map["layout"]["sections"][0]["rows"][0]["seats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == seat.to_string())
+        .map(|s| s["status"].as_str().unwrap().to_owned())
+        .unwrap()
+}
+
+async fn outbox(app: &TestApp, event_type: &str) -> i64 {
+    urr_store::payments::outbox_count(&app.db, event_type)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn hold_prepare_confirm_makes_a_confirmed_reservation_and_refund_undoes_it() {
+    let (app, calls) = app_with(300, 5, false).await;
+    let (event, user, id, seats) = held(&app).await;
+    let prepared = prepare(&app, &user, &id).await;
+    assert_eq!(prepared.status(), StatusCode::OK);
+    let prepared: Value = prepared.json().await.unwrap();
+    let order = prepared["orderId"].as_str().unwrap().to_owned();
+    assert!(
+        order.starts_with("ORD_") && order.len() == "ORD_".len() + 13 + 1 + 8,
+        "{order}"
+    );
+    assert_eq!(prepared["amount"], 20000);
+    assert_eq!(prepared["clientKey"], "test_ck_urr");
+    // Preparing again reuses the open order.
+    let again: Value = prepare(&app, &user, &id).await.json().await.unwrap();
+    assert_eq!(again["orderId"], order.as_str());
+
+    let paid = confirm(&app, &user, "ok_key_1", &order, 20000).await;
+    assert_eq!(paid.status(), StatusCode::OK);
+    let paid: Value = paid.json().await.unwrap();
+    assert_eq!(paid["status"], "done");
+    assert_eq!(paid["method"], "카드");
+    assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
+    assert_eq!(seat_status(&app, event, seats[0]).await, "reserved");
+    assert_eq!(outbox(&app, "PaymentConfirmed").await, 1);
+    assert_eq!(outbox(&app, "ReservationConfirmed").await, 1);
+    assert_eq!(calls.lock().unwrap().confirms[&order], 1);
+
+    let refund = app
+        .post_as(
+            &format!("/api/v1/payments/{order}/refund"),
+            &json!({"reason": "can't go"}),
+            &user,
+        )
+        .await;
+    assert_eq!(refund.status(), StatusCode::OK);
+    let refund: Value = refund.json().await.unwrap();
+    assert_eq!(refund["status"], "refunded");
+    assert_eq!(calls.lock().unwrap().cancels["ok_key_1"], 1);
+    assert_eq!(reservation(&app, &user, &id).await["status"], "cancelled");
+    assert_eq!(seat_status(&app, event, seats[0]).await, "available");
+    assert_eq!(outbox(&app, "PaymentRefunded").await, 1);
+    assert_eq!(outbox(&app, "ReservationCancelled").await, 1);
+    let twice = app
+        .post_as(
+            &format!("/api/v1/payments/{order}/refund"),
+            &json!({}),
+            &user,
+        )
+        .await;
+    assert_error(twice, StatusCode::CONFLICT, "not_pending").await;
+    // The seat can be sold again.
+    let other = app.quick_user("next").await;
+    let entry = app.enter(event, &other).await;
+    let rehold = app
+        .hold(&other, Some(&entry), event, &seats[..1], "again")
+        .await;
+    assert_eq!(rehold.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn confirming_twice_charges_once_sequentially_and_concurrently() {
+    let (app, calls) = app_with(300, 5, false).await;
+    let (_, user, id, _) = held(&app).await;
+    let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
+    let order = prepared["orderId"].as_str().unwrap().to_owned();
+    let (a, b, c) = tokio::join!(
+        confirm(&app, &user, "ok_key_2", &order, 20000),
+        confirm(&app, &user, "ok_key_2", &order, 20000),
+        confirm(&app, &user, "ok_key_2", &order, 20000),
+    );
+    for response in [a, b, c] {
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "done");
+    }
+    let later = confirm(&app, &user, "ok_key_2", &order, 20000).await;
+    assert_eq!(later.status(), StatusCode::OK);
+    assert_eq!(calls.lock().unwrap().confirms[&order], 1, "one charge");
+    assert_eq!(outbox(&app, "PaymentConfirmed").await, 1);
+    assert_eq!(outbox(&app, "ReservationConfirmed").await, 1);
+    // A second order for the same reservation cannot be charged either.
+    let second = prepare(&app, &user, &id).await;
+    assert_error(second, StatusCode::CONFLICT, "not_pending").await;
+}
+
+#[tokio::test]
+async fn bad_confirmations_are_clear_4xx_and_charge_nothing() {
+    let (app, calls) = app_with(300, 5, false).await;
+    let (_, user, id, _) = held(&app).await;
+    let stranger = app.quick_user("stranger").await;
+    let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
+    let order = prepared["orderId"].as_str().unwrap().to_owned();
+
+    let mismatch = confirm(&app, &user, "ok_key_3", &order, 19999).await;
+    assert_error(mismatch, StatusCode::BAD_REQUEST, "amount_mismatch").await;
+    let theirs = confirm(&app, &stranger, "ok_key_3", &order, 20000).await;
+    assert_error(theirs, StatusCode::NOT_FOUND, "not_found").await;
+    let unknown = confirm(&app, &user, "ok_key_3", "ORD_0_deadbeef", 20000).await;
+    assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
+    let negative = confirm(&app, &user, "ok_key_3", &order, -5).await;
+    assert_error(negative, StatusCode::BAD_REQUEST, "invalid_input").await;
+    let not_mine = prepare(&app, &stranger, &id).await;
+    assert_error(not_mine, StatusCode::NOT_FOUND, "not_found").await;
+    let junk = app
+        .post_as(
+            "/api/v1/payments/prepare",
+            &json!({"reservationId": "nope"}),
+            &user,
+        )
+        .await;
+    assert_error(junk, StatusCode::BAD_REQUEST, "invalid_input").await;
+    assert!(
+        calls.lock().unwrap().confirms.is_empty(),
+        "nothing reached the provider"
+    );
+    assert_eq!(reservation(&app, &user, &id).await["status"], "pending");
+    assert_eq!(outbox(&app, "PaymentConfirmed").await, 0);
+}
+
+#[tokio::test]
+async fn declines_timeouts_and_provider_errors_leave_the_reservation_pending() {
+    let (app, _calls) = app_with(300, 1, false).await;
+    let (_, user, id, _) = held(&app).await;
+    for (key, status, code) in [
+        (
+            "decline_1",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "payment_declined",
+        ),
+        (
+            "slow_1",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "provider_unavailable",
+        ),
+        (
+            "error_1",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "provider_unavailable",
+        ),
+    ] {
+        let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
+        let order = prepared["orderId"].as_str().unwrap().to_owned();
+        let response = confirm(&app, &user, key, &order, 20000).await;
+        assert_error(response, status, code).await;
+        let payment: Value = app
+            .get_as(&format!("/api/v1/payments/{order}"), &user)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(payment["status"], "failed", "{payment}");
+        assert_eq!(reservation(&app, &user, &id).await["status"], "pending");
+    }
+    assert_eq!(
+        outbox(&app, "PaymentConfirmed").await,
+        0,
+        "no event claims success"
+    );
+    // After the failures, a good payment still goes through.
+    let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
+    let order = prepared["orderId"].as_str().unwrap().to_owned();
+    let ok = confirm(&app, &user, "ok_key_4", &order, 20000).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
+}
+
+#[tokio::test]
+async fn an_expired_hold_cannot_be_paid_and_a_late_payment_is_refunded() {
+    let (app, calls) = app_with(1, 5, false).await;
+    let (_, user, id, _) = held(&app).await;
+    // The provider takes longer than the hold has left: it charges, the hold lapses.
+    let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
+    let order = prepared["orderId"].as_str().unwrap().to_owned();
+    let late = confirm(&app, &user, "lag_1", &order, 20000).await;
+    assert_error(late, StatusCode::CONFLICT, "hold_expired").await;
+    assert_eq!(
+        calls.lock().unwrap().cancels["lag_1"],
+        1,
+        "refunded at the provider"
+    );
+    let payment: Value = app
+        .get_as(&format!("/api/v1/payments/{order}"), &user)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(payment["status"], "refunded");
+    let detail = reservation(&app, &user, &id).await;
+    assert_ne!(detail["status"], "confirmed");
+    let notes: Vec<String> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["note"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        notes.iter().any(|n| n.contains("refunded automatically")),
+        "{notes:?}"
+    );
+    // And once the hold is gone, nothing new can be prepared for it.
+    let expired = prepare(&app, &user, &id).await;
+    assert!(
+        expired.status() == StatusCode::CONFLICT,
+        "{}",
+        expired.status()
+    );
+}
+
+#[tokio::test]
+async fn the_sandbox_confirms_at_once_when_enabled() {
+    let (app, calls) = app_with(300, 5, true).await;
+    let (event, user, id, seats) = held(&app).await;
+    let bad = app
+        .post_as(
+            "/api/v1/payments/process",
+            &json!({"reservationId": id, "method": "bitcoin"}),
+            &user,
+        )
+        .await;
+    assert_error(bad, StatusCode::BAD_REQUEST, "invalid_input").await;
+    let paid = app
+        .post_as(
+            "/api/v1/payments/process",
+            &json!({"reservationId": id, "method": "kakaopay"}),
+            &user,
+        )
+        .await;
+    assert_eq!(paid.status(), StatusCode::OK);
+    let paid: Value = paid.json().await.unwrap();
+    assert_eq!(paid["status"], "done");
+    assert_eq!(paid["provider"], "sandbox");
+    assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
+    assert_eq!(seat_status(&app, event, seats[1]).await, "reserved");
+    let again = app
+        .post_as(
+            "/api/v1/payments/process",
+            &json!({"reservationId": id, "method": "kakaopay"}),
+            &user,
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::OK, "idempotent");
+    assert_eq!(outbox(&app, "PaymentConfirmed").await, 1);
+    assert!(
+        calls.lock().unwrap().confirms.is_empty(),
+        "Toss was not called"
+    );
+
+    let (off, _) = app_with(300, 5, false).await;
+    let (_, user, id, _) = held(&off).await;
+    let refused = off
+        .post_as(
+            "/api/v1/payments/process",
+            &json!({"reservationId": id, "method": "kakaopay"}),
+            &user,
+        )
+        .await;
+    assert_error(refused, StatusCode::NOT_FOUND, "method_disabled").await;
+}
