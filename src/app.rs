@@ -15,6 +15,10 @@ pub struct Node {
     pub router: Router,
     /// Runs the Tier-1 counter advancer; spawn it with `advancer.run(shutdown)`.
     pub advancer: Advancer<AnyStore>,
+    /// Publishes the outbox to Redis Streams; spawn with `relay.run(shutdown)`.
+    pub relay: urr_bus::Relay,
+    /// The stats and ticket consumers; spawn each with `consumer.run(shutdown)`.
+    pub consumers: Vec<urr_bus::Consumer>,
 }
 
 /// Lets the Tier-2 queue ask whether an event's Tier-1 room is active.
@@ -42,9 +46,14 @@ pub async fn build(
         .context("opening the Tier-1 waiting room store")?;
     state.tier1 = Some(Arc::new(Tier1Gate(tier1.room)));
     let router = urr_http::router_with(state.clone(), vec![("/vwr-api", tier1.router)]);
+    let relay = urr_bus::Relay::new(state.db.clone(), state.kv.clone(), Default::default());
+    let node_name = format!("node-{}", Uuid::new_v4().simple());
+    let consumers = crate::consumers::consumers(&state.db, &state.kv, &state.events, &node_name);
     Ok(Node {
         state,
         router,
         advancer: tier1.advancer,
+        relay,
+        consumers,
     })
 }

@@ -28,6 +28,13 @@ pub enum Command {
     /// Operator tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The event bus's dead letters: list them, replay them after a fix.
+    Streams {
+        #[command(subcommand)]
+        command: urr_bus::StreamsCommand,
+        #[command(flatten)]
+        services: ServiceArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod consumers;
 pub mod services;
 pub mod telemetry;
 
@@ -20,6 +21,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = urr_store::db::connect(&services.database_url, 2).await?;
             urr_store::db::migrate(&db).await?;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Streams { command, services } => {
+            let resolved = Services::resolve(&services).await?;
+            let db = urr_store::db::connect(&resolved.database_url, 2).await?;
+            urr_store::db::migrate(&db).await?;
+            let kv =
+                urr_store::Kv::connect(&resolved.redis_url, services.redis_prefix.clone()).await?;
+            urr_bus::cli::run(command, &kv, &db).await?;
             Ok(())
         }
         Command::Admin(cli::AdminCommand::Grant { email, services }) => {
@@ -62,15 +72,24 @@ async fn serve(args: cli::ServeArgs) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let node = app::build(db, kv, args.http, &args.vwr, &secret).await?;
     node.state.spawn_sweeper();
-    let (stop_advancer, advancer_stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(node.advancer.run(async {
-        let _ = advancer_stopped.await;
-    }));
+    // Background parts stop together when the server does.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    tokio::spawn(node.advancer.run(until_stopped()));
+    tokio::spawn(node.relay.run(until_stopped()));
+    for consumer in node.consumers {
+        tokio::spawn(consumer.run(until_stopped()));
+    }
     // Scripts and tests read this line to find the port when listening on port 0.
     println!("URR listening on http://{address}");
     tracing::info!(%address, "serving");
     urr_http::serve(listener, node.router, shutdown_signal()).await?;
-    let _ = stop_advancer.send(());
+    let _ = stop.send(true);
     node.state.events.shutdown().await;
     tracing::info!("shut down");
     drop(services);

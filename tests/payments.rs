@@ -465,3 +465,73 @@ async fn the_sandbox_confirms_at_once_when_enabled() {
         .await;
     assert_error(refused, StatusCode::NOT_FOUND, "method_disabled").await;
 }
+
+/// Polls the admin stats of `event` until `check` holds (the bus is asynchronous).
+async fn stats_until(
+    app: &TestApp,
+    admin: &Session,
+    event: Uuid,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = app
+            .get_as(&format!("/api/v1/stats/events/{event}"), admin)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if check(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("stats never matched: {last}");
+}
+
+#[tokio::test]
+async fn stats_follow_confirmations_and_refunds_through_the_stream() {
+    let (app, _calls) = app_with(300, 5, true).await;
+    let (event, user, id, _) = held(&app).await;
+    let admin = app.admin().await;
+    let paid: Value = app
+        .post_as(
+            "/api/v1/payments/process",
+            &json!({"reservationId": id, "method": "transfer"}),
+            &user,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let stats = stats_until(&app, &admin, event, |s| s["confirmed"] == 1).await;
+    assert_eq!(stats["revenue"], 20000);
+    assert_eq!(stats["queue"]["active"], 1);
+
+    let order = paid["orderId"].as_str().unwrap();
+    let refund = app
+        .post_as(
+            &format!("/api/v1/payments/{order}/refund"),
+            &json!({}),
+            &user,
+        )
+        .await;
+    assert_eq!(refund.status(), StatusCode::OK);
+    let stats = stats_until(&app, &admin, event, |s| {
+        s["refunded"] == 1 && s["cancelled"] == 1
+    })
+    .await;
+    assert_eq!(stats["revenue"], 0);
+    assert_eq!(stats["refundedAmount"], 20000);
+    assert_eq!(stats["confirmed"], 1, "counted once despite redeliveries");
+
+    let overview: Value = app
+        .get_as("/api/v1/stats/overview", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(overview["refunded"], 1);
+    let forbidden = app.get_as("/api/v1/stats/overview", &user).await;
+    assert_error(forbidden, StatusCode::FORBIDDEN, "forbidden").await;
+}

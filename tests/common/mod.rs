@@ -84,6 +84,14 @@ async fn start(
     let state = node.state.clone();
     state.spawn_sweeper();
     tokio::spawn(node.advancer.run(pending()));
+    tokio::spawn(node.relay.run(pending()));
+    for consumer in node.consumers {
+        let fast = urr_bus::ConsumerConfig {
+            idle_poll: std::time::Duration::from_millis(50),
+            ..urr_bus::ConsumerConfig::default()
+        };
+        tokio::spawn(consumer.with_config(fast).run(pending()));
+    }
     tokio::spawn(urr_http::serve(listener, node.router, pending()));
 
     TestApp {

@@ -14,6 +14,7 @@ pub mod refresh_tokens;
 pub mod reservations;
 pub mod seat_locks;
 pub mod seats;
+pub mod stats;
 pub mod sweeper;
 pub mod users;
 

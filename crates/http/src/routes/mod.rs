@@ -15,6 +15,7 @@ mod payments;
 mod queue;
 mod reservations;
 mod seats;
+mod stats;
 
 pub fn api(state: &AppState) -> Router<AppState> {
     // Calls that take seats or tickets pass the entry-token gate first.
@@ -50,6 +51,8 @@ pub fn api(state: &AppState) -> Router<AppState> {
         .route("/api/v1/payments/process", post(payments::process))
         .route("/api/v1/payments/{order_id}", get(payments::get))
         .route("/api/v1/payments/{order_id}/refund", post(payments::refund))
+        .route("/api/v1/stats/events/{event_id}", get(stats::event))
+        .route("/api/v1/stats/overview", get(stats::overview))
         .route("/api/v1/queue/check/{event_id}", post(queue::check))
         .route("/api/v1/queue/status/{event_id}", get(queue::status))
         .route("/api/v1/queue/heartbeat/{event_id}", post(queue::heartbeat))
