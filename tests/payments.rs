@@ -373,17 +373,88 @@ async fn declines_timeouts_and_provider_errors_leave_the_reservation_pending() {
     assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
 }
 
+fn notes(detail: &Value) -> Vec<String> {
+    detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["note"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[tokio::test]
-async fn an_expired_hold_cannot_be_paid_and_a_late_payment_is_refunded() {
+async fn a_late_payment_completes_the_sale_when_the_seats_are_still_free() {
     let (app, calls) = app_with(1, 5, false).await;
-    let (_, user, id, _) = held(&app).await;
+    let (event, user, id, seats) = held(&app).await;
     // The provider takes longer than the hold has left: it charges, the hold lapses.
     let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
     let order = prepared["orderId"].as_str().unwrap().to_owned();
     let late = confirm(&app, &user, "lag_1", &order, 20000).await;
+    assert_eq!(late.status(), StatusCode::OK);
+    let late: Value = late.json().await.unwrap();
+    assert_eq!(late["status"], "done");
+    assert!(
+        !calls.lock().unwrap().cancels.contains_key("lag_1"),
+        "not refunded"
+    );
+    let detail = reservation(&app, &user, &id).await;
+    assert_eq!(detail["status"], "confirmed");
+    let history = notes(&detail);
+    assert!(
+        history.iter().any(|n| n.contains("hold expired")),
+        "{history:?}"
+    );
+    assert!(
+        history.iter().any(|n| n.contains("sale was completed")),
+        "{history:?}"
+    );
+    assert_eq!(seat_status(&app, event, seats[0]).await, "reserved");
+    let per_seat = urr_store::reservations::live_holders_per_seat(&app.db, event)
+        .await
+        .unwrap();
+    assert!(per_seat.iter().all(|(_, n)| *n == 1));
+}
+
+#[tokio::test]
+async fn a_late_payment_is_refunded_when_the_seats_were_taken() {
+    let (app, calls) = app_with(1, 5, false).await;
+    let (event, user, id, seats) = held(&app).await;
+    let rival = app.quick_user("rival").await;
+    let rival_entry = app.enter(event, &rival).await;
+    let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
+    let order = prepared["orderId"].as_str().unwrap().to_owned();
+    let paying = {
+        let app_url = app.url("/api/v1/payments/confirm");
+        let client = app.client.clone();
+        let access = user.access.clone();
+        let order = order.clone();
+        tokio::spawn(async move {
+            client
+                .post(app_url)
+                .bearer_auth(access)
+                .json(&json!({"paymentKey": "lag_2", "orderId": order, "amount": 20000}))
+                .send()
+                .await
+                .unwrap()
+        })
+    };
+    // While the provider lags, the hold lapses and someone else takes a seat.
+    let mut taken = false;
+    for _ in 0..25 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let response = app
+            .hold(&rival, Some(&rival_entry), event, &seats[..1], "rival")
+            .await;
+        if response.status() == StatusCode::CREATED {
+            taken = true;
+            break;
+        }
+    }
+    assert!(taken, "the rival got the seat once the hold lapsed");
+    let late = paying.await.unwrap();
     assert_error(late, StatusCode::CONFLICT, "hold_expired").await;
     assert_eq!(
-        calls.lock().unwrap().cancels["lag_1"],
+        calls.lock().unwrap().cancels["lag_2"],
         1,
         "refunded at the provider"
     );
@@ -396,23 +467,21 @@ async fn an_expired_hold_cannot_be_paid_and_a_late_payment_is_refunded() {
     assert_eq!(payment["status"], "refunded");
     let detail = reservation(&app, &user, &id).await;
     assert_ne!(detail["status"], "confirmed");
-    let notes: Vec<String> = detail["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["note"].as_str().unwrap().to_owned())
-        .collect();
+    let history = notes(&detail);
     assert!(
-        notes.iter().any(|n| n.contains("refunded automatically")),
-        "{notes:?}"
+        history.iter().any(|n| n.contains("refunded automatically")),
+        "{history:?}"
     );
-    // And once the hold is gone, nothing new can be prepared for it.
+    let per_seat = urr_store::reservations::live_holders_per_seat(&app.db, event)
+        .await
+        .unwrap();
+    assert!(
+        per_seat.iter().all(|(_, n)| *n == 1),
+        "never sold twice: {per_seat:?}"
+    );
+    // An expired hold cannot be prepared for payment any more.
     let expired = prepare(&app, &user, &id).await;
-    assert!(
-        expired.status() == StatusCode::CONFLICT,
-        "{}",
-        expired.status()
-    );
+    assert_eq!(expired.status(), StatusCode::CONFLICT);
 }
 
 #[tokio::test]

@@ -150,6 +150,18 @@ pub trait EventStore: Send + Sync + 'static {
         note: &str,
     ) -> Result<bool, StoreFailure>;
 
+    /// Completes an `expired` reservation whose payment arrived late, on locks just
+    /// re-taken with `seats`' new tokens: verifies the tokens (marking the locks sold),
+    /// makes it `confirmed` with live items and reserved seats, notes why in its history.
+    /// False if it was not expired or a seat now has another live reservation.
+    async fn revive(
+        &self,
+        event_id: Uuid,
+        reservation: ReservationId,
+        seats: &[(SeatId, FencingToken)],
+        note: &str,
+    ) -> Result<bool, StoreFailure>;
+
     /// Ends a confirmed (sold) reservation after its refund: cancelled, its seats back to
     /// available, its locks freed. False if it was not confirmed.
     async fn cancel_confirmed(

@@ -281,28 +281,11 @@ impl PaymentService {
                 | EventError::StaleFencingToken(_)
                 | EventError::ReservationNotFound,
             ) => {
-                // Paid, but the seats are no longer this reservation's: give the money back.
-                let reason = "paid after the hold lapsed; the seats were no longer held, \
-                              so the payment was refunded automatically";
-                let paid = payments::by_order(&self.db, &order)
-                    .await?
-                    .ok_or(PaymentError::NotFound("order"))?;
-                match provider.cancel(payment_key, reason, payment.amount).await {
-                    Ok(()) => {
-                        payments::refunded(&self.db, &paid, reason).await?;
-                    }
-                    Err(err) => {
-                        tracing::error!(%order, %err, "automatic refund failed: needs an operator");
-                        payments::note(
-                            &self.db,
-                            payment.reservation_id,
-                            "refund_failed",
-                            "paid after the hold lapsed; automatic refund failed",
-                        )
+                if !self.complete_late(&payment).await? {
+                    self.refund_late(&payment, provider.as_ref(), payment_key)
                         .await?;
-                    }
+                    return Err(PaymentError::HoldExpired);
                 }
-                return Err(PaymentError::HoldExpired);
             }
             Err(err) => {
                 // The money is recorded (with its event); the ticket consumer of
@@ -314,6 +297,69 @@ impl PaymentService {
             .await?
             .ok_or(PaymentError::NotFound("order"))?
             .into())
+    }
+
+    /// The payment arrived after the hold lapsed. True when the reservation ends up
+    /// confirmed anyway: someone else confirmed it already (the ticket consumer), or its
+    /// seats were all still free and the sale is completed on fresh locks.
+    async fn complete_late(&self, payment: &Payment) -> Result<bool, PaymentError> {
+        let Some((reservation, items)) =
+            reservations::get(&self.db, payment.reservation_id).await?
+        else {
+            return Ok(false);
+        };
+        match reservation.status.as_str() {
+            "confirmed" => return Ok(true),
+            "expired" => {}
+            _ => return Ok(false),
+        }
+        let seats: Vec<urr_actors::ids::SeatId> = items
+            .iter()
+            .filter_map(|i| i.seat_id.map(urr_actors::ids::SeatId::from))
+            .collect();
+        if seats.is_empty() {
+            return Ok(false);
+        }
+        let user = urr_actors::ids::UserId::from(payment.user_id);
+        let id = ReservationId::from(payment.reservation_id);
+        let revived = self
+            .events
+            .with_event(payment.event_id, |h| {
+                let seats = seats.clone();
+                async move { h.revive(user, id, seats).await }
+            })
+            .await;
+        Ok(revived.is_ok())
+    }
+
+    /// Paid, but the seats are no longer this reservation's: give the money back.
+    async fn refund_late(
+        &self,
+        payment: &Payment,
+        provider: &dyn PaymentProvider,
+        payment_key: &str,
+    ) -> Result<(), PaymentError> {
+        let reason = "paid after the hold lapsed and its seats were taken, \
+                      so the payment was refunded automatically";
+        let paid = payments::by_order(&self.db, &payment.order_id)
+            .await?
+            .ok_or(PaymentError::NotFound("order"))?;
+        match provider.cancel(payment_key, reason, payment.amount).await {
+            Ok(()) => {
+                payments::refunded(&self.db, &paid, reason).await?;
+            }
+            Err(err) => {
+                tracing::error!(order = %payment.order_id, %err, "automatic refund failed: needs an operator");
+                payments::note(
+                    &self.db,
+                    payment.reservation_id,
+                    "refund_failed",
+                    "paid after the hold lapsed; automatic refund failed",
+                )
+                .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Another request is confirming this order: answer with its outcome.

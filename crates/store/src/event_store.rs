@@ -521,6 +521,79 @@ impl EventStore for PgRedisEventStore {
         Ok(true)
     }
 
+    async fn revive(
+        &self,
+        event_id: Uuid,
+        reservation: ReservationId,
+        seats: &[(SeatId, FencingToken)],
+        note: &str,
+    ) -> Result<bool, StoreFailure> {
+        let mut tx = self.db.begin().await.map_err(failure)?;
+        let revived: Option<(Uuid, i64)> = sqlx::query_as(
+            "UPDATE reservations SET status = 'confirmed', confirmed_at = now(), \
+             updated_at = now() WHERE id = $1 AND status = 'expired' \
+             RETURNING user_id, total_amount",
+        )
+        .bind(reservation.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(failure)?;
+        let Some((user, total)) = revived else {
+            return Ok(false);
+        };
+        for (seat, token) in seats {
+            let updated = sqlx::query(
+                "UPDATE reservation_items SET live = true, fencing_token = $3 \
+                 WHERE reservation_id = $1 AND seat_id = $2",
+            )
+            .bind(reservation.0)
+            .bind(seat.0)
+            .bind(i64::try_from(token.0).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await;
+            match updated {
+                Ok(_) => {}
+                // The last line of defence: the seat has another live reservation.
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => return Ok(false),
+                Err(err) => return Err(failure(err)),
+            }
+        }
+        let pairs: Vec<(Uuid, u64)> = seats.iter().map(|(s, t)| (s.0, t.0)).collect();
+        if seat_locks::confirm(&self.kv, event_id, reservation.0, &pairs)
+            .await
+            .map_err(failure)?
+            .is_err()
+        {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE seats SET status = 'reserved' WHERE id IN (SELECT seat_id FROM \
+             reservation_items WHERE reservation_id = $1 AND seat_id IS NOT NULL)",
+        )
+        .bind(reservation.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(failure)?;
+        history(&mut tx, reservation.0, "confirmed", note).await?;
+        let event = ReservationConfirmed {
+            reservation_id: reservation.0.to_string(),
+            user_id: user.to_string(),
+            event_id: event_id.to_string(),
+            total_amount: total,
+            seat_ids: seats.iter().map(|(s, _)| s.0.to_string()).collect(),
+            occurred_at_ms: Utc::now().timestamp_millis(),
+        };
+        publish(
+            &mut tx,
+            reservation.0,
+            "ReservationConfirmed",
+            event.encode_to_vec(),
+        )
+        .await?;
+        tx.commit().await.map_err(failure)?;
+        Ok(true)
+    }
+
     async fn cancel_confirmed(
         &self,
         event_id: Uuid,

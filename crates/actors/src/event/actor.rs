@@ -80,6 +80,13 @@ pub enum EventMsg {
         reservation: ReservationId,
         reply: Reply<()>,
     },
+    /// A payment arrived after the hold lapsed: complete the sale if every seat is free.
+    Revive {
+        user: UserId,
+        reservation: ReservationId,
+        seats: Vec<SeatId>,
+        reply: Reply<()>,
+    },
     /// A sold reservation was refunded: its seats go back on sale.
     Refund {
         reservation: ReservationId,
@@ -291,6 +298,14 @@ impl Actor for EventActor {
                 reply,
             } => {
                 let _ = reply.send(cancel(state, user, reservation).await);
+            }
+            EventMsg::Revive {
+                user,
+                reservation,
+                seats,
+                reply,
+            } => {
+                let _ = reply.send(revive(state, user, reservation, seats, at).await);
             }
             EventMsg::Refund { reservation, reply } => {
                 let _ = reply.send(refund(state, reservation).await);
@@ -924,6 +939,83 @@ async fn cancel(
     } else {
         state.inventory.release(reservation);
         state.ticket_owners.remove(&reservation);
+    }
+    Ok(())
+}
+
+/// Sells a lapsed reservation's seats after all, when its payment arrived late and every
+/// seat is still free: locks re-taken with fresh fencing tokens, then one transaction.
+async fn revive(
+    state: &mut EventState,
+    user: UserId,
+    reservation: ReservationId,
+    seats: Vec<SeatId>,
+    at: Instant,
+) -> Result<(), EventError> {
+    if state.seats.booking(reservation).is_some() {
+        return confirm(state, reservation, at).await;
+    }
+    let taken: Vec<SeatId> = seats
+        .iter()
+        .copied()
+        .filter(|s| !matches!(state.seats.status(*s), Some(SeatState::Available)))
+        .collect();
+    if !taken.is_empty() {
+        return Err(EventError::SeatsTaken(taken));
+    }
+    let ttl = state.settings.hold_ttl;
+    state
+        .seats
+        .hold(user, reservation, &seats, at, ttl, usize::MAX)
+        .map_err(hold_error)?;
+    let locked = state
+        .store
+        .lock_seats(
+            state.event_id,
+            &[(reservation, seats.clone())],
+            ttl + LOCK_GRACE,
+        )
+        .await;
+    let tokens = match locked.map(|mut outcomes| outcomes.pop()) {
+        Ok(Some(LockOutcome::Locked(tokens))) => tokens,
+        Ok(Some(LockOutcome::Taken(taken))) => {
+            state.seats.release(reservation);
+            return Err(EventError::SeatsTaken(taken));
+        }
+        Ok(None) | Err(_) => {
+            state.seats.release(reservation);
+            return Err(EventError::Unavailable("locking seats failed".into()));
+        }
+    };
+    let pairs: Vec<_> = seats.iter().copied().zip(tokens).collect();
+    let note = "paid after the hold lapsed; the seats were still free, so the sale was completed";
+    let revived = state
+        .store
+        .revive(state.event_id, reservation, &pairs, note)
+        .await;
+    if !matches!(revived, Ok(true)) {
+        state.seats.release(reservation);
+        let _ = state
+            .store
+            .unlock_seats(state.event_id, reservation, &seats)
+            .await;
+        return Err(match revived {
+            Err(err) => EventError::Unavailable(err.to_string()),
+            Ok(_) => EventError::SeatsTaken(seats),
+        });
+    }
+    if let Err(err) = state.seats.attach_tokens(reservation, &pairs) {
+        tracing::error!(%err, "attaching fencing tokens to a revived hold");
+    }
+    state
+        .seats
+        .confirm(reservation, at)
+        .map_err(|_| EventError::NotPending)?;
+    for seat in seats {
+        let _ = state.seat_changes.send(SeatChange {
+            seat,
+            status: SeatStatus::Reserved,
+        });
     }
     Ok(())
 }

@@ -125,6 +125,22 @@ impl EventHandle {
         .await
     }
 
+    /// Completes a lapsed reservation whose payment arrived late, if its seats are free.
+    pub async fn revive(
+        &self,
+        user: UserId,
+        reservation: ReservationId,
+        seats: Vec<SeatId>,
+    ) -> Result<(), EventError> {
+        self.call(|reply| EventMsg::Revive {
+            user,
+            reservation,
+            seats,
+            reply,
+        })
+        .await
+    }
+
     /// After a refund: the sold reservation is cancelled and its seats go back on sale.
     pub async fn refund(&self, reservation: ReservationId) -> Result<(), EventError> {
         self.call(|reply| EventMsg::Refund { reservation, reply })
