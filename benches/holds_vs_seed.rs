@@ -1,0 +1,307 @@
+//! Durable seat holds, 64 concurrent callers each holding 2 seats, same machine, same run:
+//! - the EventActor (group commit: one Lua fencing script + one Postgres transaction per
+//!   mailbox batch);
+//! - the seed's per-request path: a Redis Lua lock with a fencing token per seat, then a
+//!   Postgres transaction with `SELECT ... FOR UPDATE`, a version check, the update and the
+//!   reservation insert;
+//! - pretix's way: a Postgres advisory lock per seat inside the transaction, a check that
+//!   no live reservation holds the seat, then the insert.
+//! The two baselines use their own tables in the bench's throwaway database.
+//! Run: `cargo bench --bench holds_vs_seed` (needs PostgreSQL and Redis).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use redis::Script;
+use sqlx::PgPool;
+use urr_actors::event::{DirectoryOptions, EventDirectory, EventHandle, QueueSettings};
+use urr_actors::ids::{ReservationId, SeatId, UserId};
+use urr_store::Kv;
+use urr_store::event_store::PgRedisEventStore;
+use urr_store::events::{NewEvent, NewSection, NewTicketType};
+use uuid::Uuid;
+
+const CONCURRENT: usize = 64;
+const SEATS: usize = 20_000;
+
+const SEED_LOCK: &str = r"
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
+end
+for i = 2, #KEYS do
+  local token = redis.call('INCR', KEYS[1])
+  redis.call('SET', KEYS[i], ARGV[1] .. '|' .. token, 'PX', 300000)
+end
+return 1
+";
+
+const BASELINE_SCHEMA: &str = "
+CREATE TABLE seed_seats (id UUID PRIMARY KEY, status TEXT NOT NULL, version INT NOT NULL);
+CREATE TABLE seed_reservations (id UUID PRIMARY KEY, user_id UUID NOT NULL, created_at TIMESTAMPTZ NOT NULL DEFAULT now());
+CREATE TABLE seed_items (reservation_id UUID NOT NULL, seat_id UUID NOT NULL, live BOOLEAN NOT NULL DEFAULT true);
+CREATE INDEX seed_items_seat ON seed_items (seat_id) WHERE live;
+";
+
+struct Bench {
+    db: PgPool,
+    kv: Kv,
+    server: String,
+    db_name: String,
+    directory: EventDirectory,
+    user: UserId,
+}
+
+async fn setup() -> Bench {
+    let server = std::env::var("URR_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let redis =
+        std::env::var("URR_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    let id = Uuid::new_v4().simple().to_string();
+    let db_name = format!("urr_bench_{id}");
+    urr_store::db::create_database(&server, &db_name)
+        .await
+        .expect("create bench database");
+    let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
+    let db = urr_store::db::connect(&format!("{base}/{db_name}"), 20)
+        .await
+        .expect("connect");
+    urr_store::db::migrate(&db).await.expect("migrate");
+    sqlx::raw_sql(BASELINE_SCHEMA)
+        .execute(&db)
+        .await
+        .expect("baseline schema");
+    let kv = Kv::connect(&redis, format!("urr-bench:{id}:"))
+        .await
+        .expect("redis");
+    let settings = QueueSettings {
+        enabled: false,
+        ..QueueSettings::default()
+    };
+    let store = Arc::new(PgRedisEventStore::new(db.clone(), kv.clone(), settings));
+    let directory = EventDirectory::start(store, DirectoryOptions::default())
+        .await
+        .expect("directory");
+    let user = urr_store::users::create(&db, "bench@urr.test", "b", "x")
+        .await
+        .expect("user");
+    Bench {
+        db,
+        kv,
+        server,
+        db_name,
+        directory,
+        user: UserId::from(user.id),
+    }
+}
+
+async fn actor_event(bench: &Bench) -> (EventHandle, Vec<SeatId>) {
+    let now = chrono::Utc::now();
+    let detail = urr_store::events::create(
+        &bench.db,
+        &NewEvent {
+            title: "bench".into(),
+            description: None,
+            artist_id: None,
+            venue: "v".into(),
+            address: "a".into(),
+            starts_at: now + chrono::Duration::days(1),
+            sale_starts_at: now - chrono::Duration::hours(1),
+            sale_ends_at: None,
+            status: "on_sale".into(),
+            ticket_types: vec![NewTicketType {
+                name: "seat".into(),
+                price: 1000,
+                quantity: None,
+            }],
+            sections: Some(vec![NewSection {
+                name: "A".into(),
+                rows: 100,
+                seats_per_row: 200,
+                price: 1000,
+            }]),
+        },
+    )
+    .await
+    .expect("event");
+    let layout = urr_store::seats::layout_for_event(&bench.db, detail.event.id)
+        .await
+        .expect("layout")
+        .expect("seats");
+    let seats = layout.sections[0]
+        .seats
+        .iter()
+        .map(|s| SeatId::from(s.id))
+        .collect();
+    let handle = bench.directory.get(detail.event.id).await.expect("actor");
+    (handle, seats)
+}
+
+async fn baseline_seats(db: &PgPool) -> Vec<Uuid> {
+    let seats: Vec<Uuid> = (0..SEATS).map(|_| Uuid::new_v4()).collect();
+    sqlx::query(
+        "INSERT INTO seed_seats (id, status, version) SELECT unnest($1::uuid[]), 'available', 0",
+    )
+    .bind(&seats)
+    .execute(db)
+    .await
+    .expect("baseline seats");
+    seats
+}
+
+/// The seed's path for one request.
+async fn seed_hold(bench: &Bench, event: Uuid, script: &Script, seats: &[Uuid]) {
+    let owner = Uuid::new_v4();
+    let mut invocation = script.prepare_invoke();
+    invocation.key(bench.kv.key(&format!("fence:{{{event}}}")));
+    for seat in seats {
+        invocation.key(bench.kv.key(&format!("seat:{{{event}}}:{seat}")));
+    }
+    let locked: i64 = invocation
+        .arg(owner.to_string())
+        .invoke_async(&mut bench.kv.conn())
+        .await
+        .expect("lock");
+    assert_eq!(locked, 1, "baseline seats are distinct");
+    let mut tx = bench.db.begin().await.expect("tx");
+    let rows: Vec<(Uuid, String, i32)> = sqlx::query_as(
+        "SELECT id, status, version FROM seed_seats WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+    )
+    .bind(seats)
+    .fetch_all(&mut *tx)
+    .await
+    .expect("select for update");
+    assert!(rows.iter().all(|(_, s, _)| s == "available"));
+    for (id, _, version) in &rows {
+        let updated = sqlx::query(
+            "UPDATE seed_seats SET status = 'locked', version = version + 1 WHERE id = $1 AND version = $2",
+        )
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await
+        .expect("version check");
+        assert_eq!(updated.rows_affected(), 1);
+    }
+    sqlx::query("INSERT INTO seed_reservations (id, user_id) VALUES ($1, $2)")
+        .bind(owner)
+        .bind(bench.user.0)
+        .execute(&mut *tx)
+        .await
+        .expect("reservation");
+    sqlx::query("INSERT INTO seed_items (reservation_id, seat_id) SELECT $1, unnest($2::uuid[])")
+        .bind(owner)
+        .bind(seats)
+        .execute(&mut *tx)
+        .await
+        .expect("items");
+    tx.commit().await.expect("commit");
+}
+
+/// pretix's way for one request.
+async fn pretix_hold(bench: &Bench, seats: &[Uuid]) {
+    let owner = Uuid::new_v4();
+    let mut sorted = seats.to_vec();
+    sorted.sort();
+    let mut tx = bench.db.begin().await.expect("tx");
+    for seat in &sorted {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
+            .bind(seat.to_string())
+            .execute(&mut *tx)
+            .await
+            .expect("advisory lock");
+    }
+    let taken: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM seed_items WHERE seat_id = ANY($1) AND live")
+            .bind(&sorted)
+            .fetch_one(&mut *tx)
+            .await
+            .expect("check");
+    assert_eq!(taken, 0);
+    sqlx::query("INSERT INTO seed_reservations (id, user_id) VALUES ($1, $2)")
+        .bind(owner)
+        .bind(bench.user.0)
+        .execute(&mut *tx)
+        .await
+        .expect("reservation");
+    sqlx::query("INSERT INTO seed_items (reservation_id, seat_id) SELECT $1, unnest($2::uuid[])")
+        .bind(owner)
+        .bind(&sorted)
+        .execute(&mut *tx)
+        .await
+        .expect("items");
+    tx.commit().await.expect("commit");
+}
+
+fn compare(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let bench = runtime.block_on(setup());
+    let script = Script::new(SEED_LOCK);
+    let mut group = c.benchmark_group("holds_vs_seed");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
+    group.throughput(Throughput::Elements(CONCURRENT as u64));
+
+    for way in ["actor", "seed", "pretix"] {
+        group.bench_function(BenchmarkId::new(way, CONCURRENT), |b| {
+            b.to_async(&runtime).iter_custom(|iters| {
+                let (bench, script) = (&bench, &script);
+                async move {
+                    let mut took = Duration::ZERO;
+                    let mut actor: Option<(EventHandle, Vec<SeatId>)> = None;
+                    let mut plain: Vec<Uuid> = Vec::new();
+                    let event = Uuid::new_v4();
+                    let mut next = 0usize;
+                    for _ in 0..iters {
+                        // Fresh seats when these run out (untimed).
+                        if next + 2 * CONCURRENT > SEATS || (actor.is_none() && plain.is_empty()) {
+                            next = 0;
+                            if way == "actor" {
+                                actor = Some(actor_event(bench).await);
+                            } else {
+                                plain = baseline_seats(&bench.db).await;
+                            }
+                        }
+                        let start = Instant::now();
+                        if let Some((handle, seats)) = &actor {
+                            let holds = (0..CONCURRENT).map(|k| {
+                                handle.hold_seats(
+                                    bench.user,
+                                    ReservationId::from(Uuid::now_v7()),
+                                    seats[next + 2 * k..next + 2 * k + 2].to_vec(),
+                                    Uuid::new_v4().to_string(),
+                                )
+                            });
+                            let results = futures::future::join_all(holds).await;
+                            assert!(results.iter().all(Result::is_ok));
+                        } else {
+                            let holds = (0..CONCURRENT).map(|k| {
+                                let pair = &plain[next + 2 * k..next + 2 * k + 2];
+                                async move {
+                                    if way == "seed" {
+                                        seed_hold(bench, event, script, pair).await;
+                                    } else {
+                                        pretix_hold(bench, pair).await;
+                                    }
+                                }
+                            });
+                            futures::future::join_all(holds).await;
+                        }
+                        took += start.elapsed();
+                        next += 2 * CONCURRENT;
+                    }
+                    took
+                }
+            })
+        });
+    }
+    group.finish();
+    runtime.block_on(async {
+        bench.directory.shutdown().await;
+        bench.db.close().await;
+        let _ = urr_store::db::drop_database(&bench.server, &bench.db_name).await;
+    });
+}
+
+criterion_group!(benches, compare);
+criterion_main!(benches);
