@@ -12,9 +12,9 @@ use urr_actors::event::{DirectoryOptions, EventDirectory, EventHandle, QueueSett
 use urr_actors::ids::{ReservationId, SeatId, UserId};
 use urr_actors::seat_map::SeatMap;
 use urr_store::event_store::PgRedisEventStore;
-use urr_store::events::{NewEvent, NewSection, NewTicketType};
-use urr_store::{Kv, PgPool};
 use uuid::Uuid;
+
+mod support;
 
 fn in_memory(c: &mut Criterion) {
     let seats: Vec<SeatId> = (0..20_000).map(|_| SeatId::from(Uuid::new_v4())).collect();
@@ -46,55 +46,35 @@ fn in_memory(c: &mut Criterion) {
 }
 
 struct Bench {
-    db: PgPool,
-    db_name: String,
-    server: String,
+    base: support::BenchDb,
     directory: EventDirectory,
     users: Vec<UserId>,
 }
 
 async fn setup() -> Bench {
-    let server = std::env::var("URR_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let redis =
-        std::env::var("URR_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
-    let id = Uuid::new_v4().simple().to_string();
-    let db_name = format!("urr_bench_{id}");
-    urr_store::db::create_database(&server, &db_name)
-        .await
-        .expect("create bench database");
-    let url = format!(
-        "{}/{db_name}",
-        server
-            .rsplit_once('/')
-            .map(|(base, _)| base)
-            .unwrap_or(&server)
-    );
-    let db = urr_store::db::connect(&url, 10).await.expect("connect");
-    urr_store::db::migrate(&db).await.expect("migrate");
-    let kv = Kv::connect(&redis, format!("urr-bench:{id}:"))
-        .await
-        .expect("redis");
+    let base = support::bench_db(10).await;
     let settings = QueueSettings {
         enabled: false,
         max_seats_per_hold: 4,
         ..QueueSettings::default()
     };
-    let store = Arc::new(PgRedisEventStore::new(db.clone(), kv, settings));
+    let store = Arc::new(PgRedisEventStore::new(
+        base.db.clone(),
+        base.kv.clone(),
+        settings,
+    ));
     let directory = EventDirectory::start(store, DirectoryOptions::default())
         .await
         .expect("directory");
     let mut users = Vec::new();
     for i in 0..64 {
-        let user = urr_store::users::create(&db, &format!("bench{i}@urr.test"), "b", "x")
+        let user = urr_store::users::create(&base.db, &format!("bench{i}@urr.test"), "b", "x")
             .await
             .expect("user");
         users.push(UserId::from(user.id));
     }
     Bench {
-        db,
-        db_name,
-        server,
+        base,
         directory,
         users,
     }
@@ -102,44 +82,8 @@ async fn setup() -> Bench {
 
 /// A fresh on-sale event of 20,000 seats; its actor and seat ids.
 async fn event(bench: &Bench) -> (EventHandle, Vec<SeatId>) {
-    let now = chrono::Utc::now();
-    let detail = urr_store::events::create(
-        &bench.db,
-        &NewEvent {
-            title: "bench".into(),
-            description: None,
-            artist_id: None,
-            venue: "v".into(),
-            address: "a".into(),
-            starts_at: now + chrono::Duration::days(1),
-            sale_starts_at: now - chrono::Duration::hours(1),
-            sale_ends_at: None,
-            status: "on_sale".into(),
-            ticket_types: vec![NewTicketType {
-                name: "seat".into(),
-                price: 1000,
-                quantity: None,
-            }],
-            sections: Some(vec![NewSection {
-                name: "A".into(),
-                rows: 100,
-                seats_per_row: 200,
-                price: 1000,
-            }]),
-        },
-    )
-    .await
-    .expect("event");
-    let layout = urr_store::seats::layout_for_event(&bench.db, detail.event.id)
-        .await
-        .expect("layout")
-        .expect("has seats");
-    let seats = layout.sections[0]
-        .seats
-        .iter()
-        .map(|s| SeatId::from(s.id))
-        .collect();
-    let handle = bench.directory.get(detail.event.id).await.expect("actor");
+    let (id, seats) = support::on_sale_event(&bench.base.db, Some((100, 200))).await;
+    let handle = bench.directory.get(id).await.expect("actor");
     (handle, seats)
 }
 
@@ -197,8 +141,7 @@ fn durable(c: &mut Criterion) {
     group.finish();
     runtime.block_on(async {
         bench.directory.shutdown().await;
-        bench.db.close().await;
-        let _ = urr_store::db::drop_database(&bench.server, &bench.db_name).await;
+        bench.base.drop_database().await;
     });
 }
 

@@ -6,6 +6,7 @@
 //!   reservation insert;
 //! - pretix's way: a Postgres advisory lock per seat inside the transaction, a check that
 //!   no live reservation holds the seat, then the insert.
+//!
 //! The two baselines use their own tables in the bench's throwaway database.
 //! Run: `cargo bench --bench holds_vs_seed` (needs PostgreSQL and Redis).
 
@@ -17,10 +18,10 @@ use redis::Script;
 use sqlx::PgPool;
 use urr_actors::event::{DirectoryOptions, EventDirectory, EventHandle, QueueSettings};
 use urr_actors::ids::{ReservationId, SeatId, UserId};
-use urr_store::Kv;
 use urr_store::event_store::PgRedisEventStore;
-use urr_store::events::{NewEvent, NewSection, NewTicketType};
 use uuid::Uuid;
+
+mod support;
 
 const CONCURRENT: usize = 64;
 const SEATS: usize = 20_000;
@@ -44,96 +45,42 @@ CREATE INDEX seed_items_seat ON seed_items (seat_id) WHERE live;
 ";
 
 struct Bench {
-    db: PgPool,
-    kv: Kv,
-    server: String,
-    db_name: String,
+    base: support::BenchDb,
     directory: EventDirectory,
     user: UserId,
 }
 
 async fn setup() -> Bench {
-    let server = std::env::var("URR_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let redis =
-        std::env::var("URR_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
-    let id = Uuid::new_v4().simple().to_string();
-    let db_name = format!("urr_bench_{id}");
-    urr_store::db::create_database(&server, &db_name)
-        .await
-        .expect("create bench database");
-    let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
-    let db = urr_store::db::connect(&format!("{base}/{db_name}"), 20)
-        .await
-        .expect("connect");
-    urr_store::db::migrate(&db).await.expect("migrate");
+    let base = support::bench_db(20).await;
     sqlx::raw_sql(BASELINE_SCHEMA)
-        .execute(&db)
+        .execute(&base.db)
         .await
         .expect("baseline schema");
-    let kv = Kv::connect(&redis, format!("urr-bench:{id}:"))
-        .await
-        .expect("redis");
     let settings = QueueSettings {
         enabled: false,
         ..QueueSettings::default()
     };
-    let store = Arc::new(PgRedisEventStore::new(db.clone(), kv.clone(), settings));
+    let store = Arc::new(PgRedisEventStore::new(
+        base.db.clone(),
+        base.kv.clone(),
+        settings,
+    ));
     let directory = EventDirectory::start(store, DirectoryOptions::default())
         .await
         .expect("directory");
-    let user = urr_store::users::create(&db, "bench@urr.test", "b", "x")
+    let user = urr_store::users::create(&base.db, "bench@urr.test", "b", "x")
         .await
         .expect("user");
     Bench {
-        db,
-        kv,
-        server,
-        db_name,
+        base,
         directory,
         user: UserId::from(user.id),
     }
 }
 
 async fn actor_event(bench: &Bench) -> (EventHandle, Vec<SeatId>) {
-    let now = chrono::Utc::now();
-    let detail = urr_store::events::create(
-        &bench.db,
-        &NewEvent {
-            title: "bench".into(),
-            description: None,
-            artist_id: None,
-            venue: "v".into(),
-            address: "a".into(),
-            starts_at: now + chrono::Duration::days(1),
-            sale_starts_at: now - chrono::Duration::hours(1),
-            sale_ends_at: None,
-            status: "on_sale".into(),
-            ticket_types: vec![NewTicketType {
-                name: "seat".into(),
-                price: 1000,
-                quantity: None,
-            }],
-            sections: Some(vec![NewSection {
-                name: "A".into(),
-                rows: 100,
-                seats_per_row: 200,
-                price: 1000,
-            }]),
-        },
-    )
-    .await
-    .expect("event");
-    let layout = urr_store::seats::layout_for_event(&bench.db, detail.event.id)
-        .await
-        .expect("layout")
-        .expect("seats");
-    let seats = layout.sections[0]
-        .seats
-        .iter()
-        .map(|s| SeatId::from(s.id))
-        .collect();
-    let handle = bench.directory.get(detail.event.id).await.expect("actor");
+    let (id, seats) = support::on_sale_event(&bench.base.db, Some((100, 200))).await;
+    let handle = bench.directory.get(id).await.expect("actor");
     (handle, seats)
 }
 
@@ -153,17 +100,17 @@ async fn baseline_seats(db: &PgPool) -> Vec<Uuid> {
 async fn seed_hold(bench: &Bench, event: Uuid, script: &Script, seats: &[Uuid]) {
     let owner = Uuid::new_v4();
     let mut invocation = script.prepare_invoke();
-    invocation.key(bench.kv.key(&format!("fence:{{{event}}}")));
+    invocation.key(bench.base.kv.key(&format!("fence:{{{event}}}")));
     for seat in seats {
-        invocation.key(bench.kv.key(&format!("seat:{{{event}}}:{seat}")));
+        invocation.key(bench.base.kv.key(&format!("seat:{{{event}}}:{seat}")));
     }
     let locked: i64 = invocation
         .arg(owner.to_string())
-        .invoke_async(&mut bench.kv.conn())
+        .invoke_async(&mut bench.base.kv.conn())
         .await
         .expect("lock");
     assert_eq!(locked, 1, "baseline seats are distinct");
-    let mut tx = bench.db.begin().await.expect("tx");
+    let mut tx = bench.base.db.begin().await.expect("tx");
     let rows: Vec<(Uuid, String, i32)> = sqlx::query_as(
         "SELECT id, status, version FROM seed_seats WHERE id = ANY($1) ORDER BY id FOR UPDATE",
     )
@@ -203,7 +150,7 @@ async fn pretix_hold(bench: &Bench, seats: &[Uuid]) {
     let owner = Uuid::new_v4();
     let mut sorted = seats.to_vec();
     sorted.sort();
-    let mut tx = bench.db.begin().await.expect("tx");
+    let mut tx = bench.base.db.begin().await.expect("tx");
     for seat in &sorted {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
             .bind(seat.to_string())
@@ -259,7 +206,7 @@ fn compare(c: &mut Criterion) {
                             if way == "actor" {
                                 actor = Some(actor_event(bench).await);
                             } else {
-                                plain = baseline_seats(&bench.db).await;
+                                plain = baseline_seats(&bench.base.db).await;
                             }
                         }
                         let start = Instant::now();
@@ -298,8 +245,7 @@ fn compare(c: &mut Criterion) {
     group.finish();
     runtime.block_on(async {
         bench.directory.shutdown().await;
-        bench.db.close().await;
-        let _ = urr_store::db::drop_database(&bench.server, &bench.db_name).await;
+        bench.base.drop_database().await;
     });
 }
 

@@ -14,10 +14,10 @@ use redis::Script;
 use urr_actors::event::{DirectoryOptions, EventDirectory, EventHandle, QueueSettings};
 use urr_actors::ids::UserId;
 use urr_actors::queue::Queue;
-use urr_store::Kv;
 use urr_store::event_store::PgRedisEventStore;
-use urr_store::events::{NewEvent, NewTicketType};
 use uuid::Uuid;
+
+mod support;
 
 /// The seed's admission script: move up to ARGV[1] users from the queue set to the
 /// active set with expiry scores.
@@ -38,31 +38,12 @@ fn sizes() -> Vec<usize> {
 }
 
 struct Setup {
-    kv: Kv,
-    db: urr_store::PgPool,
-    server: String,
-    db_name: String,
+    base: support::BenchDb,
     directory: EventDirectory,
 }
 
 async fn setup() -> Setup {
-    let server = std::env::var("URR_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let redis =
-        std::env::var("URR_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
-    let id = Uuid::new_v4().simple().to_string();
-    let db_name = format!("urr_bench_{id}");
-    urr_store::db::create_database(&server, &db_name)
-        .await
-        .expect("create bench database");
-    let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
-    let db = urr_store::db::connect(&format!("{base}/{db_name}"), 10)
-        .await
-        .expect("connect");
-    urr_store::db::migrate(&db).await.expect("migrate");
-    let kv = Kv::connect(&redis, format!("urr-bench:{id}:"))
-        .await
-        .expect("redis");
+    let base = support::bench_db(10).await;
     // Threshold 1 with a long active TTL: after the first join nobody is admitted, so the
     // line keeps its length while it is measured.
     let settings = QueueSettings {
@@ -71,44 +52,20 @@ async fn setup() -> Setup {
         queue_ttl: Duration::from_secs(3600),
         ..QueueSettings::default()
     };
-    let store = Arc::new(PgRedisEventStore::new(db.clone(), kv.clone(), settings));
+    let store = Arc::new(PgRedisEventStore::new(
+        base.db.clone(),
+        base.kv.clone(),
+        settings,
+    ));
     let directory = EventDirectory::start(store, DirectoryOptions::default())
         .await
         .expect("directory");
-    Setup {
-        kv,
-        db,
-        server,
-        db_name,
-        directory,
-    }
+    Setup { base, directory }
 }
 
 async fn actor_event(setup: &Setup) -> EventHandle {
-    let now = chrono::Utc::now();
-    let event = urr_store::events::create(
-        &setup.db,
-        &NewEvent {
-            title: "bench".into(),
-            description: None,
-            artist_id: None,
-            venue: "v".into(),
-            address: "a".into(),
-            starts_at: now + chrono::Duration::days(1),
-            sale_starts_at: now - chrono::Duration::hours(1),
-            sale_ends_at: None,
-            status: "on_sale".into(),
-            ticket_types: vec![NewTicketType {
-                name: "GA".into(),
-                price: 1000,
-                quantity: Some(10),
-            }],
-            sections: None,
-        },
-    )
-    .await
-    .expect("event");
-    setup.directory.get(event.event.id).await.expect("actor")
+    let (id, _) = support::on_sale_event(&setup.base.db, None).await;
+    setup.directory.get(id).await.expect("actor")
 }
 
 fn compare(c: &mut Criterion) {
@@ -122,10 +79,10 @@ fn compare(c: &mut Criterion) {
         // Fill both lines with the same n users.
         let users: Vec<UserId> = (0..n).map(|_| UserId::from(Uuid::new_v4())).collect();
         let event = Uuid::new_v4();
-        let queue_key = setup.kv.key(&format!("{{{event}}}:queue"));
-        let active_key = setup.kv.key(&format!("{{{event}}}:active"));
+        let queue_key = setup.base.kv.key(&format!("{{{event}}}:queue"));
+        let active_key = setup.base.kv.key(&format!("{{{event}}}:active"));
         let handle = runtime.block_on(async {
-            let mut conn = setup.kv.conn();
+            let mut conn = setup.base.kv.conn();
             for (chunk_index, chunk) in users.chunks(10_000).enumerate() {
                 let mut pipe = redis::pipe();
                 for (i, user) in chunk.iter().enumerate() {
@@ -164,7 +121,7 @@ fn compare(c: &mut Criterion) {
                 j = (j + 7919) % users.len();
                 let member = users[j].0.to_string();
                 let key = queue_key.clone();
-                let mut conn = setup.kv.conn();
+                let mut conn = setup.base.kv.conn();
                 async move {
                     // Position and line length, as the seed's status reply needs.
                     let _: (Option<i64>, i64) = redis::pipe()
@@ -195,7 +152,7 @@ fn compare(c: &mut Criterion) {
             b.to_async(&runtime).iter(|| {
                 score += 1.0;
                 let key = queue_key.clone();
-                let mut conn = setup.kv.conn();
+                let mut conn = setup.base.kv.conn();
                 let member = Uuid::new_v4().to_string();
                 let at = score;
                 async move {
@@ -220,7 +177,7 @@ fn compare(c: &mut Criterion) {
             b.to_async(&runtime).iter_custom(|iters| {
                 let (queue_key, active_key, admit) =
                     (queue_key.clone(), active_key.clone(), &admit);
-                let mut conn = setup.kv.conn();
+                let mut conn = setup.base.kv.conn();
                 async move {
                     let mut took = Duration::ZERO;
                     for _ in 0..iters {
@@ -276,12 +233,15 @@ fn compare(c: &mut Criterion) {
             })
         });
         runtime.block_on(async {
-            let log_key = setup.kv.key(&format!("qlog:{{{}}}", handle.event_id()));
+            let log_key = setup
+                .base
+                .kv
+                .key(&format!("qlog:{{{}}}", handle.event_id()));
             let _: () = redis::cmd("DEL")
                 .arg(&queue_key)
                 .arg(&active_key)
                 .arg(&log_key)
-                .query_async(&mut setup.kv.conn())
+                .query_async(&mut setup.base.kv.conn())
                 .await
                 .expect("cleanup");
         });
@@ -289,8 +249,7 @@ fn compare(c: &mut Criterion) {
     group.finish();
     runtime.block_on(async {
         setup.directory.shutdown().await;
-        setup.db.close().await;
-        let _ = urr_store::db::drop_database(&setup.server, &setup.db_name).await;
+        setup.base.drop_database().await;
     });
 }
 

@@ -405,48 +405,23 @@ impl EventStore for PgRedisEventStore {
                     .collect(),
             ));
         }
-        sqlx::query(
+        let (user, total): (Uuid, i64) = sqlx::query_as(
             "UPDATE reservations SET status = 'confirmed', confirmed_at = now(), \
-             updated_at = now() WHERE id = $1",
+             updated_at = now() WHERE id = $1 RETURNING user_id, total_amount",
         )
         .bind(reservation.0)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(failure)?;
-        sqlx::query(
-            "UPDATE seats SET status = 'reserved' WHERE id IN \
-             (SELECT seat_id FROM reservation_items WHERE reservation_id = $1 AND seat_id IS NOT NULL)",
-        )
-        .bind(reservation.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(failure)?;
-        history(
+        let sold: Vec<SeatId> = seats.iter().map(|(s, _)| *s).collect();
+        record_sale(
             &mut tx,
-            reservation.0,
-            "confirmed",
+            event_id,
+            reservation,
+            user,
+            total,
+            &sold,
             "fencing tokens verified",
-        )
-        .await?;
-        let (user, total): (Uuid, i64) =
-            sqlx::query_as("SELECT user_id, total_amount FROM reservations WHERE id = $1")
-                .bind(reservation.0)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(failure)?;
-        let event = ReservationConfirmed {
-            reservation_id: reservation.0.to_string(),
-            user_id: user.to_string(),
-            event_id: event_id.to_string(),
-            total_amount: total,
-            seat_ids: seats.iter().map(|(s, _)| s.0.to_string()).collect(),
-            occurred_at_ms: Utc::now().timestamp_millis(),
-        };
-        publish(
-            &mut tx,
-            reservation.0,
-            "ReservationConfirmed",
-            event.encode_to_vec(),
         )
         .await?;
         tx.commit().await.map_err(failure)?;
@@ -566,30 +541,8 @@ impl EventStore for PgRedisEventStore {
         {
             return Ok(false);
         }
-        sqlx::query(
-            "UPDATE seats SET status = 'reserved' WHERE id IN (SELECT seat_id FROM \
-             reservation_items WHERE reservation_id = $1 AND seat_id IS NOT NULL)",
-        )
-        .bind(reservation.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(failure)?;
-        history(&mut tx, reservation.0, "confirmed", note).await?;
-        let event = ReservationConfirmed {
-            reservation_id: reservation.0.to_string(),
-            user_id: user.to_string(),
-            event_id: event_id.to_string(),
-            total_amount: total,
-            seat_ids: seats.iter().map(|(s, _)| s.0.to_string()).collect(),
-            occurred_at_ms: Utc::now().timestamp_millis(),
-        };
-        publish(
-            &mut tx,
-            reservation.0,
-            "ReservationConfirmed",
-            event.encode_to_vec(),
-        )
-        .await?;
+        let sold: Vec<SeatId> = seats.iter().map(|(s, _)| *s).collect();
+        record_sale(&mut tx, event_id, reservation, user, total, &sold, note).await?;
         tx.commit().await.map_err(failure)?;
         Ok(true)
     }
@@ -694,6 +647,43 @@ impl EventStore for PgRedisEventStore {
             .map_err(failure)?;
         Ok(())
     }
+}
+
+/// The part of a sale shared by confirmation and late completion: seats `reserved`, the
+/// history line, and the `ReservationConfirmed` event, all in the sale's transaction.
+async fn record_sale(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    event_id: Uuid,
+    reservation: ReservationId,
+    user: Uuid,
+    total: i64,
+    seats: &[SeatId],
+    note: &str,
+) -> Result<(), StoreFailure> {
+    sqlx::query(
+        "UPDATE seats SET status = 'reserved' WHERE id IN (SELECT seat_id FROM \
+         reservation_items WHERE reservation_id = $1 AND seat_id IS NOT NULL)",
+    )
+    .bind(reservation.0)
+    .execute(&mut **tx)
+    .await
+    .map_err(failure)?;
+    history(tx, reservation.0, "confirmed", note).await?;
+    let event = ReservationConfirmed {
+        reservation_id: reservation.0.to_string(),
+        user_id: user.to_string(),
+        event_id: event_id.to_string(),
+        total_amount: total,
+        seat_ids: seats.iter().map(|s| s.0.to_string()).collect(),
+        occurred_at_ms: Utc::now().timestamp_millis(),
+    };
+    publish(
+        tx,
+        reservation.0,
+        "ReservationConfirmed",
+        event.encode_to_vec(),
+    )
+    .await
 }
 
 /// Writes a reservation event to the outbox inside the change's own transaction.
