@@ -39,6 +39,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns the app after letting the test adjust its configuration.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> TestApp {
+    spawn_app_with_redis(&redis_url(), configure).await
+}
+
+/// Like [`spawn_app_with`] on a Redis server of the test's own (e.g. one it stops).
+pub async fn spawn_app_with_redis(
+    redis_url: &str,
+    configure: impl FnOnce(&mut HttpConfig),
+) -> TestApp {
     let id = Uuid::new_v4().simple().to_string();
     let db_name = format!("urr_test_{id}");
     let server = postgres_server_url();
@@ -51,7 +59,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HttpConfig)) -> TestApp 
     };
     let db = urr_store::db::connect(&db_url, 10).await.expect("connect");
     urr_store::db::migrate(&db).await.expect("migrate");
-    let kv = Kv::connect(&redis_url(), format!("urr-test:{id}:"))
+    let kv = Kv::connect(redis_url, format!("urr-test:{id}:"))
         .await
         .expect("connect to Redis (is it running?)");
     start(db, db_name, kv, configure, format!("test-secret-{id}")).await

@@ -39,6 +39,9 @@ pub struct HttpConfig {
     #[command(flatten)]
     pub payments: urr_payments::PaymentsConfig,
 
+    #[command(flatten)]
+    pub rate_limits: crate::rate_limit::RateLimitConfig,
+
     /// Where Google's signing keys (JWKS) are fetched from.
     #[arg(
         long,
@@ -138,6 +141,8 @@ impl Default for HttpConfig {
                 ..Default::default()
             },
             google_jwks_url: "https://www.googleapis.com/oauth2/v3/certs".into(),
+            // Off here (tests build on this); the CLI's default turns them on.
+            rate_limits: crate::rate_limit::RateLimitConfig::default(),
         }
     }
 }

@@ -29,6 +29,7 @@ pub fn router_with(state: AppState, mounts: Vec<(&str, Router)>) -> Router {
     let timeout = state.config.request_timeout();
     let body_limit = state.config.body_limit;
     let [hsts, nosniff, frames, referrer] = middleware::security_headers();
+    let limiter = crate::rate_limit::RateLimiter::new(state.clone());
     let mut app = routes::api(&state)
         .merge(routes::health())
         .with_state(state);
@@ -47,6 +48,10 @@ pub fn router_with(state: AppState, mounts: Vec<(&str, Router)>) -> Router {
             middleware::timeout,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            limiter,
+            crate::rate_limit::limit,
+        ))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -77,7 +82,9 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
+    // The peer address feeds the rate limits' client address (see `rate_limit`).
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -2,14 +2,17 @@
 //! catalog, seats), and Redis. SQL lives here and in `migrations/`, nowhere else.
 
 pub mod artists;
+pub mod community;
 pub mod db;
 mod error;
 pub mod event_store;
 pub mod events;
 pub mod kv;
+pub mod news;
 pub mod outbox;
 pub mod payments;
 pub mod queue_settings;
+pub mod rate_limit;
 pub mod refresh_tokens;
 pub mod reservations;
 pub mod seat_locks;

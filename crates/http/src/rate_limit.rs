@@ -1,0 +1,463 @@
+//! Gateway rate limits (SPEC 2.6): a sliding window per route class and caller, kept in
+//! Redis by one atomic script, with an in-memory fallback at double the limit while Redis
+//! is unreachable. The caller is the access token's user when it verifies, otherwise the
+//! client address, which is read from `X-Forwarded-For` only when the TCP peer is a
+//! trusted proxy.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{AUTHORIZATION, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use clap::Args;
+
+use crate::cookies::{self, ACCESS_COOKIE};
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// The window every limit is counted over.
+pub const WINDOW: Duration = Duration::from_secs(60);
+/// A Redis call slower than this counts as Redis being down.
+const REDIS_DEADLINE: Duration = Duration::from_millis(500);
+/// The in-memory fallback forgets idle callers once it tracks this many.
+const MEMORY_PRUNE_AT: usize = 10_000;
+
+/// Rate limits of the gateway. `HttpConfig::default()` (what the tests build on) has
+/// them off; the `urr` command has them on unless `--rate-limits false`.
+#[derive(Debug, Clone, Args)]
+pub struct RateLimitConfig {
+    /// Enforce per-route rate limits.
+    #[arg(long = "rate-limits", env = "URR_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub enabled: bool,
+    /// Requests per minute per caller to `/api/v1/auth/*`.
+    #[arg(long, env = "URR_RATE_LIMIT_AUTH_PER_MIN", default_value_t = 60)]
+    pub rate_limit_auth_per_min: u32,
+    /// Requests per minute per caller to `/api/v1/queue/*`.
+    #[arg(long, env = "URR_RATE_LIMIT_QUEUE_PER_MIN", default_value_t = 120)]
+    pub rate_limit_queue_per_min: u32,
+    /// Requests per minute per caller to holds, reservations and payments.
+    #[arg(long, env = "URR_RATE_LIMIT_BOOKING_PER_MIN", default_value_t = 30)]
+    pub rate_limit_booking_per_min: u32,
+    /// Requests per minute per caller to everything else.
+    #[arg(long, env = "URR_RATE_LIMIT_GENERAL_PER_MIN", default_value_t = 3000)]
+    pub rate_limit_general_per_min: u32,
+    /// Proxies (IPs or CIDRs, comma-separated) whose `X-Forwarded-For` is believed.
+    #[arg(long, env = "URR_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            rate_limit_auth_per_min: 60,
+            rate_limit_queue_per_min: 120,
+            rate_limit_booking_per_min: 30,
+            rate_limit_general_per_min: 3000,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl RateLimitConfig {
+    fn limit(&self, class: Class) -> u64 {
+        u64::from(match class {
+            Class::Auth => self.rate_limit_auth_per_min,
+            Class::Queue => self.rate_limit_queue_per_min,
+            Class::Booking => self.rate_limit_booking_per_min,
+            Class::General => self.rate_limit_general_per_min,
+        })
+    }
+}
+
+/// An address or a network, e.g. `10.0.0.0/8`, `::1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or CIDR"))?;
+        let addr = addr.to_canonical();
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{s:?} has a bad prefix length"))?,
+        };
+        Ok(IpNet { addr, prefix })
+    }
+}
+
+/// The client's address: the TCP peer, or, when the peer is a trusted proxy, the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let mut client = peer.to_canonical();
+    if !is_trusted(client) {
+        return client;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        // A hop we cannot read ends the chain: what lies left of it is unverifiable.
+        let Some(ip) = parse_hop(hop) else {
+            return client;
+        };
+        client = ip;
+        if !is_trusted(ip) {
+            return ip;
+        }
+    }
+    client
+}
+
+/// `1.2.3.4`, `1.2.3.4:5678`, `::1` or `[::1]:5678`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip.to_canonical());
+    }
+    hop.parse::<SocketAddr>()
+        .ok()
+        .map(|s| s.ip().to_canonical())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Class {
+    Auth,
+    Queue,
+    Booking,
+    General,
+}
+
+impl Class {
+    fn as_str(self) -> &'static str {
+        match self {
+            Class::Auth => "auth",
+            Class::Queue => "queue",
+            Class::Booking => "booking",
+            Class::General => "general",
+        }
+    }
+
+    /// The class of a route; `None` for the probes, which are never limited.
+    pub fn of(method: &Method, path: &str) -> Option<Class> {
+        if matches!(path, "/healthz" | "/readyz") {
+            return None;
+        }
+        let class = if path.starts_with("/api/v1/auth/") {
+            Class::Auth
+        } else if path.starts_with("/api/v1/queue/") {
+            Class::Queue
+        } else if path == "/api/v1/seats/reserve"
+            || (path == "/api/v1/reservations" && method == Method::POST)
+            || path.starts_with("/api/v1/payments/")
+        {
+            Class::Booking
+        } else {
+            Class::General
+        };
+        Some(class)
+    }
+}
+
+/// The limiter the middleware shares: the app (for Redis and token keys), the limits,
+/// and the in-memory fallback.
+#[derive(Clone)]
+pub struct RateLimiter {
+    state: AppState,
+    config: Arc<RateLimitConfig>,
+    memory: Arc<Mutex<HashMap<String, VecDeque<Instant>>>>,
+    redis_down: Arc<AtomicBool>,
+}
+
+enum Verdict {
+    Allowed,
+    Refused { retry_after: Duration },
+}
+
+impl RateLimiter {
+    pub fn new(state: AppState) -> Self {
+        let config = Arc::new(state.config.rate_limits.clone());
+        Self {
+            state,
+            config,
+            memory: Arc::default(),
+            redis_down: Arc::default(),
+        }
+    }
+
+    /// Who is calling: the verified access token's user, else the client address.
+    fn subject(&self, request: &Request) -> String {
+        let headers = request.headers();
+        let token = headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").map(str::trim).map(str::to_owned))
+            .or_else(|| cookies::read(headers, ACCESS_COOKIE));
+        if let Some(claims) = token.and_then(|t| self.state.keys.verify_access(&t).ok()) {
+            return format!("user:{}", claims.sub);
+        }
+        match request.extensions().get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(peer)) => {
+                format!(
+                    "ip:{}",
+                    client_ip(peer.ip(), headers, &self.config.trusted_proxies)
+                )
+            }
+            None => "ip:unknown".to_owned(),
+        }
+    }
+
+    async fn check(&self, class: Class, subject: &str) -> Verdict {
+        let limit = self.config.limit(class);
+        let name = format!("ratelimit:{}:{subject}", class.as_str());
+        let window_ms = WINDOW.as_millis() as u64;
+        let attempt = urr_store::rate_limit::hit(&self.state.kv, &name, limit, window_ms);
+        let error = match tokio::time::timeout(REDIS_DEADLINE, attempt).await {
+            Ok(Ok(decision)) => {
+                if self.redis_down.swap(false, Ordering::Relaxed) {
+                    tracing::info!("Redis is back: rate limits are shared again");
+                }
+                return if decision.allowed {
+                    Verdict::Allowed
+                } else {
+                    Verdict::Refused {
+                        retry_after: Duration::from_millis(decision.retry_after_ms),
+                    }
+                };
+            }
+            Ok(Err(err)) => err.to_string(),
+            Err(_) => "timed out".to_owned(),
+        };
+        if !self.redis_down.swap(true, Ordering::Relaxed) {
+            tracing::warn!(%error, "Redis unavailable: rate limits fall back to memory at double the limit");
+        } else {
+            tracing::debug!(%error, "rate limit in memory");
+        }
+        self.check_memory(&name, limit.saturating_mul(2))
+    }
+
+    fn check_memory(&self, name: &str, limit: u64) -> Verdict {
+        let now = Instant::now();
+        let mut memory = match self.memory.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if memory.len() >= MEMORY_PRUNE_AT {
+            memory.retain(|_, hits| {
+                hits.back()
+                    .is_some_and(|last| now.duration_since(*last) < WINDOW)
+            });
+        }
+        let hits = memory.entry(name.to_owned()).or_default();
+        while hits
+            .front()
+            .is_some_and(|first| now.duration_since(*first) >= WINDOW)
+        {
+            hits.pop_front();
+        }
+        if (hits.len() as u64) < limit {
+            hits.push_back(now);
+            return Verdict::Allowed;
+        }
+        let retry_after = hits
+            .front()
+            .map(|first| WINDOW.saturating_sub(now.duration_since(*first)))
+            .unwrap_or(WINDOW);
+        Verdict::Refused { retry_after }
+    }
+}
+
+/// The middleware: refuses a caller over its class's limit with 429, `Retry-After` and
+/// the JSON error.
+pub async fn limit(State(limiter): State<RateLimiter>, request: Request, next: Next) -> Response {
+    if !limiter.config.enabled {
+        return next.run(request).await;
+    }
+    let Some(class) = Class::of(request.method(), request.uri().path()) else {
+        return next.run(request).await;
+    };
+    let subject = limiter.subject(&request);
+    match limiter.check(class, &subject).await {
+        Verdict::Allowed => next.run(request).await,
+        Verdict::Refused { retry_after } => {
+            let secs = retry_after.as_millis().div_ceil(1000).max(1);
+            let mut response = ApiError::new(
+                ErrorCode::RateLimited,
+                format!("too many requests; retry in {secs} s"),
+            )
+            .into_response();
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(RETRY_AFTER, value);
+            }
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nets(list: &[&str]) -> Vec<IpNet> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    fn xff(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn cidrs_parse_and_match() {
+        let net: IpNet = "10.0.0.0/8".parse().unwrap();
+        assert!(net.contains("10.2.3.4".parse().unwrap()));
+        assert!(!net.contains("11.0.0.1".parse().unwrap()));
+        assert!(net.contains("::ffff:10.0.0.1".parse().unwrap()));
+        let any: IpNet = "0.0.0.0/0".parse().unwrap();
+        assert!(any.contains("8.8.8.8".parse().unwrap()));
+        let v6: IpNet = "fd00::/8".parse().unwrap();
+        assert!(v6.contains("fd12::1".parse().unwrap()));
+        assert!(!v6.contains("10.0.0.1".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<IpNet>().is_err());
+        assert!("nonsense".parse::<IpNet>().is_err());
+    }
+
+    #[test]
+    fn forwarded_for_is_read_only_from_trusted_proxies() {
+        let trusted = nets(&["10.0.0.0/8"]);
+        let peer: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(client_ip(peer, &xff("1.1.1.1"), &trusted), peer);
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client_ip(proxy, &xff("1.1.1.1"), &trusted), ip("1.1.1.1"));
+        // A client-supplied left part is not believed.
+        assert_eq!(
+            client_ip(proxy, &xff("6.6.6.6, 1.1.1.1, 10.0.0.7"), &trusted),
+            ip("1.1.1.1")
+        );
+        assert_eq!(
+            client_ip(proxy, &xff("garbage, 1.1.1.1"), &trusted),
+            ip("1.1.1.1")
+        );
+        assert_eq!(client_ip(proxy, &xff("1.1.1.1, garbage"), &trusted), proxy);
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
+        assert_eq!(
+            client_ip(proxy, &xff("1.1.1.1:443"), &trusted),
+            ip("1.1.1.1")
+        );
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        limits: RateLimitConfig,
+    }
+
+    #[test]
+    fn the_command_line_turns_limits_on_by_default() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from(["urr"]).unwrap();
+        assert!(cli.limits.enabled);
+        assert_eq!(cli.limits.limit(Class::Auth), 60);
+        assert_eq!(cli.limits.limit(Class::Queue), 120);
+        assert_eq!(cli.limits.limit(Class::Booking), 30);
+        assert_eq!(cli.limits.limit(Class::General), 3000);
+        let cli = Cli::try_parse_from([
+            "urr",
+            "--rate-limits",
+            "false",
+            "--rate-limit-auth-per-min",
+            "5",
+            "--trusted-proxies",
+            "10.0.0.0/8,::1",
+        ])
+        .unwrap();
+        assert!(!cli.limits.enabled);
+        assert_eq!(cli.limits.limit(Class::Auth), 5);
+        assert_eq!(cli.limits.trusted_proxies.len(), 2);
+        assert!(!RateLimitConfig::default().enabled);
+    }
+
+    #[test]
+    fn routes_have_their_classes() {
+        assert_eq!(
+            Class::of(&Method::POST, "/api/v1/auth/login"),
+            Some(Class::Auth)
+        );
+        assert_eq!(
+            Class::of(&Method::GET, "/api/v1/queue/status/x"),
+            Some(Class::Queue)
+        );
+        assert_eq!(
+            Class::of(&Method::POST, "/api/v1/seats/reserve"),
+            Some(Class::Booking)
+        );
+        assert_eq!(
+            Class::of(&Method::POST, "/api/v1/reservations"),
+            Some(Class::Booking)
+        );
+        assert_eq!(
+            Class::of(&Method::GET, "/api/v1/reservations/my"),
+            Some(Class::General)
+        );
+        assert_eq!(
+            Class::of(&Method::POST, "/api/v1/payments/confirm"),
+            Some(Class::Booking)
+        );
+        assert_eq!(
+            Class::of(&Method::GET, "/api/v1/events"),
+            Some(Class::General)
+        );
+        assert_eq!(Class::of(&Method::GET, "/healthz"), None);
+        assert_eq!(Class::of(&Method::GET, "/readyz"), None);
+    }
+}

@@ -1,0 +1,226 @@
+//! Gateway rate limits (SPEC 2.6): per route class and caller, a sliding window in Redis,
+//! an in-memory fallback at double the limit when Redis is down, and client addresses that
+//! only trusted proxies can forward.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{Session, assert_error, spawn_app_with, spawn_app_with_redis};
+use reqwest::{Response, StatusCode};
+
+/// GET /api/v1/auth/me (auth class), optionally signed in and with `X-Forwarded-For`.
+async fn me(app: &common::TestApp, session: Option<&Session>, xff: Option<&str>) -> Response {
+    let mut request = app.client.get(app.url("/api/v1/auth/me"));
+    if let Some(session) = session {
+        request = request.bearer_auth(&session.access);
+    }
+    if let Some(xff) = xff {
+        request = request.header("x-forwarded-for", xff);
+    }
+    request.send().await.expect("GET /auth/me")
+}
+
+async fn assert_limited(response: Response) -> u64 {
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    retry_after
+}
+
+#[tokio::test]
+async fn the_61st_auth_call_in_a_minute_is_refused_with_retry_after() {
+    let app = spawn_app_with(|c| c.rate_limits.enabled = true).await;
+    assert_eq!(app.config.rate_limits.rate_limit_auth_per_min, 60);
+    for i in 0..60 {
+        let response = me(&app, None, None).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "call {}",
+            i + 1
+        );
+    }
+    assert_limited(me(&app, None, None).await).await;
+    // Other classes have their own windows, and the probes are never limited.
+    assert_eq!(app.get("/api/v1/events").await.status(), StatusCode::OK);
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signed_in_callers_are_limited_per_user() {
+    let app = spawn_app_with(|c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.rate_limit_auth_per_min = 3;
+    })
+    .await;
+    let alice = app.quick_user("alice").await;
+    let bob = app.quick_user("bob").await;
+    for _ in 0..3 {
+        assert_eq!(me(&app, Some(&alice), None).await.status(), StatusCode::OK);
+    }
+    assert_limited(me(&app, Some(&alice), None).await).await;
+    // Bob shares Alice's address but not her window; nor does an anonymous caller.
+    assert_eq!(me(&app, Some(&bob), None).await.status(), StatusCode::OK);
+    assert_eq!(
+        me(&app, None, None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // A forged token does not buy a fresh window: it counts as the address.
+    let forged = Session {
+        access: "not.a.token".into(),
+        ..bob.clone()
+    };
+    assert_eq!(
+        me(&app, Some(&forged), None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me(&app, Some(&forged), None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_limited(me(&app, Some(&forged), None).await).await;
+}
+
+#[tokio::test]
+async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let app = spawn_app_with(|c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.rate_limit_auth_per_min = 3;
+    })
+    .await;
+    for _ in 0..3 {
+        let response = me(&app, None, Some("1.1.1.1")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Claiming to be someone else does not reset the limit.
+    assert_limited(me(&app, None, Some("9.9.9.9")).await).await;
+    assert_limited(me(&app, None, None).await).await;
+}
+
+#[tokio::test]
+async fn forwarded_for_from_a_trusted_proxy_is_honoured() {
+    let app = spawn_app_with(|c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.rate_limit_auth_per_min = 3;
+        c.rate_limits.trusted_proxies = vec!["127.0.0.0/8".parse().expect("cidr")];
+    })
+    .await;
+    for _ in 0..3 {
+        let response = me(&app, None, Some("1.1.1.1")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_limited(me(&app, None, Some("1.1.1.1")).await).await;
+    // Another client behind the proxy has its own window...
+    assert_eq!(
+        me(&app, None, Some("2.2.2.2")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // ...but a client can't escape by prepending addresses: the right-most untrusted
+    // hop is the one the proxy saw.
+    assert_limited(me(&app, None, Some("2.2.2.2, 1.1.1.1")).await).await;
+    assert_limited(me(&app, None, Some("1.1.1.1, 127.0.0.9")).await).await;
+}
+
+/// A Redis server of this test's own, so stopping it harms nobody else.
+struct PrivateRedis {
+    port: u16,
+    child: Child,
+}
+
+impl PrivateRedis {
+    async fn start(port: Option<u16>) -> PrivateRedis {
+        let port = port.unwrap_or_else(|| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port()
+        });
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server (is it installed?)");
+        let redis = PrivateRedis { port, child };
+        for _ in 0..100 {
+            if urr_store::kv::reachable(&redis.url()).await {
+                return redis;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("private redis-server did not start on {port}");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test]
+async fn without_redis_the_limits_fall_back_to_memory_at_double() {
+    let mut redis = PrivateRedis::start(None).await;
+    let app = spawn_app_with_redis(&redis.url(), |c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.rate_limit_auth_per_min = 3;
+        c.rate_limits.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    })
+    .await;
+    for _ in 0..3 {
+        let response = me(&app, None, Some("1.1.1.1")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_limited(me(&app, None, Some("1.1.1.1")).await).await;
+
+    redis.stop();
+    assert!(app.kv.ping().await.is_err(), "Redis is down");
+    // Still answering: in memory, at double the limit.
+    for i in 0..6 {
+        let response = me(&app, None, Some("1.1.1.1")).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "call {}",
+            i + 1
+        );
+    }
+    assert_limited(me(&app, None, Some("1.1.1.1")).await).await;
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+
+    // Restart Redis; once the connection is back the shared window (3) applies again.
+    let port = redis.port;
+    drop(redis);
+    let _redis = PrivateRedis::start(Some(port)).await;
+    let mut back = false;
+    for _ in 0..100 {
+        if app.kv.ping().await.is_ok() {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "the app reconnects to Redis");
+    for _ in 0..3 {
+        let response = me(&app, None, Some("3.3.3.3")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_limited(me(&app, None, Some("3.3.3.3")).await).await;
+}
