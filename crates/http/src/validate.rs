@@ -33,6 +33,24 @@ pub fn optional_text(
     }
 }
 
+/// The optional title and body of an edit: each checked when given, and at least one
+/// required (an empty edit is a mistake, not a no-op).
+pub fn title_body_patch(
+    title: Option<&str>,
+    body: Option<&str>,
+    max_title: usize,
+    max_body: usize,
+) -> Result<(Option<String>, Option<String>), ApiError> {
+    let title = title.map(|t| text("title", t, 1, max_title)).transpose()?;
+    let body = body.map(|b| text("body", b, 1, max_body)).transpose()?;
+    if title.is_none() && body.is_none() {
+        return Err(ApiError::invalid(
+            "nothing to change: give a title or a body",
+        ));
+    }
+    Ok((title, body))
+}
+
 /// A plausible email address: one `@`, a non-empty local part, a dotted domain.
 pub fn email(value: &str) -> Result<String, ApiError> {
     let email = value.trim();

@@ -244,21 +244,12 @@ pub async fn update_post(
 ) -> ApiResult<Json<PostView>> {
     let post = visible_post(&state, id, user.role == Role::Admin).await?;
     forbid_unless_author(post.author_id, &user, "post")?;
-    let title = body
-        .title
-        .as_deref()
-        .map(|t| validate::text("title", t, 1, MAX_TITLE))
-        .transpose()?;
-    let text = body
-        .body
-        .as_deref()
-        .map(|b| validate::text("body", b, 1, MAX_POST_BODY))
-        .transpose()?;
-    if title.is_none() && text.is_none() {
-        return Err(ApiError::invalid(
-            "nothing to change: give a title or a body",
-        ));
-    }
+    let (title, text) = validate::title_body_patch(
+        body.title.as_deref(),
+        body.body.as_deref(),
+        MAX_TITLE,
+        MAX_POST_BODY,
+    )?;
     let updated = community::update_post(&state.db, id, title.as_deref(), text.as_deref()).await?;
     Ok(Json(updated.into()))
 }

@@ -107,21 +107,12 @@ pub async fn update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<UpdateRequest>,
 ) -> ApiResult<Json<NewsView>> {
-    let title = body
-        .title
-        .as_deref()
-        .map(|t| validate::text("title", t, 1, MAX_TITLE))
-        .transpose()?;
-    let text = body
-        .body
-        .as_deref()
-        .map(|b| validate::text("body", b, 1, MAX_BODY))
-        .transpose()?;
-    if title.is_none() && text.is_none() {
-        return Err(ApiError::invalid(
-            "nothing to change: give a title or a body",
-        ));
-    }
+    let (title, text) = validate::title_body_patch(
+        body.title.as_deref(),
+        body.body.as_deref(),
+        MAX_TITLE,
+        MAX_BODY,
+    )?;
     let item = news::update(&state.db, id, title.as_deref(), text.as_deref())
         .await
         .map_err(|e| match e {
