@@ -394,4 +394,76 @@ mod tests {
         assert!(restored.active().contains(user(1)));
         assert_eq!(restored.overview().waiting, 2);
     }
+
+    /// The log the actor would write for `ops` (0: join, 1: leave, 2: tick, 3: expire
+    /// everything), as the actor logs each outcome.
+    fn logged(ops: &[(u8, u128)]) -> Vec<QueueLogRecord> {
+        let t = Instant::now();
+        let mut a = Admission::new(config(3, 2));
+        let mut log = Vec::new();
+        for &(op, n) in ops {
+            let u = user(n);
+            match op {
+                0 => match a.join(u, Some(n as u64 % 7), t) {
+                    Ok(JoinOutcome::Active {
+                        newly_admitted: true,
+                    }) => log.push(QueueLogRecord::Admitted { user: u }),
+                    Ok(JoinOutcome::Queued(joined)) if joined.is_new => {
+                        log.push(QueueLogRecord::Joined {
+                            user: u,
+                            tier1_pos: Some(n as u64 % 7),
+                            seq: joined.seq,
+                        })
+                    }
+                    _ => {}
+                },
+                1 => {
+                    if a.leave(u).is_some() {
+                        log.push(QueueLogRecord::Left { user: u });
+                    }
+                }
+                2 => {
+                    for admitted in a.admit_batch(t) {
+                        log.push(QueueLogRecord::Admitted { user: admitted });
+                    }
+                }
+                _ => {
+                    for expired in a.tick(t + Duration::from_secs(3600)).expired {
+                        log.push(QueueLogRecord::Expired { user: expired });
+                    }
+                }
+            }
+        }
+        log
+    }
+
+    fn state_of(a: &Admission) -> (Vec<(UserId, Option<u64>)>, Vec<UserId>) {
+        let line = a.queue().iter().map(|q| (q.user, q.tier1_pos)).collect();
+        let mut active: Vec<UserId> = a.active().iter().map(|(u, _)| u).collect();
+        active.sort();
+        (line, active)
+    }
+
+    proptest::proptest! {
+        /// The actor re-sends a log batch whose write timed out (it may have landed), so
+        /// a batch can be in the log twice in a row; replay must end where it would with
+        /// the batch once.
+        #[test]
+        fn a_batch_replayed_twice_in_a_row_ends_where_once_does(
+            ops in proptest::collection::vec((0u8..4, 0u128..12), 1..80),
+            start in 0usize..80,
+            len in 1usize..12,
+        ) {
+            let log = logged(&ops);
+            let start = start.min(log.len());
+            let end = (start + len).min(log.len());
+            let mut twice = log[..end].to_vec();
+            twice.extend_from_slice(&log[start..end]);
+            twice.extend_from_slice(&log[end..]);
+            let t = Instant::now();
+            let once = Admission::restore(config(3, 2), log.iter().copied(), t).unwrap();
+            let again = Admission::restore(config(3, 2), twice, t).unwrap();
+            proptest::prop_assert_eq!(state_of(&once), state_of(&again));
+        }
+    }
 }

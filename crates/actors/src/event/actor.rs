@@ -132,6 +132,8 @@ pub struct EventState {
     idempotency: HashMap<(UserId, String), ReservationId>,
     store: Arc<dyn EventStore>,
     unflushed: Vec<Vec<u8>>,
+    /// Failed attempts at writing the current log batch (see [`flush`]).
+    log_write_failures: u32,
     awaiting_flush: Vec<AwaitingFlush>,
     flush_queued: bool,
     pending_holds: Vec<PendingHold>,
@@ -207,8 +209,19 @@ impl Actor for EventActor {
         if let Some(ticker) = state.ticker.take() {
             ticker.abort();
         }
-        // Whatever was not yet durable is refused, never silently acknowledged.
-        flush_failed(state, "event actor stopped");
+        // One last write of what was not yet durable; what still fails is refused, never
+        // silently acknowledged.
+        let last = std::mem::take(&mut state.unflushed);
+        let written = last.is_empty()
+            || state
+                .store
+                .append_queue_log(state.event_id, &last)
+                .await
+                .is_ok();
+        if written {
+            acknowledge_waiting(state);
+        }
+        refuse_waiting(state, "event actor stopped", &mut Vec::new());
         for hold in std::mem::take(&mut state.pending_holds) {
             let _ = hold
                 .reply
@@ -339,7 +352,7 @@ impl Actor for EventActor {
                 let _ = reply.send(Ok(()));
             }
             EventMsg::Tick => tick(state, &myself, at).await,
-            EventMsg::FlushLog => flush(state).await,
+            EventMsg::FlushLog => flush(state, &myself).await,
             EventMsg::FlushHolds => flush_holds(state).await,
         }
         Ok(())
@@ -410,6 +423,7 @@ fn rebuild(
         idempotency,
         store,
         unflushed: Vec::new(),
+        log_write_failures: 0,
         awaiting_flush: Vec::new(),
         flush_queued: false,
         pending_holds: Vec::new(),
@@ -515,7 +529,12 @@ fn log(state: &mut EventState, myself: &ActorRef<EventMsg>, record: QueueLogReco
     }
 }
 
-async fn flush(state: &mut EventState) {
+/// Attempts at writing a batch of the queue log before the joins waiting on it are
+/// refused; between attempts the actor keeps serving.
+const LOG_WRITE_ATTEMPTS: u32 = 3;
+const LOG_RETRY_AFTER: Duration = Duration::from_millis(200);
+
+async fn flush(state: &mut EventState, myself: &ActorRef<EventMsg>) {
     state.flush_queued = false;
     if state.unflushed.is_empty() {
         return;
@@ -523,31 +542,52 @@ async fn flush(state: &mut EventState) {
     let records = std::mem::take(&mut state.unflushed);
     match state.store.append_queue_log(state.event_id, &records).await {
         Ok(()) => {
-            for waiting in std::mem::take(&mut state.awaiting_flush) {
-                match waiting {
-                    AwaitingFlush::Queue { user, reply, .. } => {
-                        let _ = reply.send(Ok(view(state, user)));
-                    }
-                    AwaitingFlush::Leave { reply } => {
-                        let _ = reply.send(Ok(true));
-                    }
-                }
-            }
+            state.log_write_failures = 0;
+            acknowledge_waiting(state);
         }
         Err(err) => {
-            tracing::error!(event = %state.event_id, %err, "queue log write failed");
-            flush_failed(state, &err.to_string());
+            state.log_write_failures += 1;
+            tracing::error!(event = %state.event_id, %err, attempt = state.log_write_failures,
+                "queue log write failed; retrying");
+            // A timed-out write may have landed or not, so the batch goes out again ahead
+            // of anything logged since. Replaying a batch twice in a row ends where
+            // replaying it once does (`Admission::apply` skips what already holds), while a
+            // lost `Admitted` or `Expired` would leave the log behind the line.
+            let mut retry = records;
+            if state.log_write_failures >= LOG_WRITE_ATTEMPTS {
+                state.log_write_failures = 0;
+                refuse_waiting(state, &err.to_string(), &mut retry);
+            }
+            retry.append(&mut state.unflushed);
+            state.unflushed = retry;
+            state.flush_queued = true;
+            myself.send_after(LOG_RETRY_AFTER, || EventMsg::FlushLog);
         }
     }
 }
 
-/// Refuses every reply awaiting durability and undoes the places they took.
-fn flush_failed(state: &mut EventState, why: &str) {
+/// Answers every reply that was waiting for its log records to be durable.
+fn acknowledge_waiting(state: &mut EventState) {
+    for waiting in std::mem::take(&mut state.awaiting_flush) {
+        match waiting {
+            AwaitingFlush::Queue { user, reply, .. } => {
+                let _ = reply.send(Ok(view(state, user)));
+            }
+            AwaitingFlush::Leave { reply } => {
+                let _ = reply.send(Ok(true));
+            }
+        }
+    }
+}
+
+/// Refuses every reply awaiting durability and undoes the places they took, logging a
+/// `Left` for each so that a join record which did land is cancelled on replay.
+fn refuse_waiting(state: &mut EventState, why: &str, log: &mut Vec<Vec<u8>>) {
     for waiting in std::mem::take(&mut state.awaiting_flush) {
         match waiting {
             AwaitingFlush::Queue { user, undo, reply } => {
-                if undo {
-                    state.admission.leave(user);
+                if undo && state.admission.leave(user).is_some() {
+                    log.push(QueueLogRecord::Left { user }.encode());
                 }
                 let _ = reply.send(Err(EventError::Unavailable(why.to_owned())));
             }
