@@ -21,6 +21,9 @@ pub struct AppState {
     /// Tier-1 waiting rooms; when one is active for an event, queue/check requires its token.
     pub tier1: Option<Arc<dyn Tier1Rooms>>,
     pub config: Arc<HttpConfig>,
+    /// Bounds concurrent argon2 work to all cores but one: a sign-up storm queues here
+    /// instead of starving the queue and the holds of CPU (each hash is ~20 ms of a core).
+    pub password_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Whether an event's Tier-1 waiting room is active (implemented by the Tier-1 crate).
@@ -74,6 +77,11 @@ impl AppState {
             queue_defaults,
             tier1: None,
             config: Arc::new(config),
+            password_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism()
+                    .map_or(1, |cores| cores.get().saturating_sub(1))
+                    .max(1),
+            )),
         })
     }
 

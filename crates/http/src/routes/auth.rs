@@ -74,7 +74,7 @@ pub async fn register(
             "password must be at most {MAX_PASSWORD} characters"
         )));
     }
-    let hash = hash_password(body.password).await?;
+    let hash = hash_password(&state, body.password).await?;
     let user = users::create(&state.db, &email, &name, &hash)
         .await
         .map_err(|e| match e {
@@ -102,6 +102,7 @@ pub async fn login(
     }
     let user = users::find_by_email(&state.db, body.email.trim()).await?;
     let password = body.password;
+    let _slot = password_slot(&state).await?;
     let verified = tokio::task::spawn_blocking(move || match user {
         Some(user) => {
             let ok = user
@@ -203,7 +204,17 @@ pub async fn google(
     start_session(&state, user, StatusCode::OK).await
 }
 
-async fn hash_password(password: String) -> ApiResult<String> {
+/// Waits for a free core for argon2 (see [`AppState::password_slots`]).
+async fn password_slot(state: &AppState) -> ApiResult<tokio::sync::SemaphorePermit<'_>> {
+    state
+        .password_slots
+        .acquire()
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))
+}
+
+async fn hash_password(state: &AppState, password: String) -> ApiResult<String> {
+    let _slot = password_slot(state).await?;
     tokio::task::spawn_blocking(move || password::hash(&password))
         .await
         .map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))?
