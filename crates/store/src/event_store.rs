@@ -203,8 +203,23 @@ impl PgRedisEventStore {
     }
 
     fn queue_log_key(&self, event: Uuid) -> String {
-        self.kv.key(&format!("qlog:{{{event}}}"))
+        queue_log_key(&self.kv, event)
     }
+}
+
+fn queue_log_key(kv: &Kv, event: Uuid) -> String {
+    kv.key(&format!("qlog:{{{event}}}"))
+}
+
+/// The event's queue log as stored, oldest record first: what an auditor checks the
+/// admission order against (the actor replays the same list on start).
+pub async fn read_queue_log(kv: &Kv, event: Uuid) -> Result<Vec<Vec<u8>>, StoreError> {
+    Ok(redis::cmd("LRANGE")
+        .arg(queue_log_key(kv, event))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut kv.conn())
+        .await?)
 }
 
 fn failure(err: impl Into<StoreError>) -> StoreFailure {
@@ -621,13 +636,7 @@ impl EventStore for PgRedisEventStore {
     }
 
     async fn load_queue_log(&self, event_id: Uuid) -> Result<Vec<Vec<u8>>, StoreFailure> {
-        redis::cmd("LRANGE")
-            .arg(self.queue_log_key(event_id))
-            .arg(0)
-            .arg(-1)
-            .query_async(&mut self.kv.conn())
-            .await
-            .map_err(failure)
+        read_queue_log(&self.kv, event_id).await.map_err(failure)
     }
 
     async fn rewrite_queue_log(

@@ -15,6 +15,7 @@ mod health;
 mod news;
 mod payments;
 mod queue;
+mod queue_audit;
 mod reservations;
 mod seats;
 mod stats;
@@ -98,6 +99,10 @@ pub fn api(state: &AppState) -> Router<AppState> {
         .route(
             "/api/v1/admin/events/{id}/queue",
             get(admin::queue_overview).put(admin::queue_settings),
+        )
+        .route(
+            "/api/v1/admin/events/{id}/queue/log",
+            get(queue_audit::queue_log),
         )
 }
 
