@@ -1,0 +1,198 @@
+//! The edge, measured: a queue status call over HTTP through the node's real router (its
+//! middleware, token check, the EventActor's mailbox) beside a bare axum handler that
+//! answers a same-sized JSON body on a server of the same process, the ceiling for any
+//! handler on this stack. Both are driven by the same client at the same concurrency.
+//! After criterion's figures it prints p50/p99 of each from an HDR histogram.
+//! Needs PostgreSQL and Redis as the tests use them.
+//! Run: `cargo bench --bench edge`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::routing::get;
+use criterion::{Criterion, criterion_group, criterion_main};
+use hdrhistogram::Histogram;
+use urr_actors::event::QueueSettings;
+use urr_actors::ids::UserId;
+use urr_auth::{Role, TokenKeys};
+
+mod support;
+
+/// Requests in flight at once.
+const CONCURRENT: usize = 32;
+/// People in the event's line (the measured users are spread through it).
+const QUEUED: usize = 10_000;
+
+struct Target {
+    url: String,
+    tokens: Arc<Vec<String>>,
+}
+
+async fn bare_status() -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "eventId": "01a20cc0-1aa2-74c7-894d-1f730b2d10e7",
+        "queued": true,
+        "status": "queued",
+        "position": 4242,
+        "peopleAhead": 4241,
+        "peopleBehind": 5757,
+        "estimatedWait": 42,
+        "nextPoll": 5
+    }))
+}
+
+async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(urr_http::serve(listener, router, std::future::pending()));
+    format!("http://{address}")
+}
+
+async fn setup() -> (support::BenchDb, Target, Target) {
+    let base = support::bench_db(20).await;
+    let (event, _) = support::on_sale_event(&base.db, Some((10, 10))).await;
+    // Threshold 1: everyone after the first waits, so status walks the queue.
+    let settings = QueueSettings {
+        threshold: 1,
+        active_ttl: Duration::from_secs(3600),
+        queue_ttl: Duration::from_secs(3600),
+        ..QueueSettings::default()
+    };
+    urr_store::queue_settings::put(&base.db, event, &settings)
+        .await
+        .expect("settings");
+    let secret = b"edge-bench-secret-edge-bench-secret";
+    let config = urr_http::HttpConfig {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        ..urr_http::HttpConfig::default()
+    };
+    let node = urr::app::build(
+        base.db.clone(),
+        base.kv.clone(),
+        config,
+        &urr_vwr::VwrConfig::default(),
+        secret,
+    )
+    .await
+    .expect("node");
+    let handle = node.state.events.get(event).await.expect("actor");
+    let keys = TokenKeys::new(secret);
+    let mut tokens = Vec::new();
+    let joins = (0..QUEUED).map(|i| {
+        let handle = handle.clone();
+        async move {
+            let id = uuid::Uuid::now_v7();
+            handle
+                .join(UserId::from(id), Some(i as u64))
+                .await
+                .expect("join");
+            id
+        }
+    });
+    let ids: Vec<uuid::Uuid> = futures::future::join_all(joins).await;
+    for id in ids.iter().step_by(QUEUED / 1_000) {
+        let (token, _) = keys
+            .issue_access(*id, "bench@urr.test", Role::User)
+            .expect("token");
+        tokens.push(token);
+    }
+    let node_url = serve(node.router).await;
+    let bare_url = serve(axum::Router::new().route("/status", get(bare_status))).await;
+    let tokens = Arc::new(tokens);
+    (
+        base,
+        Target {
+            url: format!("{node_url}/api/v1/queue/status/{event}"),
+            tokens: tokens.clone(),
+        },
+        Target {
+            url: format!("{bare_url}/status"),
+            tokens,
+        },
+    )
+}
+
+/// `CONCURRENT` requests at once; each latency goes into `histogram` when given.
+async fn burst(
+    client: &reqwest::Client,
+    target: &Target,
+    round: usize,
+    histogram: Option<&std::sync::Mutex<Histogram<u64>>>,
+) {
+    let calls = (0..CONCURRENT).map(|k| {
+        let token = &target.tokens[(round * CONCURRENT + k) % target.tokens.len()];
+        async move {
+            let started = Instant::now();
+            let response = client
+                .get(&target.url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("request");
+            assert!(response.status().is_success(), "{}", response.status());
+            let _ = response.bytes().await.expect("body");
+            if let Some(h) = histogram {
+                let micros = started.elapsed().as_micros() as u64;
+                h.lock()
+                    .expect("histogram")
+                    .saturating_record(micros.max(1));
+            }
+        }
+    });
+    futures::future::join_all(calls).await;
+}
+
+fn compare(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (base, node, bare) = rt.block_on(setup());
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONCURRENT)
+        .build()
+        .expect("client");
+    let mut group = c.benchmark_group("edge_queue_status");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(6));
+    for (name, target) in [("node router", &node), ("bare axum", &bare)] {
+        group.bench_function(format!("{name} x{CONCURRENT}"), |b| {
+            let mut round = 0;
+            b.to_async(&rt).iter(|| {
+                round += 1;
+                burst(&client, target, round, None)
+            });
+        });
+    }
+    group.finish();
+
+    // Latency percentiles and throughput over a fixed number of requests, side by side.
+    rt.block_on(async {
+        for (name, target) in [("node router", &node), ("bare axum", &bare)] {
+            let histogram = std::sync::Mutex::new(
+                Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds"),
+            );
+            let rounds = 600;
+            let started = Instant::now();
+            for round in 0..rounds {
+                burst(&client, target, round, Some(&histogram)).await;
+            }
+            let elapsed = started.elapsed().as_secs_f64();
+            let h = histogram.lock().expect("histogram");
+            println!(
+                "edge {name}: {:.0} requests/s at {CONCURRENT} in flight; p50 {:.2} ms, p99 {:.2} ms",
+                (rounds * CONCURRENT) as f64 / elapsed,
+                h.value_at_quantile(0.5) as f64 / 1000.0,
+                h.value_at_quantile(0.99) as f64 / 1000.0,
+            );
+        }
+    });
+    rt.block_on(base.drop_database());
+}
+
+criterion_group!(benches, compare);
+criterion_main!(benches);

@@ -1,0 +1,652 @@
+//! One person's evening: through the Tier-1 room, the Tier-2 queue, the seat map, a hold
+//! and a payment, with the impatience and bad luck real people have.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use rand::Rng;
+use rand::rngs::StdRng;
+use reqwest::Method;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::client::{Api, Reply};
+use crate::setup::{Account, Sale};
+
+/// A queued user says they are still there this often (the queue drops the silent).
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(20);
+/// How long someone staring at a map with only held seats waits before looking again.
+const HELD_ONLY_WAIT: Duration = Duration::from_secs(3);
+const SANDBOX_METHODS: [&str; 3] = ["kakaopay", "naverpay", "transfer"];
+
+/// What the run shares with every user.
+pub struct Run {
+    pub api: Api,
+    pub sale: Sale,
+    /// Flips to true at the deadline or when the last seat is sold: everyone goes home.
+    pub stop: watch::Receiver<bool>,
+    pub stop_tx: watch::Sender<bool>,
+    pub deadline: Instant,
+    pub sse_open: AtomicUsize,
+    pub sse_max: usize,
+    pub retries: u32,
+}
+
+/// Decided before the user arrives, from the run's seed.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub arrive_after: Duration,
+    pub wants: usize,
+    pub abandons: bool,
+    pub follows_stream: bool,
+    pub rng_seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Bought,
+    Abandoned,
+    /// Every try lost its race (409) and the retries ran out.
+    LostRaces,
+    SoldOut,
+    /// Still waiting when the run stopped.
+    Stopped,
+    Failed,
+}
+
+/// What one user did, for the checks after the run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserReport {
+    pub user_id: Uuid,
+    pub tier1_position: Option<u64>,
+    pub admitted: bool,
+    pub reservation: Option<Uuid>,
+    pub seats: Vec<Uuid>,
+    pub outcome: Outcome,
+    pub failure: Option<String>,
+}
+
+impl UserReport {
+    fn new(user_id: Uuid) -> Self {
+        Self {
+            user_id,
+            tier1_position: None,
+            admitted: false,
+            reservation: None,
+            seats: Vec::new(),
+            outcome: Outcome::Stopped,
+            failure: None,
+        }
+    }
+
+    fn fail(mut self, why: impl Into<String>) -> Self {
+        self.outcome = Outcome::Failed;
+        self.failure = Some(why.into());
+        self
+    }
+}
+
+/// Counts someone standing in a line for as long as the guard lives.
+struct Standing<'a>(&'a std::sync::atomic::AtomicI64);
+
+impl<'a> Standing<'a> {
+    fn new(counter: &'a std::sync::atomic::AtomicI64) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for Standing<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Run {
+    fn stopped(&self) -> bool {
+        *self.stop.borrow() || Instant::now() >= self.deadline
+    }
+
+    /// Waits `d`, or less if the run stops; false if it stopped.
+    async fn pause(&self, d: Duration) -> bool {
+        let mut stop = self.stop.clone();
+        tokio::select! {
+            () = tokio::time::sleep(d) => {}
+            () = until_stopped(&mut stop) => {}
+            () = tokio::time::sleep_until(self.deadline) => {}
+        }
+        !self.stopped()
+    }
+
+    fn path(&self, tail: &str) -> String {
+        tail.replace("{event}", &self.sale.event.to_string())
+    }
+}
+
+pub async fn journey(run: Arc<Run>, account: Account, plan: Plan) -> UserReport {
+    let mut report = UserReport::new(account.user_id);
+    if !run.pause(plan.arrive_after).await {
+        return report;
+    }
+    let mut rng: StdRng = rand::SeedableRng::seed_from_u64(plan.rng_seed);
+    let tier1_token = if run.sale.tier1 {
+        match tier1(&run, &account, &mut report).await {
+            Some(token) => Some(token),
+            None => return report,
+        }
+    } else {
+        None
+    };
+    let Some(entry) = tier2(&run, &account, tier1_token.as_deref(), plan, &mut report).await else {
+        return report;
+    };
+    report.admitted = true;
+    run.api.metrics.admitted.fetch_add(1, Ordering::Relaxed);
+    let report = buy(&run, &account, &entry, plan, &mut rng, report).await;
+    // Done either way: give the place in the active set to the next person.
+    let _ = run
+        .api
+        .call(
+            "queue_leave",
+            run.api.request(
+                Method::POST,
+                &run.path("/api/v1/queue/leave/{event}"),
+                &account.caller,
+            ),
+        )
+        .await;
+    run.api.metrics.finished.fetch_add(1, Ordering::Relaxed);
+    report
+}
+
+/// The Tier-1 room: take a number, poll at the pace the room asks, get its token.
+async fn tier1(run: &Run, account: &Account, report: &mut UserReport) -> Option<String> {
+    let _standing = Standing::new(&run.api.metrics.tier1_waiting);
+    let user = account.user_id.to_string();
+    'assign: for _ in 0..3 {
+        let assigned = run
+            .api
+            .call(
+                "vwr_assign",
+                run.api
+                    .request(
+                        Method::POST,
+                        &run.path("/vwr-api/vwr/assign/{event}"),
+                        &account.caller,
+                    )
+                    .json(&json!({"userId": user})),
+            )
+            .await
+            .ok()?;
+        if !assigned.ok() {
+            *report = report
+                .clone()
+                .fail(format!("vwr assign: {}", assigned.status));
+            return None;
+        }
+        report.tier1_position = assigned.u64("position");
+        let request = assigned.str("requestId")?.to_owned();
+        let check_path = format!(
+            "/vwr-api/vwr/check/{}/{request}?userId={user}",
+            run.sale.event
+        );
+        loop {
+            if run.stopped() {
+                return None;
+            }
+            let check = match run
+                .api
+                .call(
+                    "vwr_check",
+                    run.api.request(Method::GET, &check_path, &account.caller),
+                )
+                .await
+            {
+                Ok(check) => check,
+                Err(_) => {
+                    run.pause(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            match check.status {
+                200 => {
+                    if let Some(token) = check.str("token") {
+                        return Some(token.to_owned());
+                    }
+                    let poll = check.u64("nextPoll").unwrap_or(1).clamp(1, 60);
+                    if !run.pause(Duration::from_secs(poll)).await {
+                        return None;
+                    }
+                }
+                // The room lost the request (or it lapsed): take a new number, as the
+                // seed's page does.
+                404 => continue 'assign,
+                _ => {
+                    if !run.pause(Duration::from_secs(1)).await {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    *report = report.clone().fail("vwr: re-assigned three times");
+    None
+}
+
+/// The Tier-2 queue: check in, then follow the place by stream or by polling until the
+/// entry token comes.
+async fn tier2(
+    run: &Run,
+    account: &Account,
+    tier1_token: Option<&str>,
+    plan: Plan,
+    report: &mut UserReport,
+) -> Option<String> {
+    let _standing = Standing::new(&run.api.metrics.tier2_waiting);
+    let mut request = run
+        .api
+        .request(
+            Method::POST,
+            &run.path("/api/v1/queue/check/{event}"),
+            &account.caller,
+        )
+        .json(&json!({}));
+    if let Some(token) = tier1_token {
+        request = request.header("x-vwr-token", token);
+    }
+    let check = match run.api.call("queue_check", request).await {
+        Ok(check) => check,
+        Err(err) => {
+            *report = report.clone().fail(format!("queue check: {err}"));
+            return None;
+        }
+    };
+    if !check.ok() {
+        *report = report
+            .clone()
+            .fail(format!("queue check: {} {}", check.status, check.body));
+        return None;
+    }
+    if let Some(entry) = check.str("entryToken") {
+        return Some(entry.to_owned());
+    }
+    let mut next_poll = check.u64("nextPoll").unwrap_or(1);
+    if plan.follows_stream && run.sse_open.fetch_add(1, Ordering::Relaxed) < run.sse_max {
+        let admitted = follow_stream(run, account).await;
+        run.sse_open.fetch_sub(1, Ordering::Relaxed);
+        if admitted.is_some() {
+            return admitted;
+        }
+    } else if plan.follows_stream {
+        run.sse_open.fetch_sub(1, Ordering::Relaxed);
+    }
+    let mut last_heartbeat = Instant::now();
+    loop {
+        if !run.pause(Duration::from_secs(next_poll.clamp(1, 60))).await {
+            return None;
+        }
+        let heartbeat = last_heartbeat.elapsed() >= HEARTBEAT_EVERY;
+        let (call, method, path) = if heartbeat {
+            (
+                "queue_heartbeat",
+                Method::POST,
+                "/api/v1/queue/heartbeat/{event}",
+            )
+        } else {
+            ("queue_status", Method::GET, "/api/v1/queue/status/{event}")
+        };
+        let Ok(reply) = run
+            .api
+            .call(
+                call,
+                run.api.request(method, &run.path(path), &account.caller),
+            )
+            .await
+        else {
+            continue;
+        };
+        if heartbeat && reply.ok() {
+            last_heartbeat = Instant::now();
+        }
+        if let Some(entry) = reply.str("entryToken") {
+            return Some(entry.to_owned());
+        }
+        if reply.str("status") == Some("none") {
+            *report = report.clone().fail("lost the queue place");
+            return None;
+        }
+        next_poll = reply.u64("nextPoll").unwrap_or(next_poll);
+    }
+}
+
+/// Reads the queue's server-sent events until `admitted` (its entry token), sending
+/// heartbeats alongside. `None` if the stream ended otherwise: the caller polls.
+async fn follow_stream(run: &Run, account: &Account) -> Option<String> {
+    let started = Instant::now();
+    let response = run
+        .api
+        .open_stream(
+            run.api
+                .request(
+                    Method::GET,
+                    &run.path("/api/v1/queue/stream/{event}"),
+                    &account.caller,
+                )
+                .timeout(run.deadline.saturating_duration_since(Instant::now())),
+        )
+        .await
+        .ok()?;
+    run.api.metrics.record(
+        "queue_stream_open",
+        started.elapsed(),
+        Some(response.status().as_u16()),
+    );
+    if !response.status().is_success() {
+        return None;
+    }
+    let mut body = response.bytes_stream();
+    let mut buffer = String::new();
+    let mut heartbeat_at = Instant::now() + HEARTBEAT_EVERY;
+    let mut stop = run.stop.clone();
+    loop {
+        tokio::select! {
+            chunk = body.next() => {
+                let chunk = chunk?.ok()?;
+                buffer.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buffer.find("\n\n") {
+                    let frame: String = buffer.drain(..end + 2).collect();
+                    if let Some(token) = entry_token_in(&frame) {
+                        return Some(token);
+                    }
+                }
+            }
+            () = tokio::time::sleep_until(heartbeat_at) => {
+                heartbeat_at = Instant::now() + HEARTBEAT_EVERY;
+                let _ = run.api.call(
+                    "queue_heartbeat",
+                    run.api.request(Method::POST, &run.path("/api/v1/queue/heartbeat/{event}"), &account.caller),
+                ).await;
+            }
+            () = until_stopped(&mut stop) => return None,
+        }
+    }
+}
+
+/// Resolves once the run stops (the watch guard is dropped here, so callers stay `Send`).
+pub async fn until_stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// The entry token in an SSE frame's `admitted` event, if this is one.
+fn entry_token_in(frame: &str) -> Option<String> {
+    let mut name = "";
+    let mut data = String::new();
+    for line in frame.lines() {
+        if let Some(value) = line.strip_prefix("event:") {
+            name = value.trim();
+        } else if let Some(value) = line.strip_prefix("data:") {
+            data.push_str(value.trim_start());
+        }
+    }
+    if name != "admitted" {
+        return None;
+    }
+    let body: Value = serde_json::from_str(&data).ok()?;
+    body.get("entryToken")?.as_str().map(str::to_owned)
+}
+
+/// Admitted: look at the map, try for seats side by side, retry after losing a race,
+/// then pay (or walk away).
+async fn buy(
+    run: &Run,
+    account: &Account,
+    entry: &str,
+    plan: Plan,
+    rng: &mut StdRng,
+    mut report: UserReport,
+) -> UserReport {
+    let mut attempt = 0;
+    let (reservation, seats) = loop {
+        if run.stopped() {
+            return report;
+        }
+        let Ok(map) = run
+            .api
+            .call(
+                "seat_map",
+                run.api.request(
+                    Method::GET,
+                    &run.path("/api/v1/seats/events/{event}"),
+                    &account.caller,
+                ),
+            )
+            .await
+        else {
+            return report.fail("seat map unreachable");
+        };
+        if !map.ok() {
+            return report.fail(format!("seat map: {}", map.status));
+        }
+        let view = MapView::read(&map.body);
+        if view.available.is_empty() {
+            if view.held == 0 {
+                report.outcome = Outcome::SoldOut;
+                return report;
+            }
+            // Seats held by others may come back when their holds lapse.
+            if !run.pause(HELD_ONLY_WAIT).await {
+                return report;
+            }
+            continue;
+        }
+        let choice = view.choose(plan.wants, rng);
+        let hold = run
+            .api
+            .call(
+                "hold",
+                run.api
+                    .request(Method::POST, "/api/v1/seats/reserve", &account.caller)
+                    .header("x-queue-entry-token", entry)
+                    .json(&json!({
+                        "eventId": run.sale.event,
+                        "seatIds": choice,
+                        "idempotencyKey": format!("rush-{}-{attempt}", account.user_id),
+                    })),
+            )
+            .await;
+        match hold {
+            Ok(reply) if reply.ok() => {
+                let Some(id) = reply.str("reservationId").and_then(|s| s.parse().ok()) else {
+                    return report.fail("hold reply without reservationId");
+                };
+                run.api.metrics.holds.fetch_add(1, Ordering::Relaxed);
+                break (id, choice);
+            }
+            Ok(Reply { status: 409, .. }) => {
+                run.api.metrics.conflicts.fetch_add(1, Ordering::Relaxed);
+                attempt += 1;
+                if attempt > run.retries {
+                    report.outcome = Outcome::LostRaces;
+                    return report;
+                }
+            }
+            Ok(reply) => return report.fail(format!("hold: {} {}", reply.status, reply.body)),
+            Err(err) => return report.fail(format!("hold: {err}")),
+        }
+    };
+    if plan.abandons {
+        run.api.metrics.abandoned.fetch_add(1, Ordering::Relaxed);
+        report.outcome = Outcome::Abandoned;
+        return report;
+    }
+    let method = SANDBOX_METHODS[rng.random_range(0..SANDBOX_METHODS.len())];
+    let paid = run
+        .api
+        .call(
+            "pay",
+            run.api
+                .request(Method::POST, "/api/v1/payments/process", &account.caller)
+                .json(&json!({"reservationId": reservation, "method": method})),
+        )
+        .await;
+    match paid {
+        Ok(reply) if reply.ok() && reply.str("status") == Some("done") => {
+            let metrics = &run.api.metrics;
+            metrics.sales.fetch_add(1, Ordering::Relaxed);
+            let n = seats.len() as u64;
+            let sold = metrics.seats_sold.fetch_add(n, Ordering::Relaxed) + n;
+            if sold >= run.sale.total_seats && run.sale.total_seats > 0 {
+                let _ = metrics.sold_out_ms.compare_exchange(
+                    0,
+                    metrics.elapsed_ms().max(1),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+                let _ = run.stop_tx.send(true);
+            }
+            report.reservation = Some(reservation);
+            report.seats = seats;
+            report.outcome = Outcome::Bought;
+            report
+        }
+        Ok(reply) => report.fail(format!("pay: {} {}", reply.status, reply.body)),
+        Err(err) => report.fail(format!("pay: {err}")),
+    }
+}
+
+/// What a person sees on the seat map: free seats by row, and how many are held.
+#[derive(Debug, Default)]
+struct MapView {
+    /// (section, row) → free seats as (number, id), by number.
+    rows: BTreeMap<(String, i64), Vec<(i64, Uuid)>>,
+    available: Vec<(String, i64, usize)>,
+    held: usize,
+}
+
+impl MapView {
+    fn read(map: &Value) -> Self {
+        let mut view = MapView::default();
+        let sections = map["layout"]["sections"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for section in &sections {
+            let name = section["name"].as_str().unwrap_or("").to_owned();
+            for row in section["rows"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                let number = row["number"].as_i64().unwrap_or(0);
+                for seat in row["seats"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                    match seat["status"].as_str() {
+                        Some("available") => {
+                            if let Some(id) = seat["id"].as_str().and_then(|s| s.parse().ok()) {
+                                view.rows
+                                    .entry((name.clone(), number))
+                                    .or_default()
+                                    .push((seat["number"].as_i64().unwrap_or(0), id));
+                            }
+                        }
+                        Some("reserved" | "sold") | None => {}
+                        Some(_) => view.held += 1,
+                    }
+                }
+            }
+        }
+        for ((section, row), seats) in &mut view.rows {
+            seats.sort_unstable();
+            for i in 0..seats.len() {
+                view.available.push((section.clone(), *row, i));
+            }
+        }
+        view
+    }
+
+    /// A random free seat and up to `wants - 1` free neighbours to its right (or left).
+    fn choose(&self, wants: usize, rng: &mut StdRng) -> Vec<Uuid> {
+        let Some((section, row, at)) = self
+            .available
+            .get(rng.random_range(0..self.available.len().max(1)))
+            .cloned()
+        else {
+            return Vec::new();
+        };
+        let Some(seats) = self.rows.get(&(section, row)) else {
+            return Vec::new();
+        };
+        let mut start = at;
+        let mut end = at;
+        while end + 1 < seats.len()
+            && end - start + 1 < wants
+            && seats[end + 1].0 == seats[end].0 + 1
+        {
+            end += 1;
+        }
+        while start > 0 && end - start + 1 < wants && seats[start - 1].0 + 1 == seats[start].0 {
+            start -= 1;
+        }
+        seats[start..=end].iter().map(|(_, id)| *id).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    fn map(statuses: &[&str]) -> (Value, Vec<Uuid>) {
+        let ids: Vec<Uuid> = statuses.iter().map(|_| Uuid::new_v4()).collect();
+        let seats: Vec<Value> = statuses
+            .iter()
+            .zip(&ids)
+            .enumerate()
+            .map(|(i, (status, id))| json!({"id": id, "number": i + 1, "status": status}))
+            .collect();
+        let body = json!({"layout": {"sections": [{"name": "A", "rows": [{"number": 1, "seats": seats}]}]}});
+        (body, ids)
+    }
+
+    #[test]
+    fn neighbours_are_chosen_side_by_side_among_free_seats() {
+        let (body, ids) = map(&["reserved", "available", "available", "held", "available"]);
+        let view = MapView::read(&body);
+        assert_eq!(view.held, 1);
+        assert_eq!(view.available.len(), 3);
+        let mut rng = StdRng::seed_from_u64(7);
+        for _ in 0..50 {
+            let choice = view.choose(2, &mut rng);
+            assert!(!choice.is_empty() && choice.len() <= 2);
+            assert!(!choice.contains(&ids[0]) && !choice.contains(&ids[3]));
+            if choice.len() == 2 {
+                assert_eq!(
+                    choice,
+                    vec![ids[1], ids[2]],
+                    "only 2 and 3 are adjacent and free"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_map_with_nothing_free_offers_nothing() {
+        let (body, _) = map(&["reserved", "held"]);
+        let view = MapView::read(&body);
+        assert!(view.available.is_empty());
+        assert!(view.choose(2, &mut StdRng::seed_from_u64(1)).is_empty());
+    }
+
+    #[test]
+    fn the_entry_token_is_read_from_the_admitted_event_only() {
+        let admitted = "event: admitted\ndata: {\"status\":\"active\",\"entryToken\":\"t0k\"}\n\n";
+        assert_eq!(entry_token_in(admitted).as_deref(), Some("t0k"));
+        let position = "event: position\ndata: {\"position\":3}\n\n";
+        assert_eq!(entry_token_in(position), None);
+        assert_eq!(entry_token_in(": keep-alive\n\n"), None);
+    }
+}
