@@ -10,7 +10,7 @@ use urr_actors::ids::ReservationId;
 use urr_bus::{BusEvent, Consumer, Handler, HandlerError, Tx};
 use urr_proto::events::{
     PaymentConfirmed, PaymentRefunded, ReservationCancelled, ReservationConfirmed,
-    ReservationExpired,
+    ReservationExpired, TransferCompleted,
 };
 use urr_store::stats::{self, StatChange};
 use urr_store::{Kv, PgPool};
@@ -20,7 +20,13 @@ fn uuid(text: &str) -> Result<Uuid, HandlerError> {
     Ok(text.parse::<Uuid>()?)
 }
 
-/// Keeps `event_stats` from reservation and payment events.
+/// Payments for memberships and transfers share the stream; only reservation payments
+/// (whose events predate the field and leave it empty) are sales.
+fn is_sale(purpose: &str) -> bool {
+    purpose.is_empty() || purpose == "reservation"
+}
+
+/// Keeps `event_stats` from reservation, payment and transfer events.
 pub struct Stats;
 
 #[async_trait]
@@ -47,7 +53,17 @@ impl Handler for Stats {
             ),
             "PaymentRefunded" => {
                 let e = PaymentRefunded::decode(payload)?;
+                if !is_sale(&e.purpose) {
+                    return Ok(());
+                }
                 (e.event_id, StatChange::Refunded { amount: e.amount })
+            }
+            "TransferCompleted" => {
+                let e = TransferCompleted::decode(payload)?;
+                // A refunded seller's money is counted back out by their PaymentRefunded;
+                // the buyer's takes its place. A paid-out seller's sale stands as it was.
+                let revenue = if e.settlement == "refund" { e.price } else { 0 };
+                (e.event_id, StatChange::Transferred { revenue })
             }
             // Other events on these streams do not move the figures.
             _ => return Ok(()),
@@ -70,6 +86,9 @@ impl Handler for Ticket {
             return Ok(());
         }
         let paid = PaymentConfirmed::decode(event.payload.as_slice())?;
+        if !is_sale(&paid.purpose) {
+            return Ok(());
+        }
         let reservation = ReservationId::from(uuid(&paid.reservation_id)?);
         let result = self
             .events
@@ -97,7 +116,7 @@ pub fn consumers(db: &PgPool, kv: &Kv, events: &EventDirectory, node: &str) -> V
             kv.clone(),
             "stats-service-group",
             node,
-            &["reservation-events", "payment-events"],
+            &["reservation-events", "payment-events", "transfer-events"],
             Arc::new(Stats),
         ),
         Consumer::new(

@@ -457,3 +457,86 @@ pub fn event_body(title: &str) -> Value {
         "ticketTypes": [{"name": "General", "price": 99000, "quantity": 100}]
     })
 }
+
+/// Fan clubs and paid tickets, shared by the membership and transfer tests.
+impl TestApp {
+    /// A new artist whose fan club costs `price` won a year (0: free to join).
+    pub async fn artist_with_club(&self, admin: &Session, price: i64) -> Uuid {
+        let artist: Value = self
+            .post_as("/api/v1/admin/artists", &json!({"name": "IU"}), admin)
+            .await
+            .json()
+            .await
+            .expect("artist");
+        let id: Uuid = artist["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("artist id");
+        let club = self
+            .client
+            .put(self.url(&format!("/api/v1/admin/artists/{id}/membership")))
+            .bearer_auth(&admin.access)
+            .json(&json!({"price": price}))
+            .send()
+            .await
+            .expect("PUT club");
+        assert_eq!(club.status(), StatusCode::OK, "set up the fan club");
+        id
+    }
+
+    /// Like [`TestApp::seated_event`], for `artist`.
+    pub async fn artist_event(
+        &self,
+        admin: &Session,
+        artist: Uuid,
+        rows: u32,
+        per_row: u32,
+    ) -> (Uuid, Vec<Uuid>) {
+        let (event, seats) = self.seated_event(admin, rows, per_row).await;
+        let response = self
+            .patch_as(
+                &format!("/api/v1/admin/events/{event}"),
+                &json!({"artistId": artist}),
+                admin,
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "give the event its artist"
+        );
+        (event, seats)
+    }
+
+    /// Queues, holds `seats` and pays with the sandbox (which must be on): a confirmed
+    /// reservation. Returns its id and the payment's order id.
+    pub async fn buy(
+        &self,
+        user: &Session,
+        event: Uuid,
+        seats: &[Uuid],
+        key: &str,
+    ) -> (Uuid, String) {
+        let entry = self.enter(event, user).await;
+        let held = self.hold(user, Some(&entry), event, seats, key).await;
+        assert_eq!(held.status(), StatusCode::CREATED, "hold");
+        let held: Value = held.json().await.expect("hold json");
+        let reservation: Uuid = held["reservationId"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("reservation id");
+        let paid = self
+            .post_as(
+                "/api/v1/payments/process",
+                &json!({"reservationId": reservation, "method": "kakaopay"}),
+                user,
+            )
+            .await;
+        let status = paid.status();
+        let paid: Value = paid.json().await.expect("payment json");
+        assert_eq!(status, StatusCode::OK, "pay: {paid}");
+        assert_eq!(paid["status"], "done");
+        let order = paid["orderId"].as_str().expect("order id").to_owned();
+        (reservation, order)
+    }
+}

@@ -42,8 +42,9 @@ struct Target {
 }
 
 /// Middleware on the seat and reservation calls: reads the body's `eventId` and lets the
-/// request through only with a valid entry token for it (see [`require_entry`]). A body
-/// that does not parse goes on to the handler, which answers with the precise 400.
+/// request through only past the members-only pre-sale gate and with a valid entry token
+/// for it (see [`require_entry`]). A body that does not parse goes on to the handler,
+/// which answers with the precise 400.
 pub async fn gate(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -55,6 +56,7 @@ pub async fn gate(
         .await
         .map_err(|_| ApiError::new(ErrorCode::PayloadTooLarge, "request body is too large"))?;
     if let Ok(target) = serde_json::from_slice::<Target>(&bytes) {
+        crate::presale::admit(&state, target.event_id, &user).await?;
         require_entry(&state, &parts.headers, target.event_id, &user).await?;
     }
     Ok(next

@@ -39,6 +39,8 @@ pub enum ErrorCode {
     ProviderUnavailable,
     MethodDisabled,
     Tier1TokenRequired,
+    /// A members-only pre-sale window is open and the caller's tier is not in it.
+    PresaleMembersOnly,
     UnknownReference,
     GoogleDisabled,
     RateLimited,
@@ -62,7 +64,7 @@ impl ErrorCode {
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Conflict | EmailTaken | NotOnSale | SeatsTaken | SoldOut | HoldExpired
             | StaleFencingToken | NotPending => StatusCode::CONFLICT,
-            EntryTokenRequired | Tier1TokenRequired => StatusCode::FORBIDDEN,
+            EntryTokenRequired | Tier1TokenRequired | PresaleMembersOnly => StatusCode::FORBIDDEN,
             AmountMismatch => StatusCode::BAD_REQUEST,
             PaymentDeclined => StatusCode::UNPROCESSABLE_ENTITY,
             PaymentInProgress => StatusCode::CONFLICT,
@@ -104,6 +106,7 @@ impl ErrorCode {
             ProviderUnavailable => "provider_unavailable",
             MethodDisabled => "method_disabled",
             Tier1TokenRequired => "tier1_token_required",
+            PresaleMembersOnly => "presale_members_only",
             UnknownReference => "unknown_reference",
             GoogleDisabled => "google_disabled",
             RateLimited => "rate_limited",
@@ -257,6 +260,7 @@ impl From<PaymentError> for ApiError {
             PaymentError::MethodDisabled => ApiError::new(ErrorCode::MethodDisabled, message),
             PaymentError::Invalid(why) => ApiError::invalid(why),
             PaymentError::InProgress => ApiError::new(ErrorCode::PaymentInProgress, message),
+            PaymentError::Conflict(why) => ApiError::new(ErrorCode::Conflict, why),
             PaymentError::Store(e) => e.into(),
             PaymentError::Event(e) => e.into(),
         }

@@ -8,6 +8,7 @@ mod error;
 mod extract;
 mod middleware;
 mod pagination;
+mod presale;
 pub mod rate_limit;
 mod routes;
 mod session;

@@ -25,6 +25,34 @@ pub struct PaymentsConfig {
     /// Enable the sandbox provider (naverpay/kakaopay/transfer confirm at once).
     #[arg(long, env = "URR_PAYMENT_SANDBOX", default_value_t = false, action = clap::ArgAction::Set)]
     pub payment_sandbox: bool,
+    /// How the seller of a transferred ticket is settled: `refund` gives back their own
+    /// payment up to the price the buyer paid; `payout` records the price as owed to them.
+    #[arg(
+        long,
+        env = "URR_TRANSFER_SETTLEMENT",
+        value_enum,
+        default_value_t = TransferSettlement::Refund
+    )]
+    pub transfer_settlement: TransferSettlement,
+}
+
+/// How the seller of a transferred ticket gets their money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TransferSettlement {
+    /// Their own payment is refunded, up to the buyer's price.
+    #[default]
+    Refund,
+    /// They are paid the buyer's price (recorded as owed; paid out of band).
+    Payout,
+}
+
+impl TransferSettlement {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferSettlement::Refund => "refund",
+            TransferSettlement::Payout => "payout",
+        }
+    }
 }
 
 impl PaymentsConfig {

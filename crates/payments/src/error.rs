@@ -24,6 +24,9 @@ pub enum PaymentError {
     Invalid(String),
     #[error("another confirmation of this order is in progress")]
     InProgress,
+    /// The thing paid for cannot be paid for (or refunded) now; the message says why.
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -1,5 +1,6 @@
 //! Payments (SPEC 2.4): providers behind one trait, and the flow that turns a held
-//! reservation into a sale exactly once — or gives the money back.
+//! reservation (or a fan-club membership, or a transferred ticket) into a sale exactly
+//! once — or gives the money back.
 
 mod config;
 mod error;
@@ -8,9 +9,10 @@ mod sandbox;
 mod service;
 mod toss;
 
-pub use config::PaymentsConfig;
+pub use config::{PaymentsConfig, TransferSettlement};
 pub use error::PaymentError;
 pub use provider::{PaymentProvider, ProviderError, ProviderReceipt};
 pub use sandbox::Sandbox;
 pub use service::{PaymentService, PaymentView, Prepared};
 pub use toss::Toss;
+pub use urr_store::payments::Target;

@@ -7,6 +7,12 @@
 //!    If the hold lapsed meanwhile, the payment is refunded automatically and the
 //!    reservation's history says so. If the actor is unreachable, the ticket consumer
 //!    of `PaymentConfirmed` finishes step 3 later.
+//!
+//! A membership fee or a transferred ticket needs no actor: step 2 records the money and
+//! activates the membership, or hands the ticket over, in one transaction. When that is
+//! no longer possible (the listing was withdrawn, the ticket refunded), the money goes
+//! back. Two buyers of one listing cannot both reach step 2: the second cannot claim its
+//! order (a unique index allows one confirming payment per listing), so is never charged.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,13 +22,14 @@ use rand::RngCore;
 use urr_actors::event::{EventDirectory, EventError};
 use urr_actors::ids::ReservationId;
 use urr_store::PgPool;
-use urr_store::payments::{self, NewPayment, Payment};
-use urr_store::reservations;
+use urr_store::payments::{self, NewPayment, Payment, Target};
+use urr_store::transfers::{self, Completed};
+use urr_store::{memberships, reservations};
 use uuid::Uuid;
 
-use crate::config::PaymentsConfig;
+use crate::config::{PaymentsConfig, TransferSettlement};
 use crate::error::PaymentError;
-use crate::provider::{PaymentProvider, ProviderError};
+use crate::provider::{PaymentProvider, ProviderError, ProviderReceipt};
 use crate::sandbox::Sandbox;
 use crate::toss::Toss;
 
@@ -35,6 +42,7 @@ pub struct PaymentService {
     toss: Option<Arc<dyn PaymentProvider>>,
     sandbox: Option<Arc<dyn PaymentProvider>>,
     client_key: String,
+    settlement: TransferSettlement,
 }
 
 /// What the browser needs to open the provider's payment window.
@@ -43,14 +51,19 @@ pub struct Prepared {
     pub order_id: String,
     pub amount: i64,
     pub client_key: String,
-    pub reservation_id: Uuid,
+    pub target: Target,
 }
 
 #[derive(Debug, Clone)]
 pub struct PaymentView {
     pub order_id: String,
-    pub reservation_id: Uuid,
+    /// `reservation`, `membership` or `transfer`.
+    pub purpose: String,
+    pub reservation_id: Option<Uuid>,
+    pub membership_id: Option<Uuid>,
+    pub transfer_id: Option<Uuid>,
     pub amount: i64,
+    pub refunded_amount: Option<i64>,
     pub status: String,
     pub provider: String,
     pub method: Option<String>,
@@ -64,8 +77,12 @@ impl From<Payment> for PaymentView {
     fn from(p: Payment) -> Self {
         Self {
             order_id: p.order_id,
+            purpose: p.purpose,
             reservation_id: p.reservation_id,
+            membership_id: p.membership_id,
+            transfer_id: p.transfer_id,
             amount: p.amount,
+            refunded_amount: p.refunded_amount,
             status: p.status,
             provider: p.provider,
             method: p.method,
@@ -77,12 +94,25 @@ impl From<Payment> for PaymentView {
     }
 }
 
+/// What paying for a target costs now, and the event it belongs to.
+struct Payable {
+    event_id: Option<Uuid>,
+    amount: i64,
+}
+
 /// `ORD_{unix ms}_{8 hex}` (SPEC 2.4).
 fn order_id() -> String {
     let mut bytes = [0u8; 4];
     rand::rng().fill_bytes(&mut bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("ORD_{}_{hex}", Utc::now().timestamp_millis())
+}
+
+fn provider_failure(err: ProviderError) -> PaymentError {
+    match err {
+        ProviderError::Declined { code, message } => PaymentError::Declined { code, message },
+        ProviderError::Unavailable(why) => PaymentError::ProviderUnavailable(why),
+    }
 }
 
 impl PaymentService {
@@ -100,6 +130,7 @@ impl PaymentService {
             toss,
             sandbox,
             client_key: config.toss_client_key.clone(),
+            settlement: config.transfer_settlement,
         }
     }
 
@@ -113,7 +144,7 @@ impl PaymentService {
     }
 
     /// The caller's reservation, still pending and within its hold.
-    async fn payable(
+    async fn payable_reservation(
         &self,
         user: Uuid,
         reservation: Uuid,
@@ -132,21 +163,67 @@ impl PaymentService {
         Ok(found)
     }
 
-    /// Validates the reservation and opens (or reuses) an order for it.
-    pub async fn prepare(&self, user: Uuid, reservation: Uuid) -> Result<Prepared, PaymentError> {
-        let found = self.payable(user, reservation).await?;
-        let existing = payments::latest_for_reservation(&self.db, reservation, &["ready"]).await?;
+    /// What `user` would pay for `target` now; refused when it cannot be paid for.
+    async fn payable(&self, user: Uuid, target: Target) -> Result<Payable, PaymentError> {
+        match target {
+            Target::Reservation(id) => {
+                let found = self.payable_reservation(user, id).await?;
+                Ok(Payable {
+                    event_id: Some(found.event_id),
+                    amount: found.total_amount,
+                })
+            }
+            Target::Membership(id) => {
+                let found = memberships::get(&self.db, id)
+                    .await?
+                    .filter(|m| m.user_id == user)
+                    .ok_or(PaymentError::NotFound("membership"))?;
+                if found.status != "pending" || found.price <= 0 {
+                    return Err(PaymentError::Conflict(format!(
+                        "this membership is {}, not awaiting payment",
+                        found.status
+                    )));
+                }
+                Ok(Payable {
+                    event_id: None,
+                    amount: found.price,
+                })
+            }
+            Target::Transfer(id) => {
+                if transfers::get(&self.db, id).await?.is_none() {
+                    return Err(PaymentError::NotFound("transfer"));
+                }
+                let listing = transfers::buyable(&self.db, id).await?.ok_or_else(|| {
+                    PaymentError::Conflict("this ticket is no longer for sale".into())
+                })?;
+                if listing.seller_id == user {
+                    return Err(PaymentError::Invalid(
+                        "this is your own listing: withdraw it rather than buy it".into(),
+                    ));
+                }
+                Ok(Payable {
+                    event_id: Some(listing.event_id),
+                    amount: listing.price,
+                })
+            }
+        }
+    }
+
+    /// Validates what is paid for and opens (or reuses) an order for it.
+    pub async fn prepare(&self, user: Uuid, target: Target) -> Result<Prepared, PaymentError> {
+        let payable = self.payable(user, target).await?;
+        let existing = payments::latest_for(&self.db, user, target, &["ready"]).await?;
         let payment = match existing {
-            Some(p) if p.provider == "toss" => p,
+            Some(p) if p.provider == "toss" && p.amount == payable.amount => p,
             _ => {
                 payments::create(
                     &self.db,
                     &NewPayment {
                         order_id: &order_id(),
-                        reservation_id: reservation,
+                        target,
                         user_id: user,
-                        event_id: found.event_id,
-                        amount: found.total_amount,
+                        event_id: payable.event_id,
+                        amount: payable.amount,
                         provider: "toss",
                         method: None,
                     },
@@ -158,7 +235,7 @@ impl PaymentService {
             order_id: payment.order_id,
             amount: payment.amount,
             client_key: self.client_key.clone(),
-            reservation_id: reservation,
+            target,
         })
     }
 
@@ -190,12 +267,17 @@ impl PaymentService {
             _ => return Ok(payment.into()),
         }
         let provider = self.provider(&payment.provider)?;
-        if let Err(err) = self.payable(user, payment.reservation_id).await {
-            payments::fail(&self.db, order, "HOLD_NOT_PAYABLE", &err.to_string()).await?;
+        let target = payment.target().ok_or(PaymentError::NotFound("order"))?;
+        if let Err(err) = self.payable(user, target).await {
+            let code = match target {
+                Target::Reservation(_) => "HOLD_NOT_PAYABLE",
+                _ => "NOT_PAYABLE",
+            };
+            payments::fail(&self.db, order, code, &err.to_string()).await?;
             return Err(err);
         }
         if !payments::start_confirming(&self.db, order, payment_key).await? {
-            return self.wait_for_outcome(order).await;
+            return self.claim_lost(&payment).await;
         }
         self.settle(payment, provider, payment_key).await
     }
@@ -204,7 +286,7 @@ impl PaymentService {
     pub async fn process(
         &self,
         user: Uuid,
-        reservation: Uuid,
+        target: Target,
         method: &str,
     ) -> Result<PaymentView, PaymentError> {
         let provider = self.sandbox.clone().ok_or(PaymentError::MethodDisabled)?;
@@ -214,26 +296,29 @@ impl PaymentService {
                 SANDBOX_METHODS.join(", ")
             )));
         }
-        if let Some(done) =
-            payments::latest_for_reservation(&self.db, reservation, &["done", "confirming"])
-                .await?
-                .filter(|p| p.user_id == user)
+        if let Some(found) =
+            payments::latest_for(&self.db, user, target, &["done", "confirming"]).await?
         {
-            return match done.status.as_str() {
-                "confirming" => self.wait_for_outcome(&done.order_id).await,
-                _ => Ok(done.into()),
-            };
+            if found.status == "confirming" {
+                return self.wait_for_outcome(&found.order_id).await;
+            }
+            // A membership is paid for again when it is renewed; anything else once.
+            let renewal =
+                matches!(target, Target::Membership(_)) && self.payable(user, target).await.is_ok();
+            if !renewal {
+                return Ok(found.into());
+            }
         }
-        let found = self.payable(user, reservation).await?;
+        let payable = self.payable(user, target).await?;
         let order = order_id();
         let payment = payments::create(
             &self.db,
             &NewPayment {
                 order_id: &order,
-                reservation_id: reservation,
+                target,
                 user_id: user,
-                event_id: found.event_id,
-                amount: found.total_amount,
+                event_id: payable.event_id,
+                amount: payable.amount,
                 provider: "sandbox",
                 method: Some(method),
             },
@@ -241,9 +326,29 @@ impl PaymentService {
         .await?;
         let key = format!("sandbox_{}", Uuid::new_v4().simple());
         if !payments::start_confirming(&self.db, &order, &key).await? {
-            return Err(PaymentError::InProgress);
+            return self.claim_lost(&payment).await;
         }
         self.settle(payment, provider, &key).await
+    }
+
+    /// `payment` could not be claimed for confirmation. When another buyer's payment holds
+    /// the listing, this order is closed before anything is charged; otherwise another
+    /// request is confirming this very order, and its outcome is the answer.
+    async fn claim_lost(&self, payment: &Payment) -> Result<PaymentView, PaymentError> {
+        let still_ready = payments::by_order(&self.db, &payment.order_id)
+            .await?
+            .is_some_and(|p| p.status == "ready");
+        if payment.purpose == "transfer" && still_ready {
+            let why = "another fan is already buying this ticket";
+            payments::fail(&self.db, &payment.order_id, "TRANSFER_TAKEN", why).await?;
+            return Err(PaymentError::Conflict(format!(
+                "{why}; nothing was charged"
+            )));
+        }
+        if payment.provider == "sandbox" && still_ready {
+            return Err(PaymentError::InProgress);
+        }
+        self.wait_for_outcome(&payment.order_id).await
     }
 
     async fn settle(
@@ -264,14 +369,70 @@ impl PaymentService {
                 return Err(PaymentError::ProviderUnavailable(why));
             }
         };
-        payments::succeed(&self.db, &payment, &receipt.method).await?;
-        let reservation = ReservationId::from(payment.reservation_id);
+        match payment.target() {
+            Some(Target::Reservation(reservation)) => {
+                self.settle_reservation(&payment, reservation, &receipt, &provider, payment_key)
+                    .await?;
+            }
+            Some(Target::Membership(_)) => {
+                let activated =
+                    memberships::pay_and_activate(&self.db, &payment, &receipt.method).await;
+                if !self
+                    .fulfilled(activated, &payment, &receipt, &provider, payment_key)
+                    .await?
+                {
+                    return Err(PaymentError::Conflict(
+                        "this membership was no longer awaiting payment; the payment was \
+                         refunded"
+                            .into(),
+                    ));
+                }
+            }
+            Some(Target::Transfer(_)) => {
+                let setting = self.settlement.as_str();
+                let (outcome, done) =
+                    match transfers::pay_and_complete(&self.db, &payment, &receipt.method, setting)
+                        .await
+                    {
+                        Ok(done) => (Ok(done.is_some()), done),
+                        Err(err) => (Err(err), None),
+                    };
+                if !self
+                    .fulfilled(outcome, &payment, &receipt, &provider, payment_key)
+                    .await?
+                {
+                    return Err(PaymentError::Conflict(
+                        "this ticket was no longer for sale; the payment was refunded".into(),
+                    ));
+                }
+                if let Some(done) = done {
+                    self.settle_seller(&done).await;
+                }
+            }
+            None => return Err(PaymentError::NotFound("order")),
+        }
+        Ok(payments::by_order(&self.db, &order)
+            .await?
+            .ok_or(PaymentError::NotFound("order"))?
+            .into())
+    }
+
+    /// Step 3 for a reservation: the actor confirms it; a late payment completes the sale
+    /// when its seats are still free, else it is refunded.
+    async fn settle_reservation(
+        &self,
+        payment: &Payment,
+        reservation: Uuid,
+        receipt: &ProviderReceipt,
+        provider: &Arc<dyn PaymentProvider>,
+        payment_key: &str,
+    ) -> Result<(), PaymentError> {
+        payments::succeed(&self.db, payment, &receipt.method).await?;
+        let event = payment.event_id.ok_or(PaymentError::NotFound("event"))?;
+        let id = ReservationId::from(reservation);
         let confirmed = self
             .events
-            .with_event(
-                payment.event_id,
-                |h| async move { h.confirm(reservation).await },
-            )
+            .with_event(event, |h| async move { h.confirm(id).await })
             .await;
         match confirmed {
             Ok(()) => {}
@@ -281,8 +442,8 @@ impl PaymentService {
                 | EventError::StaleFencingToken(_)
                 | EventError::ReservationNotFound,
             ) => {
-                if !self.complete_late(&payment).await? {
-                    self.refund_late(&payment, provider.as_ref(), payment_key)
+                if !self.complete_late(payment, reservation, event).await? {
+                    self.refund_late(payment, reservation, provider.as_ref(), payment_key)
                         .await?;
                     return Err(PaymentError::HoldExpired);
                 }
@@ -290,25 +451,103 @@ impl PaymentService {
             Err(err) => {
                 // The money is recorded (with its event); the ticket consumer of
                 // PaymentConfirmed confirms the reservation when the actor is back.
-                tracing::warn!(%order, %err, "reservation confirmation deferred to the bus");
+                tracing::warn!(order = %payment.order_id, %err, "reservation confirmation deferred to the bus");
             }
         }
-        Ok(payments::by_order(&self.db, &order)
+        Ok(())
+    }
+
+    /// What a membership or transfer payment bought was recorded with the money (true);
+    /// or it could not be (false, or a store failure): then the money is recorded alone
+    /// and given back, so it is never taken without what it paid for.
+    async fn fulfilled(
+        &self,
+        outcome: Result<bool, urr_store::StoreError>,
+        payment: &Payment,
+        receipt: &ProviderReceipt,
+        provider: &Arc<dyn PaymentProvider>,
+        payment_key: &str,
+    ) -> Result<bool, PaymentError> {
+        let failure = match outcome {
+            Ok(true) => return Ok(true),
+            Ok(false) => None,
+            Err(err) => Some(err),
+        };
+        let reason = "what was paid for could no longer be had, so the payment was refunded \
+                      automatically";
+        payments::succeed(&self.db, payment, &receipt.method).await?;
+        let paid = payments::by_order(&self.db, &payment.order_id)
             .await?
-            .ok_or(PaymentError::NotFound("order"))?
-            .into())
+            .ok_or(PaymentError::NotFound("order"))?;
+        match provider.cancel(payment_key, reason, payment.amount).await {
+            Ok(()) => {
+                payments::refunded(&self.db, &paid, reason).await?;
+            }
+            Err(err) => {
+                tracing::error!(order = %payment.order_id, %err, "automatic refund failed: needs an operator");
+            }
+        }
+        match failure {
+            Some(err) => Err(err.into()),
+            None => Ok(false),
+        }
+    }
+
+    /// The seller of a transferred ticket is settled as configured. The buyer's purchase
+    /// stands whatever happens here; a failure is recorded on the transfer for an operator.
+    async fn settle_seller(&self, done: &Completed) {
+        if self.settlement == TransferSettlement::Payout {
+            // Recorded as owed in the transfer's own transaction.
+            return;
+        }
+        let outcome = self.refund_seller(done).await;
+        let status = match &outcome {
+            Ok(()) => "refunded",
+            Err(err) => {
+                tracing::error!(transfer = %done.transfer_id, %err, "refunding the seller of a transferred ticket failed: needs an operator");
+                "failed"
+            }
+        };
+        if let Err(err) = transfers::settled(&self.db, done.transfer_id, status).await {
+            tracing::error!(transfer = %done.transfer_id, %err, "recording a transfer's settlement failed");
+        }
+    }
+
+    /// Gives the seller back their own payment for the ticket, up to the buyer's price.
+    async fn refund_seller(&self, done: &Completed) -> Result<(), PaymentError> {
+        let original = payments::latest_for(
+            &self.db,
+            done.seller_id,
+            Target::Reservation(done.reservation_id),
+            &["done"],
+        )
+        .await?
+        .ok_or(PaymentError::NotFound("the seller's payment"))?;
+        let provider = self.provider(&original.provider)?;
+        let key = original.payment_key.clone().unwrap_or_default();
+        let amount = done.price.min(original.amount);
+        let reason = "the ticket was resold to another fan through a transfer";
+        provider
+            .cancel(&key, reason, amount)
+            .await
+            .map_err(provider_failure)?;
+        payments::refunded_partly(&self.db, &original, amount, "seller_refunded", reason).await?;
+        Ok(())
     }
 
     /// The payment arrived after the hold lapsed. True when the reservation ends up
     /// confirmed anyway: someone else confirmed it already (the ticket consumer), or its
     /// seats were all still free and the sale is completed on fresh locks.
-    async fn complete_late(&self, payment: &Payment) -> Result<bool, PaymentError> {
-        let Some((reservation, items)) =
-            reservations::get(&self.db, payment.reservation_id).await?
-        else {
+    async fn complete_late(
+        &self,
+        payment: &Payment,
+        reservation: Uuid,
+        event: Uuid,
+    ) -> Result<bool, PaymentError> {
+        let Some((found, items)) = reservations::get(&self.db, reservation).await? else {
             return Ok(false);
         };
-        match reservation.status.as_str() {
+        match found.status.as_str() {
             "confirmed" => return Ok(true),
             "expired" => {}
             _ => return Ok(false),
@@ -321,10 +560,10 @@ impl PaymentService {
             return Ok(false);
         }
         let user = urr_actors::ids::UserId::from(payment.user_id);
-        let id = ReservationId::from(payment.reservation_id);
+        let id = ReservationId::from(reservation);
         let revived = self
             .events
-            .with_event(payment.event_id, |h| {
+            .with_event(event, |h| {
                 let seats = seats.clone();
                 async move { h.revive(user, id, seats).await }
             })
@@ -336,6 +575,7 @@ impl PaymentService {
     async fn refund_late(
         &self,
         payment: &Payment,
+        reservation: Uuid,
         provider: &dyn PaymentProvider,
         payment_key: &str,
     ) -> Result<(), PaymentError> {
@@ -352,7 +592,7 @@ impl PaymentService {
                 tracing::error!(order = %payment.order_id, %err, "automatic refund failed: needs an operator");
                 payments::note(
                     &self.db,
-                    payment.reservation_id,
+                    reservation,
                     "refund_failed",
                     "paid after the hold lapsed; automatic refund failed",
                 )
@@ -382,7 +622,9 @@ impl PaymentService {
         Err(PaymentError::InProgress)
     }
 
-    /// Gives the money back and puts the seats on sale again.
+    /// Gives the money back and puts the seats on sale again. Only a ticket's own sale is
+    /// refundable, and only while its buyer still holds it: a ticket that changed hands,
+    /// a ticket bought through a transfer and a membership fee are not.
     pub async fn refund(
         &self,
         user: Uuid,
@@ -397,27 +639,46 @@ impl PaymentService {
         if payment.status != "done" {
             return Err(PaymentError::NotRefundable);
         }
+        let reservation = match payment.target() {
+            Some(Target::Reservation(id)) => id,
+            Some(Target::Membership(_)) => {
+                return Err(PaymentError::Conflict(
+                    "membership fees are not refundable".into(),
+                ));
+            }
+            Some(Target::Transfer(_)) => {
+                return Err(PaymentError::Conflict(
+                    "tickets bought through a transfer are final".into(),
+                ));
+            }
+            None => return Err(PaymentError::NotFound("order")),
+        };
+        let event = payment.event_id.ok_or(PaymentError::NotFound("event"))?;
         let provider = self.provider(&payment.provider)?;
+        // Until the refund is recorded, the ticket cannot be listed or change hands: a
+        // buyer paying right now finds the listing gone and is refunded.
+        let guard = transfers::lock_for_refund(&self.db, reservation, payment.user_id)
+            .await?
+            .ok_or_else(|| {
+                PaymentError::Conflict(
+                    "this ticket was transferred to another fan and can no longer be \
+                     refunded"
+                        .into(),
+                )
+            })?;
         let key = payment.payment_key.clone().unwrap_or_default();
         provider
             .cancel(&key, reason, payment.amount)
             .await
-            .map_err(|e| match e {
-                ProviderError::Declined { code, message } => {
-                    PaymentError::Declined { code, message }
-                }
-                ProviderError::Unavailable(why) => PaymentError::ProviderUnavailable(why),
-            })?;
+            .map_err(provider_failure)?;
         if !payments::refunded(&self.db, &payment, reason).await? {
             return Err(PaymentError::NotRefundable);
         }
-        let reservation = ReservationId::from(payment.reservation_id);
+        guard.release().await?;
+        let id = ReservationId::from(reservation);
         match self
             .events
-            .with_event(
-                payment.event_id,
-                |h| async move { h.refund(reservation).await },
-            )
+            .with_event(event, |h| async move { h.refund(id).await })
             .await
         {
             Ok(()) | Err(EventError::NotPending | EventError::ReservationNotFound) => {}

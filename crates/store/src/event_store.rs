@@ -595,6 +595,13 @@ impl EventStore for PgRedisEventStore {
             .await
             .map_err(failure)?;
         history(&mut tx, reservation.0, "cancelled", note).await?;
+        // The refund's own transaction: points go back exactly once, with the sale.
+        crate::memberships::take_back(&mut tx, user, reservation.0, "refund")
+            .await
+            .map_err(failure)?;
+        crate::transfers::withdraw(&mut tx, reservation.0)
+            .await
+            .map_err(failure)?;
         let message = ReservationCancelled {
             reservation_id: reservation.0.to_string(),
             user_id: user.to_string(),
@@ -678,6 +685,19 @@ async fn record_sale(
     .await
     .map_err(failure)?;
     history(tx, reservation.0, "confirmed", note).await?;
+    // Points are credited in the transaction that makes the sale, which happens once per
+    // reservation (pending or expired → confirmed is a conditional update), so exactly
+    // once; a bus consumer would need its own dedupe to promise the same.
+    crate::memberships::credit(
+        tx,
+        user,
+        event_id,
+        reservation.0,
+        crate::memberships::PURCHASE_POINTS,
+        "purchase",
+    )
+    .await
+    .map_err(failure)?;
     let event = ReservationConfirmed {
         reservation_id: reservation.0.to_string(),
         user_id: user.to_string(),

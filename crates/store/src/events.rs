@@ -39,6 +39,8 @@ pub struct TicketType {
 pub struct EventDetail {
     pub event: EventSummary,
     pub ticket_types: Vec<TicketType>,
+    /// Members-only windows before the general sale, earliest first.
+    pub presale_windows: Vec<crate::presales::PresaleWindow>,
 }
 
 #[derive(Debug, Clone)]
@@ -156,9 +158,11 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<EventDetail>, StoreEr
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
+    let presale_windows = crate::presales::for_event(&mut *conn, id).await?;
     Ok(Some(EventDetail {
         event,
         ticket_types,
+        presale_windows,
     }))
 }
 

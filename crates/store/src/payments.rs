@@ -3,20 +3,52 @@
 
 use chrono::{DateTime, Utc};
 use prost::Message;
-use sqlx::{FromRow, PgPool};
+use sqlx::{FromRow, PgPool, Postgres, Transaction};
 use urr_proto::events::{PaymentConfirmed, PaymentRefunded};
 use uuid::Uuid;
 
 use crate::StoreError;
 use crate::outbox::{self, OutboxEvent};
 
+/// What a payment pays for: exactly one of these rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Reservation(Uuid),
+    Membership(Uuid),
+    Transfer(Uuid),
+}
+
+impl Target {
+    pub fn purpose(self) -> &'static str {
+        match self {
+            Target::Reservation(_) => "reservation",
+            Target::Membership(_) => "membership",
+            Target::Transfer(_) => "transfer",
+        }
+    }
+
+    /// (reservation id, membership id, transfer id): the one that is set.
+    pub fn ids(self) -> (Option<Uuid>, Option<Uuid>, Option<Uuid>) {
+        match self {
+            Target::Reservation(id) => (Some(id), None, None),
+            Target::Membership(id) => (None, Some(id), None),
+            Target::Transfer(id) => (None, None, Some(id)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct Payment {
     pub id: Uuid,
     pub order_id: String,
-    pub reservation_id: Uuid,
+    /// `reservation`, `membership` or `transfer`; the matching id below is set.
+    pub purpose: String,
+    pub reservation_id: Option<Uuid>,
+    pub membership_id: Option<Uuid>,
+    pub transfer_id: Option<Uuid>,
     pub user_id: Uuid,
-    pub event_id: Uuid,
+    /// The event a reservation or transfer payment is for; none for a membership.
+    pub event_id: Option<Uuid>,
     pub amount: i64,
     pub provider: String,
     pub method: Option<String>,
@@ -27,17 +59,30 @@ pub struct Payment {
     pub created_at: DateTime<Utc>,
     pub confirmed_at: Option<DateTime<Utc>>,
     pub refunded_at: Option<DateTime<Utc>>,
+    pub refunded_amount: Option<i64>,
 }
 
-const COLUMNS: &str = "id, order_id, reservation_id, user_id, event_id, amount, provider, \
-    method, payment_key, status, failure_code, failure_message, created_at, confirmed_at, \
-    refunded_at";
+impl Payment {
+    /// What the payment is for; `None` only for a row that breaks the table's check.
+    pub fn target(&self) -> Option<Target> {
+        match self.purpose.as_str() {
+            "reservation" => self.reservation_id.map(Target::Reservation),
+            "membership" => self.membership_id.map(Target::Membership),
+            "transfer" => self.transfer_id.map(Target::Transfer),
+            _ => None,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, order_id, purpose, reservation_id, membership_id, transfer_id, \
+    user_id, event_id, amount, provider, method, payment_key, status, failure_code, \
+    failure_message, created_at, confirmed_at, refunded_at, refunded_amount";
 
 pub struct NewPayment<'a> {
     pub order_id: &'a str,
-    pub reservation_id: Uuid,
+    pub target: Target,
     pub user_id: Uuid,
-    pub event_id: Uuid,
+    pub event_id: Option<Uuid>,
     pub amount: i64,
     pub provider: &'a str,
     pub method: Option<&'a str>,
@@ -45,14 +90,18 @@ pub struct NewPayment<'a> {
 
 pub async fn create(pool: &PgPool, new: &NewPayment<'_>) -> Result<Payment, StoreError> {
     let sql = format!(
-        "INSERT INTO payments (id, order_id, reservation_id, user_id, event_id, amount, \
-         provider, method, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ready') \
-         RETURNING {COLUMNS}"
+        "INSERT INTO payments (id, order_id, purpose, reservation_id, membership_id, \
+         transfer_id, user_id, event_id, amount, provider, method, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'ready') RETURNING {COLUMNS}"
     );
+    let (reservation, membership, transfer) = new.target.ids();
     sqlx::query_as::<_, Payment>(sqlx::AssertSqlSafe(sql))
         .bind(Uuid::now_v7())
         .bind(new.order_id)
-        .bind(new.reservation_id)
+        .bind(new.target.purpose())
+        .bind(reservation)
+        .bind(membership)
+        .bind(transfer)
         .bind(new.user_id)
         .bind(new.event_id)
         .bind(new.amount)
@@ -71,19 +120,27 @@ pub async fn by_order(pool: &PgPool, order_id: &str) -> Result<Option<Payment>, 
         .await?)
 }
 
-/// The newest payment of a reservation in one of `statuses`.
-pub async fn latest_for_reservation(
+/// The newest payment by `user` for `target` in one of `statuses`.
+pub async fn latest_for(
     pool: &PgPool,
-    reservation: Uuid,
+    user: Uuid,
+    target: Target,
     statuses: &[&str],
 ) -> Result<Option<Payment>, StoreError> {
+    // One indexed column per purpose; the name comes from this fixed set, never input.
+    let (column, id) = match target {
+        Target::Reservation(id) => ("reservation_id", id),
+        Target::Membership(id) => ("membership_id", id),
+        Target::Transfer(id) => ("transfer_id", id),
+    };
     let sql = format!(
-        "SELECT {COLUMNS} FROM payments WHERE reservation_id = $1 AND status = ANY($2) \
-         ORDER BY created_at DESC LIMIT 1"
+        "SELECT {COLUMNS} FROM payments WHERE {column} = $1 AND user_id = $2 \
+         AND status = ANY($3) ORDER BY created_at DESC LIMIT 1"
     );
     let statuses: Vec<String> = statuses.iter().map(|s| (*s).to_owned()).collect();
     Ok(sqlx::query_as::<_, Payment>(sqlx::AssertSqlSafe(sql))
-        .bind(reservation)
+        .bind(id)
+        .bind(user)
         .bind(&statuses)
         .fetch_optional(pool)
         .await?)
@@ -130,29 +187,48 @@ pub async fn fail(
     Ok(())
 }
 
+fn text(id: Option<Uuid>) -> String {
+    id.map(|id| id.to_string()).unwrap_or_default()
+}
+
 /// The provider took the money: recorded with its `PaymentConfirmed` event.
 pub async fn succeed(pool: &PgPool, payment: &Payment, method: &str) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
+    record_success(&mut tx, payment, method).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`succeed`] inside a caller's transaction, so what the money buys (a membership, a
+/// transferred ticket) commits with the record of the money, or neither does.
+pub async fn record_success(
+    tx: &mut Transaction<'_, Postgres>,
+    payment: &Payment,
+    method: &str,
+) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE payments SET status = 'done', method = COALESCE(method, $2), \
          confirmed_at = now(), updated_at = now() WHERE id = $1",
     )
     .bind(payment.id)
     .bind(method)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     let event = PaymentConfirmed {
         payment_id: payment.id.to_string(),
         order_id: payment.order_id.clone(),
-        reservation_id: payment.reservation_id.to_string(),
+        reservation_id: text(payment.reservation_id),
         user_id: payment.user_id.to_string(),
-        event_id: payment.event_id.to_string(),
+        event_id: text(payment.event_id),
         amount: payment.amount,
         method: method.to_owned(),
         occurred_at_ms: Utc::now().timestamp_millis(),
+        purpose: payment.purpose.clone(),
+        membership_id: text(payment.membership_id),
+        transfer_id: text(payment.transfer_id),
     };
     outbox::append(
-        &mut tx,
+        tx,
         &OutboxEvent {
             topic: "payment-events",
             key: &payment.order_id,
@@ -161,18 +237,30 @@ pub async fn succeed(pool: &PgPool, payment: &Payment, method: &str) -> Result<(
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
 /// The money went back: recorded with its `PaymentRefunded` event.
 pub async fn refunded(pool: &PgPool, payment: &Payment, reason: &str) -> Result<bool, StoreError> {
+    refunded_partly(pool, payment, payment.amount, "refunded", reason).await
+}
+
+/// `amount` (at most the payment's) went back; false when the payment was not `done`.
+/// A reservation payment's history gets a `status` line saying why.
+pub async fn refunded_partly(
+    pool: &PgPool,
+    payment: &Payment,
+    amount: i64,
+    status: &str,
+    reason: &str,
+) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
     let updated = sqlx::query(
-        "UPDATE payments SET status = 'refunded', refunded_at = now(), updated_at = now() \
-         WHERE id = $1 AND status = 'done'",
+        "UPDATE payments SET status = 'refunded', refunded_at = now(), refunded_amount = $2, \
+         updated_at = now() WHERE id = $1 AND status = 'done'",
     )
     .bind(payment.id)
+    .bind(amount.min(payment.amount))
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
@@ -181,12 +269,15 @@ pub async fn refunded(pool: &PgPool, payment: &Payment, reason: &str) -> Result<
     let event = PaymentRefunded {
         payment_id: payment.id.to_string(),
         order_id: payment.order_id.clone(),
-        reservation_id: payment.reservation_id.to_string(),
+        reservation_id: text(payment.reservation_id),
         user_id: payment.user_id.to_string(),
-        event_id: payment.event_id.to_string(),
-        amount: payment.amount,
+        event_id: text(payment.event_id),
+        amount: amount.min(payment.amount),
         reason: reason.to_owned(),
         occurred_at_ms: Utc::now().timestamp_millis(),
+        purpose: payment.purpose.clone(),
+        membership_id: text(payment.membership_id),
+        transfer_id: text(payment.transfer_id),
     };
     outbox::append(
         &mut tx,
@@ -198,14 +289,16 @@ pub async fn refunded(pool: &PgPool, payment: &Payment, reason: &str) -> Result<
         },
     )
     .await?;
-    sqlx::query(
-        "INSERT INTO reservation_history (reservation_id, status, note) VALUES ($1, $2, $3)",
-    )
-    .bind(payment.reservation_id)
-    .bind("refunded")
-    .bind(reason)
-    .execute(&mut *tx)
-    .await?;
+    if let Some(reservation) = payment.reservation_id {
+        sqlx::query(
+            "INSERT INTO reservation_history (reservation_id, status, note) VALUES ($1, $2, $3)",
+        )
+        .bind(reservation)
+        .bind(status)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(true)
 }

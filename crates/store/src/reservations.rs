@@ -97,7 +97,8 @@ pub async fn list_for_user(
     Ok((listed, total))
 }
 
-async fn items(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Item>, StoreError> {
+/// The items of several reservations at once, in layout order.
+pub async fn items(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Item>, StoreError> {
     Ok(sqlx::query_as::<_, Item>(
         "SELECT i.reservation_id, i.seat_id, \
          sec.name || '-' || s.row_number || '-' || s.seat_number AS seat_label, \

@@ -387,3 +387,99 @@ pub async fn queue_overview(
         },
     })))
 }
+
+/// Most pre-sale windows one event may have.
+const MAX_PRESALE_WINDOWS: usize = 10;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresaleWindowRequest {
+    tier: String,
+    opens_at: DateTime<Utc>,
+    closes_at: DateTime<Utc>,
+}
+
+/// Either the windows themselves (none clears them), or `preset: "seed"`: the seed's
+/// tier schedule ending at the event's `saleStartsAt`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresalesRequest {
+    windows: Option<Vec<PresaleWindowRequest>>,
+    preset: Option<String>,
+}
+
+/// Sets an event's members-only pre-sale windows. Only an event whose artist has a fan
+/// club can have them (nobody else could buy in them).
+pub async fn presales(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<PresalesRequest>,
+) -> ApiResult<Json<serde_json::Value>> {
+    use urr_store::memberships::Tier;
+    use urr_store::presales;
+
+    let event = events::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event"))?
+        .event;
+    let windows = match (body.windows, body.preset.as_deref()) {
+        (Some(windows), None) => windows
+            .iter()
+            .map(|w| {
+                let tier = Tier::parse(w.tier.trim()).ok_or_else(|| {
+                    ApiError::invalid("tier must be one of silver, gold, diamond")
+                })?;
+                if w.closes_at <= w.opens_at {
+                    return Err(ApiError::invalid("closesAt must be after opensAt"));
+                }
+                if w.closes_at > event.starts_at {
+                    return Err(ApiError::invalid(
+                        "a pre-sale window must close by the event's startsAt",
+                    ));
+                }
+                Ok((tier, w.opens_at, w.closes_at))
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?,
+        (None, Some("seed")) => presales::seed_schedule(event.sale_starts_at),
+        (None, Some(_)) => return Err(ApiError::invalid("preset must be \"seed\"")),
+        _ => {
+            return Err(ApiError::invalid(
+                "give either windows or preset, not both or neither",
+            ));
+        }
+    };
+    if windows.len() > MAX_PRESALE_WINDOWS {
+        return Err(ApiError::invalid(format!(
+            "at most {MAX_PRESALE_WINDOWS} pre-sale windows"
+        )));
+    }
+    if !windows.is_empty() {
+        let club = match event.artist_id {
+            Some(artist) => urr_store::memberships::club(&state.db, artist).await?,
+            None => None,
+        };
+        if club.is_none() {
+            return Err(ApiError::new(
+                crate::error::ErrorCode::Conflict,
+                "pre-sale windows need the event's artist to have a fan club: set it up \
+                 with PUT /api/v1/admin/artists/{id}/membership first",
+            ));
+        }
+    }
+    let stored = presales::replace(&state.db, id, &windows)
+        .await
+        .map_err(|e| match e {
+            urr_store::StoreError::NotFound => ApiError::not_found("event"),
+            other => other.into(),
+        })?;
+    let windows: Vec<serde_json::Value> = stored
+        .into_iter()
+        .map(
+            |w| serde_json::json!({"tier": w.tier, "opensAt": w.opens_at, "closesAt": w.closes_at}),
+        )
+        .collect();
+    Ok(Json(
+        serde_json::json!({"eventId": id, "presaleWindows": windows}),
+    ))
+}

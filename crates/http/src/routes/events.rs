@@ -5,6 +5,7 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use urr_store::events::{self, EventDetail, EventFilter, EventSummary, TicketType};
+use urr_store::presales::PresaleWindow;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -90,13 +91,33 @@ impl From<TicketType> for TicketTypeView {
     }
 }
 
-/// An event with its ticket types.
+/// A members-only window before the general sale: `{tier, opensAt, closesAt}`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresaleWindowView {
+    tier: String,
+    opens_at: DateTime<Utc>,
+    closes_at: DateTime<Utc>,
+}
+
+impl From<PresaleWindow> for PresaleWindowView {
+    fn from(w: PresaleWindow) -> Self {
+        Self {
+            tier: w.tier,
+            opens_at: w.opens_at,
+            closes_at: w.closes_at,
+        }
+    }
+}
+
+/// An event with its ticket types and its pre-sale schedule (empty when it has none).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventDetailView {
     #[serde(flatten)]
     event: EventView,
     ticket_types: Vec<TicketTypeView>,
+    presale_windows: Vec<PresaleWindowView>,
 }
 
 impl From<EventDetail> for EventDetailView {
@@ -104,6 +125,7 @@ impl From<EventDetail> for EventDetailView {
         Self {
             event: d.event.into(),
             ticket_types: d.ticket_types.into_iter().map(Into::into).collect(),
+            presale_windows: d.presale_windows.into_iter().map(Into::into).collect(),
         }
     }
 }

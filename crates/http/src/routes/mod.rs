@@ -2,7 +2,7 @@
 //! seats, and the operator endpoints.
 
 use axum::Router;
-use axum::routing::{get, patch, post};
+use axum::routing::{get, patch, post, put};
 
 use crate::state::AppState;
 
@@ -12,6 +12,7 @@ mod auth;
 mod community;
 mod events;
 mod health;
+mod memberships;
 mod news;
 mod payments;
 mod queue;
@@ -19,6 +20,7 @@ mod queue_audit;
 mod reservations;
 mod seats;
 mod stats;
+mod transfers;
 
 pub fn api(state: &AppState) -> Router<AppState> {
     // Calls that take seats or tickets pass the entry-token gate first.
@@ -54,6 +56,19 @@ pub fn api(state: &AppState) -> Router<AppState> {
         .route("/api/v1/payments/process", post(payments::process))
         .route("/api/v1/payments/{order_id}", get(payments::get))
         .route("/api/v1/payments/{order_id}/refund", post(payments::refund))
+        .route(
+            "/api/v1/memberships",
+            get(memberships::mine).post(memberships::join),
+        )
+        .route("/api/v1/memberships/{id}", get(memberships::get))
+        .route("/api/v1/artists/{id}/membership", get(memberships::club))
+        .route(
+            "/api/v1/transfers",
+            get(transfers::open).post(transfers::create),
+        )
+        .route("/api/v1/transfers/my", get(transfers::mine))
+        .route("/api/v1/transfers/{id}", get(transfers::get))
+        .route("/api/v1/transfers/{id}/cancel", post(transfers::cancel))
         .route("/api/v1/stats/events/{event_id}", get(stats::event))
         .route("/api/v1/stats/overview", get(stats::overview))
         .route("/api/v1/queue/check/{event_id}", post(queue::check))
@@ -93,6 +108,11 @@ pub fn api(state: &AppState) -> Router<AppState> {
             get(news::detail).patch(news::update).delete(news::delete),
         )
         .route("/api/v1/admin/artists", post(admin::create_artist))
+        .route(
+            "/api/v1/admin/artists/{id}/membership",
+            put(memberships::put_club),
+        )
+        .route("/api/v1/admin/events/{id}/presales", put(admin::presales))
         .route("/api/v1/admin/events", post(admin::create_event))
         .route("/api/v1/admin/events/{id}", patch(admin::update_event))
         .route("/api/v1/admin/events/{id}/status", patch(admin::set_status))

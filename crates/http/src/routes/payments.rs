@@ -1,11 +1,13 @@
-//! Payments (SPEC 2.4): thin handlers over `urr_payments::PaymentService`.
+//! Payments (SPEC 2.4): thin handlers over `urr_payments::PaymentService`. A payment is
+//! for a reservation, a fan-club membership or a transfer listing: `prepare` and
+//! `process` take exactly one of `reservationId`, `membershipId`, `transferId`.
 
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use urr_auth::Role;
-use urr_payments::PaymentView;
+use urr_payments::{PaymentView, Target};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -18,8 +20,12 @@ use crate::validate;
 #[serde(rename_all = "camelCase")]
 pub struct PaymentReply {
     order_id: String,
-    reservation_id: Uuid,
+    purpose: String,
+    reservation_id: Option<Uuid>,
+    membership_id: Option<Uuid>,
+    transfer_id: Option<Uuid>,
     amount: i64,
+    refunded_amount: Option<i64>,
     status: String,
     provider: String,
     method: Option<String>,
@@ -33,8 +39,12 @@ impl From<PaymentView> for PaymentReply {
     fn from(p: PaymentView) -> Self {
         Self {
             order_id: p.order_id,
+            purpose: p.purpose,
             reservation_id: p.reservation_id,
+            membership_id: p.membership_id,
+            transfer_id: p.transfer_id,
             amount: p.amount,
+            refunded_amount: p.refunded_amount,
             status: p.status,
             provider: p.provider,
             method: p.method,
@@ -46,24 +56,49 @@ impl From<PaymentView> for PaymentReply {
     }
 }
 
+/// What is paid for: exactly one of the three ids.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PrepareRequest {
-    reservation_id: Uuid,
+pub struct PayFor {
+    reservation_id: Option<Uuid>,
+    membership_id: Option<Uuid>,
+    transfer_id: Option<Uuid>,
+}
+
+impl PayFor {
+    fn target(&self) -> Result<Target, ApiError> {
+        match (self.reservation_id, self.membership_id, self.transfer_id) {
+            (Some(id), None, None) => Ok(Target::Reservation(id)),
+            (None, Some(id), None) => Ok(Target::Membership(id)),
+            (None, None, Some(id)) => Ok(Target::Transfer(id)),
+            _ => Err(ApiError::invalid(
+                "give exactly one of reservationId, membershipId and transferId",
+            )),
+        }
+    }
+}
+
+fn target_fields(target: Target) -> serde_json::Value {
+    let (reservation, membership, transfer) = target.ids();
+    serde_json::json!({
+        "purpose": target.purpose(),
+        "reservationId": reservation,
+        "membershipId": membership,
+        "transferId": transfer,
+    })
 }
 
 pub async fn prepare(
     State(state): State<AppState>,
     user: CurrentUser,
-    ApiJson(body): ApiJson<PrepareRequest>,
+    ApiJson(body): ApiJson<PayFor>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let prepared = state.payments.prepare(user.id, body.reservation_id).await?;
-    Ok(Json(serde_json::json!({
-        "orderId": prepared.order_id,
-        "amount": prepared.amount,
-        "clientKey": prepared.client_key,
-        "reservationId": prepared.reservation_id,
-    })))
+    let prepared = state.payments.prepare(user.id, body.target()?).await?;
+    let mut reply = target_fields(prepared.target);
+    reply["orderId"] = prepared.order_id.into();
+    reply["amount"] = prepared.amount.into();
+    reply["clientKey"] = prepared.client_key.into();
+    Ok(Json(reply))
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,7 +131,8 @@ pub async fn confirm(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessRequest {
-    reservation_id: Uuid,
+    #[serde(flatten)]
+    target: PayFor,
     method: String,
 }
 
@@ -108,7 +144,7 @@ pub async fn process(
     Ok(Json(
         state
             .payments
-            .process(user.id, body.reservation_id, body.method.trim())
+            .process(user.id, body.target.target()?, body.method.trim())
             .await?
             .into(),
     ))

@@ -128,13 +128,15 @@ fn respond(state: &AppState, body: QueueReply) -> Response {
 
 /// Joins the queue (idempotent: one place per user), or is admitted at once when there
 /// is room and nobody waits. With the event's Tier-1 room active, a Tier-1 token is
-/// required and its position, not any query parameter, is the priority.
+/// required and its position, not any query parameter, is the priority. During a
+/// members-only pre-sale window, only members of its tier may check in.
 pub async fn check(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(event): ApiPath<Uuid>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    crate::presale::admit(&state, event, &user).await?;
     let tier1_required = state.tier1_active(event).await;
     let tier1_pos = entry::tier1_position(&state, &headers, event, &user, tier1_required)?;
     let uid = UserId::from(user.id);

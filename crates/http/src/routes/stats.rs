@@ -33,6 +33,7 @@ pub async fn event(
         "refunded": figures.refunded,
         "revenue": figures.revenue,
         "refundedAmount": figures.refunded_amount,
+        "transfers": figures.transfers,
         "queue": {
             "waiting": queue.queue.waiting,
             "active": queue.queue.active,
@@ -57,5 +58,6 @@ pub async fn overview(State(state): State<AppState>, _admin: AdminUser) -> ApiRe
         "refunded": totals.refunded,
         "revenue": totals.revenue,
         "refundedAmount": totals.refunded_amount,
+        "transfers": totals.transfers,
     })))
 }

@@ -1,0 +1,278 @@
+//! Fan clubs and memberships (SPEC 2.6): an artist's club (free or paid, with the seed's
+//! tiers), joining it, and the caller's memberships with their points. A paid membership
+//! is pending until paid through the payments flow with its `membershipId`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use urr_store::artists;
+use urr_store::memberships::{
+    self, DEFAULT_DIAMOND_POINTS, DEFAULT_GOLD_POINTS, FanClub, JOIN_BONUS, Membership,
+    PURCHASE_POINTS, PointEntry,
+};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::extract::{ApiJson, ApiPath};
+use crate::session::{AdminUser, CurrentUser};
+use crate::state::AppState;
+use crate::validate;
+
+/// Won; a year's membership costs no more than this.
+const MAX_PRICE: i64 = 10_000_000;
+const MAX_POINTS: i64 = 1_000_000_000;
+const HISTORY_LIMIT: i64 = 50;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TierView {
+    tier: &'static str,
+    min_points: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClubView {
+    artist_id: Uuid,
+    price: i64,
+    free: bool,
+    tiers: Vec<TierView>,
+    join_bonus: i64,
+    points_per_reservation: i64,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<FanClub> for ClubView {
+    fn from(c: FanClub) -> Self {
+        Self {
+            artist_id: c.artist_id,
+            price: c.price,
+            free: c.price == 0,
+            tiers: vec![
+                TierView {
+                    tier: "silver",
+                    min_points: 0,
+                },
+                TierView {
+                    tier: "gold",
+                    min_points: c.gold_points,
+                },
+                TierView {
+                    tier: "diamond",
+                    min_points: c.diamond_points,
+                },
+            ],
+            join_bonus: JOIN_BONUS,
+            points_per_reservation: PURCHASE_POINTS,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembershipView {
+    membership_id: Uuid,
+    artist_id: Uuid,
+    artist_name: String,
+    /// `pending` (pay with this `membershipId`), `active` or `expired`.
+    status: String,
+    tier: String,
+    points: i64,
+    price: i64,
+    next_tier: Option<&'static str>,
+    next_tier_points: Option<i64>,
+    joined_at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<Membership> for MembershipView {
+    fn from(m: Membership) -> Self {
+        let (next_tier, next_tier_points) = if m.points < m.gold_points {
+            (Some("gold"), Some(m.gold_points))
+        } else if m.points < m.diamond_points {
+            (Some("diamond"), Some(m.diamond_points))
+        } else {
+            (None, None)
+        };
+        Self {
+            membership_id: m.id,
+            artist_id: m.artist_id,
+            artist_name: m.artist_name,
+            status: m.status,
+            tier: m.tier,
+            points: m.points,
+            price: m.price,
+            next_tier,
+            next_tier_points,
+            joined_at: m.joined_at,
+            expires_at: m.expires_at,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PointView {
+    points: i64,
+    reason: String,
+    reservation_id: Option<Uuid>,
+    at: DateTime<Utc>,
+}
+
+impl From<PointEntry> for PointView {
+    fn from(p: PointEntry) -> Self {
+        Self {
+            points: p.delta,
+            reason: p.reason,
+            reservation_id: p.reservation_id,
+            at: p.at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct MembershipList {
+    memberships: Vec<MembershipView>,
+}
+
+/// The caller's memberships, newest first.
+pub async fn mine(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> ApiResult<Json<MembershipList>> {
+    let found = memberships::list_for_user(&state.db, user.id).await?;
+    Ok(Json(MembershipList {
+        memberships: found.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembershipDetail {
+    #[serde(flatten)]
+    membership: MembershipView,
+    point_history: Vec<PointView>,
+}
+
+/// One of the caller's memberships with its newest point changes.
+pub async fn get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<MembershipDetail>> {
+    let membership = memberships::get(&state.db, id)
+        .await?
+        .filter(|m| m.user_id == user.id)
+        .ok_or_else(|| ApiError::not_found("membership"))?;
+    let history = memberships::points_history(&state.db, id, HISTORY_LIMIT).await?;
+    Ok(Json(MembershipDetail {
+        membership: membership.into(),
+        point_history: history.into_iter().map(Into::into).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinRequest {
+    artist_id: Uuid,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinReply {
+    #[serde(flatten)]
+    membership: MembershipView,
+    /// True when the membership waits for its fee: pay it with `POST
+    /// /api/v1/payments/prepare` (or `/process`) and this `membershipId`.
+    payment_required: bool,
+}
+
+/// Joins an artist's fan club: active at once when the club is free, else pending until
+/// paid. 201 when this call opened the membership, 200 when it was already pending.
+pub async fn join(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<JoinRequest>,
+) -> ApiResult<(StatusCode, Json<JoinReply>)> {
+    let (membership, opened) = memberships::join(&state.db, user.id, body.artist_id)
+        .await
+        .map_err(|e| match e {
+            urr_store::StoreError::NotFound => ApiError::not_found("fan club of this artist"),
+            other => other.into(),
+        })?;
+    let status = if opened {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let payment_required = membership.status == "pending";
+    Ok((
+        status,
+        Json(JoinReply {
+            membership: membership.into(),
+            payment_required,
+        }),
+    ))
+}
+
+/// An artist's fan club, for anyone deciding whether to join.
+pub async fn club(
+    State(state): State<AppState>,
+    ApiPath(artist): ApiPath<Uuid>,
+) -> ApiResult<Json<ClubView>> {
+    let club = memberships::club(&state.db, artist)
+        .await?
+        .ok_or_else(|| ApiError::not_found("fan club of this artist"))?;
+    Ok(Json(club.into()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClubRequest {
+    /// Won for a year; 0 makes joining free.
+    price: i64,
+    gold_points: Option<i64>,
+    diamond_points: Option<i64>,
+}
+
+/// Sets up or changes an artist's fan club (admin).
+pub async fn put_club(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiPath(artist): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ClubRequest>,
+) -> ApiResult<Json<ClubView>> {
+    let price = validate::range("price", body.price, 0, MAX_PRICE)?;
+    let gold = validate::range(
+        "goldPoints",
+        body.gold_points.unwrap_or(DEFAULT_GOLD_POINTS),
+        1,
+        MAX_POINTS,
+    )?;
+    let diamond = validate::range(
+        "diamondPoints",
+        body.diamond_points.unwrap_or(DEFAULT_DIAMOND_POINTS),
+        1,
+        MAX_POINTS,
+    )?;
+    if diamond <= gold {
+        return Err(ApiError::invalid("diamondPoints must be above goldPoints"));
+    }
+    if artists::get(&state.db, artist).await?.is_none() {
+        return Err(ApiError::not_found("artist"));
+    }
+    let club = memberships::put_club(&state.db, artist, price, gold, diamond)
+        .await
+        .map_err(|e| match e {
+            urr_store::StoreError::NotFound => {
+                ApiError::new(ErrorCode::NotFound, "artist not found")
+            }
+            other => other.into(),
+        })?;
+    Ok(Json(club.into()))
+}
