@@ -45,3 +45,24 @@ if ! command -v moto_server >/dev/null; then
 fi
 
 cargo test --workspace "$@"
+
+# The browser UI (tests/ui): Playwright driving Debian's Chromium against a real
+# `urr serve` per test file, each on its own database and Redis prefix. Screenshots of
+# every page land in target/ui-screenshots/. URR_SKIP_UI_TESTS=1 skips them.
+if [ "${URR_SKIP_UI_TESTS:-0}" != 1 ]; then
+  ui_missing=()
+  [ -x /usr/bin/chromium ] || ui_missing+=(chromium)
+  # Korean glyphs, so the Korean pages render (and screenshot) as text, not boxes.
+  fc-list 2>/dev/null | grep -qi 'nanum\|noto sans cjk' || ui_missing+=(fonts-nanum)
+  command -v psql >/dev/null || ui_missing+=(postgresql-client)
+  if [ ${#ui_missing[@]} -gt 0 ]; then
+    echo "installing: ${ui_missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${ui_missing[@]}" >/dev/null
+  fi
+  [ -d tests/ui/node_modules ] || (cd tests/ui && npm ci --no-audit --no-fund)
+  cargo build --bin urr
+  target_dir=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+  (cd tests/ui && URR_BIN="$target_dir/debug/urr" node --test --test-concurrency=1)
+fi

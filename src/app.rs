@@ -1,4 +1,5 @@
-//! Assembling a node: the edge's state and router with the Tier-1 room mounted.
+//! Assembling a node: the edge's state and router with the Tier-1 room and the browser UI
+//! mounted.
 
 use std::sync::Arc;
 
@@ -45,7 +46,12 @@ pub async fn build(
         .await
         .context("opening the Tier-1 waiting room store")?;
     state.tier1 = Some(Arc::new(Tier1Gate(tier1.room)));
-    let router = urr_http::router_with(state.clone(), vec![("/vwr-api", tier1.router)]);
+    // The browser UI answers every other page path; API paths keep their JSON 404.
+    let router = urr_http::router_with_ui(
+        state.clone(),
+        vec![("/vwr-api", tier1.router)],
+        urr_web::router(),
+    );
     let relay = urr_bus::Relay::new(state.db.clone(), state.kv.clone(), Default::default());
     let node_name = format!("node-{}", Uuid::new_v4().simple());
     let consumers = crate::consumers::consumers(&state.db, &state.kv, &state.events, &node_name);

@@ -19,5 +19,5 @@ mod validate;
 pub use config::HttpConfig;
 pub use error::{ApiError, ErrorCode};
 pub use session::{AdminUser, CurrentUser};
-pub use startup::{router, router_with, serve};
+pub use startup::{router, router_with, router_with_ui, serve};
 pub use state::{AppState, Tier1Rooms};

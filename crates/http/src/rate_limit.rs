@@ -186,9 +186,14 @@ impl Class {
         }
     }
 
-    /// The class of a route; `None` for the probes, which are never limited.
+    /// The class of a route; `None` for the probes and the browser UI's pages and files,
+    /// which are never limited: they are served from memory (the seed's came from a CDN),
+    /// and one page load fetches a few dozen modules, which behind a carrier's shared
+    /// address would spend everyone's budget before the on-sale.
     pub fn of(method: &Method, path: &str) -> Option<Class> {
-        if matches!(path, "/healthz" | "/readyz") {
+        if matches!(path, "/healthz" | "/readyz")
+            || !(path.starts_with("/api/") || path.starts_with("/vwr-api/"))
+        {
             return None;
         }
         let class = if path.starts_with("/api/v1/auth/") {
@@ -459,5 +464,11 @@ mod tests {
         );
         assert_eq!(Class::of(&Method::GET, "/healthz"), None);
         assert_eq!(Class::of(&Method::GET, "/readyz"), None);
+        assert_eq!(Class::of(&Method::GET, "/assets/js/main.js"), None);
+        assert_eq!(Class::of(&Method::GET, "/events/x/seats"), None);
+        assert_eq!(
+            Class::of(&Method::GET, "/vwr-api/vwr/status/x"),
+            Some(Class::General)
+        );
     }
 }

@@ -4,9 +4,11 @@ use std::future::Future;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
+use axum::extract::Request;
+use axum::http::{HeaderName, Method};
+use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
-use tower::ServiceBuilder;
+use tower::{ServiceBuilder, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -26,6 +28,17 @@ pub fn router(state: AppState) -> Router {
 /// The node's surface with further routers mounted (e.g. the Tier-1 room at `/vwr-api`),
 /// all behind the same middleware.
 pub fn router_with(state: AppState, mounts: Vec<(&str, Router)>) -> Router {
+    assemble(state, mounts, None)
+}
+
+/// The node's surface with the browser UI as the fallback: a `GET`/`HEAD` that no route
+/// took and that is not an API path (`/api/**`, `/vwr-api/**`, the probes) goes to `ui`;
+/// everything else unknown stays the JSON 404 API clients expect.
+pub fn router_with_ui(state: AppState, mounts: Vec<(&str, Router)>, ui: Router) -> Router {
+    assemble(state, mounts, Some(ui))
+}
+
+fn assemble(state: AppState, mounts: Vec<(&str, Router)>, ui: Option<Router>) -> Router {
     let timeout = state.config.request_timeout();
     let body_limit = state.config.body_limit;
     let [hsts, nosniff, frames, referrer] = middleware::security_headers();
@@ -36,7 +49,7 @@ pub fn router_with(state: AppState, mounts: Vec<(&str, Router)>) -> Router {
     for (path, mounted) in mounts {
         app = app.nest(path, mounted);
     }
-    app.fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
+    app.fallback(move |request: Request| fallback(ui.clone(), request))
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 ErrorCode::MethodNotAllowed,
@@ -73,6 +86,25 @@ pub fn router_with(state: AppState, mounts: Vec<(&str, Router)>) -> Router {
                 .layer(frames)
                 .layer(referrer),
         )
+}
+
+async fn fallback(ui: Option<Router>, request: Request) -> Response {
+    let page = matches!(*request.method(), Method::GET | Method::HEAD)
+        && !is_api_path(request.uri().path());
+    match ui {
+        Some(ui) if page => match ui.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
+        _ => ApiError::new(ErrorCode::NotFound, "no such route").into_response(),
+    }
+}
+
+/// Paths the API owns: unknown ones answer JSON, never the UI's page.
+fn is_api_path(path: &str) -> bool {
+    ["/api", "/vwr-api", "/healthz", "/readyz", "/metrics"]
+        .iter()
+        .any(|p| path == *p || path.starts_with(&format!("{p}/")))
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests

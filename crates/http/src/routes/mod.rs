@@ -19,6 +19,7 @@ mod queue;
 mod queue_audit;
 mod reservations;
 mod seats;
+mod site;
 mod stats;
 mod transfers;
 
@@ -41,6 +42,12 @@ pub fn api(state: &AppState) -> Router<AppState> {
         .route("/api/v1/auth/google", post(auth::google))
         .route("/api/v1/events", get(events::list))
         .route("/api/v1/events/{id}", get(events::detail))
+        .route("/api/v1/config", get(site::config))
+        .route("/api/v1/events/{id}/booking", get(site::booking_rules))
+        .route(
+            "/api/v1/reservations/{id}/payment",
+            get(site::reservation_payment),
+        )
         .route("/api/v1/artists", get(artists::list))
         .route("/api/v1/artists/{id}", get(artists::detail))
         .route("/api/v1/seats/events/{event_id}", get(seats::for_event))

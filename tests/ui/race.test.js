@@ -1,0 +1,70 @@
+// Two browsers want the same seat: the one who holds it first wins, and the other sees
+// it turn held on the map as it happens, without reloading. A browser whose live stream
+// is cut learns of it from the 409 instead, with the map brought up to date.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import * as H from './harness.js';
+
+let node;
+let browser;
+
+before(async () => {
+  node = await H.startNode();
+  browser = await H.launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await node?.stop();
+});
+
+const seat = (page, id) => page.locator(`.seat[data-seat-id="${id}"]`);
+
+test('two browsers race for the same seat and the loser sees it held, live', async () => {
+  const operator = await H.admin(node);
+  const event = await H.seatedEvent(node, operator, { title: 'Race Night' });
+  await H.queueSettings(node, operator, event.id, { enabled: false });
+  const [target, second] = await H.seatIds(node, event.id);
+
+  const { page: alice } = await H.signedInPage(browser, node, 'alice');
+  const { page: bob } = await H.signedInPage(browser, node, 'bob');
+  for (const page of [alice, bob]) {
+    await page.goto(`${node.url}/events/${event.id}/seats`);
+    await seat(page, target.id).click();
+    assert.equal(await seat(page, target.id).getAttribute('aria-checked'), 'true');
+  }
+  await bob.evaluate(() => {
+    window.notReloaded = true;
+  });
+
+  await alice.getByTestId('hold').click();
+  await alice.waitForURL(/\/payment\//);
+
+  await H.eventually(async () => (await seat(bob, target.id).getAttribute('data-state')) === 'held', { what: "bob's map to show the seat held" });
+  assert.equal(await seat(bob, target.id).getAttribute('aria-checked'), 'false');
+  assert.match(await bob.getByTestId('seat-message').textContent(), new RegExp(`${target.label} was just taken`));
+  assert.equal(await bob.evaluate(() => window.notReloaded), true, 'no reload happened');
+  assert.equal(await bob.getByTestId('hold').isDisabled(), true);
+  await H.screenshot(bob, 'seat-map-race-loser');
+
+  // Carol's stream is cut, so her map is stale when someone else takes her seat.
+  const { page: carol } = await H.signedInPage(browser, node, 'carol');
+  await carol.route('**/stream', (route) => route.abort());
+  await carol.goto(`${node.url}/events/${event.id}/seats`);
+  await seat(carol, second.id).click();
+  const dave = await H.register(node, 'dave');
+  await H.call(node, 'POST', '/api/v1/seats/reserve', {
+    token: dave.accessToken,
+    body: { eventId: event.id, seatIds: [second.id], idempotencyKey: 'dave-1' },
+  });
+  assert.equal(await seat(carol, second.id).getAttribute('data-state'), 'selected');
+  await carol.getByTestId('hold').click();
+  await H.eventually(async () => /took a seat first/.test(await carol.getByTestId('seat-message').textContent()), { what: 'the 409 message' });
+  assert.match(await carol.getByTestId('seat-message').textContent(), new RegExp(second.label));
+  assert.equal(await seat(carol, second.id).getAttribute('data-state'), 'held');
+  assert.equal(await seat(carol, target.id).getAttribute('data-state'), 'held');
+  assert.match(carol.url(), /\/seats$/);
+  await H.screenshot(carol, 'seat-map-409');
+});

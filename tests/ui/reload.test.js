@@ -1,0 +1,77 @@
+// A reload in the Tier-1 waiting room keeps the place: the browser resumes its requestId
+// rather than joining again at the back.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import * as H from './harness.js';
+
+let node;
+let browser;
+
+before(async () => {
+  node = await H.startNode();
+  browser = await H.launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await node?.stop();
+});
+
+async function shownPosition(page, scope) {
+  return Number(
+    await H.eventually(async () => {
+      const text = await scope.getByTestId('position').textContent();
+      return text !== '—' && text;
+    }, { what: 'a shown position' }),
+  );
+}
+
+test('a reload in the waiting room keeps the place', async () => {
+  const operator = await H.admin(node);
+  const event = await H.seatedEvent(node, operator, { title: 'Reload Fest' });
+  await H.room(node, operator, event.id, 'open', { batch: 1, intervalSecs: 1 });
+  await H.room(node, operator, event.id, 'pause');
+  for (const n of [1, 2, 3]) {
+    await H.call(node, 'POST', `/vwr-api/vwr/assign/${event.id}`, { body: { userId: `before-${n}` } });
+  }
+
+  const { page } = await H.signedInPage(browser, node, 'patient');
+  await page.goto(`${node.url}/events/${event.id}`);
+  await page.getByTestId('book').click();
+  const place = await shownPosition(page, page.getByTestId('vwr-modal'));
+  assert.equal(place, 4);
+  const before = await H.call(node, 'GET', `/vwr-api/vwr/status/${event.id}`);
+
+  await page.reload();
+  const modal = page.getByTestId('vwr-modal');
+  await modal.waitFor();
+  assert.equal(await shownPosition(page, modal), place, 'same place after the reload');
+  assert.equal(Number(await modal.getByTestId('ahead').textContent()), 3);
+  const afterReload = await H.call(node, 'GET', `/vwr-api/vwr/status/${event.id}`);
+  assert.equal(afterReload.nextPosition, before.nextPosition, 'no second place was taken');
+  await H.screenshot(page, 'vwr-modal-after-reload');
+
+  // The seed's static room page resumes the same place too.
+  await page.goto(`${node.url}/vwr/${event.id}`);
+  const room = page.getByTestId('vwr-page');
+  assert.equal(await shownPosition(page, room), place);
+  await H.screenshot(page, 'vwr-page');
+
+  // A place the room no longer knows (404 on check) is replaced by a new one at the back.
+  await page.evaluate(({ eventId }) => {
+    const key = Object.keys(localStorage).find((k) => k.startsWith(`urr.vwr.${eventId}.`));
+    const saved = JSON.parse(localStorage.getItem(key));
+    localStorage.setItem(key, JSON.stringify({ ...saved, requestId: crypto.randomUUID() }));
+  }, { eventId: event.id });
+  await page.reload();
+  await H.eventually(async () => (await shownPosition(page, room)) === place + 1, { what: 'a new place after the 404' });
+
+  // The operator resumes the room: the fan is let through, into the queue and on to seats.
+  await H.room(node, operator, event.id, 'resume');
+  await page.waitForURL(/\/seats$/, { timeout: 20_000 });
+  const cookies = await page.context().cookies();
+  assert.ok(cookies.some((c) => c.name === 'urr-vwr-token'), 'the Tier-1 token is kept as a cookie');
+  assert.ok(cookies.some((c) => c.name === 'urr-entry-token'), 'the entry token arrived');
+});
