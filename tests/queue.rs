@@ -368,3 +368,40 @@ async fn queue_calls_on_unknown_or_closed_events_are_clear_errors() {
         .unwrap();
     assert_error(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
+
+#[tokio::test]
+async fn a_confirmed_purchase_hands_the_buyers_turn_to_the_next_in_line() {
+    let app = spawn_app_with(|c| {
+        c.payments.payment_sandbox = true;
+        c.events.queue_tick_ms = 50;
+        c.events.active_ttl_secs = 600;
+    })
+    .await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 4).await;
+    app.queue_settings(&admin, event, json!({"threshold": 1}))
+        .await;
+    let buyer = app.quick_user("buyer").await;
+    let next = app.quick_user("next").await;
+    let entry = app.enter(event, &buyer).await;
+    assert_eq!(app.queue_check(event, &next).await["status"], "queued");
+
+    let held = app.hold(&buyer, Some(&entry), event, &seats[..1], "turn").await;
+    assert_eq!(held.status(), StatusCode::CREATED);
+    let held: Value = held.json().await.expect("json");
+    // Still the buyer's turn while they pay: the next person waits.
+    assert_eq!(app.queue_status(event, &next).await["status"], "queued");
+    let paid = app
+        .post_as(
+            "/api/v1/payments/process",
+            &json!({"reservationId": held["reservationId"], "method": "kakaopay"}),
+            &buyer,
+        )
+        .await;
+    assert_eq!(paid.status(), StatusCode::OK);
+    // Admitted within a few ticks, not after the buyer's 10-minute admission lapses.
+    let started = std::time::Instant::now();
+    app.enter(event, &next).await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(app.queue_status(event, &buyer).await["status"], "none");
+}

@@ -303,7 +303,7 @@ impl Actor for EventActor {
                 let _ = reply.send(result);
             }
             EventMsg::Confirm { reservation, reply } => {
-                let _ = reply.send(confirm(state, reservation, at).await);
+                let _ = reply.send(confirm(state, &myself, reservation, at).await);
             }
             EventMsg::Cancel {
                 user,
@@ -318,7 +318,7 @@ impl Actor for EventActor {
                 seats,
                 reply,
             } => {
-                let _ = reply.send(revive(state, user, reservation, seats, at).await);
+                let _ = reply.send(revive(state, &myself, user, reservation, seats, at).await);
             }
             EventMsg::Refund { reservation, reply } => {
                 let _ = reply.send(refund(state, reservation).await);
@@ -881,10 +881,12 @@ fn hold_error(err: HoldError) -> EventError {
 
 async fn confirm(
     state: &mut EventState,
+    myself: &ActorRef<EventMsg>,
     reservation: ReservationId,
     at: Instant,
 ) -> Result<(), EventError> {
     if let Some(booking) = state.seats.booking(reservation) {
+        let buyer = booking.user;
         let mut pairs = Vec::with_capacity(booking.seats.len());
         for &seat in &booking.seats {
             match state.seats.status(seat) {
@@ -920,6 +922,7 @@ async fn confirm(
                         status: SeatStatus::Reserved,
                     });
                 }
+                end_turn(state, myself, buyer);
                 Ok(())
             }
             ConfirmOutcome::StaleToken(seats) => Err(EventError::StaleFencingToken(seats)),
@@ -951,6 +954,17 @@ async fn confirm(
         };
     }
     Err(EventError::ReservationNotFound)
+}
+
+/// A buyer whose purchase is confirmed has had their turn: their place among the
+/// active goes to the next person in line at the next tick, instead of idling until the
+/// admission expires (with 1,000 active and a 10-minute TTL, a sale would otherwise
+/// crawl after its first thousand buyers). Their entry token still works until it
+/// expires, so a second purchase within the per-event limit is not refused.
+fn end_turn(state: &mut EventState, myself: &ActorRef<EventMsg>, user: UserId) {
+    if state.admission.active().contains(user) && state.admission.leave(user).is_some() {
+        log(state, myself, QueueLogRecord::Left { user });
+    }
 }
 
 async fn cancel(
@@ -987,13 +1001,14 @@ async fn cancel(
 /// seat is still free: locks re-taken with fresh fencing tokens, then one transaction.
 async fn revive(
     state: &mut EventState,
+    myself: &ActorRef<EventMsg>,
     user: UserId,
     reservation: ReservationId,
     seats: Vec<SeatId>,
     at: Instant,
 ) -> Result<(), EventError> {
     if state.seats.booking(reservation).is_some() {
-        return confirm(state, reservation, at).await;
+        return confirm(state, myself, reservation, at).await;
     }
     let taken: Vec<SeatId> = seats
         .iter()
