@@ -30,6 +30,9 @@ end
 return #users
 ";
 
+/// Callers at once in the concurrent variants.
+const CONCURRENT: usize = 64;
+
 fn sizes() -> Vec<usize> {
     std::env::var("URR_BENCH_SIZES")
         .ok()
@@ -169,6 +172,82 @@ fn compare(c: &mut Criterion) {
                         .await
                         .expect("zadd");
                 }
+            })
+        });
+        // 64 callers at once, as in a rush: the actor answers statuses from memory one
+        // after another and acknowledges every join waiting in its mailbox with one log
+        // write; the seed sends each caller's commands to Redis (pipelined on one
+        // multiplexed connection, as its Lettuce client does). Time per 64 replies.
+        group.bench_with_input(BenchmarkId::new("status_x64/actor", n), &n, |b, _| {
+            b.to_async(&runtime).iter(|| {
+                i = (i + 7919) % users.len();
+                let calls = (0..CONCURRENT).map(|k| {
+                    let (handle, user) = (handle.clone(), users[(i + k * 131) % users.len()]);
+                    async move { handle.status(user).await.expect("status") }
+                });
+                futures::future::join_all(calls)
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("status_x64/seed", n), &n, |b, _| {
+            b.to_async(&runtime).iter(|| {
+                j = (j + 7919) % users.len();
+                let calls = (0..CONCURRENT).map(|k| {
+                    let member = users[(j + k * 131) % users.len()].0.to_string();
+                    let key = queue_key.clone();
+                    let mut conn = setup.base.kv.conn();
+                    async move {
+                        let _: (Option<i64>, i64) = redis::pipe()
+                            .cmd("ZRANK")
+                            .arg(&key)
+                            .arg(&member)
+                            .cmd("ZCARD")
+                            .arg(&key)
+                            .query_async(&mut conn)
+                            .await
+                            .expect("zrank");
+                    }
+                });
+                futures::future::join_all(calls)
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("join_x64/actor", n), &n, |b, _| {
+            b.to_async(&runtime).iter(|| {
+                let calls = (0..CONCURRENT).map(|_| {
+                    let handle = handle.clone();
+                    async move {
+                        handle
+                            .join(UserId::from(Uuid::new_v4()), None)
+                            .await
+                            .expect("join")
+                    }
+                });
+                futures::future::join_all(calls)
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("join_x64/seed", n), &n, |b, _| {
+            b.to_async(&runtime).iter(|| {
+                let calls = (0..CONCURRENT).map(|_| {
+                    score += 1.0;
+                    let key = queue_key.clone();
+                    let mut conn = setup.base.kv.conn();
+                    let member = Uuid::new_v4().to_string();
+                    let at = score;
+                    async move {
+                        let _: (i64, Option<i64>) = redis::pipe()
+                            .cmd("ZADD")
+                            .arg(&key)
+                            .arg("NX")
+                            .arg(at)
+                            .arg(&member)
+                            .cmd("ZRANK")
+                            .arg(&key)
+                            .arg(&member)
+                            .query_async(&mut conn)
+                            .await
+                            .expect("zadd");
+                    }
+                });
+                futures::future::join_all(calls)
             })
         });
         // Admission of 100 from the head: the seed's script (members re-added at the back,

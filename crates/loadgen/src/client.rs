@@ -87,6 +87,17 @@ impl Api {
         call: &'static str,
         request: RequestBuilder,
     ) -> Result<Reply, LoadgenError> {
+        let (status, bytes) = self.call_raw(call, request).await?;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok(Reply { status, body })
+    }
+
+    /// [`Self::call`] without parsing the body: for big bodies read into typed structs.
+    pub async fn call_raw(
+        &self,
+        call: &'static str,
+        request: RequestBuilder,
+    ) -> Result<(u16, bytes::Bytes), LoadgenError> {
         let _slot = self
             .slots
             .acquire()
@@ -96,16 +107,13 @@ impl Api {
         let outcome = async {
             let response = request.send().await?;
             let status = response.status().as_u16();
-            let bytes = response.bytes().await?;
-            let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            Ok::<_, reqwest::Error>(Reply { status, body })
+            Ok::<_, reqwest::Error>((status, response.bytes().await?))
         }
         .await;
         match outcome {
-            Ok(reply) => {
-                self.metrics
-                    .record(call, started.elapsed(), Some(reply.status));
-                Ok(reply)
+            Ok((status, bytes)) => {
+                self.metrics.record(call, started.elapsed(), Some(status));
+                Ok((status, bytes))
             }
             Err(err) => {
                 self.metrics.record(call, started.elapsed(), None);

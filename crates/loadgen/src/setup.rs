@@ -82,6 +82,16 @@ pub async fn sale(
     config: &LoadgenConfig,
     title: &str,
 ) -> Result<Sale, LoadgenError> {
+    // Buyers pay with the sandbox provider: a node without it would fail every payment
+    // and the run would measure nothing but expiring holds.
+    let node = api
+        .call("setup", api.request(Method::GET, "/api/v1/config", operator))
+        .await?;
+    if node.body["paymentSandbox"].as_bool() != Some(true) {
+        return Err(LoadgenError::Setup(
+            "the node's sandbox payments are off: start it with --payment-sandbox true".into(),
+        ));
+    }
     let event = match config.event {
         Some(event) => event,
         None => create_event(api, operator, config, title).await?,

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Reproduces every figure in BENCHMARKS.md on this machine, each beside its baseline in
+# the same run: the criterion suites, the queue's bytes per user, Tier-1 throughput, and
+# the rush (a release node driven by `urr loadgen`). Everything lands in
+# target/bench-report/ (criterion's own reports stay in target/criterion/).
+#
+#   scripts/bench.sh            # everything (about an hour on 2 cores)
+#   scripts/bench.sh rush       # only the rush;  also: criterion, memory, tier1
+#   URR_RUSH_USERS=20000 URR_RUSH_SEATS=2000 scripts/bench.sh rush
+#
+# Needs PostgreSQL (postgres@127.0.0.1:5432, trust) and Redis (127.0.0.1:6379) running,
+# as scripts/test.sh leaves them; moto_server for the Tier-1 emulator figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=target/bench-report
+mkdir -p "$out"
+what="${1:-all}"
+
+pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not running: run scripts/test.sh once"; exit 1; }
+redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis is not running: run scripts/test.sh once"; exit 1; }
+
+run() { echo "== $*" | tee -a "$out/log.txt"; "$@" 2>&1 | tee -a "$out/log.txt"; }
+
+if [[ $what == all || $what == criterion ]]; then
+  for bench in tokens queue holds queue_vs_seed holds_vs_seed edge actors; do
+    run cargo bench --bench "$bench" | tee "$out/$bench.txt"
+  done
+fi
+
+if [[ $what == all || $what == memory ]]; then
+  run cargo test -p urr-actors --release --test queue_memory -- --nocapture | tee "$out/queue_memory.txt"
+fi
+
+if [[ $what == all || $what == tier1 ]]; then
+  export PATH="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$PATH"
+  run cargo test -p urr-vwr --release --test throughput -- --ignored --nocapture --test-threads 1 \
+    | tee "$out/tier1.txt"
+fi
+
+if [[ $what == all || $what == rush ]]; then
+  users="${URR_RUSH_USERS:-100000}"
+  seats="${URR_RUSH_SEATS:-10000}"
+  run cargo build --release --bin urr
+  urr="${CARGO_TARGET_DIR:-target}/release/urr"
+  id="$(date +%s)$$"
+  db="urr_bench_rush_$id"
+  secret="$(head -c 32 /dev/urandom | base64)"
+  log="$out/rush-node.log"
+  URR_JWT_SECRET="$secret" RUST_LOG=warn "$urr" serve --listen 127.0.0.1:0 \
+    --database-name "$db" --redis-prefix "urr-bench-rush-$id:" --db-max-connections 20 --payment-sandbox true \
+    >"$log" 2>&1 &
+  node=$!
+  trap 'kill $node 2>/dev/null || true' EXIT
+  url=""
+  for _ in $(seq 1 100); do
+    url="$(grep -o 'http://127.0.0.1:[0-9]*' "$log" | head -n 1 || true)"
+    [[ -n $url ]] && break
+    sleep 0.2
+  done
+  [[ -n $url ]] || { echo "the node did not start:"; cat "$log"; exit 1; }
+  # The load generator shares the node's two cores: what is measured is the whole
+  # machine selling out, clients included.
+  URR_JWT_SECRET="$secret" run "$urr" loadgen --target "$url" \
+    --database-name "$db" --users "$users" --seats "$seats" --accounts provisioned \
+    --concurrency 256 --arrival-secs 30 --max-secs 840 --progress false --out "$out/rush" \
+    | tee "$out/rush.txt" || true
+  kill "$node" 2>/dev/null || true
+  wait "$node" 2>/dev/null || true
+  psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$db\"" || true
+fi
+echo "figures: $out"
