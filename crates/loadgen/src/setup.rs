@@ -85,7 +85,10 @@ pub async fn sale(
     // Buyers pay with the sandbox provider: a node without it would fail every payment
     // and the run would measure nothing but expiring holds.
     let node = api
-        .call("setup", api.request(Method::GET, "/api/v1/config", operator))
+        .call(
+            "setup",
+            api.request(Method::GET, "/api/v1/config", operator),
+        )
         .await?;
     if node.body["paymentSandbox"].as_bool() != Some(true) {
         return Err(LoadgenError::Setup(

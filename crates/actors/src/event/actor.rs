@@ -250,6 +250,10 @@ impl Actor for EventActor {
                 reply,
             } => join(state, &myself, user, tier1_pos, reply, at),
             EventMsg::Status { user, reply } => {
+                // Asking where one stands is a sign of life: a client that polls as the
+                // server tells it (or keeps the stream open) must never lose its place
+                // for not also calling heartbeat.
+                state.admission.heartbeat(user, at);
                 let _ = reply.send(Ok(view(state, user)));
             }
             EventMsg::Heartbeat { user, reply } => {
@@ -615,6 +619,7 @@ fn view(state: &EventState, user: UserId) -> QueueView {
                 people_ahead: place.people_ahead,
                 people_behind: place.people_behind,
                 estimated_wait: wait,
+                heartbeat_within: state.settings.queue_ttl,
             }
         }
         None => QueueView::Absent,

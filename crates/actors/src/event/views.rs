@@ -19,6 +19,9 @@ pub enum QueueView {
         people_behind: u64,
         /// At the configured admission rate.
         estimated_wait: Duration,
+        /// The queue drops a user not heard from (status, heartbeat, an open stream) for
+        /// this long: clients must poll well within it.
+        heartbeat_within: Duration,
     },
     /// Neither waiting nor admitted.
     Absent,

@@ -79,6 +79,7 @@ fn reply(
             people_ahead,
             people_behind,
             estimated_wait,
+            heartbeat_within,
         } => QueueReply {
             event_id: event,
             queued: true,
@@ -87,7 +88,9 @@ fn reply(
             people_ahead: Some(people_ahead),
             people_behind: Some(people_behind),
             estimated_wait: Some(estimated_wait.as_secs()),
-            next_poll: next_poll_secs(people_ahead),
+            // Far back, polls thin out, but always to well within the queue's
+            // patience: a client that polls as told is never dropped.
+            next_poll: next_poll_secs(people_ahead).min((heartbeat_within.as_secs() / 3).max(1)),
             entry_token: None,
         },
         QueueView::Absent => QueueReply {
