@@ -66,6 +66,36 @@ async fn setup() -> Setup {
     Setup { base, directory }
 }
 
+/// The seed's status: position and line length, as its reply needs.
+async fn seed_status(mut conn: redis::aio::ConnectionManager, key: String, member: String) {
+    let _: (Option<i64>, i64) = redis::pipe()
+        .cmd("ZRANK")
+        .arg(&key)
+        .arg(&member)
+        .cmd("ZCARD")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .expect("zrank");
+}
+
+/// The seed's join: ZADD NX at the arrival score, then ZRANK for the position.
+async fn seed_join(mut conn: redis::aio::ConnectionManager, key: String, at: f64) {
+    let member = Uuid::new_v4().to_string();
+    let _: (i64, Option<i64>) = redis::pipe()
+        .cmd("ZADD")
+        .arg(&key)
+        .arg("NX")
+        .arg(at)
+        .arg(&member)
+        .cmd("ZRANK")
+        .arg(&key)
+        .arg(&member)
+        .query_async(&mut conn)
+        .await
+        .expect("zadd");
+}
+
 async fn actor_event(setup: &Setup) -> EventHandle {
     let (id, _) = support::on_sale_event(&setup.base.db, None).await;
     setup.directory.get(id).await.expect("actor")
@@ -122,21 +152,11 @@ fn compare(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("status/seed", n), &n, |b, _| {
             b.to_async(&runtime).iter(|| {
                 j = (j + 7919) % users.len();
-                let member = users[j].0.to_string();
-                let key = queue_key.clone();
-                let mut conn = setup.base.kv.conn();
-                async move {
-                    // Position and line length, as the seed's status reply needs.
-                    let _: (Option<i64>, i64) = redis::pipe()
-                        .cmd("ZRANK")
-                        .arg(&key)
-                        .arg(&member)
-                        .cmd("ZCARD")
-                        .arg(&key)
-                        .query_async(&mut conn)
-                        .await
-                        .expect("zrank");
-                }
+                seed_status(
+                    setup.base.kv.conn(),
+                    queue_key.clone(),
+                    users[j].0.to_string(),
+                )
             })
         });
         group.bench_with_input(BenchmarkId::new("join/actor", n), &n, |b, _| {
@@ -154,24 +174,7 @@ fn compare(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("join/seed", n), &n, |b, _| {
             b.to_async(&runtime).iter(|| {
                 score += 1.0;
-                let key = queue_key.clone();
-                let mut conn = setup.base.kv.conn();
-                let member = Uuid::new_v4().to_string();
-                let at = score;
-                async move {
-                    let _: (i64, Option<i64>) = redis::pipe()
-                        .cmd("ZADD")
-                        .arg(&key)
-                        .arg("NX")
-                        .arg(at)
-                        .arg(&member)
-                        .cmd("ZRANK")
-                        .arg(&key)
-                        .arg(&member)
-                        .query_async(&mut conn)
-                        .await
-                        .expect("zadd");
-                }
+                seed_join(setup.base.kv.conn(), queue_key.clone(), score)
             })
         });
         // 64 callers at once, as in a rush: the actor answers statuses from memory one
@@ -193,19 +196,7 @@ fn compare(c: &mut Criterion) {
                 j = (j + 7919) % users.len();
                 let calls = (0..CONCURRENT).map(|k| {
                     let member = users[(j + k * 131) % users.len()].0.to_string();
-                    let key = queue_key.clone();
-                    let mut conn = setup.base.kv.conn();
-                    async move {
-                        let _: (Option<i64>, i64) = redis::pipe()
-                            .cmd("ZRANK")
-                            .arg(&key)
-                            .arg(&member)
-                            .cmd("ZCARD")
-                            .arg(&key)
-                            .query_async(&mut conn)
-                            .await
-                            .expect("zrank");
-                    }
+                    seed_status(setup.base.kv.conn(), queue_key.clone(), member)
                 });
                 futures::future::join_all(calls)
             })
@@ -228,24 +219,7 @@ fn compare(c: &mut Criterion) {
             b.to_async(&runtime).iter(|| {
                 let calls = (0..CONCURRENT).map(|_| {
                     score += 1.0;
-                    let key = queue_key.clone();
-                    let mut conn = setup.base.kv.conn();
-                    let member = Uuid::new_v4().to_string();
-                    let at = score;
-                    async move {
-                        let _: (i64, Option<i64>) = redis::pipe()
-                            .cmd("ZADD")
-                            .arg(&key)
-                            .arg("NX")
-                            .arg(at)
-                            .arg(&member)
-                            .cmd("ZRANK")
-                            .arg(&key)
-                            .arg(&member)
-                            .query_async(&mut conn)
-                            .await
-                            .expect("zadd");
-                    }
+                    seed_join(setup.base.kv.conn(), queue_key.clone(), score)
                 });
                 futures::future::join_all(calls)
             })

@@ -93,41 +93,26 @@ impl Report {
             .collect();
         let _ = writeln!(out, "outcomes: {}", outcomes.join(", "));
         let _ = writeln!(out, "\nchecks");
-        let _ = writeln!(
-            out,
-            "  {:<48} {:>8}  {}",
-            "oversold seats (API, buyers' reservations)",
-            c.oversold_api,
-            pass(c.oversold_api == 0)
-        );
-        let _ = writeln!(
-            out,
-            "  {:<48} {:>8}  {}",
-            "oversold seats (PostgreSQL, live reservations)",
-            c.oversold_postgres,
-            pass(c.oversold_postgres == 0)
-        );
-        let _ = writeln!(
-            out,
-            "  {:<48} {:>8}  {}",
-            "paid but not confirmed",
-            c.sales_not_confirmed,
-            pass(c.sales_not_confirmed == 0)
-        );
-        let _ = writeln!(
-            out,
-            "  {:<48} {:>8}  {}",
-            "fairness inversions (vs Tier-1 order)",
-            c.fairness.inversions,
-            pass(c.fairness.inversions == 0)
-        );
-        let _ = writeln!(
-            out,
-            "  {:<48} {:>8}  {}",
-            "Tier-1 places logged differently",
-            c.fairness.position_mismatches,
-            pass(c.fairness.position_mismatches == 0)
-        );
+        // Each of these must be 0 for the run to pass.
+        let must_be_zero = [
+            ("oversold seats (API, buyers' reservations)", c.oversold_api),
+            (
+                "oversold seats (PostgreSQL, live reservations)",
+                c.oversold_postgres,
+            ),
+            ("paid but not confirmed", c.sales_not_confirmed),
+            (
+                "fairness inversions (vs Tier-1 order)",
+                c.fairness.inversions,
+            ),
+            (
+                "Tier-1 places logged differently",
+                c.fairness.position_mismatches,
+            ),
+        ];
+        for (label, value) in must_be_zero {
+            let _ = writeln!(out, "  {label:<48} {value:>8}  {}", pass(value == 0));
+        }
         let _ = writeln!(
             out,
             "  {:<48} {:>8}",
