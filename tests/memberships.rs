@@ -17,12 +17,6 @@ async fn app() -> TestApp {
     .await
 }
 
-async fn outbox(app: &TestApp, event_type: &str) -> i64 {
-    urr_store::payments::outbox_count(&app.db, event_type)
-        .await
-        .expect("outbox count")
-}
-
 async fn join(app: &TestApp, user: &Session, artist: Uuid) -> reqwest::Response {
     app.post_as("/api/v1/memberships", &json!({"artistId": artist}), user)
         .await
@@ -91,7 +85,7 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
         "conflict",
     )
     .await;
-    assert_eq!(outbox(&app, "MembershipActivated").await, 1);
+    assert_eq!(app.outbox("MembershipActivated").await, 1);
 
     let paid = app.artist_with_club(&admin, 30000).await;
     let club: Value = app
@@ -119,7 +113,7 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
     let again: Value = again.json().await.unwrap();
     assert_eq!(again["membershipId"], id.as_str());
     assert_eq!(
-        outbox(&app, "MembershipActivated").await,
+        app.outbox("MembershipActivated").await,
         1,
         "not before payment"
     );
@@ -171,7 +165,7 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
     assert_eq!(active["status"], "active");
     assert_eq!(active["points"], 200);
     assert!(active["expiresAt"].is_string());
-    assert_eq!(outbox(&app, "MembershipActivated").await, 2);
+    assert_eq!(app.outbox("MembershipActivated").await, 2);
     let twice = app
         .post_as(
             "/api/v1/payments/process",
@@ -180,7 +174,7 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
         )
         .await;
     assert_eq!(twice.status(), StatusCode::OK, "idempotent");
-    assert_eq!(outbox(&app, "PaymentConfirmed").await, 1, "charged once");
+    assert_eq!(app.outbox("PaymentConfirmed").await, 1, "charged once");
     let order = paid_fee["orderId"].as_str().unwrap();
     let refund = app
         .post_as(

@@ -199,12 +199,6 @@ async fn seat_status(app: &TestApp, event: Uuid, seat: Uuid) -> String {
         .unwrap()
 }
 
-async fn outbox(app: &TestApp, event_type: &str) -> i64 {
-    urr_store::payments::outbox_count(&app.db, event_type)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn hold_prepare_confirm_makes_a_confirmed_reservation_and_refund_undoes_it() {
     let (app, calls) = app_with(300, 5, false).await;
@@ -230,8 +224,8 @@ async fn hold_prepare_confirm_makes_a_confirmed_reservation_and_refund_undoes_it
     assert_eq!(paid["method"], "카드");
     assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
     assert_eq!(seat_status(&app, event, seats[0]).await, "reserved");
-    assert_eq!(outbox(&app, "PaymentConfirmed").await, 1);
-    assert_eq!(outbox(&app, "ReservationConfirmed").await, 1);
+    assert_eq!(app.outbox("PaymentConfirmed").await, 1);
+    assert_eq!(app.outbox("ReservationConfirmed").await, 1);
     assert_eq!(calls.lock().unwrap().confirms[&order], 1);
 
     let refund = app
@@ -247,8 +241,8 @@ async fn hold_prepare_confirm_makes_a_confirmed_reservation_and_refund_undoes_it
     assert_eq!(calls.lock().unwrap().cancels["ok_key_1"], 1);
     assert_eq!(reservation(&app, &user, &id).await["status"], "cancelled");
     assert_eq!(seat_status(&app, event, seats[0]).await, "available");
-    assert_eq!(outbox(&app, "PaymentRefunded").await, 1);
-    assert_eq!(outbox(&app, "ReservationCancelled").await, 1);
+    assert_eq!(app.outbox("PaymentRefunded").await, 1);
+    assert_eq!(app.outbox("ReservationCancelled").await, 1);
     let twice = app
         .post_as(
             &format!("/api/v1/payments/{order}/refund"),
@@ -285,8 +279,8 @@ async fn confirming_twice_charges_once_sequentially_and_concurrently() {
     let later = confirm(&app, &user, "ok_key_2", &order, 20000).await;
     assert_eq!(later.status(), StatusCode::OK);
     assert_eq!(calls.lock().unwrap().confirms[&order], 1, "one charge");
-    assert_eq!(outbox(&app, "PaymentConfirmed").await, 1);
-    assert_eq!(outbox(&app, "ReservationConfirmed").await, 1);
+    assert_eq!(app.outbox("PaymentConfirmed").await, 1);
+    assert_eq!(app.outbox("ReservationConfirmed").await, 1);
     // A second order for the same reservation cannot be charged either.
     let second = prepare(&app, &user, &id).await;
     assert_error(second, StatusCode::CONFLICT, "not_pending").await;
@@ -323,7 +317,7 @@ async fn bad_confirmations_are_clear_4xx_and_charge_nothing() {
         "nothing reached the provider"
     );
     assert_eq!(reservation(&app, &user, &id).await["status"], "pending");
-    assert_eq!(outbox(&app, "PaymentConfirmed").await, 0);
+    assert_eq!(app.outbox("PaymentConfirmed").await, 0);
 }
 
 #[tokio::test]
@@ -361,7 +355,7 @@ async fn declines_timeouts_and_provider_errors_leave_the_reservation_pending() {
         assert_eq!(reservation(&app, &user, &id).await["status"], "pending");
     }
     assert_eq!(
-        outbox(&app, "PaymentConfirmed").await,
+        app.outbox("PaymentConfirmed").await,
         0,
         "no event claims success"
     );
@@ -517,7 +511,7 @@ async fn the_sandbox_confirms_at_once_when_enabled() {
         )
         .await;
     assert_eq!(again.status(), StatusCode::OK, "idempotent");
-    assert_eq!(outbox(&app, "PaymentConfirmed").await, 1);
+    assert_eq!(app.outbox("PaymentConfirmed").await, 1);
     assert!(
         calls.lock().unwrap().confirms.is_empty(),
         "Toss was not called"

@@ -19,12 +19,6 @@ async fn app(settlement: TransferSettlement) -> TestApp {
     .await
 }
 
-async fn outbox(app: &TestApp, event_type: &str) -> i64 {
-    urr_store::payments::outbox_count(&app.db, event_type)
-        .await
-        .expect("outbox count")
-}
-
 async fn list(app: &TestApp, seller: &Session, reservation: Uuid, price: i64) -> reqwest::Response {
     app.post_as(
         "/api/v1/transfers",
@@ -153,7 +147,7 @@ async fn a_listed_ticket_is_bought_and_its_owner_changes_once() {
         .await
         .unwrap();
     assert_eq!(mine["total"], 1);
-    assert_eq!(outbox(&app, "TransferCompleted").await, 1);
+    assert_eq!(app.outbox("TransferCompleted").await, 1);
     assert!(open_listings(&app, &buyer, event).await.is_empty());
     // Points follow the ticket.
     assert_eq!(points(&app, &seller).await, 200);
@@ -311,7 +305,7 @@ async fn pending_reservations_and_other_peoples_tickets_cannot_be_listed() {
     assert_error(closed, StatusCode::CONFLICT, "conflict").await;
     let relisted = list(&app, &seller, reservation, 20000).await;
     assert_eq!(relisted.status(), StatusCode::CREATED);
-    assert_eq!(outbox(&app, "TransferCompleted").await, 0);
+    assert_eq!(app.outbox("TransferCompleted").await, 0);
 }
 
 #[tokio::test]
@@ -368,7 +362,7 @@ async fn concurrent_buyers_one_wins_and_no_loser_is_charged() {
         .get_as(&format!("/api/v1/reservations/{reservation}"), &winners[0])
         .await;
     assert_eq!(owner.status(), StatusCode::OK);
-    assert_eq!(outbox(&app, "TransferCompleted").await, 1);
+    assert_eq!(app.outbox("TransferCompleted").await, 1);
     // Every loser's order was closed before the provider was asked to charge it.
     let (done, failed, other): (i64, i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE status = 'done'), \

@@ -189,6 +189,13 @@ impl TestApp {
         }
     }
 
+    /// How many events of `event_type` the outbox holds (published or not).
+    pub async fn outbox(&self, event_type: &str) -> i64 {
+        urr_store::payments::outbox_count(&self.db, event_type)
+            .await
+            .expect("outbox count")
+    }
+
     pub fn keys(&self) -> urr_auth::TokenKeys {
         urr_auth::TokenKeys::new(self.jwt_secret.as_bytes())
     }

@@ -104,7 +104,10 @@ async fn fallback(ui: Option<Router>, request: Request) -> Response {
 fn is_api_path(path: &str) -> bool {
     ["/api", "/vwr-api", "/healthz", "/readyz", "/metrics"]
         .iter()
-        .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+        .any(|p| {
+            path.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests
