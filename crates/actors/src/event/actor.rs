@@ -137,6 +137,9 @@ pub struct EventState {
     awaiting_flush: Vec<AwaitingFlush>,
     flush_queued: bool,
     pending_holds: Vec<PendingHold>,
+    /// Retries of a pending hold's idempotency key, answered once that hold is durable
+    /// (answering at once would send the caller looking for a row not yet committed).
+    repeated_holds: Vec<(ReservationId, Reply<HoldView>)>,
     holds_flush_queued: bool,
     seat_changes: broadcast::Sender<SeatChange>,
     queue_ticks: broadcast::Sender<QueueTick>,
@@ -222,10 +225,12 @@ impl Actor for EventActor {
             acknowledge_waiting(state);
         }
         refuse_waiting(state, "event actor stopped", &mut Vec::new());
+        let stopped = || Err(EventError::Unavailable("event actor stopped".into()));
         for hold in std::mem::take(&mut state.pending_holds) {
-            let _ = hold
-                .reply
-                .send(Err(EventError::Unavailable("event actor stopped".into())));
+            let _ = hold.reply.send(stopped());
+        }
+        for (_, reply) in std::mem::take(&mut state.repeated_holds) {
+            let _ = reply.send(stopped());
         }
         Ok(())
     }
@@ -431,6 +436,7 @@ fn rebuild(
         awaiting_flush: Vec::new(),
         flush_queued: false,
         pending_holds: Vec::new(),
+        repeated_holds: Vec::new(),
         holds_flush_queued: false,
         seat_changes,
         queue_ticks,
@@ -631,7 +637,15 @@ fn view(state: &EventState, user: UserId) -> QueueView {
 fn hold_seats(state: &mut EventState, myself: &ActorRef<EventMsg>, hold: PendingHold, at: Instant) {
     let key = (hold.user, hold.idempotency_key.clone());
     if let Some(&existing) = state.idempotency.get(&key) {
-        let _ = hold.reply.send(Err(EventError::DuplicateRequest(existing)));
+        if state
+            .pending_holds
+            .iter()
+            .any(|h| h.reservation == existing)
+        {
+            state.repeated_holds.push((existing, hold.reply));
+        } else {
+            let _ = hold.reply.send(Err(EventError::DuplicateRequest(existing)));
+        }
         return;
     }
     if !state.on_sale {
@@ -685,7 +699,9 @@ async fn flush_holds(state: &mut EventState) {
             };
             for hold in holds {
                 undo_hold(state, &hold, false).await;
-                let _ = hold.reply.send(Err(EventError::Unavailable(why.clone())));
+                let refused = EventError::Unavailable(why.clone());
+                answer_repeats(state, hold.reservation, Err(refused.clone()));
+                let _ = hold.reply.send(Err(refused));
             }
             return;
         }
@@ -724,7 +740,9 @@ async fn flush_holds(state: &mut EventState) {
             }
             LockOutcome::Taken(taken) => {
                 undo_hold(state, &hold, false).await;
-                let _ = hold.reply.send(Err(EventError::SeatsTaken(taken)));
+                let refused = EventError::SeatsTaken(taken);
+                answer_repeats(state, hold.reservation, Err(refused.clone()));
+                let _ = hold.reply.send(Err(refused));
             }
         }
     }
@@ -752,6 +770,7 @@ async fn flush_holds(state: &mut EventState) {
         };
         if let Some(error) = refused {
             undo_hold(state, &hold, true).await;
+            answer_repeats(state, hold.reservation, Err(error.clone()));
             let _ = hold.reply.send(Err(error));
             continue;
         }
@@ -765,6 +784,11 @@ async fn flush_holds(state: &mut EventState) {
                 status: SeatStatus::Locked,
             });
         }
+        answer_repeats(
+            state,
+            hold.reservation,
+            Err(EventError::DuplicateRequest(hold.reservation)),
+        );
         let _ = hold.reply.send(Ok(HoldView {
             reservation: hold.reservation,
             expires_at: record.expires_at,
@@ -772,6 +796,22 @@ async fn flush_holds(state: &mut EventState) {
             total_amount: record.total_amount,
             replayed: false,
         }));
+    }
+}
+
+/// Answers the retries that waited on `reservation`'s hold with its outcome: the
+/// duplicate (now durable) when it was made, else the reason it was not.
+fn answer_repeats(
+    state: &mut EventState,
+    reservation: ReservationId,
+    outcome: Result<HoldView, EventError>,
+) {
+    let (waiting, rest) = std::mem::take(&mut state.repeated_holds)
+        .into_iter()
+        .partition(|(id, _)| *id == reservation);
+    state.repeated_holds = rest;
+    for (_, reply) in waiting {
+        let _ = reply.send(outcome.clone());
     }
 }
 
