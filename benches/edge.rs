@@ -69,15 +69,15 @@ async fn setup() -> (support::BenchDb, Target, Target) {
         listen: "127.0.0.1:0".parse().expect("address"),
         ..urr_http::HttpConfig::default()
     };
-    let node = urr::app::build(
-        base.db.clone(),
-        base.kv.clone(),
-        config,
-        &urr_vwr::VwrConfig::default(),
-        secret,
-    )
-    .await
-    .expect("node");
+    let options = urr::node::NodeOptions {
+        http: config,
+        vwr: urr_vwr::VwrConfig::default(),
+        jwt_secret: secret.to_vec(),
+        bus: urr_bus::ConsumerConfig::default(),
+    };
+    let node = urr::node::Node::assemble(base.db.clone(), base.kv.clone(), options)
+        .await
+        .expect("node");
     let handle = node.state.events.get(event).await.expect("actor");
     let keys = TokenKeys::new(secret);
     let mut tokens = Vec::new();

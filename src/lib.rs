@@ -1,17 +1,16 @@
 //! URR: a ticket on-sale cluster. This crate is the `urr` command: it resolves where
 //! PostgreSQL and Redis are (starting private ones when needed) and runs the edge.
 
-pub mod app;
 pub mod cli;
 pub mod consumers;
 pub mod demo;
 pub mod loadgen;
 pub mod node;
-pub mod services;
+pub mod private_services;
 pub mod telemetry;
 
 use cli::{Cli, Command};
-use services::Services;
+use private_services::Services;
 
 /// Runs the command the CLI asked for.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -3,7 +3,7 @@
 use anyhow::Context;
 
 use crate::cli::LoadgenArgs;
-use crate::services::Services;
+use crate::private_services::Services;
 
 pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
     let services = Services::resolve(&args.services).await?;

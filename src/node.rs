@@ -1,33 +1,208 @@
-//! A running node: services resolved, migrated, the edge listening and its background
-//! parts (Tier-1 advancer, outbox relay, bus consumers, sweeper) started. `serve` and
-//! `demo` both start one and stop it the same way.
+//! A node, assembled in one place: the event directory over its durable store, the
+//! payment service, the edge's state and router with the Tier-1 room and the browser UI
+//! mounted, and the background parts (Tier-1 advancer, outbox relay, bus consumers, hold
+//! sweeper). `urr serve`, `urr demo`, the test harness and the benches all start a node
+//! through [`Node::assemble`], so none of them wires a part the others lack.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use axum::Router;
+use futures::future::BoxFuture;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use urr_http::AppState;
+use urr_actors::event::{DirectoryOptions, EventDirectory};
+use urr_auth::TokenKeys;
+use urr_http::{AppState, HttpConfig, Tier1Rooms};
+use urr_store::event_store::PgRedisEventStore;
+use urr_store::{Kv, PgPool};
+use urr_vwr::{AnyStore, VwrConfig, WaitingRoom};
+use uuid::Uuid;
 
 use crate::cli::ServeArgs;
-use crate::services::Services;
+use crate::private_services::Services;
 
+/// What differs between the ways a node is started.
+#[derive(Clone)]
+pub struct NodeOptions {
+    pub http: HttpConfig,
+    pub vwr: VwrConfig,
+    /// The resolved token secret (the CLI makes a random one when none is configured).
+    pub jwt_secret: Vec<u8>,
+    /// How the node's bus consumers poll their streams.
+    pub bus: urr_bus::ConsumerConfig,
+}
+
+/// A node's parts, wired and ready to run.
+pub struct Node {
+    pub state: AppState,
+    pub router: Router,
+    /// Background parts, each run until the node stops.
+    background: Vec<Background>,
+}
+
+/// A background part: given a future that resolves at shutdown, runs until then.
+type Background = Box<dyn FnOnce(BoxFuture<'static, ()>) -> BoxFuture<'static, ()> + Send>;
+
+/// Lets the Tier-2 queue ask whether an event's Tier-1 room is active.
+struct Tier1Gate(WaitingRoom<AnyStore>);
+
+#[async_trait::async_trait]
+impl Tier1Rooms for Tier1Gate {
+    async fn is_active(&self, event: Uuid) -> bool {
+        self.0.is_active(&event.to_string()).await
+    }
+}
+
+impl Node {
+    /// Wires every part of a node on live connections to a migrated database and Redis.
+    pub async fn assemble(db: PgPool, kv: Kv, options: NodeOptions) -> anyhow::Result<Node> {
+        let NodeOptions {
+            http,
+            vwr,
+            jwt_secret,
+            bus,
+        } = options;
+        let keys = TokenKeys::new(&jwt_secret);
+        let queue_defaults = http.events.queue_defaults();
+        let store = Arc::new(PgRedisEventStore::new(
+            db.clone(),
+            kv.clone(),
+            queue_defaults,
+        ));
+        let events = EventDirectory::start(
+            store,
+            DirectoryOptions {
+                idle_after: Duration::from_secs(http.events.actor_idle_secs),
+                call_timeout: Duration::from_secs(10),
+            },
+        )
+        .await
+        .context("starting the event directory")?;
+        let payments = Arc::new(urr_payments::PaymentService::new(
+            db.clone(),
+            events.clone(),
+            &http.payments,
+        ));
+        let tier1 = urr_vwr::build(&vwr, kv.clone(), keys.clone())
+            .await
+            .context("opening the Tier-1 waiting room store")?;
+        let sweeper = Sweeper {
+            db: db.clone(),
+            kv: kv.clone(),
+            every: Duration::from_secs(http.events.sweep_interval_secs.max(1)),
+            grace: Duration::from_secs(http.events.sweep_grace_secs),
+        };
+        let mut state = AppState::new(db, kv, http, keys, events, payments);
+        state.tier1 = Some(Arc::new(Tier1Gate(tier1.room)));
+        // The browser UI answers every other page path; API paths keep their JSON 404.
+        let router = urr_http::router_with_ui(
+            state.clone(),
+            vec![("/vwr-api", tier1.router)],
+            urr_web::router(),
+        );
+
+        let node_name = format!("node-{}", Uuid::new_v4().simple());
+        let mut background: Vec<Background> = Vec::new();
+        let advancer = tier1.advancer;
+        background.push(Box::new(move |stop| Box::pin(advancer.run(stop))));
+        let relay = urr_bus::Relay::new(state.db.clone(), state.kv.clone(), Default::default());
+        background.push(Box::new(move |stop| Box::pin(relay.run(stop))));
+        for consumer in crate::consumers::consumers(&state.db, &state.kv, &state.events, &node_name)
+        {
+            let consumer = consumer.with_config(bus.clone());
+            background.push(Box::new(move |stop| Box::pin(consumer.run(stop))));
+        }
+        background.push(Box::new(move |stop| Box::pin(sweeper.run(stop))));
+        Ok(Node {
+            state,
+            router,
+            background,
+        })
+    }
+
+    /// Serves on `listener` and starts every background part; all of them stop together
+    /// when the returned [`Running`] is stopped.
+    pub fn run(self, listener: TcpListener, jwt_secret: Vec<u8>) -> anyhow::Result<Running> {
+        let address = listener.local_addr()?;
+        let (stop, stopped) = watch::channel(false);
+        let until_stopped = move || -> BoxFuture<'static, ()> {
+            let mut stopped = stopped.clone();
+            Box::pin(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+        };
+        let background = self
+            .background
+            .into_iter()
+            .map(|part| tokio::spawn(part(until_stopped())))
+            .collect();
+        let server = tokio::spawn(urr_http::serve(listener, self.router, until_stopped()));
+        tracing::info!(%address, "serving");
+        Ok(Running {
+            address,
+            state: self.state,
+            jwt_secret,
+            server,
+            background,
+            stop,
+            services: None,
+        })
+    }
+}
+
+/// Finishes holds that no live actor expired (a crashed node's), on every node, without
+/// stepping on each other (`FOR UPDATE SKIP LOCKED`).
+struct Sweeper {
+    db: PgPool,
+    kv: Kv,
+    every: Duration,
+    grace: Duration,
+}
+
+impl Sweeper {
+    async fn run(self, stop: BoxFuture<'static, ()>) {
+        let mut interval = tokio::time::interval(self.every);
+        let sweeping = async {
+            loop {
+                interval.tick().await;
+                if let Err(err) =
+                    urr_store::sweeper::sweep(&self.db, &self.kv, self.grace, 500).await
+                {
+                    tracing::warn!(%err, "hold sweep failed; retrying next interval");
+                }
+            }
+        };
+        tokio::select! {
+            () = sweeping => {},
+            () = stop => {},
+        }
+    }
+}
+
+/// A node serving, with its background parts running.
 pub struct Running {
     pub address: std::net::SocketAddr,
     pub state: AppState,
     /// The secret access tokens are signed with (the load generator mints with it).
     pub jwt_secret: Vec<u8>,
     server: JoinHandle<std::io::Result<()>>,
+    background: Vec<JoinHandle<()>>,
     stop: watch::Sender<bool>,
-    services: Services,
+    /// Private PostgreSQL and Redis started for this node, stopped with it.
+    services: Option<Services>,
 }
 
+/// Resolves the services, migrates, and starts a node as `urr serve` configures it.
 pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let services = Services::resolve(&args.services).await?;
     let db = urr_store::db::connect(&services.database_url, args.services.db_max_connections)
         .await
         .context("connecting to PostgreSQL")?;
     urr_store::db::migrate(&db).await.context("migrating")?;
-    let kv = urr_store::Kv::connect(&services.redis_url, args.services.redis_prefix.clone())
+    let kv = Kv::connect(&services.redis_url, args.services.redis_prefix.clone())
         .await
         .context("connecting to Redis")?;
     let jwt_secret = match &args.http.jwt_secret {
@@ -40,32 +215,17 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(args.http.listen)
         .await
         .with_context(|| format!("binding {}", args.http.listen))?;
-    let address = listener.local_addr()?;
-    let node = crate::app::build(db, kv, args.http, &args.vwr, &jwt_secret).await?;
-    node.state.spawn_sweeper();
-    // Background parts and the server stop together.
-    let (stop, stopped) = watch::channel(false);
-    let until_stopped = move || {
-        let mut stopped = stopped.clone();
-        async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        }
+    let options = NodeOptions {
+        http: args.http,
+        vwr: args.vwr,
+        jwt_secret: jwt_secret.clone(),
+        bus: urr_bus::ConsumerConfig::default(),
     };
-    tokio::spawn(node.advancer.run(until_stopped()));
-    tokio::spawn(node.relay.run(until_stopped()));
-    for consumer in node.consumers {
-        tokio::spawn(consumer.run(until_stopped()));
-    }
-    let server = tokio::spawn(urr_http::serve(listener, node.router, until_stopped()));
-    tracing::info!(%address, "serving");
-    Ok(Running {
-        address,
-        state: node.state,
-        jwt_secret,
-        server,
-        stop,
-        services,
-    })
+    let mut running = Node::assemble(db, kv, options)
+        .await?
+        .run(listener, jwt_secret)?;
+    running.services = Some(services);
+    Ok(running)
 }
 
 impl Running {
@@ -79,15 +239,29 @@ impl Running {
         self.stop().await
     }
 
-    /// Stops taking requests, lets in-flight ones finish, stops the actors and the
-    /// private services.
+    /// Stops taking requests, lets in-flight ones finish, stops the background parts, the
+    /// actors and the private services.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
         let served = self.server.await.context("the server task")?;
+        for part in self.background {
+            let _ = part.await;
+        }
         self.state.events.shutdown().await;
         tracing::info!("shut down");
         drop(self.services);
         Ok(served?)
+    }
+
+    /// Stops the node at once, as a process exit would: the listener closes, background
+    /// parts and actors stop, open connections are not waited for (tests of restarts).
+    pub async fn halt(self) {
+        let _ = self.stop.send(true);
+        self.server.abort();
+        for part in self.background {
+            let _ = part.await;
+        }
+        self.state.events.shutdown().await;
     }
 }
 

@@ -151,7 +151,7 @@ impl PrivateRedis {
             .expect("start redis-server (is it installed?)");
         let redis = PrivateRedis { port, child };
         for _ in 0..100 {
-            if urr_store::kv::reachable(&redis.url()).await {
+            if urr_kv::reachable(&redis.url()).await {
                 return redis;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

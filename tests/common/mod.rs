@@ -2,8 +2,6 @@
 //! fresh PostgreSQL database and its own Redis key prefix, so tests run in parallel.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
-use std::future::pending;
-
 use reqwest::header::SET_COOKIE;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -30,6 +28,7 @@ pub struct TestApp {
     pub kv: Kv,
     pub state: AppState,
     pub config: HttpConfig,
+    running: Option<urr::node::Running>,
     owns_db: bool,
 }
 
@@ -82,25 +81,26 @@ async fn start(
         .await
         .expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
-    let vwr = urr_vwr::VwrConfig {
-        advance_tick_ms: 100,
-        ..urr_vwr::VwrConfig::default()
+    let options = urr::node::NodeOptions {
+        http: config,
+        vwr: urr_vwr::VwrConfig {
+            advance_tick_ms: 100,
+            ..urr_vwr::VwrConfig::default()
+        },
+        jwt_secret: jwt_secret.clone().into_bytes(),
+        // Tests wait on the bus: poll it often.
+        bus: urr_bus::ConsumerConfig {
+            idle_poll: std::time::Duration::from_millis(50),
+            ..urr_bus::ConsumerConfig::default()
+        },
     };
-    let node = urr::app::build(db.clone(), kv.clone(), config, &vwr, jwt_secret.as_bytes())
+    let node = urr::node::Node::assemble(db.clone(), kv.clone(), options)
         .await
         .expect("build the node");
     let state = node.state.clone();
-    state.spawn_sweeper();
-    tokio::spawn(node.advancer.run(pending()));
-    tokio::spawn(node.relay.run(pending()));
-    for consumer in node.consumers {
-        let fast = urr_bus::ConsumerConfig {
-            idle_poll: std::time::Duration::from_millis(50),
-            ..urr_bus::ConsumerConfig::default()
-        };
-        tokio::spawn(consumer.with_config(fast).run(pending()));
-    }
-    tokio::spawn(urr_http::serve(listener, node.router, pending()));
+    let running = node
+        .run(listener, jwt_secret.clone().into_bytes())
+        .expect("run the node");
 
     TestApp {
         address,
@@ -111,6 +111,7 @@ async fn start(
         kv,
         state,
         config: saved_config,
+        running: Some(running),
         owns_db: true,
     }
 }
@@ -158,7 +159,9 @@ impl TestApp {
     /// A new node on the same database and Redis prefix, as after a process restart; this
     /// node's event actors are stopped first.
     pub async fn restart(mut self) -> TestApp {
-        self.state.events.shutdown().await;
+        if let Some(running) = self.running.take() {
+            running.halt().await;
+        }
         self.owns_db = false;
         let config = self.config.clone();
         start(

@@ -1,4 +1,4 @@
-//! The auth cookies, exactly as SPEC 2.5 sets them.
+//! The cookies the edge sets: the access and refresh tokens, and the queue's entry token.
 
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
@@ -33,6 +33,21 @@ pub fn refresh(secret: &str, secure: bool) -> HeaderValue {
         .same_site(SameSite::Strict)
         .path(REFRESH_PATH)
         .max_age(cookie::time::Duration::days(REFRESH_TTL_DAYS))
+        .build();
+    header_value(&cookie)
+}
+
+/// The Tier-2 entry token (`urr-entry-token`): HttpOnly, Secure, SameSite=Strict, Path=/,
+/// for the token's life. Seat and reservation calls read it when no header carries it.
+pub fn entry(token: &str, secure: bool) -> HeaderValue {
+    let cookie = Cookie::build((crate::entry::ENTRY_COOKIE, token))
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(
+            urr_auth::tokens::QUEUE_TOKEN_TTL.num_seconds(),
+        ))
         .build();
     header_value(&cookie)
 }

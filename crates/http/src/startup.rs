@@ -90,7 +90,7 @@ fn assemble(state: AppState, mounts: Vec<(&str, Router)>, ui: Option<Router>) ->
 
 async fn fallback(ui: Option<Router>, request: Request) -> Response {
     let page = matches!(*request.method(), Method::GET | Method::HEAD)
-        && !is_api_path(request.uri().path());
+        && !urr_web::is_api_path(request.uri().path());
     match ui {
         Some(ui) if page => match ui.oneshot(request).await {
             Ok(response) => response,
@@ -98,16 +98,6 @@ async fn fallback(ui: Option<Router>, request: Request) -> Response {
         },
         _ => ApiError::new(ErrorCode::NotFound, "no such route").into_response(),
     }
-}
-
-/// Paths the API owns: unknown ones answer JSON, never the UI's page.
-fn is_api_path(path: &str) -> bool {
-    ["/api", "/vwr-api", "/healthz", "/readyz", "/metrics"]
-        .iter()
-        .any(|p| {
-            path.strip_prefix(p)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        })
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests

@@ -1,9 +1,7 @@
 use std::sync::Arc;
-use std::time::Duration;
 
-use urr_actors::event::{DirectoryOptions, EventDirectory, QueueSettings};
+use urr_actors::event::{EventDirectory, QueueSettings};
 use urr_auth::{GoogleVerifier, TokenKeys};
-use urr_store::event_store::PgRedisEventStore;
 use urr_store::{Kv, PgPool};
 
 use crate::HttpConfig;
@@ -33,48 +31,29 @@ pub trait Tier1Rooms: Send + Sync {
 }
 
 impl AppState {
-    /// Wires the state from live connections and the edge's config, and starts the
-    /// directory of event actors. `jwt_secret` must be the resolved secret (the CLI makes
-    /// one when none is configured).
-    pub async fn new(
+    /// The edge's view of a node's parts; the node assembles them (`urr::node`).
+    pub fn new(
         db: PgPool,
         kv: Kv,
         config: HttpConfig,
-        jwt_secret: &[u8],
-    ) -> Result<Self, urr_actors::event::EventError> {
+        keys: TokenKeys,
+        events: EventDirectory,
+        payments: Arc<urr_payments::PaymentService>,
+    ) -> Self {
         let google = config.google_client_id.as_ref().map(|id| {
             Arc::new(GoogleVerifier::new(
                 id.clone(),
                 config.google_jwks_url.clone(),
             ))
         });
-        let queue_defaults = config.events.queue_defaults();
-        let store = Arc::new(PgRedisEventStore::new(
-            db.clone(),
-            kv.clone(),
-            queue_defaults,
-        ));
-        let events = EventDirectory::start(
-            store,
-            DirectoryOptions {
-                idle_after: Duration::from_secs(config.events.actor_idle_secs),
-                call_timeout: Duration::from_secs(10),
-            },
-        )
-        .await?;
-        let payments = Arc::new(urr_payments::PaymentService::new(
-            db.clone(),
-            events.clone(),
-            &config.payments,
-        ));
-        Ok(Self {
+        Self {
             payments,
             db,
             kv,
-            keys: TokenKeys::new(jwt_secret),
+            keys,
             google,
             events,
-            queue_defaults,
+            queue_defaults: config.events.queue_defaults(),
             tier1: None,
             config: Arc::new(config),
             password_slots: Arc::new(tokio::sync::Semaphore::new(
@@ -82,7 +61,7 @@ impl AppState {
                     .map_or(1, |cores| cores.get().saturating_sub(1))
                     .max(1),
             )),
-        })
+        }
     }
 
     pub async fn tier1_active(&self, event: uuid::Uuid) -> bool {
@@ -90,23 +69,5 @@ impl AppState {
             Some(rooms) => rooms.is_active(event).await,
             None => false,
         }
-    }
-
-    /// Runs the hold sweeper until the process ends: it finishes holds that no live actor
-    /// expired (a crashed node's), on every node, without stepping on each other.
-    pub fn spawn_sweeper(&self) -> tokio::task::JoinHandle<()> {
-        let db = self.db.clone();
-        let kv = self.kv.clone();
-        let every = Duration::from_secs(self.config.events.sweep_interval_secs.max(1));
-        let grace = Duration::from_secs(self.config.events.sweep_grace_secs);
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(every);
-            loop {
-                interval.tick().await;
-                if let Err(err) = urr_store::sweeper::sweep(&db, &kv, grace, 500).await {
-                    tracing::warn!(%err, "hold sweep failed; retrying next interval");
-                }
-            }
-        })
     }
 }

@@ -20,6 +20,12 @@ pub enum StoreError {
     Redis(#[from] redis::RedisError),
 }
 
+impl From<urr_kv::KvError> for StoreError {
+    fn from(err: urr_kv::KvError) -> Self {
+        StoreError::Redis(err.0)
+    }
+}
+
 impl StoreError {
     /// True when the failure is a dependency being unreachable or saturated (answer 503),
     /// as opposed to a bug or a data problem.

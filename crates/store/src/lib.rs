@@ -7,7 +7,6 @@ pub mod db;
 mod error;
 pub mod event_store;
 pub mod events;
-pub mod kv;
 pub mod memberships;
 pub mod news;
 pub mod outbox;
@@ -25,8 +24,8 @@ pub mod transfers;
 pub mod users;
 
 pub use error::StoreError;
-pub use kv::Kv;
 pub use sqlx::PgPool;
+pub use urr_kv::Kv;
 
 /// Escapes `%`, `_` and `\` so user text matches literally inside an `ILIKE` pattern.
 pub(crate) fn like_pattern(text: &str) -> String {

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use urr_auth::TokenKeys;
-use urr_store::Kv;
+use urr_kv::Kv;
 
 use crate::config::{StoreKind, VwrConfig};
 use crate::store::AnyStore;

@@ -4,7 +4,6 @@
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -13,64 +12,39 @@ use uuid::Uuid;
 use crate::VwrError;
 use crate::domain::ids::{EventId, valid_user_id};
 use crate::error::ErrorCode;
-use crate::operator::{self, OperatorAuth};
+use crate::operator;
+use crate::request::{event_id, json_body};
 use crate::store::VwrStore;
 use crate::waiting_room::{Assignment, CheckReply, ShuffleAudit, Status, WaitingRoom};
 
 /// Bodies here are a user id or a few settings; anything bigger is not one of ours.
 const BODY_LIMIT: usize = 16 * 1024;
 
-pub(crate) struct Api<S> {
-    pub room: WaitingRoom<S>,
-    pub auth: OperatorAuth,
+struct Api<S> {
+    room: WaitingRoom<S>,
 }
 
 impl<S: Clone> Clone for Api<S> {
     fn clone(&self) -> Self {
         Self {
             room: self.room.clone(),
-            auth: self.auth.clone(),
         }
     }
 }
 
 /// The waiting room's routes, to serve at the root (Lambda) or nest under `/vwr-api`.
 pub fn router<S: VwrStore>(room: WaitingRoom<S>, admin_key: Option<String>) -> Router {
-    let auth = OperatorAuth::new(admin_key, room.keys().clone());
+    let operator = operator::router(room.clone(), admin_key);
     Router::new()
         .route("/vwr/status/{event_id}", get(status::<S>))
         .route("/vwr/assign/{event_id}", post(assign::<S>))
         .route("/vwr/check/{event_id}/{request_id}", get(check::<S>))
         .route("/vwr/shuffle/{event_id}", get(shuffle::<S>))
-        .merge(operator::routes::<S>())
+        .with_state(Api { room })
+        .merge(operator)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(Api { room, auth })
-}
-
-pub(crate) fn event_id(path: Result<Path<String>, PathRejection>) -> Result<EventId, VwrError> {
-    let Path(raw) = path.map_err(|e| VwrError::invalid(e.body_text()))?;
-    EventId::parse(&raw)
-        .ok_or_else(|| VwrError::invalid("eventId must be a UUID or a positive number"))
-}
-
-/// Maps a JSON rejection to our error shape, keeping 413 and 415 apart from bad JSON.
-pub(crate) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, VwrError> {
-    match body {
-        Ok(Json(value)) => Ok(value),
-        Err(rejection) => {
-            let code = match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
-                StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
-                _ => ErrorCode::InvalidJson,
-            };
-            Err(VwrError::Body {
-                code,
-                message: rejection.body_text(),
-            })
-        }
-    }
 }
 
 fn user_id(raw: Option<String>) -> Result<String, VwrError> {

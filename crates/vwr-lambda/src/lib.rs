@@ -25,6 +25,7 @@ mod error;
 mod http;
 pub mod joiner;
 mod operator;
+mod request;
 mod room_cache;
 pub mod store;
 pub mod telemetry;
@@ -32,7 +33,7 @@ pub mod waiting_room;
 
 use axum::Router;
 use urr_auth::TokenKeys;
-use urr_store::Kv;
+use urr_kv::Kv;
 
 pub use advancer::{Advancer, CycleReport};
 pub use config::{StoreKind, VwrConfig};

@@ -16,14 +16,14 @@ use urr_auth::{Role, TokenKeys};
 use crate::VwrError;
 use crate::domain::room::Schedule;
 use crate::error::ErrorCode;
-use crate::http::{Api, event_id, json_body};
+use crate::request::{event_id, json_body};
 use crate::store::VwrStore;
-use crate::waiting_room::{RoomChange, RoomView};
+use crate::waiting_room::{RoomChange, RoomView, WaitingRoom};
 
 pub const ADMIN_KEY_HEADER: &str = "x-vwr-admin-key";
 
 #[derive(Clone)]
-pub(crate) struct OperatorAuth {
+struct OperatorAuth {
     admin_key: Option<String>,
     keys: TokenKeys,
 }
@@ -66,7 +66,24 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-pub(crate) fn routes<S: VwrStore>() -> Router<Api<S>> {
+/// What the operator routes share: the room and who may change it.
+struct Api<S> {
+    room: WaitingRoom<S>,
+    auth: OperatorAuth,
+}
+
+impl<S: Clone> Clone for Api<S> {
+    fn clone(&self) -> Self {
+        Self {
+            room: self.room.clone(),
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+/// The operator routes, merged into the room's router by `http::router`.
+pub(crate) fn router<S: VwrStore>(room: WaitingRoom<S>, admin_key: Option<String>) -> Router {
+    let auth = OperatorAuth::new(admin_key, room.keys().clone());
     Router::new()
         .route("/vwr/admin/rooms/{event_id}", get(view::<S>))
         .route("/vwr/admin/rooms/{event_id}/open", post(open::<S>))
@@ -95,6 +112,7 @@ pub(crate) fn routes<S: VwrStore>() -> Router<Api<S>> {
             "/vwr/admin/rooms/{event_id}/publish-seed",
             post(simple::<S, PublishSeed>),
         )
+        .with_state(Api { room, auth })
 }
 
 /// A body-less operator change, named by type so each route is one line above.

@@ -39,13 +39,16 @@ pub fn router() -> Router {
     Router::new().fallback(serve)
 }
 
-/// Whether `path` belongs to the API side of the node, never to the UI.
+/// Whether `path` belongs to the API side of the node, never to the UI: the edge answers
+/// unknown ones with its JSON 404, and the UI never serves them a page. Called on every
+/// fallback request, so it does not allocate.
 pub fn is_api_path(path: &str) -> bool {
-    const PREFIXES: [&str; 2] = ["/api", "/vwr-api"];
-    PREFIXES
+    ["/api", "/vwr-api", "/healthz", "/readyz", "/metrics"]
         .iter()
-        .any(|p| path == *p || path.starts_with(&format!("{p}/")))
-        || matches!(path, "/healthz" | "/readyz" | "/metrics")
+        .any(|p| {
+            path.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
 }
 
 /// A client-side route: not an API path, and no file extension on its last segment (so a

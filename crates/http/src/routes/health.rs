@@ -14,7 +14,6 @@ pub async fn live() -> Json<Value> {
 /// 200 when PostgreSQL and Redis both answer, else 503 naming which did not.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let (db, kv) = tokio::join!(urr_store::db::ping(&state.db), state.kv.ping());
-    let verdict = |r: &Result<(), urr_store::StoreError>| if r.is_ok() { "ok" } else { "down" };
     let status = if db.is_ok() && kv.is_ok() {
         StatusCode::OK
     } else {
@@ -22,8 +21,8 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     };
     let body = json!({
         "status": if status == StatusCode::OK { "ready" } else { "unavailable" },
-        "postgres": verdict(&db),
-        "redis": verdict(&kv),
+        "postgres": verdict(db.is_ok()),
+        "redis": verdict(kv.is_ok()),
     });
     if status != StatusCode::OK {
         // Keep the error shape of every other failure, with the details beside it.
@@ -35,4 +34,8 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         return (status, Json(body));
     }
     (status, Json(body))
+}
+
+fn verdict(answered: bool) -> &'static str {
+    if answered { "ok" } else { "down" }
 }

@@ -16,7 +16,7 @@ use urr_actors::event::QueueView;
 use urr_actors::ids::UserId;
 use uuid::Uuid;
 
-use crate::entry::{self, ENTRY_COOKIE};
+use crate::entry;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiPath;
 use crate::session::CurrentUser;
@@ -109,19 +109,12 @@ fn reply(
 
 /// The JSON reply, and the entry token as a cookie too when admitted.
 fn respond(state: &AppState, body: QueueReply) -> Response {
-    let cookie = body.entry_token.as_ref().map(|token| {
-        let secure = if state.config.secure_cookies {
-            "; Secure"
-        } else {
-            ""
-        };
-        format!(
-            "{ENTRY_COOKIE}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
-            urr_auth::tokens::QUEUE_TOKEN_TTL.num_seconds()
-        )
-    });
+    let cookie = body
+        .entry_token
+        .as_deref()
+        .map(|token| crate::cookies::entry(token, state.config.secure_cookies));
     let mut response = Json(body).into_response();
-    if let Some(value) = cookie.and_then(|c| c.parse().ok()) {
+    if let Some(value) = cookie {
         response
             .headers_mut()
             .append(axum::http::header::SET_COOKIE, value);

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 use redis::Script;
-use urr_store::Kv;
+use urr_kv::Kv;
 use uuid::Uuid;
 
 use super::{PositionRecord, RoomRecord, VwrStore};

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use urr_auth::TokenKeys;
-use urr_store::Kv;
+use urr_kv::Kv;
 use urr_vwr::domain::ids::EventId;
 use urr_vwr::{AnyStore, DynamoStore, DynamoTables, RedisStore, RoomDefaults, WaitingRoom};
 use uuid::Uuid;

@@ -1,11 +1,18 @@
-//! Redis, the durable lock and fencing source. Every key this process writes goes through
-//! [`Kv::key`], so tests (and tenants) can share one server under distinct prefixes.
+//! Redis, the durable lock and fencing source, behind a key prefix. Every key URR writes
+//! goes through [`Kv::key`], so tests (and tenants) can share one server under distinct
+//! prefixes.
+//!
+//! It is its own crate because the Tier-1 waiting room (an AWS Lambda) needs Redis and
+//! nothing else of the node: linking the store would drag sqlx and the actors into it.
 
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::StoreError;
+/// A Redis failure: unreachable, timed out, or an error reply.
+#[derive(Debug, thiserror::Error)]
+#[error("redis error: {0}")]
+pub struct KvError(#[from] pub redis::RedisError);
 
 /// A Redis connection with the key prefix of this deployment.
 #[derive(Clone)]
@@ -16,7 +23,7 @@ pub struct Kv {
 
 impl Kv {
     /// Connects, failing after a few seconds when the server does not answer.
-    pub async fn connect(url: &str, prefix: impl Into<String>) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str, prefix: impl Into<String>) -> Result<Self, KvError> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(3)))
@@ -29,9 +36,14 @@ impl Kv {
         })
     }
 
-    /// The full key for a logical name, e.g. `key("seat-lock:{event}:seat")`.
+    /// The full key for a logical name, e.g. `key("seat:{event}:seat")`.
     pub fn key(&self, name: &str) -> String {
         format!("{}{}", self.prefix, name)
+    }
+
+    /// The prefix every key of this deployment starts with.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     /// A handle for issuing commands; cheap to clone, reconnects by itself.
@@ -40,7 +52,7 @@ impl Kv {
     }
 
     /// A round trip for readiness checks.
-    pub async fn ping(&self) -> Result<(), StoreError> {
+    pub async fn ping(&self) -> Result<(), KvError> {
         let mut conn = self.conn.clone();
         let _: String = redis::cmd("PING").query_async(&mut conn).await?;
         Ok(())

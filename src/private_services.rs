@@ -70,13 +70,13 @@ async fn resolve_postgres(args: &ServiceArgs) -> anyhow::Result<(String, Option<
 
 async fn resolve_redis(args: &ServiceArgs) -> anyhow::Result<(String, Option<PrivateRedis>)> {
     let url = format!("redis://127.0.0.1:{}/", args.default_redis_port);
-    if urr_store::kv::reachable(&url).await {
+    if urr_kv::reachable(&url).await {
         tracing::info!(port = args.default_redis_port, "using local Redis");
         return Ok((url, None));
     }
     let private = PrivateRedis::start(&args.dev_dir.join("redis"))?;
     let url = format!("redis://127.0.0.1:{}/", private.port);
-    wait_until(Duration::from_secs(10), || urr_store::kv::reachable(&url)).await?;
+    wait_until(Duration::from_secs(10), || urr_kv::reachable(&url)).await?;
     Ok((url, Some(private)))
 }
 
