@@ -54,7 +54,7 @@ pub async fn build(
     );
     let relay = urr_bus::Relay::new(state.db.clone(), state.kv.clone(), Default::default());
     let node_name = format!("node-{}", Uuid::new_v4().simple());
-    let consumers = crate::consumers::consumers(&state.db, &state.kv, &state.events, &node_name);
+    let consumers = urr_bus::consumers::for_node(&state.db, &state.kv, &state.events, &node_name);
     Ok(Node {
         state,
         router,

@@ -3,7 +3,6 @@
 
 pub mod app;
 pub mod cli;
-pub mod consumers;
 pub mod demo;
 pub mod loadgen;
 pub mod node;
