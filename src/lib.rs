@@ -2,7 +2,6 @@
 //! PostgreSQL and Redis are (starting private ones when needed) and runs the edge.
 
 pub mod cli;
-pub mod consumers;
 pub mod demo;
 pub mod loadgen;
 pub mod node;

@@ -110,7 +110,8 @@ impl Node {
         background.push(Box::new(move |stop| Box::pin(advancer.run(stop))));
         let relay = urr_bus::Relay::new(state.db.clone(), state.kv.clone(), Default::default());
         background.push(Box::new(move |stop| Box::pin(relay.run(stop))));
-        for consumer in crate::consumers::consumers(&state.db, &state.kv, &state.events, &node_name)
+        for consumer in
+            urr_bus::consumers::for_node(&state.db, &state.kv, &state.events, &node_name)
         {
             let consumer = consumer.with_config(bus.clone());
             background.push(Box::new(move |stop| Box::pin(consumer.run(stop))));

@@ -1,5 +1,9 @@
-//! Protobuf messages that cross a process boundary (SPEC 1): the domain events on the
-//! streams, and later the messages forwarded between nodes.
+//! Protobuf messages that cross a process boundary: the domain events on the streams, and
+//! later the messages forwarded between nodes.
+
+mod domain_event;
+
+pub use domain_event::{DecodeError, DomainEvent, Topic};
 
 /// Domain events, one message per event kind, as published on the Redis Streams bus.
 pub mod events {

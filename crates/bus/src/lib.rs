@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod consumer;
+pub mod consumers;
 pub mod dlq;
 mod error;
 pub mod event;

@@ -9,15 +9,15 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::{RecordingHandler, TestEnv, env, poll_until};
-use prost::Message;
 use redis::AsyncCommands;
 use redis::streams::StreamRangeReply;
 use urr_bus::cli::run_to;
 use urr_bus::{Relay, RelayConfig, StreamsCommand, dlq};
-use urr_proto::events::PaymentConfirmed;
+use urr_proto::events::{PaymentConfirmed, ReservationConfirmed};
+use urr_proto::{DomainEvent, Topic};
 
-const PAYMENTS: &str = "payment-events";
-const RESERVATIONS: &str = "reservation-events";
+const PAYMENTS: &str = Topic::Payments.as_str();
+const RESERVATIONS: &str = Topic::Reservations.as_str();
 
 fn relay(env: &TestEnv, batch: i64) -> Relay {
     Relay::new(
@@ -31,13 +31,12 @@ fn relay(env: &TestEnv, batch: i64) -> Relay {
     )
 }
 
-fn payment(order: &str) -> Vec<u8> {
-    PaymentConfirmed {
+fn payment(order: &str) -> DomainEvent {
+    DomainEvent::PaymentConfirmed(PaymentConfirmed {
         order_id: order.into(),
         amount: 165_000,
         ..Default::default()
-    }
-    .encode_to_vec()
+    })
 }
 
 async fn unpublished(env: &TestEnv) -> i64 {
@@ -50,9 +49,7 @@ async fn unpublished(env: &TestEnv) -> i64 {
 #[tokio::test]
 async fn an_outbox_row_is_relayed_and_consumed_once() {
     let env = env().await;
-    let id = env
-        .append(PAYMENTS, "ORD_1", "PaymentConfirmed", payment("ORD_1"))
-        .await;
+    let id = env.append(&payment("ORD_1"), "ORD_1").await;
     let relay = relay(&env, 100);
     assert_eq!(relay.relay_once().await.unwrap(), 1);
     assert_eq!(
@@ -76,9 +73,8 @@ async fn an_outbox_row_is_relayed_and_consumed_once() {
     assert_eq!(event.key, "ORD_1");
     assert_eq!(event.event_type, "PaymentConfirmed");
     assert_eq!(event.deliveries, 1);
-    let decoded = PaymentConfirmed::decode(event.payload.as_slice()).unwrap();
-    assert_eq!(decoded.order_id, "ORD_1");
-    assert_eq!(decoded.amount, 165_000);
+    let decoded = DomainEvent::decode(&event.event_type, &event.payload).unwrap();
+    assert_eq!(decoded, payment("ORD_1"));
     assert_eq!(env.processed_count("ticket").await, 1);
     assert_eq!(env.pending(PAYMENTS, "ticket").await, 0);
 }
@@ -86,8 +82,7 @@ async fn an_outbox_row_is_relayed_and_consumed_once() {
 #[tokio::test]
 async fn a_relay_crash_between_xadd_and_commit_republishes_and_is_consumed_once() {
     let env = env().await;
-    env.append(PAYMENTS, "ORD_2", "PaymentConfirmed", payment("ORD_2"))
-        .await;
+    env.append(&payment("ORD_2"), "ORD_2").await;
     let relay = relay(&env, 100);
 
     // The crash: the XADD reached Redis, the commit never happened.
@@ -125,8 +120,7 @@ async fn a_relay_crash_between_xadd_and_commit_republishes_and_is_consumed_once(
 #[tokio::test]
 async fn a_failing_handler_is_retried_with_backoff_and_processed_once() {
     let env = env().await;
-    env.append(PAYMENTS, "ORD_3", "PaymentConfirmed", payment("ORD_3"))
-        .await;
+    env.append(&payment("ORD_3"), "ORD_3").await;
     relay(&env, 100).relay_once().await.unwrap();
     let handler = Arc::new(RecordingHandler::failing_first(2));
     let consumer = env.consumer("ticket", "node-1", PAYMENTS, handler.clone());
@@ -151,9 +145,7 @@ async fn a_failing_handler_is_retried_with_backoff_and_processed_once() {
 #[tokio::test]
 async fn an_always_failing_handler_dead_letters_and_replay_after_the_fix_processes_once() {
     let env = env().await;
-    let id = env
-        .append(PAYMENTS, "ORD_4", "PaymentConfirmed", payment("ORD_4"))
-        .await;
+    let id = env.append(&payment("ORD_4"), "ORD_4").await;
     relay(&env, 100).relay_once().await.unwrap();
     let broken = Arc::new(RecordingHandler::always_failing());
     let ticket = env.consumer("ticket", "node-1", PAYMENTS, broken.clone());
@@ -190,7 +182,7 @@ async fn an_always_failing_handler_dead_letters_and_replay_after_the_fix_process
     assert_eq!(letter.group, "ticket");
     assert_eq!(letter.deliveries, 3);
     assert_eq!(letter.reason, "simulated failure on call 3");
-    assert_eq!(letter.payload, payment("ORD_4"));
+    assert_eq!(letter.payload, payment("ORD_4").encode());
     assert_eq!(dlq::topics(&kv).await.unwrap(), vec![PAYMENTS.to_owned()]);
 
     let mut out = Vec::new();
@@ -234,8 +226,7 @@ async fn an_always_failing_handler_dead_letters_and_replay_after_the_fix_process
 #[tokio::test]
 async fn a_dead_consumers_pending_entry_is_taken_over() {
     let env = env().await;
-    env.append(PAYMENTS, "ORD_5", "PaymentConfirmed", payment("ORD_5"))
-        .await;
+    env.append(&payment("ORD_5"), "ORD_5").await;
     relay(&env, 100).relay_once().await.unwrap();
     let handler = Arc::new(RecordingHandler::default());
     let survivor = env.consumer("ticket", "node-2", PAYMENTS, handler.clone());
@@ -269,9 +260,12 @@ async fn a_dead_consumers_pending_entry_is_taken_over() {
 async fn concurrent_relays_never_publish_a_row_twice() {
     let env = env().await;
     for i in 0..120 {
-        let topic = if i % 2 == 0 { PAYMENTS } else { RESERVATIONS };
-        env.append(topic, &format!("K{i}"), "PaymentConfirmed", payment("X"))
-            .await;
+        let event = if i % 2 == 0 {
+            payment("X")
+        } else {
+            DomainEvent::ReservationConfirmed(ReservationConfirmed::default())
+        };
+        env.append(&event, &format!("K{i}")).await;
     }
 
     // Two relays holding their batches at once hold disjoint rows.
@@ -351,13 +345,7 @@ async fn the_running_relay_and_consumer_deliver_until_shut_down() {
     }));
 
     for i in 0..3 {
-        env.append(
-            PAYMENTS,
-            &format!("ORD_R{i}"),
-            "PaymentConfirmed",
-            payment("R"),
-        )
-        .await;
+        env.append(&payment("R"), &format!("ORD_R{i}")).await;
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while handler.seen().len() < 3 {

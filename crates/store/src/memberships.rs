@@ -8,13 +8,13 @@
 //! do too; a unique index on (membership, reservation, reason) is the backstop.
 
 use chrono::{DateTime, Utc};
-use prost::Message;
 use sqlx::{FromRow, PgPool, Postgres, Transaction};
+use urr_proto::DomainEvent;
 use urr_proto::events::MembershipActivated;
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::outbox::{self, OutboxEvent};
+use crate::outbox;
 use crate::payments::Payment;
 
 /// Points for joining (and for renewing), as in the seed.
@@ -299,16 +299,7 @@ async fn activate(
         occurred_at_ms: Utc::now().timestamp_millis(),
     };
     let key = membership.to_string();
-    outbox::append(
-        tx,
-        &OutboxEvent {
-            topic: "membership-events",
-            key: &key,
-            event_type: "MembershipActivated",
-            payload: event.encode_to_vec(),
-        },
-    )
-    .await?;
+    outbox::append(tx, &DomainEvent::MembershipActivated(event), &key).await?;
     Ok(true)
 }
 

@@ -2,13 +2,13 @@
 //! event in the same transaction.
 
 use chrono::{DateTime, Utc};
-use prost::Message;
 use sqlx::{FromRow, PgPool, Postgres, Transaction};
+use urr_proto::DomainEvent;
 use urr_proto::events::{PaymentConfirmed, PaymentRefunded};
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::outbox::{self, OutboxEvent};
+use crate::outbox;
 
 /// What a payment pays for: exactly one of these rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,16 +227,7 @@ pub async fn record_success(
         membership_id: text(payment.membership_id),
         transfer_id: text(payment.transfer_id),
     };
-    outbox::append(
-        tx,
-        &OutboxEvent {
-            topic: "payment-events",
-            key: &payment.order_id,
-            event_type: "PaymentConfirmed",
-            payload: event.encode_to_vec(),
-        },
-    )
-    .await?;
+    outbox::append(tx, &DomainEvent::PaymentConfirmed(event), &payment.order_id).await?;
     Ok(())
 }
 
@@ -281,12 +272,8 @@ pub async fn refunded_partly(
     };
     outbox::append(
         &mut tx,
-        &OutboxEvent {
-            topic: "payment-events",
-            key: &payment.order_id,
-            event_type: "PaymentRefunded",
-            payload: event.encode_to_vec(),
-        },
+        &DomainEvent::PaymentRefunded(event),
+        &payment.order_id,
     )
     .await?;
     if let Some(reservation) = payment.reservation_id {

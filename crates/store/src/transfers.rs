@@ -3,14 +3,14 @@
 //! records that payment. A ticket changes hands at most once.
 
 use chrono::{DateTime, Utc};
-use prost::Message;
 use sqlx::{FromRow, PgPool, Postgres, Transaction};
+use urr_proto::DomainEvent;
 use urr_proto::events::TransferCompleted;
 use uuid::Uuid;
 
 use crate::StoreError;
 use crate::memberships::{self, PURCHASE_POINTS};
-use crate::outbox::{self, OutboxEvent};
+use crate::outbox;
 use crate::payments::Payment;
 
 #[derive(Debug, Clone, FromRow)]
@@ -350,16 +350,7 @@ pub async fn pay_and_complete(
         settlement: settlement.to_owned(),
     };
     let key = id.to_string();
-    outbox::append(
-        &mut tx,
-        &OutboxEvent {
-            topic: "transfer-events",
-            key: &key,
-            event_type: "TransferCompleted",
-            payload: completed.encode_to_vec(),
-        },
-    )
-    .await?;
+    outbox::append(&mut tx, &DomainEvent::TransferCompleted(completed), &key).await?;
     tx.commit().await?;
     Ok(Some(Completed {
         transfer_id: id,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use urr_bus::retry::RetryPolicy;
 use urr_bus::{BusEvent, Consumer, ConsumerConfig, Handler, HandlerError, Tx};
-use urr_store::outbox::OutboxEvent;
+use urr_proto::DomainEvent;
 use urr_store::{Kv, PgPool};
 use uuid::Uuid;
 
@@ -90,19 +90,11 @@ async fn delete_keys(pattern: &str) -> redis::RedisResult<()> {
 
 impl TestEnv {
     /// Writes one event to the outbox, as a producer does in its own transaction.
-    pub async fn append(&self, topic: &str, key: &str, event_type: &str, payload: Vec<u8>) -> i64 {
+    pub async fn append(&self, event: &DomainEvent, key: &str) -> i64 {
         let mut tx = self.db.begin().await.expect("begin");
-        let id = urr_store::outbox::append(
-            &mut tx,
-            &OutboxEvent {
-                topic,
-                key,
-                event_type,
-                payload,
-            },
-        )
-        .await
-        .expect("append");
+        let id = urr_store::outbox::append(&mut tx, event, key)
+            .await
+            .expect("append");
         tx.commit().await.expect("commit");
         id
     }

@@ -1,0 +1,50 @@
+//! Seat locks and their fencing tokens in Redis, in the actor's terms.
+
+use std::time::Duration;
+
+use urr_actors::ids::{FencingToken, ReservationId, SeatId};
+use urr_actors::ports::{LockOutcome, StoreFailure};
+use uuid::Uuid;
+
+use super::failure;
+use crate::{Kv, seat_locks};
+
+pub(super) async fn lock(
+    kv: &Kv,
+    event_id: Uuid,
+    holds: &[(ReservationId, Vec<SeatId>)],
+    ttl: Duration,
+) -> Result<Vec<LockOutcome>, StoreFailure> {
+    let requests: Vec<(Uuid, Vec<Uuid>)> = holds
+        .iter()
+        .map(|(r, seats)| (r.0, seats.iter().map(|s| s.0).collect()))
+        .collect();
+    let results = seat_locks::lock(kv, event_id, &requests, ttl)
+        .await
+        .map_err(failure)?;
+    Ok(results
+        .into_iter()
+        .zip(holds)
+        .map(|(result, (_, seats))| match result {
+            Ok(tokens) => LockOutcome::Locked(tokens.into_iter().map(FencingToken).collect()),
+            Err(taken) => LockOutcome::Taken(
+                taken
+                    .into_iter()
+                    .filter_map(|i| seats.get(i).copied())
+                    .collect(),
+            ),
+        })
+        .collect())
+}
+
+pub(super) async fn unlock(
+    kv: &Kv,
+    event_id: Uuid,
+    reservation: ReservationId,
+    seats: &[SeatId],
+) -> Result<(), StoreFailure> {
+    let ids: Vec<Uuid> = seats.iter().map(|s| s.0).collect();
+    seat_locks::unlock(kv, event_id, reservation.0, &ids)
+        .await
+        .map_err(failure)
+}

@@ -1,0 +1,260 @@
+//! Sales: a pending reservation confirmed once its fencing tokens check out, an expired
+//! one revived by a payment that came late, and a confirmed one cancelled by a refund.
+//! Each is one transaction holding every effect of the change, the buyer's fan-club
+//! points among them.
+
+use chrono::Utc;
+use sqlx::PgPool;
+use urr_actors::ids::{FencingToken, ReservationId, SeatId};
+use urr_actors::ports::{ConfirmOutcome, StoreFailure};
+use urr_proto::DomainEvent;
+use urr_proto::events::{ReservationCancelled, ReservationConfirmed};
+use uuid::Uuid;
+
+use super::failure;
+use super::record::{Tx, history, publish};
+use crate::memberships::{self, PURCHASE_POINTS};
+use crate::{Kv, seat_locks};
+
+/// A reservation that is becoming (or has been) a sale.
+struct Sale<'a> {
+    event: Uuid,
+    reservation: ReservationId,
+    buyer: Uuid,
+    total: i64,
+    seats: &'a [(SeatId, FencingToken)],
+}
+
+/// Confirms a pending reservation whose seats' fencing tokens are still current.
+pub(super) async fn confirm(
+    db: &PgPool,
+    kv: &Kv,
+    event_id: Uuid,
+    reservation: ReservationId,
+    seats: &[(SeatId, FencingToken)],
+) -> Result<ConfirmOutcome, StoreFailure> {
+    let mut tx = db.begin().await.map_err(failure)?;
+    // The row lock keeps the sweeper off this reservation while Redis is checked.
+    let pending: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM reservations WHERE id = $1 AND status = 'pending' FOR UPDATE",
+    )
+    .bind(reservation.0)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(failure)?;
+    if pending.is_none() {
+        return Ok(ConfirmOutcome::NotPending);
+    }
+    let pairs: Vec<(Uuid, u64)> = seats.iter().map(|(s, t)| (s.0, t.0)).collect();
+    if let Err(stale) = seat_locks::confirm(kv, event_id, reservation.0, &pairs)
+        .await
+        .map_err(failure)?
+    {
+        return Ok(ConfirmOutcome::StaleToken(
+            stale
+                .into_iter()
+                .filter_map(|i| seats.get(i).map(|s| s.0))
+                .collect(),
+        ));
+    }
+    let (buyer, total): (Uuid, i64) = sqlx::query_as(
+        "UPDATE reservations SET status = 'confirmed', confirmed_at = now(), \
+         updated_at = now() WHERE id = $1 RETURNING user_id, total_amount",
+    )
+    .bind(reservation.0)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(failure)?;
+    let sale = Sale {
+        event: event_id,
+        reservation,
+        buyer,
+        total,
+        seats,
+    };
+    record_sale(&mut tx, &sale, "fencing tokens verified").await?;
+    credit_purchase_points(&mut tx, &sale).await?;
+    tx.commit().await.map_err(failure)?;
+    Ok(ConfirmOutcome::Confirmed)
+}
+
+/// Completes an expired reservation whose seats could be locked again (a late payment);
+/// false when it was not expired or a seat has gone to someone else.
+pub(super) async fn revive(
+    db: &PgPool,
+    kv: &Kv,
+    event_id: Uuid,
+    reservation: ReservationId,
+    seats: &[(SeatId, FencingToken)],
+    note: &str,
+) -> Result<bool, StoreFailure> {
+    let mut tx = db.begin().await.map_err(failure)?;
+    let revived: Option<(Uuid, i64)> = sqlx::query_as(
+        "UPDATE reservations SET status = 'confirmed', confirmed_at = now(), \
+         updated_at = now() WHERE id = $1 AND status = 'expired' \
+         RETURNING user_id, total_amount",
+    )
+    .bind(reservation.0)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(failure)?;
+    let Some((buyer, total)) = revived else {
+        return Ok(false);
+    };
+    for (seat, token) in seats {
+        let updated = sqlx::query(
+            "UPDATE reservation_items SET live = true, fencing_token = $3 \
+             WHERE reservation_id = $1 AND seat_id = $2",
+        )
+        .bind(reservation.0)
+        .bind(seat.0)
+        .bind(i64::try_from(token.0).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await;
+        match updated {
+            Ok(_) => {}
+            // The last line of defence: the seat has another live reservation.
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => return Ok(false),
+            Err(err) => return Err(failure(err)),
+        }
+    }
+    let pairs: Vec<(Uuid, u64)> = seats.iter().map(|(s, t)| (s.0, t.0)).collect();
+    if seat_locks::confirm(kv, event_id, reservation.0, &pairs)
+        .await
+        .map_err(failure)?
+        .is_err()
+    {
+        return Ok(false);
+    }
+    let sale = Sale {
+        event: event_id,
+        reservation,
+        buyer,
+        total,
+        seats,
+    };
+    record_sale(&mut tx, &sale, note).await?;
+    credit_purchase_points(&mut tx, &sale).await?;
+    tx.commit().await.map_err(failure)?;
+    Ok(true)
+}
+
+/// Undoes a sale for a refund: seats available again, the items no longer live, the
+/// purchase points taken back and any resale listing withdrawn; the sold seats' locks are
+/// freed after the commit. False when the reservation was not confirmed.
+pub(super) async fn cancel_confirmed(
+    db: &PgPool,
+    kv: &Kv,
+    event_id: Uuid,
+    reservation: ReservationId,
+    seats: &[SeatId],
+    note: &str,
+) -> Result<bool, StoreFailure> {
+    let mut tx = db.begin().await.map_err(failure)?;
+    let ended: Option<(Uuid, i64)> = sqlx::query_as(
+        "UPDATE reservations SET status = 'cancelled', updated_at = now() \
+         WHERE id = $1 AND status = 'confirmed' RETURNING user_id, total_amount",
+    )
+    .bind(reservation.0)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(failure)?;
+    let Some((buyer, total)) = ended else {
+        return Ok(false);
+    };
+    sqlx::query(
+        "UPDATE seats SET status = 'available' WHERE id IN (SELECT seat_id FROM \
+         reservation_items WHERE reservation_id = $1 AND seat_id IS NOT NULL)",
+    )
+    .bind(reservation.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(failure)?;
+    sqlx::query("UPDATE reservation_items SET live = false WHERE reservation_id = $1")
+        .bind(reservation.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(failure)?;
+    history(&mut tx, reservation.0, "cancelled", note).await?;
+    take_back_purchase_points(&mut tx, buyer, reservation).await?;
+    crate::transfers::withdraw(&mut tx, reservation.0)
+        .await
+        .map_err(failure)?;
+    let cancelled = ReservationCancelled {
+        reservation_id: reservation.0.to_string(),
+        user_id: buyer.to_string(),
+        event_id: event_id.to_string(),
+        total_amount: total,
+        reason: note.to_owned(),
+        occurred_at_ms: Utc::now().timestamp_millis(),
+    };
+    publish(
+        &mut tx,
+        reservation.0,
+        DomainEvent::ReservationCancelled(cancelled),
+    )
+    .await?;
+    tx.commit().await.map_err(failure)?;
+    let ids: Vec<Uuid> = seats.iter().map(|s| s.0).collect();
+    if let Err(err) = seat_locks::unlock(kv, event_id, reservation.0, &ids).await {
+        tracing::warn!(%err, %reservation, "freeing sold locks after a refund failed");
+    }
+    Ok(true)
+}
+
+/// The record of a sale shared by confirmation and late completion: seats `reserved`, the
+/// history line, and the `ReservationConfirmed` event.
+async fn record_sale(tx: &mut Tx<'_>, sale: &Sale<'_>, note: &str) -> Result<(), StoreFailure> {
+    sqlx::query(
+        "UPDATE seats SET status = 'reserved' WHERE id IN (SELECT seat_id FROM \
+         reservation_items WHERE reservation_id = $1 AND seat_id IS NOT NULL)",
+    )
+    .bind(sale.reservation.0)
+    .execute(&mut **tx)
+    .await
+    .map_err(failure)?;
+    history(tx, sale.reservation.0, "confirmed", note).await?;
+    let confirmed = ReservationConfirmed {
+        reservation_id: sale.reservation.0.to_string(),
+        user_id: sale.buyer.to_string(),
+        event_id: sale.event.to_string(),
+        total_amount: sale.total,
+        seat_ids: sale.seats.iter().map(|(s, _)| s.0.to_string()).collect(),
+        occurred_at_ms: Utc::now().timestamp_millis(),
+    };
+    publish(
+        tx,
+        sale.reservation.0,
+        DomainEvent::ReservationConfirmed(confirmed),
+    )
+    .await
+}
+
+/// The buyer's active membership in the club of the event's artist earns its purchase
+/// points (no membership, no points). Credited in the transaction that makes the sale,
+/// which happens once per reservation (pending or expired → confirmed is a conditional
+/// update), so exactly once; a bus consumer would need its own dedupe to promise the same.
+async fn credit_purchase_points(tx: &mut Tx<'_>, sale: &Sale<'_>) -> Result<(), StoreFailure> {
+    memberships::credit(
+        tx,
+        sale.buyer,
+        sale.event,
+        sale.reservation.0,
+        PURCHASE_POINTS,
+        "purchase",
+    )
+    .await
+    .map_err(failure)
+}
+
+/// A refund takes back what the sale credited, in the refund's own transaction, so the
+/// points go back exactly once, with the sale.
+async fn take_back_purchase_points(
+    tx: &mut Tx<'_>,
+    buyer: Uuid,
+    reservation: ReservationId,
+) -> Result<(), StoreFailure> {
+    memberships::take_back(tx, buyer, reservation.0, "refund")
+        .await
+        .map_err(failure)
+}
