@@ -2,6 +2,7 @@
 //! PostgreSQL and Redis are (starting private ones when needed) and runs the edge.
 
 pub mod app;
+pub mod check_config;
 pub mod cli;
 pub mod consumers;
 pub mod demo;
@@ -16,7 +17,8 @@ use services::Services;
 /// Runs the command the CLI asked for.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(*args).await,
+        Command::Serve(command) if command.check_config => check_config::run(&command.node),
+        Command::Serve(command) => serve(command.node).await,
         Command::Demo(args) => demo::run(*args).await,
         Command::Loadgen(args) => loadgen::run(*args).await,
         Command::Migrate(args) => {
