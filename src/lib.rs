@@ -1,6 +1,7 @@
 //! URR: a ticket on-sale cluster. This crate is the `urr` command: it resolves where
 //! PostgreSQL and Redis are (starting private ones when needed) and runs the edge.
 
+pub mod check_config;
 pub mod cli;
 pub mod demo;
 pub mod loadgen;
@@ -14,7 +15,8 @@ use private_services::Services;
 /// Runs the command the CLI asked for.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(*args).await,
+        Command::Serve(command) if command.check_config => check_config::run(&command.node),
+        Command::Serve(command) => serve(command.node).await,
         Command::Demo(args) => demo::run(*args).await,
         Command::Loadgen(args) => loadgen::run(*args).await,
         Command::Migrate(args) => {
