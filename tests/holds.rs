@@ -219,7 +219,7 @@ async fn confirm_checks_fencing_tokens_and_refuses_a_stale_one() {
     let (event, seats) = app.seated_event(&admin, 1, 4).await;
     let user = app.quick_user("payer").await;
     let entry = app.enter(event, &user).await;
-    let handle = app.state.events.get(event).await.expect("actor");
+    let handle = app.state.events.event(event);
 
     // A normal confirmation: seats become reserved, reservation confirmed.
     let good: Value = app

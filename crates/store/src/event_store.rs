@@ -643,7 +643,9 @@ impl EventStore for PgRedisEventStore {
     }
 
     async fn load_queue_log(&self, event_id: Uuid) -> Result<Vec<Vec<u8>>, StoreFailure> {
-        read_queue_log(&self.kv, event_id).await.map_err(failure)
+        read_queue_log_paged(&self.kv, event_id)
+            .await
+            .map_err(failure)
     }
 
     async fn rewrite_queue_log(
@@ -753,4 +755,27 @@ async fn history(
     .await
     .map_err(failure)?;
     Ok(())
+}
+
+/// The queue log read a page at a time: a long one (the restart of a big line) then
+/// never holds up the other commands on the node's shared Redis connection while it
+/// arrives. The log only grows at its end meanwhile, so the pages make one prefix of it.
+async fn read_queue_log_paged(kv: &Kv, event: Uuid) -> Result<Vec<Vec<u8>>, StoreError> {
+    const PAGE: usize = 10_000;
+    let key = queue_log_key(kv, event);
+    let mut log: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let start = log.len();
+        let page: Vec<Vec<u8>> = redis::cmd("LRANGE")
+            .arg(&key)
+            .arg(start)
+            .arg(start + PAGE - 1)
+            .query_async(&mut kv.conn())
+            .await?;
+        let done = page.len() < PAGE;
+        log.extend(page);
+        if done {
+            return Ok(log);
+        }
+    }
 }
