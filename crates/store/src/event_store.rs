@@ -665,6 +665,28 @@ impl EventStore for PgRedisEventStore {
             .map_err(failure)?;
         Ok(())
     }
+
+    async fn finish_many(
+        &self,
+        endings: &[(ReservationId, Ending)],
+        note: &str,
+    ) -> Result<Vec<bool>, StoreFailure> {
+        finish_many(&self.db, endings, note).await
+    }
+
+    async fn unlock_many(
+        &self,
+        event_id: Uuid,
+        holds: &[(ReservationId, Vec<SeatId>)],
+    ) -> Result<(), StoreFailure> {
+        let holds: Vec<(Uuid, Vec<Uuid>)> = holds
+            .iter()
+            .map(|(r, seats)| (r.0, seats.iter().map(|s| s.0).collect()))
+            .collect();
+        seat_locks::unlock_many(&self.kv, event_id, &holds)
+            .await
+            .map_err(failure)
+    }
 }
 
 /// The part of a sale shared by confirmation and late completion: seats `reserved`, the
@@ -755,6 +777,87 @@ async fn history(
     .await
     .map_err(failure)?;
     Ok(())
+}
+
+/// [`EventStore::finish`] for many reservations in one transaction (the tick ends every
+/// lapsed hold at once): each ended one gets its status, history line and outbox event.
+async fn finish_many(
+    db: &PgPool,
+    endings: &[(ReservationId, Ending)],
+    note: &str,
+) -> Result<Vec<bool>, StoreFailure> {
+    if endings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = endings.iter().map(|(r, _)| r.0).collect();
+    let statuses: Vec<&str> = endings.iter().map(|(_, e)| ending_status(*e)).collect();
+    let mut tx = db.begin().await.map_err(failure)?;
+    let ended: Vec<(Uuid, Uuid, Uuid, i64, String)> = sqlx::query_as(
+        "UPDATE reservations r SET status = t.status, updated_at = now() \
+         FROM UNNEST($1::uuid[], $2::text[]) AS t(id, status) \
+         WHERE r.id = t.id AND r.status = 'pending' \
+         RETURNING r.id, r.user_id, r.event_id, r.total_amount, t.status",
+    )
+    .bind(&ids)
+    .bind(&statuses)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(failure)?;
+    let now_ms = Utc::now().timestamp_millis();
+    let mut events = Vec::with_capacity(ended.len());
+    let (mut ended_ids, mut ended_statuses) = (Vec::new(), Vec::new());
+    for (id, user, event, total, status) in ended {
+        let (kind, payload) = if status == "cancelled" {
+            let message = ReservationCancelled {
+                reservation_id: id.to_string(),
+                user_id: user.to_string(),
+                event_id: event.to_string(),
+                total_amount: total,
+                reason: note.to_owned(),
+                occurred_at_ms: now_ms,
+            };
+            ("ReservationCancelled", message.encode_to_vec())
+        } else {
+            let message = ReservationExpired {
+                reservation_id: id.to_string(),
+                user_id: user.to_string(),
+                event_id: event.to_string(),
+                occurred_at_ms: now_ms,
+            };
+            ("ReservationExpired", message.encode_to_vec())
+        };
+        events.push((id.to_string(), kind, payload));
+        ended_ids.push(id);
+        ended_statuses.push(status);
+    }
+    crate::outbox::append_many(&mut tx, "reservation-events", &events)
+        .await
+        .map_err(failure)?;
+    sqlx::query("UPDATE reservation_items SET live = false WHERE reservation_id = ANY($1)")
+        .bind(&ended_ids)
+        .execute(&mut *tx)
+        .await
+        .map_err(failure)?;
+    sqlx::query(
+        "INSERT INTO reservation_history (reservation_id, status, note) \
+         SELECT id, status, $3 FROM UNNEST($1::uuid[], $2::text[]) AS t(id, status)",
+    )
+    .bind(&ended_ids)
+    .bind(&ended_statuses)
+    .bind(note)
+    .execute(&mut *tx)
+    .await
+    .map_err(failure)?;
+    tx.commit().await.map_err(failure)?;
+    let done: std::collections::HashSet<Uuid> = ended_ids.into_iter().collect();
+    Ok(ids.iter().map(|id| done.contains(id)).collect())
+}
+
+fn ending_status(ending: Ending) -> &'static str {
+    match ending {
+        Ending::Cancelled => "cancelled",
+        Ending::Expired => "expired",
+    }
 }
 
 /// The queue log read a page at a time: a long one (the restart of a big line) then

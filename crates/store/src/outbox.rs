@@ -33,3 +33,31 @@ pub async fn append(
     .fetch_one(&mut **tx)
     .await?)
 }
+
+/// Appends many events to one topic in one statement, in order, inside the transaction
+/// of the changes they describe. Per event: its key, type and payload.
+pub async fn append_many(
+    tx: &mut Transaction<'_, Postgres>,
+    topic: &str,
+    events: &[(String, &str, Vec<u8>)],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = events.iter().map(|(key, _, _)| key.as_str()).collect();
+    let types: Vec<&str> = events.iter().map(|(_, kind, _)| *kind).collect();
+    let payloads: Vec<&[u8]> = events.iter().map(|(_, _, p)| p.as_slice()).collect();
+    sqlx::query(
+        "INSERT INTO outbox (topic, key, event_type, payload) \
+         SELECT $1, key, event_type, payload \
+         FROM UNNEST($2::text[], $3::text[], $4::bytea[]) WITH ORDINALITY \
+         AS t(key, event_type, payload, n) ORDER BY n",
+    )
+    .bind(topic)
+    .bind(&keys)
+    .bind(&types)
+    .bind(&payloads)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -37,33 +37,32 @@ pub(super) async fn tick(state: &mut EventState, myself: &ActorRef<EventMsg>, at
     }
 }
 
-/// Frees every lapsed hold, in memory, in PostgreSQL and in Redis.
+/// Frees every lapsed hold: in memory at once, then one transaction records them all as
+/// expired and one script call frees their seat locks. When the transaction fails the
+/// seats are still free in memory; PostgreSQL keeps the rows live until the sweeper
+/// expires them, and its constraint refuses any double hold meanwhile.
 async fn expire_holds(state: &mut EventState, at: Instant) {
-    for (reservation, seats) in state.seats.expire(at) {
-        finish_expired(state, reservation).await;
-        if let Err(err) = state
-            .store
-            .unlock_seats(state.event_id, reservation, &seats)
-            .await
-        {
-            tracing::warn!(%err, %reservation, "unlocking expired seats failed");
-        }
-        state.announce(seats, SeatStatus::Available);
-    }
+    let seat_holds = state.seats.expire(at);
+    let mut ended: Vec<(ReservationId, Ending)> = seat_holds
+        .iter()
+        .map(|(reservation, _)| (*reservation, Ending::Expired))
+        .collect();
     for (reservation, _) in state.inventory.expire(at) {
         state.ticket_owners.remove(&reservation);
-        finish_expired(state, reservation).await;
+        ended.push((reservation, Ending::Expired));
     }
-}
-
-async fn finish_expired(state: &EventState, reservation: ReservationId) {
-    if let Err(err) = state
-        .store
-        .finish(reservation, Ending::Expired, "hold expired")
-        .await
+    if ended.is_empty() {
+        return;
+    }
+    if let Err(err) = state.store.finish_many(&ended, "hold expired").await {
+        tracing::warn!(%err, holds = ended.len(), "recording expired holds failed");
+    }
+    if !seat_holds.is_empty()
+        && let Err(err) = state.store.unlock_many(state.event_id, &seat_holds).await
     {
-        // The seats are free in memory; Postgres keeps the row live until the sweeper
-        // expires it, and its constraint refuses any double hold meanwhile.
-        tracing::warn!(%err, %reservation, "recording an expired hold failed");
+        tracing::warn!(%err, "unlocking expired seats failed; locks lapse by TTL");
+    }
+    for (_, seats) in seat_holds {
+        state.announce(seats, SeatStatus::Available);
     }
 }
