@@ -78,7 +78,7 @@ async fn setup() -> (support::BenchDb, Target, Target) {
     let node = urr::node::Node::assemble(base.db.clone(), base.kv.clone(), options)
         .await
         .expect("node");
-    let handle = node.state.events.get(event).await.expect("actor");
+    let handle = node.state.events.event(event);
     let keys = TokenKeys::new(secret);
     let mut tokens = Vec::new();
     let joins = (0..QUEUED).map(|i| {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use urr_actors::event::{DirectoryOptions, EventDirectory, EventHandle, QueueSettings};
+use urr_actors::event::{DirectoryOptions, EventDirectory, EventRef, QueueSettings};
 use urr_actors::ids::{ReservationId, SeatId, UserId};
 use urr_actors::seat_map::SeatMap;
 use urr_store::event_store::PgRedisEventStore;
@@ -81,9 +81,10 @@ async fn setup() -> Bench {
 }
 
 /// A fresh on-sale event of 20,000 seats; its actor and seat ids.
-async fn event(bench: &Bench) -> (EventHandle, Vec<SeatId>) {
+async fn event(bench: &Bench) -> (EventRef, Vec<SeatId>) {
     let (id, seats) = support::on_sale_event(&bench.base.db, Some((100, 200))).await;
-    let handle = bench.directory.get(id).await.expect("actor");
+    let handle = bench.directory.event(id);
+    handle.start().await.expect("actor");
     (handle, seats)
 }
 
@@ -99,7 +100,7 @@ fn durable(c: &mut Criterion) {
             BenchmarkId::new("two_seats", concurrent),
             &concurrent,
             |b, &concurrent| {
-                let mut current: Option<(EventHandle, Vec<SeatId>, usize)> = None;
+                let mut current: Option<(EventRef, Vec<SeatId>, usize)> = None;
                 b.to_async(&runtime).iter_custom(|iters| {
                     let taken = current.take();
                     let bench = &bench;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use redis::Script;
 use sqlx::PgPool;
-use urr_actors::event::{DirectoryOptions, EventDirectory, EventHandle, QueueSettings};
+use urr_actors::event::{DirectoryOptions, EventDirectory, EventRef, QueueSettings};
 use urr_actors::ids::{ReservationId, SeatId, UserId};
 use urr_store::event_store::PgRedisEventStore;
 use uuid::Uuid;
@@ -78,9 +78,10 @@ async fn setup() -> Bench {
     }
 }
 
-async fn actor_event(bench: &Bench) -> (EventHandle, Vec<SeatId>) {
+async fn actor_event(bench: &Bench) -> (EventRef, Vec<SeatId>) {
     let (id, seats) = support::on_sale_event(&bench.base.db, Some((100, 200))).await;
-    let handle = bench.directory.get(id).await.expect("actor");
+    let handle = bench.directory.event(id);
+    handle.start().await.expect("actor");
     (handle, seats)
 }
 
@@ -195,7 +196,7 @@ fn compare(c: &mut Criterion) {
                 let (bench, script) = (&bench, &script);
                 async move {
                     let mut took = Duration::ZERO;
-                    let mut actor: Option<(EventHandle, Vec<SeatId>)> = None;
+                    let mut actor: Option<(EventRef, Vec<SeatId>)> = None;
                     let mut plain: Vec<Uuid> = Vec::new();
                     let event = Uuid::new_v4();
                     let mut next = 0usize;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use futures::StreamExt;
 use redis::Script;
-use urr_actors::event::{DirectoryOptions, EventDirectory, EventHandle, QueueSettings};
+use urr_actors::event::{DirectoryOptions, EventDirectory, EventRef, QueueSettings};
 use urr_actors::ids::UserId;
 use urr_actors::queue::Queue;
 use urr_store::event_store::PgRedisEventStore;
@@ -96,9 +96,11 @@ async fn seed_join(mut conn: redis::aio::ConnectionManager, key: String, at: f64
         .expect("zadd");
 }
 
-async fn actor_event(setup: &Setup) -> EventHandle {
+async fn actor_event(setup: &Setup) -> EventRef {
     let (id, _) = support::on_sale_event(&setup.base.db, None).await;
-    setup.directory.get(id).await.expect("actor")
+    let event = setup.directory.event(id);
+    event.start().await.expect("actor");
+    event
 }
 
 fn compare(c: &mut Criterion) {

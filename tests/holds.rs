@@ -10,7 +10,7 @@ use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use urr_actors::event::EventError;
-use urr_actors::ids::ReservationId;
+use urr_actors::ids::{ReservationId, SeatId, UserId};
 use uuid::Uuid;
 
 async fn seat_statuses(app: &TestApp, event: Uuid) -> HashMap<Uuid, String> {
@@ -219,7 +219,7 @@ async fn confirm_checks_fencing_tokens_and_refuses_a_stale_one() {
     let (event, seats) = app.seated_event(&admin, 1, 4).await;
     let user = app.quick_user("payer").await;
     let entry = app.enter(event, &user).await;
-    let handle = app.state.events.get(event).await.expect("actor");
+    let handle = app.state.events.event(event);
 
     // A normal confirmation: seats become reserved, reservation confirmed.
     let good: Value = app
@@ -581,4 +581,100 @@ async fn admins_tune_an_events_queue_and_watch_it() {
         .hold(&first, Some(&entry), event, &ids[..2], "two")
         .await;
     assert_eq!(two.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn lapsed_holds_expire_together_in_one_transaction() {
+    let app = spawn_app_with(|c| {
+        c.events.queue_tick_ms = 1000;
+        c.events.hold_ttl_secs = 1;
+    })
+    .await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 10, 30).await;
+    let people: Vec<_> = futures::stream::iter(0..seats.len())
+        .map(|i| {
+            let app = &app;
+            async move { app.quick_user(&format!("lapse{i}")).await }
+        })
+        .buffered(16)
+        .collect()
+        .await;
+    // Every seat held at once by somebody else, straight through the event's actor.
+    let actor = app.state.events.event(event);
+    let holds = seats.iter().zip(&people).map(|(&seat, person)| {
+        let actor = actor.clone();
+        async move {
+            actor
+                .hold_seats(
+                    UserId::from(person.user_id),
+                    ReservationId::from(Uuid::now_v7()),
+                    vec![SeatId::from(seat)],
+                    "lapse".into(),
+                )
+                .await
+                .expect("held")
+        }
+    });
+    let held = futures::future::join_all(holds).await;
+    assert_eq!(held.len(), 300);
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM reservations WHERE event_id = $1 AND status <> 'expired'",
+        )
+        .bind(event)
+        .fetch_one(&app.db)
+        .await
+        .expect("count");
+        if pending == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{pending} not expired"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Rows changed by one transaction carry its id: the 300 endings took a tick or two,
+    // not a transaction each.
+    let transactions: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT xmin::text) FROM reservations WHERE event_id = $1",
+    )
+    .bind(event)
+    .fetch_one(&app.db)
+    .await
+    .expect("count");
+    assert!(
+        transactions <= 3,
+        "{transactions} transactions for 300 expiries"
+    );
+    let history: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM reservation_history h JOIN reservations r \
+         ON r.id = h.reservation_id WHERE r.event_id = $1 AND h.status = 'expired'",
+    )
+    .bind(event)
+    .fetch_one(&app.db)
+    .await
+    .expect("count");
+    assert_eq!(history, 300, "one history line each");
+    assert_eq!(
+        app.outbox("ReservationExpired").await,
+        300,
+        "one event each"
+    );
+
+    let per_seat = urr_store::reservations::live_holders_per_seat(&app.db, event)
+        .await
+        .expect("query");
+    assert!(per_seat.is_empty(), "no live item left");
+    let statuses = seat_statuses(&app, event).await;
+    assert!(seats.iter().all(|seat| statuses[seat] == "available"));
+    for &seat in &seats {
+        let lock = urr_store::seat_locks::read(&app.kv, event, seat)
+            .await
+            .expect("read");
+        assert_eq!(lock, None, "the Redis lock of {seat} is freed");
+    }
 }

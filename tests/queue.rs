@@ -448,3 +448,61 @@ async fn polling_as_told_keeps_the_place_without_heartbeats() {
     }
     assert_eq!(app.queue_status(event, &silent).await["status"], "none");
 }
+
+#[tokio::test]
+async fn the_stream_outlives_a_crashed_actor_and_still_announces_the_admission() {
+    let app = spawn_app_with(|c| {
+        c.events.queue_tick_ms = 50;
+        c.events.queue_threshold = 1;
+        c.events.active_ttl_secs = 600;
+        c.events.queue_ttl_secs = 600;
+    })
+    .await;
+    let admin = app.admin().await;
+    let (event, _) = app.seated_event(&admin, 1, 4).await;
+    let first = app.quick_user("first").await;
+    let second = app.quick_user("second").await;
+    app.queue_check(event, &first).await;
+    assert_eq!(app.queue_check(event, &second).await["status"], "queued");
+    let response = app
+        .get_as(&format!("/api/v1/queue/stream/{event}"), &second)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.bytes_stream();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut text = String::new();
+    while !text.contains("event: position") {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("first position in time")
+            .expect("stream open")
+            .expect("chunk");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+
+    // The actor crashes under the open stream; the directory starts a fresh one.
+    let actor = app.state.events.event(event);
+    let crashed = actor.running_actor().expect("running");
+    assert!(actor.kill());
+    while actor.running_actor().is_none_or(|id| id == crashed) {
+        assert!(tokio::time::Instant::now() < deadline, "no fresh actor");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let left = app
+        .post_as(&format!("/api/v1/queue/leave/{event}"), &json!({}), &first)
+        .await;
+    assert_eq!(left.status(), StatusCode::OK);
+
+    // The stream the browser keeps open hears the new actor admit its user.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    text.clear();
+    while !text.contains("event: admitted") {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("admission pushed on the open stream after the restart")
+            .expect("stream open")
+            .expect("chunk");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(text.contains("entryToken"), "{text}");
+}

@@ -5,12 +5,16 @@
 mod common;
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{Session, TestApp, spawn_app_with};
+use common::{Session, TestApp, event_body, spawn_app_with};
+use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
-use urr_actors::ids::ReservationId;
+use urr_actors::ids::{ReservationId, UserId};
+use urr_actors::ports::EventStore;
+use urr_actors::queue_log::QueueLogRecord;
+use urr_store::event_store::PgRedisEventStore;
 use uuid::Uuid;
 
 struct Scene {
@@ -85,8 +89,9 @@ async fn assert_recovered(app: &TestApp, scene: &Scene) {
     assert_eq!(statuses[&scene.seats[1].to_string()], "locked");
     assert_eq!(statuses[&scene.seats[2].to_string()], "available");
     // The restored hold still carries its fencing tokens: it confirms.
-    let handle = app.state.events.get(scene.event).await.expect("actor");
-    handle
+    app.state
+        .events
+        .event(scene.event)
         .confirm(ReservationId::from(scene.reservation))
         .await
         .expect("confirm after recovery");
@@ -113,15 +118,12 @@ fn config(c: &mut urr_http::HttpConfig) {
 async fn killing_the_actor_loses_no_place_and_no_hold() {
     let app = spawn_app_with(config).await;
     let scene = scene(&app).await;
-    let handle = app.state.events.get(scene.event).await.expect("actor");
-    handle.kill();
+    let event = app.state.events.event(scene.event);
+    let killed = event.start().await.expect("actor");
+    assert!(event.kill());
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let fresh = app.state.events.get(scene.event).await.expect("actor");
-    assert_ne!(
-        fresh.actor_id(),
-        handle.actor_id(),
-        "a new actor, rebuilt from storage"
-    );
+    let fresh = event.start().await.expect("actor");
+    assert_ne!(fresh, killed, "a new actor, rebuilt from storage");
     assert_recovered(&app, &scene).await;
 }
 
@@ -191,20 +193,122 @@ async fn an_idle_actor_stops_and_the_next_request_starts_a_fresh_one() {
     .await;
     let admin = app.admin().await;
     let (event, _) = app.seated_event(&admin, 1, 2).await;
-    let first = app.state.events.get(event).await.expect("actor");
-    assert!(app.state.events.running(event).await.is_some());
+    let events = app.state.events.event(event);
+    let first = events.start().await.expect("actor");
+    assert_eq!(events.running_actor(), Some(first));
     tokio::time::sleep(Duration::from_millis(1600)).await;
     assert!(
-        app.state.events.running(event).await.is_none(),
+        events.running_actor().is_none(),
         "nobody waiting, active or holding: the actor stopped"
     );
     let user = app.quick_user("late").await;
     assert_eq!(app.queue_check(event, &user).await["status"], "active");
-    let second = app
-        .state
-        .events
-        .running(event)
-        .await
-        .expect("started again");
-    assert_ne!(second.actor_id(), first.actor_id());
+    let second = events.running_actor().expect("started again");
+    assert_ne!(second, first);
+}
+
+#[tokio::test]
+async fn the_seat_map_stream_outlives_a_crashed_actor() {
+    let app = spawn_app_with(config).await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 4).await;
+    let user = app.quick_user("after-crash").await;
+    let entry = app.enter(event, &user).await;
+    let response = app
+        .get(&format!("/api/v1/seats/events/{event}/stream"))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.bytes_stream();
+
+    let actor = app.state.events.event(event);
+    let crashed = actor.running_actor().expect("running");
+    assert!(actor.kill());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while actor.running_actor().is_none_or(|id| id == crashed) {
+        assert!(tokio::time::Instant::now() < deadline, "no fresh actor");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let held = app
+        .hold(&user, Some(&entry), event, &seats[..1], "after")
+        .await;
+    assert_eq!(held.status(), StatusCode::CREATED);
+
+    // The open stream tells the page to reload (the seats were rebuilt) and goes on
+    // with the new actor's changes.
+    let mut text = String::new();
+    while !text.contains(&seats[0].to_string()) {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("the new actor's change pushed on the open stream")
+            .expect("stream open")
+            .expect("chunk");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(text.contains("event: resync"), "{text}");
+    assert!(text.contains("event: seat"), "{text}");
+    assert!(text.contains("locked"), "{text}");
+}
+
+// The node's own runtime: several threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_start_of_one_event_holds_up_no_other_event() {
+    let app = spawn_app_with(config).await;
+    let admin = app.admin().await;
+    let id = |event: Value| -> Uuid {
+        event["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("id")
+    };
+    let slow = id(app.create_event(&admin, &event_body("Long line")).await);
+    let quick = id(app.create_event(&admin, &event_body("Short line")).await);
+
+    // A line of 400,000 people, written straight to the slow event's log: its actor
+    // replays all of it when it starts.
+    let store = PgRedisEventStore::new(app.db.clone(), app.kv.clone(), Default::default());
+    let records: Vec<Vec<u8>> = (0..400_000u64)
+        .map(|seq| {
+            QueueLogRecord::Joined {
+                user: UserId::from(Uuid::from_u128(u128::from(seq) + 1)),
+                tier1_pos: None,
+                seq,
+            }
+            .encode()
+        })
+        .collect();
+    for chunk in records.chunks(20_000) {
+        store.append_queue_log(slow, chunk).await.expect("log");
+    }
+
+    let began = Instant::now();
+    let slow_event = app.state.events.event(slow);
+    let slow_start = tokio::spawn({
+        let slow_event = slow_event.clone();
+        async move {
+            slow_event.start().await.expect("slow start");
+            Instant::now()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        slow_event.running_actor().is_none(),
+        "the slow event is still starting"
+    );
+    let overview = app.state.events.event(quick).overview().await;
+    let answered = Instant::now();
+    assert!(overview.is_ok(), "{overview:?}");
+    let started = slow_start.await.expect("joined");
+    assert!(
+        started - began >= Duration::from_millis(400),
+        "the slow start was slow: {:?}",
+        started - began
+    );
+    assert!(
+        answered < started && answered - began < (started - began) / 2,
+        "the other event answered in {:?}, the slow one started in {:?}",
+        answered - began,
+        started - began
+    );
+    let waiting = slow_event.overview().await.expect("overview").queue.waiting;
+    assert_eq!(waiting, 400_000);
 }

@@ -150,6 +150,23 @@ pub trait EventStore: Send + Sync + 'static {
         note: &str,
     ) -> Result<bool, StoreFailure>;
 
+    /// Ends many pending reservations in one transaction, each as [`finish`](Self::finish)
+    /// would (its outbox event included); per reservation, false if it was no longer
+    /// pending.
+    async fn finish_many(
+        &self,
+        endings: &[(ReservationId, Ending)],
+        note: &str,
+    ) -> Result<Vec<bool>, StoreFailure>;
+
+    /// Frees the seat locks each reservation still owns, for many reservations in one
+    /// round trip.
+    async fn unlock_many(
+        &self,
+        event_id: Uuid,
+        holds: &[(ReservationId, Vec<SeatId>)],
+    ) -> Result<(), StoreFailure>;
+
     /// Completes an `expired` reservation whose payment arrived late, on locks just
     /// re-taken with `seats`' new tokens: verifies the tokens (marking the locks sold),
     /// makes it `confirmed` with live items and reserved seats, notes why in its history.

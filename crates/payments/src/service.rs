@@ -430,10 +430,7 @@ impl PaymentService {
         payments::succeed(&self.db, payment, &receipt.method).await?;
         let event = payment.event_id.ok_or(PaymentError::NotFound("event"))?;
         let id = ReservationId::from(reservation);
-        let confirmed = self
-            .events
-            .with_event(event, |h| async move { h.confirm(id).await })
-            .await;
+        let confirmed = self.events.event(event).confirm(id).await;
         match confirmed {
             Ok(()) => {}
             Err(
@@ -561,13 +558,7 @@ impl PaymentService {
         }
         let user = urr_actors::ids::UserId::from(payment.user_id);
         let id = ReservationId::from(reservation);
-        let revived = self
-            .events
-            .with_event(event, |h| {
-                let seats = seats.clone();
-                async move { h.revive(user, id, seats).await }
-            })
-            .await;
+        let revived = self.events.event(event).revive(user, id, seats).await;
         Ok(revived.is_ok())
     }
 
@@ -676,11 +667,7 @@ impl PaymentService {
         }
         guard.release().await?;
         let id = ReservationId::from(reservation);
-        match self
-            .events
-            .with_event(event, |h| async move { h.refund(id).await })
-            .await
-        {
+        match self.events.event(event).refund(id).await {
             Ok(()) | Err(EventError::NotPending | EventError::ReservationNotFound) => {}
             Err(err) => return Err(err.into()),
         }

@@ -196,3 +196,46 @@ fn split_reply(reply: Vec<i64>, ok: i64) -> Result<Vec<u64>, Vec<usize>> {
         None => Err(Vec::new()),
     }
 }
+
+/// Deletes, for each hold `(owner, seats)`, the locks its owner still holds. KEYS: every
+/// hold's seat keys in order; ARGV: per hold its owner and seat count.
+static UNLOCK_MANY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local freed = 0
+local key = 1
+for h = 1, #ARGV, 2 do
+  local owner, n = ARGV[h], tonumber(ARGV[h + 1])
+  for i = 0, n - 1 do
+    local value = redis.call('GET', KEYS[key + i])
+    if value and string.match(value, '^([^|]*)') == owner then
+      redis.call('DEL', KEYS[key + i])
+      freed = freed + 1
+    end
+  end
+  key = key + n
+end
+return freed
+",
+    )
+});
+
+/// [`unlock`] for many holds in one round trip (the tick frees every lapsed hold at once).
+pub async fn unlock_many(
+    kv: &Kv,
+    event: Uuid,
+    holds: &[(Uuid, Vec<Uuid>)],
+) -> Result<(), StoreError> {
+    if holds.iter().all(|(_, seats)| seats.is_empty()) {
+        return Ok(());
+    }
+    let mut invocation = UNLOCK_MANY.prepare_invoke();
+    for (owner, seats) in holds {
+        for &seat in seats {
+            invocation.key(seat_key(kv, event, seat));
+        }
+        invocation.arg(owner.to_string()).arg(seats.len());
+    }
+    let _: i64 = invocation.invoke_async(&mut kv.conn()).await?;
+    Ok(())
+}

@@ -1,17 +1,26 @@
-//! The directory of live events: spawns an EventActor on first use, forgets it when it
-//! stops (idle), and restarts it when it fails. Every actor is linked to one supervisor.
+//! The directory of live events: starts an EventActor on first use, forgets it when it
+//! stops (idle), and starts it again when it fails. Every actor is linked to one
+//! supervisor (`supervisor.rs`); callers talk to an event through its [`EventRef`].
+//!
+//! Each event has a slot of its own. The directory's map is locked only to find or add a
+//! slot; an actor's start (a PostgreSQL load and a Redis log replay, seconds for a long
+//! line) runs under its slot's start lock, so concurrent callers of that event wait for
+//! the same start and no other event waits at all.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
-use tokio::sync::{Mutex, broadcast};
+use ractor::{Actor, ActorId, ActorRef, ActorStatus};
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::actor::{EventActor, EventArgs};
+use super::actor::EventActor;
 use super::error::EventError;
-use super::handle::EventHandle;
+use super::event_ref::EventRef;
+use super::messages::{EventArgs, EventMsg};
+use super::supervisor::EventSupervisor;
+use super::views::{QueueTick, SeatUpdate};
 use crate::ports::EventStore;
 
 /// How the directory runs its actors.
@@ -34,17 +43,121 @@ impl Default for DirectoryOptions {
 
 #[derive(Clone)]
 pub struct EventDirectory {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(super) struct Inner {
     store: Arc<dyn EventStore>,
-    options: DirectoryOptions,
-    events: Mutex<HashMap<Uuid, EventHandle>>,
+    pub(super) options: DirectoryOptions,
+    slots: Mutex<HashMap<Uuid, Arc<Slot>>>,
     supervisor: OnceLock<ActorRef<()>>,
 }
 
+/// One event's place in the directory.
+pub(super) struct Slot {
+    event_id: Uuid,
+    /// Made with the first actor; they outlive any one actor, so a subscriber goes on
+    /// hearing from the actor that replaces a crashed one.
+    channels: OnceLock<Channels>,
+    current: Mutex<Current>,
+    /// Held across a start.
+    starting: tokio::sync::Mutex<()>,
+}
+
+struct Channels {
+    seat_changes: broadcast::Sender<SeatUpdate>,
+    queue_ticks: broadcast::Sender<QueueTick>,
+}
+
+#[derive(Default)]
+struct Current {
+    actor: Option<ActorRef<EventMsg>>,
+    /// Out of the map: whoever still holds the slot looks the event up again.
+    retired: bool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn is_running(actor: &ActorRef<EventMsg>) -> bool {
+    matches!(
+        actor.get_status(),
+        ActorStatus::Running | ActorStatus::Starting | ActorStatus::Upgrading
+    )
+}
+
+impl Slot {
+    fn running(&self) -> Option<ActorRef<EventMsg>> {
+        lock(&self.current).actor.clone().filter(is_running)
+    }
+
+    fn subscribers(&self) -> usize {
+        self.channels.get().map_or(0, |c| {
+            c.seat_changes.receiver_count() + c.queue_ticks.receiver_count()
+        })
+    }
+
+    pub(super) fn subscribe_seats(&self) -> Option<broadcast::Receiver<SeatUpdate>> {
+        let current = lock(&self.current);
+        let channels = self.channels.get().filter(|_| !current.retired)?;
+        Some(channels.seat_changes.subscribe())
+    }
+
+    pub(super) fn subscribe_queue(&self) -> Option<broadcast::Receiver<QueueTick>> {
+        let current = lock(&self.current);
+        let channels = self.channels.get().filter(|_| !current.retired)?;
+        Some(channels.queue_ticks.subscribe())
+    }
+}
+
 impl Inner {
+    /// The event's slot, added when it has none.
+    fn slot(&self, event_id: Uuid) -> Arc<Slot> {
+        lock(&self.slots)
+            .entry(event_id)
+            .or_insert_with(|| {
+                Arc::new(Slot {
+                    event_id,
+                    channels: OnceLock::new(),
+                    current: Mutex::new(Current::default()),
+                    starting: tokio::sync::Mutex::new(()),
+                })
+            })
+            .clone()
+    }
+
+    /// Takes a slot without an actor out of the map unless someone listens to it. The
+    /// caller makes sure no start is under way on it.
+    fn retire_unused(&self, slots: &mut HashMap<Uuid, Arc<Slot>>, slot: &Arc<Slot>) {
+        let mut current = lock(&slot.current);
+        if current.actor.is_none() && slot.subscribers() == 0 {
+            current.retired = true;
+            if slots
+                .get(&slot.event_id)
+                .is_some_and(|s| Arc::ptr_eq(s, slot))
+            {
+                slots.remove(&slot.event_id);
+            }
+        }
+    }
+
+    /// The supervisor's news that `actor` ended: its slot forgets it, and leaves the map
+    /// too after an expected stop with nobody listening. Returns the event it served.
+    pub(super) fn ended(&self, actor: ActorId, expected: bool) -> Option<Uuid> {
+        let mut slots = lock(&self.slots);
+        let slot = slots
+            .values()
+            .find(|s| lock(&s.current).actor.as_ref().map(|a| a.get_id()) == Some(actor))?
+            .clone();
+        lock(&slot.current).actor = None;
+        // A start already under way keeps the slot.
+        if expected && let Ok(_start) = slot.starting.try_lock() {
+            self.retire_unused(&mut slots, &slot);
+        }
+        Some(slot.event_id)
+    }
+
     fn supervisor_cell(&self) -> Result<ractor::ActorCell, EventError> {
         self.supervisor
             .get()
@@ -61,7 +174,7 @@ impl EventDirectory {
         let inner = Arc::new(Inner {
             store,
             options,
-            events: Mutex::new(HashMap::new()),
+            slots: Mutex::new(HashMap::new()),
             supervisor: OnceLock::new(),
         });
         let (supervisor, _) = Actor::spawn(None, EventSupervisor, Arc::downgrade(&inner))
@@ -71,143 +184,108 @@ impl EventDirectory {
         Ok(Self { inner })
     }
 
-    /// The event's actor, started (and rebuilt from storage) if it is not running.
-    pub async fn get(&self, event_id: Uuid) -> Result<EventHandle, EventError> {
-        let mut events = self.inner.events.lock().await;
-        if let Some(handle) = events.get(&event_id) {
-            if is_running(handle) {
-                return Ok(handle.clone());
+    /// The way to talk to one event. Cheap, and no I/O: each call on it finds (or starts)
+    /// the event's actor.
+    pub fn event(&self, event_id: Uuid) -> EventRef {
+        EventRef::new(self.clone(), event_id)
+    }
+
+    /// The event's running actor and its slot, started (and rebuilt from storage) if it
+    /// is not running.
+    pub(super) async fn actor(
+        &self,
+        event_id: Uuid,
+    ) -> Result<(Arc<Slot>, ActorRef<EventMsg>), EventError> {
+        loop {
+            let slot = self.inner.slot(event_id);
+            if let Some(actor) = slot.running() {
+                return Ok((slot, actor));
             }
-            events.remove(&event_id);
+            let start = slot.starting.lock().await;
+            {
+                let current = lock(&slot.current);
+                if current.retired {
+                    continue;
+                }
+                if let Some(actor) = current.actor.clone().filter(is_running) {
+                    drop(current);
+                    return Ok((slot.clone(), actor));
+                }
+            }
+            let actor = self.spawn(&slot).await?;
+            drop(start);
+            return Ok((slot, actor));
         }
-        let snapshot = self
-            .inner
-            .store
-            .load(event_id)
-            .await
-            .map_err(|e| EventError::Unavailable(e.to_string()))?
-            .ok_or(EventError::EventNotFound)?;
-        let (seat_changes, _) = broadcast::channel(4096);
-        let (queue_ticks, _) = broadcast::channel(64);
+    }
+
+    /// Starts the slot's actor; the caller holds its start lock.
+    async fn spawn(&self, slot: &Arc<Slot>) -> Result<ActorRef<EventMsg>, EventError> {
+        let loaded = match self.inner.store.load(slot.event_id).await {
+            Ok(Some(snapshot)) => Ok(snapshot),
+            Ok(None) => Err(EventError::EventNotFound),
+            Err(err) => Err(EventError::Unavailable(err.to_string())),
+        };
+        let snapshot = match loaded {
+            Ok(snapshot) => snapshot,
+            Err(err) => {
+                self.inner.retire_unused(&mut lock(&self.inner.slots), slot);
+                return Err(err);
+            }
+        };
+        let channels = slot.channels.get_or_init(|| Channels {
+            seat_changes: broadcast::channel(4096).0,
+            queue_ticks: broadcast::channel(64).0,
+        });
         let args = EventArgs {
             snapshot,
             store: self.inner.store.clone(),
-            seat_changes: seat_changes.clone(),
-            queue_ticks: queue_ticks.clone(),
+            seat_changes: channels.seat_changes.clone(),
+            queue_ticks: channels.queue_ticks.clone(),
             idle_after: self.inner.options.idle_after,
         };
         let (actor, _) = Actor::spawn_linked(None, EventActor, args, self.inner.supervisor_cell()?)
             .await
             .map_err(|e| EventError::Unavailable(format!("starting event actor: {e}")))?;
-        let handle = EventHandle {
-            event_id,
-            actor,
-            seat_changes,
-            queue_ticks,
-            timeout: self.inner.options.call_timeout,
-        };
-        events.insert(event_id, handle.clone());
-        Ok(handle)
-    }
-
-    /// Runs `call` on the event's actor, once more on a fresh actor if the first one
-    /// stopped between lookup and call (an idle stop racing a request).
-    pub async fn with_event<T, F, Fut>(&self, event_id: Uuid, call: F) -> Result<T, EventError>
-    where
-        F: Fn(EventHandle) -> Fut,
-        Fut: Future<Output = Result<T, EventError>>,
-    {
-        let handle = self.get(event_id).await?;
-        match call(handle).await {
-            Err(EventError::Stopped) => call(self.get(event_id).await?).await,
-            other => other,
+        let mut current = lock(&slot.current);
+        if current.retired {
+            // Shut down while this one started.
+            actor.stop(Some("shutdown".into()));
+            return Err(EventError::Unavailable("the directory is shut down".into()));
         }
+        current.actor = Some(actor.clone());
+        drop(current);
+        // Whoever still watches the seats missed what the last actor did not tell them.
+        if channels.seat_changes.receiver_count() > 0 {
+            let _ = channels.seat_changes.send(SeatUpdate::Resync);
+        }
+        Ok(actor)
     }
 
-    /// The running actor of an event, if any (without starting one).
-    pub async fn running(&self, event_id: Uuid) -> Option<EventHandle> {
-        let events = self.inner.events.lock().await;
-        events.get(&event_id).filter(|h| is_running(h)).cloned()
+    /// The event's running actor, if any, without starting one.
+    pub(super) fn running(&self, event_id: Uuid) -> Option<ActorRef<EventMsg>> {
+        let slot = lock(&self.inner.slots).get(&event_id).cloned()?;
+        slot.running()
+    }
+
+    /// The event's actor once any start under way has finished, if one runs.
+    pub(super) async fn running_after_start(&self, event_id: Uuid) -> Option<ActorRef<EventMsg>> {
+        let slot = lock(&self.inner.slots).get(&event_id).cloned()?;
+        drop(slot.starting.lock().await);
+        slot.running()
     }
 
     /// Stops every actor (shutdown).
     pub async fn shutdown(&self) {
-        let events = std::mem::take(&mut *self.inner.events.lock().await);
-        for handle in events.values() {
-            handle.actor.stop(Some("shutdown".into()));
+        let slots = std::mem::take(&mut *lock(&self.inner.slots));
+        for slot in slots.values() {
+            let mut current = lock(&slot.current);
+            current.retired = true;
+            if let Some(actor) = current.actor.take() {
+                actor.stop(Some("shutdown".into()));
+            }
         }
         if let Some(supervisor) = self.inner.supervisor.get() {
             supervisor.stop(None);
         }
-    }
-}
-
-fn is_running(handle: &EventHandle) -> bool {
-    matches!(
-        handle.actor.get_status(),
-        ractor::ActorStatus::Running
-            | ractor::ActorStatus::Starting
-            | ractor::ActorStatus::Upgrading
-    )
-}
-
-/// Watches the event actors: one that stopped idle is forgotten (the next request starts a
-/// fresh one); one that crashed is started again at once, rebuilt from storage, so its
-/// ticks (admission, hold expiry) go on without waiting for a request.
-struct EventSupervisor;
-
-impl Actor for EventSupervisor {
-    type Msg = ();
-    type State = Weak<Inner>;
-    type Arguments = Weak<Inner>;
-
-    async fn pre_start(
-        &self,
-        _myself: ActorRef<()>,
-        directory: Weak<Inner>,
-    ) -> Result<Weak<Inner>, ActorProcessingErr> {
-        Ok(directory)
-    }
-
-    async fn handle_supervisor_evt(
-        &self,
-        _myself: ActorRef<()>,
-        event: SupervisionEvent,
-        directory: &mut Weak<Inner>,
-    ) -> Result<(), ActorProcessingErr> {
-        // An idle stop or a shutdown is expected; any other end (a panic, an error, a
-        // kill) is a crash, and the event gets a fresh actor at once.
-        let (cell, failure) = match event {
-            SupervisionEvent::ActorTerminated(cell, _, reason) => {
-                let expected = matches!(reason.as_deref(), Some("idle" | "shutdown"));
-                let why = (!expected).then(|| reason.unwrap_or_else(|| "stopped".into()));
-                (cell, why)
-            }
-            SupervisionEvent::ActorFailed(cell, err) => (cell, Some(err.to_string())),
-            _ => return Ok(()),
-        };
-        let Some(inner) = directory.upgrade() else {
-            return Ok(());
-        };
-        let mut events = inner.events.lock().await;
-        let event_id = events
-            .iter()
-            .find(|(_, h)| h.actor.get_id() == cell.get_id())
-            .map(|(id, _)| *id);
-        let Some(event_id) = event_id else {
-            return Ok(());
-        };
-        events.remove(&event_id);
-        drop(events);
-        if let Some(why) = failure {
-            tracing::error!(event = %event_id, %why, "event actor failed: restarting");
-            let directory = EventDirectory { inner };
-            tokio::spawn(async move {
-                if let Err(err) = directory.get(event_id).await {
-                    tracing::error!(event = %event_id, %err, "restarting event actor failed");
-                }
-            });
-        }
-        Ok(())
     }
 }

@@ -1,16 +1,29 @@
-//! The EventActor shell: messages, the directory that owns the actors, and the typed
-//! handle callers use.
+//! The EventActor shell: the actor (messages, state, one file per concern of its
+//! handlers), the directory that owns the actors, and the typed reference callers use.
 
 mod actor;
 mod directory;
 mod error;
-mod handle;
+mod event_ref;
+mod holds;
+mod messages;
+mod queue_ops;
+mod recovery;
+mod sales;
 mod settings;
+mod state;
+mod supervisor;
+mod tick;
+mod tickets;
 mod views;
 
-pub use actor::{EventActor, EventArgs, EventMsg, EventState};
+pub use actor::EventActor;
 pub use directory::{DirectoryOptions, EventDirectory};
 pub use error::EventError;
-pub use handle::EventHandle;
+pub use event_ref::EventRef;
+pub use messages::{EventArgs, EventMsg, Reply};
 pub use settings::QueueSettings;
-pub use views::{EventOverview, HoldView, QueueTick, QueueView, SeatChange, SeatStatus};
+pub use state::EventState;
+pub use views::{
+    EventOverview, HoldView, QueueTick, QueueView, SeatChange, SeatStatus, SeatUpdate,
+};

@@ -63,6 +63,15 @@ pub struct SeatChange {
     pub status: SeatStatus,
 }
 
+/// What seat-map subscribers hear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatUpdate {
+    Changed(SeatChange),
+    /// The event's actor was replaced (after a crash or an idle stop): the seats were
+    /// rebuilt from storage, so a client reloads the whole map.
+    Resync,
+}
+
 /// Pushed to queue subscribers after every admission tick.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueTick {

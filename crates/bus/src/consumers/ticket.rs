@@ -26,9 +26,8 @@ impl Handler for Ticket {
         let reservation = ReservationId::from(uuid(&paid.reservation_id)?);
         let result = self
             .events
-            .with_event(uuid(&paid.event_id)?, |h| async move {
-                h.confirm(reservation).await
-            })
+            .event(uuid(&paid.event_id)?)
+            .confirm(reservation)
             .await;
         match result {
             Ok(()) | Err(EventError::NotPending) => Ok(()),

@@ -276,12 +276,12 @@ pub async fn set_status(
             other => other.into(),
         })?;
     // A running actor learns at once whether it may sell.
-    if let Some(handle) = state.events.running(id).await {
-        let settings = crate::entry::settings(&state, id).await?;
-        handle
-            .update_settings(settings, status == "on_sale")
-            .await?;
-    }
+    let settings = crate::entry::settings(&state, id).await?;
+    state
+        .events
+        .event(id)
+        .update_settings(settings, status == "on_sale")
+        .await?;
     Ok(Json(event.into()))
 }
 
@@ -350,11 +350,11 @@ pub async fn queue_settings(
         s.max_seats_per_hold = v as u32;
     }
     urr_store::queue_settings::put(&state.db, id, &s).await?;
-    if let Some(handle) = state.events.running(id).await {
-        handle
-            .update_settings(s, event.event.status == "on_sale")
-            .await?;
-    }
+    state
+        .events
+        .event(id)
+        .update_settings(s, event.event.status == "on_sale")
+        .await?;
     Ok(Json(settings_view(&s)))
 }
 
@@ -365,10 +365,7 @@ pub async fn queue_overview(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let settings = crate::entry::settings(&state, id).await?;
-    let overview = state
-        .events
-        .with_event(id, |h| async move { h.overview().await })
-        .await?;
+    let overview = state.events.event(id).overview().await?;
     Ok(Json(serde_json::json!({
         "eventId": id,
         "settings": settings_view(&settings),

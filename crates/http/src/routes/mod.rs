@@ -80,7 +80,7 @@ pub fn api(state: &AppState) -> Router<AppState> {
         .route("/api/v1/stats/overview", get(stats::overview))
         .route("/api/v1/queue/check/{event_id}", post(queue::check))
         .route("/api/v1/queue/status/{event_id}", get(queue::status))
-        .route("/api/v1/queue/heartbeat/{event_id}", post(queue::heartbeat))
+        .route("/api/v1/queue/heartbeat/{event_id}", post(queue::status))
         .route("/api/v1/queue/leave/{event_id}", post(queue::leave))
         .route("/api/v1/queue/stream/{event_id}", get(queue::stream))
         .route(

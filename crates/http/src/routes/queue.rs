@@ -135,36 +135,25 @@ pub async fn check(
     crate::presale::admit(&state, event, &user).await?;
     let tier1_required = state.tier1_active(event).await;
     let tier1_pos = entry::tier1_position(&state, &headers, event, &user, tier1_required)?;
-    let uid = UserId::from(user.id);
     let view = state
         .events
-        .with_event(event, |h| async move { h.join(uid, tier1_pos).await })
+        .event(event)
+        .join(UserId::from(user.id), tier1_pos)
         .await?;
     Ok(respond(&state, reply(&state, event, &user, view)?))
 }
 
+/// Where the user stands. Asking is also the heartbeat, so `GET status` and
+/// `POST heartbeat` are this one handler.
 pub async fn status(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(event): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
-    let uid = UserId::from(user.id);
     let view = state
         .events
-        .with_event(event, |h| async move { h.status(uid).await })
-        .await?;
-    Ok(respond(&state, reply(&state, event, &user, view)?))
-}
-
-pub async fn heartbeat(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    ApiPath(event): ApiPath<Uuid>,
-) -> ApiResult<Response> {
-    let uid = UserId::from(user.id);
-    let view = state
-        .events
-        .with_event(event, |h| async move { h.heartbeat(uid).await })
+        .event(event)
+        .status(UserId::from(user.id))
         .await?;
     Ok(respond(&state, reply(&state, event, &user, view)?))
 }
@@ -174,46 +163,46 @@ pub async fn leave(
     user: CurrentUser,
     ApiPath(event): ApiPath<Uuid>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let uid = UserId::from(user.id);
     let left = state
         .events
-        .with_event(event, |h| async move { h.leave(uid).await })
+        .event(event)
+        .leave(UserId::from(user.id))
         .await?;
     Ok(Json(serde_json::json!({"eventId": event, "left": left})))
 }
 
 /// Server-sent events: `position` after every admission tick while waiting, then one
-/// `admitted` event carrying the entry token, then the stream ends.
+/// `admitted` event carrying the entry token, then the stream ends. The stream outlives
+/// the event's actor: after a restart it goes on with the new one.
 pub async fn stream(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(event): ApiPath<Uuid>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let handle = state.events.get(event).await?;
-    let first = handle.status(UserId::from(user.id)).await?;
+    let event = state.events.event(event);
+    let first = event.status(UserId::from(user.id)).await?;
     if first == QueueView::Absent {
         return Err(ApiError::new(
             crate::error::ErrorCode::NotFound,
             "not in this event's queue: check in first",
         ));
     }
-    let ticks = handle.subscribe_queue();
+    let ticks = event.subscribe_queue().await?;
     let stream = futures::stream::unfold(
-        Some((state, handle, ticks, user, true)),
+        Some((state, event, ticks, user, true)),
         move |cursor| async move {
-            let (state, handle, mut ticks, user, first) = cursor?;
+            let (state, event, mut ticks, user, first) = cursor?;
             if !first {
                 match ticks.recv().await {
                     Ok(_) | Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => return None,
                 }
             }
-            let event_id = handle.event_id();
-            let view = match handle.status(UserId::from(user.id)).await {
+            let view = match event.status(UserId::from(user.id)).await {
                 Ok(view) => view,
                 Err(_) => return None,
             };
-            let body = reply(&state, event_id, &user, view).ok()?;
+            let body = reply(&state, event.event_id(), &user, view).ok()?;
             let done = !matches!(view, QueueView::Queued { .. });
             let name = match view {
                 QueueView::Active { .. } => "admitted",
@@ -224,7 +213,7 @@ pub async fn stream(
                 .event(name)
                 .json_data(&body)
                 .unwrap_or_else(|_| Event::default().event(name));
-            let next = (!done).then_some((state, handle, ticks, user, false));
+            let next = (!done).then_some((state, event, ticks, user, false));
             Some((Ok(sse), next))
         },
     );

@@ -129,17 +129,15 @@ pub async fn reserve_seats(
         return Ok((StatusCode::OK, Json(existing)));
     }
     let seats: Vec<SeatId> = body.seat_ids.iter().copied().map(SeatId::from).collect();
-    let uid = UserId::from(user.id);
     let held = state
         .events
-        .with_event(body.event_id, |h| {
-            let seats = seats.clone();
-            let key = key.clone();
-            async move {
-                h.hold_seats(uid, ReservationId::from(Uuid::now_v7()), seats, key)
-                    .await
-            }
-        })
+        .event(body.event_id)
+        .hold_seats(
+            UserId::from(user.id),
+            ReservationId::from(Uuid::now_v7()),
+            seats,
+            key,
+        )
         .await;
     finish_hold(&state, &user, held).await
 }
@@ -165,24 +163,16 @@ pub async fn reserve_tickets(
     if let Some(existing) = replay(&state, &user, &key, body.event_id).await? {
         return Ok((StatusCode::OK, Json(existing)));
     }
-    let uid = UserId::from(user.id);
-    let ticket_type = TicketTypeId::from(body.ticket_type_id);
-    let quantity = body.quantity;
     let held = state
         .events
-        .with_event(body.event_id, |h| {
-            let key = key.clone();
-            async move {
-                h.hold_tickets(
-                    uid,
-                    ReservationId::from(Uuid::now_v7()),
-                    ticket_type,
-                    quantity,
-                    key,
-                )
-                .await
-            }
-        })
+        .event(body.event_id)
+        .hold_tickets(
+            UserId::from(user.id),
+            ReservationId::from(Uuid::now_v7()),
+            TicketTypeId::from(body.ticket_type_id),
+            body.quantity,
+            key,
+        )
         .await;
     finish_hold(&state, &user, held).await
 }
@@ -283,12 +273,10 @@ pub async fn cancel(
             format!("a {} reservation cannot be cancelled", current.status),
         ));
     }
-    let uid = UserId::from(user.id);
     state
         .events
-        .with_event(current.event_id, |h| async move {
-            h.cancel(uid, ReservationId::from(id)).await
-        })
+        .event(current.event_id)
+        .cancel(UserId::from(user.id), ReservationId::from(id))
         .await?;
     Ok(Json(owned(&state, id, &user).await?))
 }

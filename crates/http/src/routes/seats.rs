@@ -10,7 +10,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
-use urr_actors::event::SeatStatus;
+use urr_actors::event::{SeatStatus, SeatUpdate};
 use urr_store::seats::{self, SeatLayout};
 use uuid::Uuid;
 
@@ -124,7 +124,8 @@ pub async fn for_event(
         .ok_or_else(|| ApiError::not_found("seat layout for this event"))?;
     let live: HashMap<Uuid, SeatStatus> = state
         .events
-        .with_event(event_id, |h| async move { h.seat_statuses().await })
+        .event(event_id)
+        .seat_statuses()
         .await?
         .into_iter()
         .map(|(seat, status)| (seat.0, status))
@@ -140,23 +141,24 @@ pub async fn for_event(
 }
 
 /// Server-sent events: one `seat` event per change (`{seatId, status}`); `resync` when
-/// this client fell behind and should reload the map.
+/// this client fell behind, or the event's actor was replaced, and should reload the map.
 pub async fn stream(
     State(state): State<AppState>,
     ApiPath(event_id): ApiPath<Uuid>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let handle = state.events.get(event_id).await?;
-    let changes = handle.subscribe_seats();
+    let changes = state.events.event(event_id).subscribe_seats().await?;
     let stream = futures::stream::unfold(changes, |mut changes| async move {
         let event = match changes.recv().await {
-            Ok(change) => Event::default()
+            Ok(SeatUpdate::Changed(change)) => Event::default()
                 .event("seat")
                 .json_data(serde_json::json!({
                     "seatId": change.seat.0,
                     "status": change.status.as_str(),
                 }))
                 .unwrap_or_else(|_| Event::default().event("resync")),
-            Err(RecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
+            Ok(SeatUpdate::Resync) | Err(RecvError::Lagged(_)) => {
+                Event::default().event("resync").data("{}")
+            }
             Err(RecvError::Closed) => return None,
         };
         Some((Ok(event), changes))

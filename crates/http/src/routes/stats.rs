@@ -21,10 +21,7 @@ pub async fn event(
         return Err(ApiError::not_found("event"));
     }
     let figures = stats::for_event(&state.db, id).await?;
-    let queue = state
-        .events
-        .with_event(id, |h| async move { h.overview().await })
-        .await?;
+    let queue = state.events.event(id).overview().await?;
     Ok(Json(json!({
         "eventId": id,
         "confirmed": figures.confirmed,

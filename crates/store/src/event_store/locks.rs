@@ -48,3 +48,18 @@ pub(super) async fn unlock(
         .await
         .map_err(failure)
 }
+
+/// Frees the locks of many holds in one script call (the tick's batch of lapsed holds).
+pub(super) async fn unlock_many(
+    kv: &Kv,
+    event_id: Uuid,
+    holds: &[(ReservationId, Vec<SeatId>)],
+) -> Result<(), StoreFailure> {
+    let holds: Vec<(Uuid, Vec<Uuid>)> = holds
+        .iter()
+        .map(|(r, seats)| (r.0, seats.iter().map(|s| s.0).collect()))
+        .collect();
+    seat_locks::unlock_many(kv, event_id, &holds)
+        .await
+        .map_err(failure)
+}

@@ -139,4 +139,20 @@ impl EventStore for PgRedisEventStore {
             .await
             .map_err(failure)
     }
+
+    async fn finish_many(
+        &self,
+        endings: &[(ReservationId, Ending)],
+        note: &str,
+    ) -> Result<Vec<bool>, StoreFailure> {
+        releases::finish_many(&self.db, endings, note).await
+    }
+
+    async fn unlock_many(
+        &self,
+        event_id: Uuid,
+        holds: &[(ReservationId, Vec<SeatId>)],
+    ) -> Result<(), StoreFailure> {
+        locks::unlock_many(&self.kv, event_id, holds).await
+    }
 }

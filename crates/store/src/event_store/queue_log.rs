@@ -13,15 +13,30 @@ fn key(kv: &Kv, event: Uuid) -> String {
     kv.key(&format!("qlog:{{{event}}}"))
 }
 
+/// Records read per round trip: a long log (the restart of a big line) then never holds
+/// up the other commands on the node's shared Redis connection while it arrives.
+const READ_PAGE: usize = 10_000;
+
 /// The event's queue log as stored, oldest record first: what an auditor checks the
-/// admission order against (the actor replays the same list on start).
+/// admission order against (the actor replays the same list on start). The log only
+/// grows at its end meanwhile, so the pages make one prefix of it.
 pub async fn read_queue_log(kv: &Kv, event: Uuid) -> Result<Vec<Vec<u8>>, StoreError> {
-    Ok(redis::cmd("LRANGE")
-        .arg(key(kv, event))
-        .arg(0)
-        .arg(-1)
-        .query_async(&mut kv.conn())
-        .await?)
+    let key = key(kv, event);
+    let mut log: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let start = log.len();
+        let page: Vec<Vec<u8>> = redis::cmd("LRANGE")
+            .arg(&key)
+            .arg(start)
+            .arg(start + READ_PAGE - 1)
+            .query_async(&mut kv.conn())
+            .await?;
+        let done = page.len() < READ_PAGE;
+        log.extend(page);
+        if done {
+            return Ok(log);
+        }
+    }
 }
 
 pub(super) async fn append(kv: &Kv, event: Uuid, records: &[Vec<u8>]) -> Result<(), StoreError> {

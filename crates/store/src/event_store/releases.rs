@@ -19,10 +19,7 @@ pub(super) async fn finish(
     ending: Ending,
     note: &str,
 ) -> Result<bool, StoreFailure> {
-    let status = match ending {
-        Ending::Cancelled => "cancelled",
-        Ending::Expired => "expired",
-    };
+    let status = ending_status(ending);
     let mut tx = db.begin().await.map_err(failure)?;
     let ended: Option<(Uuid, Uuid, i64)> = sqlx::query_as(
         "UPDATE reservations SET status = $2, updated_at = now() \
@@ -36,23 +33,7 @@ pub(super) async fn finish(
     let Some((user, event, total)) = ended else {
         return Ok(false);
     };
-    let now_ms = Utc::now().timestamp_millis();
-    let message = match ending {
-        Ending::Cancelled => DomainEvent::ReservationCancelled(ReservationCancelled {
-            reservation_id: reservation.0.to_string(),
-            user_id: user.to_string(),
-            event_id: event.to_string(),
-            total_amount: total,
-            reason: note.to_owned(),
-            occurred_at_ms: now_ms,
-        }),
-        Ending::Expired => DomainEvent::ReservationExpired(ReservationExpired {
-            reservation_id: reservation.0.to_string(),
-            user_id: user.to_string(),
-            event_id: event.to_string(),
-            occurred_at_ms: now_ms,
-        }),
-    };
+    let message = ended_event(reservation.0, user, event, total, ending, note);
     publish(&mut tx, reservation.0, message).await?;
     sqlx::query("UPDATE reservation_items SET live = false WHERE reservation_id = $1")
         .bind(reservation.0)
@@ -62,4 +43,102 @@ pub(super) async fn finish(
     history(&mut tx, reservation.0, status, note).await?;
     tx.commit().await.map_err(failure)?;
     Ok(true)
+}
+
+/// [`finish`] for many reservations in one transaction (the tick ends every lapsed hold
+/// at once): each one still pending gets its status, history line and outbox event. Per
+/// reservation, whether it was still pending.
+pub(super) async fn finish_many(
+    db: &PgPool,
+    endings: &[(ReservationId, Ending)],
+    note: &str,
+) -> Result<Vec<bool>, StoreFailure> {
+    if endings.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = endings.iter().map(|(r, _)| r.0).collect();
+    let statuses: Vec<&str> = endings.iter().map(|(_, e)| ending_status(*e)).collect();
+    let mut tx = db.begin().await.map_err(failure)?;
+    let ended: Vec<(Uuid, Uuid, Uuid, i64, String)> = sqlx::query_as(
+        "UPDATE reservations r SET status = t.status, updated_at = now() \
+         FROM UNNEST($1::uuid[], $2::text[]) AS t(id, status) \
+         WHERE r.id = t.id AND r.status = 'pending' \
+         RETURNING r.id, r.user_id, r.event_id, r.total_amount, t.status",
+    )
+    .bind(&ids)
+    .bind(&statuses)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(failure)?;
+    let mut events = Vec::with_capacity(ended.len());
+    let (mut ended_ids, mut ended_statuses) = (Vec::new(), Vec::new());
+    for (id, user, event, total, status) in ended {
+        let ending = if status == ending_status(Ending::Cancelled) {
+            Ending::Cancelled
+        } else {
+            Ending::Expired
+        };
+        events.push((
+            ended_event(id, user, event, total, ending, note),
+            id.to_string(),
+        ));
+        ended_ids.push(id);
+        ended_statuses.push(status);
+    }
+    crate::outbox::append_many(&mut tx, &events)
+        .await
+        .map_err(failure)?;
+    sqlx::query("UPDATE reservation_items SET live = false WHERE reservation_id = ANY($1)")
+        .bind(&ended_ids)
+        .execute(&mut *tx)
+        .await
+        .map_err(failure)?;
+    sqlx::query(
+        "INSERT INTO reservation_history (reservation_id, status, note) \
+         SELECT id, status, $3 FROM UNNEST($1::uuid[], $2::text[]) AS t(id, status)",
+    )
+    .bind(&ended_ids)
+    .bind(&ended_statuses)
+    .bind(note)
+    .execute(&mut *tx)
+    .await
+    .map_err(failure)?;
+    tx.commit().await.map_err(failure)?;
+    let done: std::collections::HashSet<Uuid> = ended_ids.into_iter().collect();
+    Ok(ids.iter().map(|id| done.contains(id)).collect())
+}
+
+fn ending_status(ending: Ending) -> &'static str {
+    match ending {
+        Ending::Cancelled => "cancelled",
+        Ending::Expired => "expired",
+    }
+}
+
+/// The event others hear when a pending reservation ends without a sale.
+fn ended_event(
+    reservation: Uuid,
+    user: Uuid,
+    event: Uuid,
+    total: i64,
+    ending: Ending,
+    note: &str,
+) -> DomainEvent {
+    let now_ms = Utc::now().timestamp_millis();
+    match ending {
+        Ending::Cancelled => DomainEvent::ReservationCancelled(ReservationCancelled {
+            reservation_id: reservation.to_string(),
+            user_id: user.to_string(),
+            event_id: event.to_string(),
+            total_amount: total,
+            reason: note.to_owned(),
+            occurred_at_ms: now_ms,
+        }),
+        Ending::Expired => DomainEvent::ReservationExpired(ReservationExpired {
+            reservation_id: reservation.to_string(),
+            user_id: user.to_string(),
+            event_id: event.to_string(),
+            occurred_at_ms: now_ms,
+        }),
+    }
 }

@@ -1,0 +1,108 @@
+//! What the EventActor is told and what it starts from (ractor's `Msg` and `Arguments`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::RpcReplyPort;
+use tokio::sync::broadcast;
+
+use super::error::EventError;
+use super::settings::QueueSettings;
+use super::views::{EventOverview, HoldView, QueueTick, QueueView, SeatStatus, SeatUpdate};
+use crate::ids::{ReservationId, SeatId, TicketTypeId, UserId};
+use crate::ports::{EventSnapshot, EventStore};
+
+/// Where an answer goes; a domain refusal travels in it, the actor keeps running.
+pub type Reply<T> = RpcReplyPort<Result<T, EventError>>;
+
+pub enum EventMsg {
+    Join {
+        user: UserId,
+        tier1_pos: Option<u64>,
+        reply: Reply<QueueView>,
+    },
+    /// Where the user stands. Asking is a sign of life (a heartbeat): a client that polls
+    /// as told, or keeps the stream open, never loses its place.
+    Status {
+        user: UserId,
+        reply: Reply<QueueView>,
+    },
+    Leave {
+        user: UserId,
+        reply: Reply<bool>,
+    },
+    HoldSeats {
+        user: UserId,
+        reservation: ReservationId,
+        seats: Vec<SeatId>,
+        idempotency_key: String,
+        reply: Reply<HoldView>,
+    },
+    HoldTickets {
+        user: UserId,
+        reservation: ReservationId,
+        ticket_type: TicketTypeId,
+        quantity: u32,
+        idempotency_key: String,
+        reply: Reply<HoldView>,
+    },
+    Confirm {
+        reservation: ReservationId,
+        reply: Reply<()>,
+    },
+    Cancel {
+        user: UserId,
+        reservation: ReservationId,
+        reply: Reply<()>,
+    },
+    /// A payment arrived after the hold lapsed: complete the sale if every seat is free.
+    Revive {
+        user: UserId,
+        reservation: ReservationId,
+        seats: Vec<SeatId>,
+        reply: Reply<()>,
+    },
+    /// A sold reservation was refunded: its seats go back on sale.
+    Refund {
+        reservation: ReservationId,
+        reply: Reply<()>,
+    },
+    SeatStatuses {
+        reply: Reply<Vec<(SeatId, SeatStatus)>>,
+    },
+    Overview {
+        reply: Reply<EventOverview>,
+    },
+    UpdateSettings {
+        settings: QueueSettings,
+        on_sale: bool,
+        reply: Reply<()>,
+    },
+    /// Admission, hold expiry and the idle check (the actor's own timer).
+    Tick,
+    /// Writes the buffered queue-log records (queued behind the mailbox).
+    FlushLog,
+    /// Makes the holds taken since the last flush durable (queued behind the mailbox).
+    FlushHolds,
+}
+
+impl EventMsg {
+    /// True for the messages the actor sends itself: they are not a sign of use.
+    pub(super) fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            EventMsg::Tick | EventMsg::FlushLog | EventMsg::FlushHolds
+        )
+    }
+}
+
+pub struct EventArgs {
+    pub snapshot: EventSnapshot,
+    pub store: Arc<dyn EventStore>,
+    /// The event's channels; they outlive any one actor, so a subscriber hears from the
+    /// actor that replaces a crashed one.
+    pub seat_changes: broadcast::Sender<SeatUpdate>,
+    pub queue_ticks: broadcast::Sender<QueueTick>,
+    /// Stop after this long with nobody waiting, active or holding.
+    pub idle_after: Duration,
+}

@@ -1,0 +1,175 @@
+//! The line: join, status, leave, and the group-committed queue log behind them.
+//!
+//! A queue change is applied in memory, its log record buffered, and a `FlushLog` queued
+//! behind whatever is already in the mailbox, so one Redis write acknowledges every join
+//! that arrived meanwhile. Replies that depend on a record wait until it is durable.
+
+use std::time::{Duration, Instant};
+
+use ractor::ActorRef;
+
+use super::error::EventError;
+use super::messages::{EventMsg, Reply};
+use super::state::{AwaitingFlush, EventState};
+use super::views::QueueView;
+use crate::admission::JoinOutcome;
+use crate::ids::UserId;
+use crate::queue_log::QueueLogRecord;
+
+/// Attempts at writing a batch of the queue log before the joins waiting on it are
+/// refused; between attempts the actor keeps serving.
+const LOG_WRITE_ATTEMPTS: u32 = 3;
+const LOG_RETRY_AFTER: Duration = Duration::from_millis(200);
+
+pub(super) fn join(
+    state: &mut EventState,
+    myself: &ActorRef<EventMsg>,
+    user: UserId,
+    tier1_pos: Option<u64>,
+    reply: Reply<QueueView>,
+    at: Instant,
+) {
+    if !state.on_sale {
+        let _ = reply.send(Err(EventError::NotOnSale));
+        return;
+    }
+    let record = match state.admission.join(user, tier1_pos, at) {
+        Err(_) => {
+            let _ = reply.send(Err(EventError::QueueFull));
+            return;
+        }
+        Ok(JoinOutcome::Active {
+            newly_admitted: true,
+        }) => {
+            state.count_admissions(at, 1);
+            QueueLogRecord::Admitted { user }
+        }
+        Ok(JoinOutcome::Queued(joined)) if joined.is_new => QueueLogRecord::Joined {
+            user,
+            tier1_pos,
+            seq: joined.seq,
+        },
+        Ok(_) => {
+            let _ = reply.send(Ok(state.view(user)));
+            return;
+        }
+    };
+    log(state, myself, record);
+    state.awaiting_flush.push(AwaitingFlush::Queue {
+        user,
+        undo: true,
+        reply,
+    });
+}
+
+/// Where the user stands; asking is also their heartbeat.
+pub(super) fn status(state: &mut EventState, user: UserId, at: Instant) -> QueueView {
+    state.admission.heartbeat(user, at);
+    state.view(user)
+}
+
+/// Out of the line or the active set; answered once the `Left` record is durable.
+pub(super) fn leave(
+    state: &mut EventState,
+    myself: &ActorRef<EventMsg>,
+    user: UserId,
+    reply: Reply<bool>,
+) {
+    if state.admission.leave(user).is_some() {
+        log(state, myself, QueueLogRecord::Left { user });
+        state.awaiting_flush.push(AwaitingFlush::Leave { reply });
+    } else {
+        let _ = reply.send(Ok(false));
+    }
+}
+
+/// Buffers a log record and makes sure a flush is queued behind the current mailbox.
+pub(super) fn log(state: &mut EventState, myself: &ActorRef<EventMsg>, record: QueueLogRecord) {
+    state.unflushed.push(record.encode());
+    if !state.flush_queued {
+        state.flush_queued = true;
+        if myself.send_message(EventMsg::FlushLog).is_err() {
+            state.flush_queued = false;
+        }
+    }
+}
+
+pub(super) async fn flush(state: &mut EventState, myself: &ActorRef<EventMsg>) {
+    state.flush_queued = false;
+    if state.unflushed.is_empty() {
+        return;
+    }
+    let records = std::mem::take(&mut state.unflushed);
+    match state.store.append_queue_log(state.event_id, &records).await {
+        Ok(()) => {
+            state.log_write_failures = 0;
+            acknowledge_waiting(state);
+        }
+        Err(err) => {
+            state.log_write_failures += 1;
+            tracing::error!(event = %state.event_id, %err, attempt = state.log_write_failures,
+                "queue log write failed; retrying");
+            // A timed-out write may have landed or not, so the batch goes out again ahead
+            // of anything logged since. Replaying a batch twice in a row ends where
+            // replaying it once does (`Admission::apply` skips what already holds), while a
+            // lost `Admitted` or `Expired` would leave the log behind the line.
+            let mut retry = records;
+            if state.log_write_failures >= LOG_WRITE_ATTEMPTS {
+                state.log_write_failures = 0;
+                refuse_waiting(state, &err.to_string(), &mut retry);
+            }
+            retry.append(&mut state.unflushed);
+            state.unflushed = retry;
+            state.flush_queued = true;
+            myself.send_after(LOG_RETRY_AFTER, || EventMsg::FlushLog);
+        }
+    }
+}
+
+/// The stopping actor's last write of what was not yet durable: what it covers is
+/// acknowledged, what still fails is refused, never silently acknowledged.
+pub(super) async fn flush_on_stop(state: &mut EventState) {
+    let last = std::mem::take(&mut state.unflushed);
+    let written = last.is_empty()
+        || state
+            .store
+            .append_queue_log(state.event_id, &last)
+            .await
+            .is_ok();
+    if written {
+        acknowledge_waiting(state);
+    }
+    refuse_waiting(state, "event actor stopped", &mut Vec::new());
+}
+
+/// Answers every reply that was waiting for its log records to be durable.
+fn acknowledge_waiting(state: &mut EventState) {
+    for waiting in std::mem::take(&mut state.awaiting_flush) {
+        match waiting {
+            AwaitingFlush::Queue { user, reply, .. } => {
+                let _ = reply.send(Ok(state.view(user)));
+            }
+            AwaitingFlush::Leave { reply } => {
+                let _ = reply.send(Ok(true));
+            }
+        }
+    }
+}
+
+/// Refuses every reply awaiting durability and undoes the places they took, logging a
+/// `Left` for each so that a join record which did land is cancelled on replay.
+fn refuse_waiting(state: &mut EventState, why: &str, log: &mut Vec<Vec<u8>>) {
+    for waiting in std::mem::take(&mut state.awaiting_flush) {
+        match waiting {
+            AwaitingFlush::Queue { user, undo, reply } => {
+                if undo && state.admission.leave(user).is_some() {
+                    log.push(QueueLogRecord::Left { user }.encode());
+                }
+                let _ = reply.send(Err(EventError::Unavailable(why.to_owned())));
+            }
+            AwaitingFlush::Leave { reply } => {
+                let _ = reply.send(Err(EventError::Unavailable(why.to_owned())));
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The EventActor's state (ractor's `State`) and the small reads every handler shares.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ractor::ActorRef;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::messages::{EventMsg, Reply};
+use super::settings::QueueSettings;
+use super::views::{
+    EventOverview, HoldView, QueueTick, QueueView, SeatChange, SeatStatus, SeatUpdate,
+};
+use crate::admission::{Admission, UserStatus};
+use crate::ids::{ReservationId, SeatId, TicketTypeId, UserId};
+use crate::inventory::Inventory;
+use crate::ports::EventStore;
+use crate::seat_map::{SeatMap, SeatState};
+
+/// Redis locks outlive the hold by this much, so a lock never lapses while the actor still
+/// counts the hold as live; the actor's clock decides expiry.
+pub(super) const LOCK_GRACE: Duration = Duration::from_secs(30);
+
+/// Admissions older than this leave the rate shown to operators.
+const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+pub struct EventState {
+    pub(super) event_id: Uuid,
+    pub(super) on_sale: bool,
+    pub(super) settings: QueueSettings,
+    pub(super) admission: Admission,
+    pub(super) seats: SeatMap,
+    pub(super) seat_prices: HashMap<SeatId, i64>,
+    pub(super) inventory: Inventory,
+    pub(super) ticket_prices: HashMap<TicketTypeId, i64>,
+    pub(super) ticket_owners: HashMap<ReservationId, UserId>,
+    /// Idempotency keys of live reservations: a retry racing the first request finds it
+    /// here, in the single writer, before it can collide on seats.
+    pub(super) idempotency: HashMap<(UserId, String), ReservationId>,
+    pub(super) store: Arc<dyn EventStore>,
+    pub(super) unflushed: Vec<Vec<u8>>,
+    /// Failed attempts at writing the current log batch (see `queue_ops::flush`).
+    pub(super) log_write_failures: u32,
+    pub(super) awaiting_flush: Vec<AwaitingFlush>,
+    pub(super) flush_queued: bool,
+    pub(super) pending_holds: Vec<PendingHold>,
+    /// Retries of a pending hold's idempotency key, answered once that hold is durable
+    /// (answering at once would send the caller looking for a row not yet committed).
+    pub(super) repeated_holds: Vec<(ReservationId, Reply<HoldView>)>,
+    pub(super) holds_flush_queued: bool,
+    pub(super) seat_changes: broadcast::Sender<SeatUpdate>,
+    pub(super) queue_ticks: broadcast::Sender<QueueTick>,
+    pub(super) ticker: Option<JoinHandle<()>>,
+    pub(super) last_activity: Instant,
+    pub(super) idle_after: Duration,
+    /// When admissions happened and how many, over the last [`RATE_WINDOW`].
+    pub(super) admissions: VecDeque<(Instant, usize)>,
+}
+
+/// A reply held back until the log records it depends on are durable.
+pub(super) enum AwaitingFlush {
+    Queue {
+        user: UserId,
+        /// Undo by removing the user when the write fails (a new place or admission).
+        undo: bool,
+        reply: Reply<QueueView>,
+    },
+    Leave {
+        reply: Reply<bool>,
+    },
+}
+
+/// A seat hold taken in memory whose durable write is queued.
+pub(super) struct PendingHold {
+    pub(super) user: UserId,
+    pub(super) reservation: ReservationId,
+    pub(super) seats: Vec<SeatId>,
+    pub(super) idempotency_key: String,
+    pub(super) reply: Reply<HoldView>,
+}
+
+/// The actor's clock; tokio's, so tests with paused time control it.
+pub(super) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+impl EventState {
+    /// Tells seat-map subscribers that `seats` are now `status`.
+    pub(super) fn announce(&self, seats: impl IntoIterator<Item = SeatId>, status: SeatStatus) {
+        for seat in seats {
+            let _ = self
+                .seat_changes
+                .send(SeatUpdate::Changed(SeatChange { seat, status }));
+        }
+    }
+
+    /// Counts admissions for the operator's rate, forgetting those out of the window.
+    pub(super) fn count_admissions(&mut self, at: Instant, admitted: usize) {
+        if admitted > 0 {
+            self.admissions.push_back((at, admitted));
+        }
+        while self
+            .admissions
+            .front()
+            .is_some_and(|(when, _)| at.saturating_duration_since(*when) > RATE_WINDOW)
+        {
+            self.admissions.pop_front();
+        }
+    }
+
+    pub(super) fn view(&self, user: UserId) -> QueueView {
+        match self.admission.status(user) {
+            Some(UserStatus::Active { expires_at }) => QueueView::Active {
+                expires_in: expires_at.saturating_duration_since(now()),
+            },
+            Some(UserStatus::Queued(place)) => {
+                let rate = self.settings.admissions_per_sec();
+                let wait = if rate > 0.0 {
+                    Duration::from_secs_f64(place.people_ahead as f64 / rate)
+                } else {
+                    Duration::MAX
+                };
+                QueueView::Queued {
+                    position: place.position,
+                    people_ahead: place.people_ahead,
+                    people_behind: place.people_behind,
+                    estimated_wait: wait,
+                    heartbeat_within: self.settings.queue_ttl,
+                }
+            }
+            None => QueueView::Absent,
+        }
+    }
+
+    pub(super) fn seat_statuses(&self) -> Vec<(SeatId, SeatStatus)> {
+        self.seats
+            .iter()
+            .map(|(seat, s)| (seat, public_status(s)))
+            .collect()
+    }
+
+    pub(super) fn overview(&self, at: Instant) -> EventOverview {
+        let counts = self.seats.counts();
+        let window: usize = self
+            .admissions
+            .iter()
+            .filter(|(when, _)| at.saturating_duration_since(*when) <= RATE_WINDOW)
+            .map(|(_, n)| n)
+            .sum();
+        EventOverview {
+            queue: self.admission.overview(),
+            admitted_per_sec: window as f64 / 60.0,
+            seats_available: counts.available,
+            seats_held: counts.held,
+            seats_sold: counts.sold,
+        }
+    }
+
+    /// New settings apply at once; a new tick restarts the timer.
+    pub(super) fn update_settings(
+        &mut self,
+        myself: &ActorRef<EventMsg>,
+        settings: QueueSettings,
+        on_sale: bool,
+    ) {
+        let tick_changed = settings.tick != self.settings.tick;
+        self.settings = settings;
+        self.on_sale = on_sale;
+        self.admission.set_config(settings.admission());
+        if tick_changed {
+            if let Some(ticker) = self.ticker.take() {
+                ticker.abort();
+            }
+            self.ticker = Some(myself.send_interval(settings.tick, || EventMsg::Tick));
+        }
+    }
+
+    /// Nobody waiting, active or holding, nothing unwritten, and no request for a while.
+    pub(super) fn is_idle(&self, at: Instant) -> bool {
+        let overview = self.admission.overview();
+        overview.waiting == 0
+            && overview.active == 0
+            && self.seats.counts().held == 0
+            && self.ticket_owners.is_empty()
+            && self.unflushed.is_empty()
+            && self.pending_holds.is_empty()
+            && at.saturating_duration_since(self.last_activity) >= self.idle_after
+    }
+}
+
+fn public_status(state: &SeatState) -> SeatStatus {
+    match state {
+        SeatState::Available => SeatStatus::Available,
+        SeatState::Held { .. } => SeatStatus::Locked,
+        SeatState::Sold { .. } => SeatStatus::Reserved,
+    }
+}
