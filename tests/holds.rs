@@ -395,16 +395,21 @@ async fn bad_hold_requests_are_clear_4xx_and_change_nothing() {
 
     // Tokens: missing, forged, for another event, for another user, wrong tier, expired.
     let (other_event_token, _) = keys
-        .issue_queue(&other_event.to_string(), &uid, 2, None)
+        .issue_queue(&other_event.to_string(), &uid, urr_auth::Tier::Two, None)
         .unwrap();
     let (other_user_token, _) = keys
-        .issue_queue(&event.to_string(), &Uuid::new_v4().to_string(), 2, None)
+        .issue_queue(
+            &event.to_string(),
+            &Uuid::new_v4().to_string(),
+            urr_auth::Tier::Two,
+            None,
+        )
         .unwrap();
     let (tier1_token, _) = keys
-        .issue_queue(&event.to_string(), &uid, 1, Some(1))
+        .issue_queue(&event.to_string(), &uid, urr_auth::Tier::One, Some(1))
         .unwrap();
     let forged = urr_auth::TokenKeys::new(b"forged-secret")
-        .issue_queue(&event.to_string(), &uid, 2, None)
+        .issue_queue(&event.to_string(), &uid, urr_auth::Tier::Two, None)
         .unwrap()
         .0;
     let now = chrono::Utc::now().timestamp();

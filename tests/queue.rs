@@ -173,7 +173,12 @@ async fn tier_one_positions_order_the_queue_and_nobody_overtakes() {
     assert_eq!(app.queue_check(event, &skipper).await["position"], 1);
     for (pos, user) in &tiered {
         let (token, _) = keys
-            .issue_queue(&event.to_string(), &user.user_id.to_string(), 1, Some(*pos))
+            .issue_queue(
+                &event.to_string(),
+                &user.user_id.to_string(),
+                urr_auth::Tier::One,
+                Some(*pos),
+            )
             .unwrap();
         let response = app
             .client
@@ -220,10 +225,20 @@ async fn tier_one_positions_order_the_queue_and_nobody_overtakes() {
     // Forged or someone else's Tier-1 token is refused, and changes nothing.
     let late = app.quick_user("late").await;
     let (someone_elses, _) = keys
-        .issue_queue(&event.to_string(), &Uuid::new_v4().to_string(), 1, Some(0))
+        .issue_queue(
+            &event.to_string(),
+            &Uuid::new_v4().to_string(),
+            urr_auth::Tier::One,
+            Some(0),
+        )
         .unwrap();
     let forged = urr_auth::TokenKeys::new(b"forged")
-        .issue_queue(&event.to_string(), &late.user_id.to_string(), 1, Some(0))
+        .issue_queue(
+            &event.to_string(),
+            &late.user_id.to_string(),
+            urr_auth::Tier::One,
+            Some(0),
+        )
         .unwrap()
         .0;
     for token in [someone_elses, forged] {
