@@ -7,7 +7,9 @@ use prost::Message;
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgPool, Postgres, Row, Transaction};
 use urr_proto::events::TransferCompleted;
-use urr_wire::status::{PointReason, Settlement, SettlementStatus, TransferStatus};
+use urr_wire::status::{
+    PointReason, ReservationStatus, Settlement, SettlementStatus, TransferStatus,
+};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -174,8 +176,12 @@ pub async fn list(
     .bind(reservation)
     .fetch_all(&mut *tx)
     .await?;
+    let history = history
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<Vec<TransferStatus>, _>>()?;
     // Checked first: a ticket that came by transfer has no sale of its new owner's.
-    if history.iter().any(|s| s == "completed") {
+    if history.contains(&TransferStatus::Completed) {
         return Ok(Err(ListRefusal::AlreadyTransferred));
     }
     let paid: bool = sqlx::query_scalar(
@@ -186,7 +192,7 @@ pub async fn list(
     .bind(seller)
     .fetch_one(&mut *tx)
     .await?;
-    if status != "confirmed" || !paid {
+    if status.parse::<ReservationStatus>()? != ReservationStatus::Confirmed || !paid {
         return Ok(Err(ListRefusal::NotConfirmed));
     }
     if over {
