@@ -3,7 +3,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use urr_auth::{Role, TokenKeys, password};
+use urr_auth::{Role, Tier, TokenKeys, password};
 use uuid::Uuid;
 
 fn tokens(c: &mut Criterion) {
@@ -13,7 +13,7 @@ fn tokens(c: &mut Criterion) {
         .issue_access(user, "fan@example.com", Role::User)
         .expect("sign");
     let (entry, _) = keys
-        .issue_queue("event-1", "user-1", 2, None)
+        .issue_queue("event-1", "user-1", Tier::Two, None)
         .expect("sign");
     let mut group = c.benchmark_group("tokens");
     group.bench_function("access/sign", |b| {
@@ -23,7 +23,7 @@ fn tokens(c: &mut Criterion) {
         b.iter(|| keys.verify_access(black_box(&access)))
     });
     group.bench_function("entry/verify", |b| {
-        b.iter(|| keys.verify_queue(black_box(&entry), 2, "event-1", "user-1"))
+        b.iter(|| keys.verify_queue(black_box(&entry), Tier::Two, "event-1", "user-1"))
     });
     group.finish();
 

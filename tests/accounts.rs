@@ -246,7 +246,12 @@ async fn expired_forged_and_missing_access_tokens_are_401() {
         .unwrap();
     // A queue token signed with the right key is still not an access token.
     let (queue_token, _) = urr_auth::TokenKeys::new(app.jwt_secret.as_bytes())
-        .issue_queue("event", &session.user_id.to_string(), 2, None)
+        .issue_queue(
+            "event",
+            &session.user_id.to_string(),
+            urr_auth::Tier::Two,
+            None,
+        )
         .unwrap();
     let me = |token: String| {
         let request = app

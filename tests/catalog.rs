@@ -5,6 +5,8 @@ mod common;
 use common::{Session, TestApp, assert_error, event_body, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use urr_wire::seats::SeatMapView;
+use urr_wire::status::SeatStatus;
 
 async fn body(response: reqwest::Response) -> Value {
     let status = response.status();
@@ -208,25 +210,21 @@ async fn seat_map_has_every_generated_seat_available() {
     let admin = app.admin().await;
     let (_, events) = seed(&app, &admin).await;
     let golden = events[0]["id"].as_str().unwrap();
-    let map = body(app.get(&format!("/api/v1/seats/events/{golden}")).await).await;
-    assert_eq!(map["layout"]["totalSeats"], 22);
-    assert_eq!(map["layout"]["stage"], "top");
-    let sections = map["layout"]["sections"].as_array().unwrap();
+    let map: SeatMapView = serde_json::from_value(
+        body(app.get(&format!("/api/v1/seats/events/{golden}")).await).await,
+    )
+    .expect("seat map");
+    assert_eq!(map.event_id.to_string(), golden);
+    assert_eq!(map.layout.total_seats, 22);
+    assert_eq!(map.layout.stage, "top");
+    let sections = &map.layout.sections;
     assert_eq!(sections.len(), 2);
-    assert_eq!(sections[0]["rows"].as_array().unwrap().len(), 3);
-    assert_eq!(sections[0]["rows"][0]["seats"].as_array().unwrap().len(), 4);
-    assert_eq!(sections[0]["rows"][2]["seats"][3]["label"], "A-3-4");
-    assert_eq!(sections[1]["price"], 55000);
-    let all_available = sections.iter().all(|s| {
-        s["rows"].as_array().unwrap().iter().all(|r| {
-            r["seats"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|seat| seat["status"] == "available")
-        })
-    });
-    assert!(all_available);
+    assert_eq!(sections[0].rows.len(), 3);
+    assert_eq!(sections[0].rows[0].seats.len(), 4);
+    assert_eq!(sections[0].rows[2].seats[3].label, "A-3-4");
+    assert_eq!(sections[1].price, 55000);
+    assert_eq!(map.seats().count(), 22);
+    assert!(map.seats().all(|seat| seat.status == SeatStatus::Available));
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM seats WHERE event_id = $1::uuid")
         .bind(golden)
         .fetch_one(&app.db)

@@ -5,38 +5,16 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use common::{TestApp, assert_error, spawn_app, spawn_app_with};
+use common::{assert_error, spawn_app, spawn_app_with};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use urr_actors::event::EventError;
 use urr_actors::ids::{ReservationId, SeatId, UserId};
+use urr_wire::admin::QueueOverview;
+use urr_wire::reservations::{ReservationDetail, ReservationView};
+use urr_wire::status::{QueueStatus, ReservationStatus, SeatStatus};
 use uuid::Uuid;
-
-async fn seat_statuses(app: &TestApp, event: Uuid) -> HashMap<Uuid, String> {
-    let map: Value = app
-        .get(&format!("/api/v1/seats/events/{event}"))
-        .await
-        .json()
-        .await
-        .expect("seat map");
-    map["layout"]["sections"]
-        .as_array()
-        .expect("sections")
-        .iter()
-        .flat_map(|s| s["rows"].as_array().cloned().unwrap_or_default())
-        .flat_map(|r| r["seats"].as_array().cloned().unwrap_or_default())
-        .map(|seat| {
-            (
-                seat["id"]
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-                    .expect("id"),
-                seat["status"].as_str().expect("status").to_owned(),
-            )
-        })
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_clients_race_for_fifty_seats_and_none_is_sold_twice() {
@@ -86,16 +64,10 @@ async fn five_hundred_clients_race_for_fifty_seats_and_none_is_sold_twice() {
         match *status {
             StatusCode::CREATED => {
                 won += 1;
-                let reservation: Uuid = body["reservationId"]
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-                    .expect("reservation id");
-                let got: HashSet<Uuid> = body["seats"]
-                    .as_array()
-                    .expect("seats")
-                    .iter()
-                    .filter_map(|s| s["seatId"].as_str().and_then(|s| s.parse().ok()))
-                    .collect();
+                let held: ReservationView =
+                    serde_json::from_value(body.clone()).expect("reservation");
+                let reservation = held.reservation_id;
+                let got: HashSet<Uuid> = held.seats.iter().filter_map(|s| s.seat_id).collect();
                 assert_eq!(got, want.iter().copied().collect(), "all or nothing");
                 for seat in got {
                     assert!(
@@ -115,14 +87,14 @@ async fn five_hundred_clients_race_for_fifty_seats_and_none_is_sold_twice() {
     assert!(won >= 13, "at least a few dozen holds won: {won}");
 
     // The API's live map agrees: exactly the won seats are locked.
-    let statuses = seat_statuses(&app, event).await;
+    let statuses = app.seat_statuses(event).await;
     for (seat, status) in &statuses {
         let expected = if held_by.contains_key(seat) {
-            "locked"
+            SeatStatus::Locked
         } else {
-            "available"
+            SeatStatus::Available
         };
-        assert_eq!(status, expected, "seat {seat}");
+        assert_eq!(*status, expected, "seat {seat}");
     }
     // And so does Postgres, the system of record.
     let per_seat = urr_store::reservations::live_holders_per_seat(&app.db, event)
@@ -187,21 +159,24 @@ async fn holds_expire_on_the_actors_clock_and_free_the_seats() {
     let entry = app.enter(event, &user).await;
     let held = app.hold(&user, Some(&entry), event, &seats[..2], "k").await;
     assert_eq!(held.status(), StatusCode::CREATED);
-    let held: Value = held.json().await.expect("json");
-    let id = held["reservationId"].as_str().expect("id").to_owned();
-    assert_eq!(seat_statuses(&app, event).await[&seats[0]], "locked");
+    let held: ReservationView = held.json().await.expect("json");
+    let id = held.reservation_id;
+    assert_eq!(
+        app.seat_statuses(event).await[&seats[0]],
+        SeatStatus::Locked
+    );
 
     tokio::time::sleep(Duration::from_millis(1600)).await;
-    let statuses = seat_statuses(&app, event).await;
-    assert_eq!(statuses[&seats[0]], "available");
-    assert_eq!(statuses[&seats[1]], "available");
-    let reservation: Value = app
+    let statuses = app.seat_statuses(event).await;
+    assert_eq!(statuses[&seats[0]], SeatStatus::Available);
+    assert_eq!(statuses[&seats[1]], SeatStatus::Available);
+    let reservation: ReservationDetail = app
         .get_as(&format!("/api/v1/reservations/{id}"), &user)
         .await
         .json()
         .await
         .expect("json");
-    assert_eq!(reservation["status"], "expired");
+    assert_eq!(reservation.reservation.status, ReservationStatus::Expired);
 
     // The freed seats can be held again.
     let other = app.quick_user("next").await;
@@ -222,28 +197,28 @@ async fn confirm_checks_fencing_tokens_and_refuses_a_stale_one() {
     let handle = app.state.events.event(event);
 
     // A normal confirmation: seats become reserved, reservation confirmed.
-    let good: Value = app
+    let good: ReservationView = app
         .hold(&user, Some(&entry), event, &seats[..1], "good")
         .await
         .json()
         .await
         .expect("json");
-    let good_id: Uuid = good["reservationId"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("id");
+    let good_id = good.reservation_id;
     handle
         .confirm(ReservationId::from(good_id))
         .await
         .expect("confirm");
-    assert_eq!(seat_statuses(&app, event).await[&seats[0]], "reserved");
-    let confirmed: Value = app
+    assert_eq!(
+        app.seat_statuses(event).await[&seats[0]],
+        SeatStatus::Reserved
+    );
+    let confirmed: ReservationDetail = app
         .get_as(&format!("/api/v1/reservations/{good_id}"), &user)
         .await
         .json()
         .await
         .expect("json");
-    assert_eq!(confirmed["status"], "confirmed");
+    assert_eq!(confirmed.reservation.status, ReservationStatus::Confirmed);
     assert_eq!(
         handle.confirm(ReservationId::from(good_id)).await,
         Err(EventError::NotPending),
@@ -252,16 +227,13 @@ async fn confirm_checks_fencing_tokens_and_refuses_a_stale_one() {
 
     // The lock of a held seat is re-taken elsewhere (as after expiry on another node):
     // the old token must not confirm.
-    let stale: Value = app
+    let stale: ReservationView = app
         .hold(&user, Some(&entry), event, &seats[1..3], "stale")
         .await
         .json()
         .await
         .expect("json");
-    let stale_id: Uuid = stale["reservationId"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("id");
+    let stale_id = stale.reservation_id;
     urr_store::seat_locks::force_retake(&app.kv, event, seats[2], Uuid::new_v4())
         .await
         .expect("retake");
@@ -270,13 +242,17 @@ async fn confirm_checks_fencing_tokens_and_refuses_a_stale_one() {
         matches!(&refused, Err(EventError::StaleFencingToken(s)) if s.len() == 1 && s[0].0 == seats[2]),
         "{refused:?}"
     );
-    let still: Value = app
+    let still: ReservationDetail = app
         .get_as(&format!("/api/v1/reservations/{stale_id}"), &user)
         .await
         .json()
         .await
         .expect("json");
-    assert_eq!(still["status"], "pending", "nothing was confirmed");
+    assert_eq!(
+        still.reservation.status,
+        ReservationStatus::Pending,
+        "nothing was confirmed"
+    );
     let lock = urr_store::seat_locks::read(&app.kv, event, seats[1])
         .await
         .expect("read");
@@ -294,15 +270,15 @@ async fn cancel_frees_seats_and_only_the_owner_sees_a_reservation() {
     let user = app.quick_user("owner").await;
     let other = app.quick_user("other").await;
     let entry = app.enter(event, &user).await;
-    let held: Value = app
+    let held: ReservationView = app
         .hold(&user, Some(&entry), event, &seats[..2], "c")
         .await
         .json()
         .await
         .expect("json");
-    let id = held["reservationId"].as_str().expect("id").to_owned();
-    assert_eq!(held["totalAmount"], 20000);
-    assert_eq!(held["seats"][0]["label"], "A-1-1");
+    let id = held.reservation_id;
+    assert_eq!(held.total_amount, 20000);
+    assert_eq!(held.seats[0].label.as_deref(), Some("A-1-1"));
 
     let theirs = app
         .get_as(&format!("/api/v1/reservations/{id}"), &other)
@@ -325,9 +301,12 @@ async fn cancel_frees_seats_and_only_the_owner_sees_a_reservation() {
         )
         .await;
     assert_eq!(cancelled.status(), StatusCode::OK);
-    let cancelled: Value = cancelled.json().await.expect("json");
-    assert_eq!(cancelled["status"], "cancelled");
-    assert_eq!(seat_statuses(&app, event).await[&seats[0]], "available");
+    let cancelled: ReservationView = cancelled.json().await.expect("json");
+    assert_eq!(cancelled.status, ReservationStatus::Cancelled);
+    assert_eq!(
+        app.seat_statuses(event).await[&seats[0]],
+        SeatStatus::Available
+    );
     let twice = app
         .post_as(
             &format!("/api/v1/reservations/{id}/cancel"),
@@ -395,16 +374,21 @@ async fn bad_hold_requests_are_clear_4xx_and_change_nothing() {
 
     // Tokens: missing, forged, for another event, for another user, wrong tier, expired.
     let (other_event_token, _) = keys
-        .issue_queue(&other_event.to_string(), &uid, 2, None)
+        .issue_queue(&other_event.to_string(), &uid, urr_auth::Tier::Two, None)
         .unwrap();
     let (other_user_token, _) = keys
-        .issue_queue(&event.to_string(), &Uuid::new_v4().to_string(), 2, None)
+        .issue_queue(
+            &event.to_string(),
+            &Uuid::new_v4().to_string(),
+            urr_auth::Tier::Two,
+            None,
+        )
         .unwrap();
     let (tier1_token, _) = keys
-        .issue_queue(&event.to_string(), &uid, 1, Some(1))
+        .issue_queue(&event.to_string(), &uid, urr_auth::Tier::One, Some(1))
         .unwrap();
     let forged = urr_auth::TokenKeys::new(b"forged-secret")
-        .issue_queue(&event.to_string(), &uid, 2, None)
+        .issue_queue(&event.to_string(), &uid, urr_auth::Tier::Two, None)
         .unwrap()
         .0;
     let now = chrono::Utc::now().timestamp();
@@ -470,10 +454,10 @@ async fn bad_hold_requests_are_clear_4xx_and_change_nothing() {
         .unwrap();
     assert!(per_seat.is_empty(), "nothing was held: {per_seat:?}");
     assert!(
-        seat_statuses(&app, event)
+        app.seat_statuses(event)
             .await
             .values()
-            .all(|s| s == "available")
+            .all(|s| *s == SeatStatus::Available)
     );
 }
 
@@ -489,13 +473,13 @@ async fn the_seat_stream_pushes_holds_and_releases_live() {
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let mut body = response.bytes_stream();
-    let held: Value = app
+    let held: ReservationView = app
         .hold(&user, Some(&entry), event, &seats[..1], "live")
         .await
         .json()
         .await
         .expect("json");
-    let id = held["reservationId"].as_str().expect("id").to_owned();
+    let id = held.reservation_id;
     let cancel = app
         .post_as(
             &format!("/api/v1/reservations/{id}/cancel"),
@@ -550,29 +534,24 @@ async fn admins_tune_an_events_queue_and_watch_it() {
     .await;
     let first = app.quick_user("first").await;
     let second = app.quick_user("second").await;
-    assert_eq!(app.queue_check(event, &first).await["status"], "active");
-    assert_eq!(app.queue_check(event, &second).await["status"], "queued");
-    let overview: Value = app.get_as(&path, &admin).await.json().await.expect("json");
-    assert_eq!(overview["settings"]["threshold"], 1);
-    assert_eq!(overview["settings"]["maxSeatsPerHold"], 2);
-    assert_eq!(overview["waiting"], 1);
-    assert_eq!(overview["active"], 1);
-    assert_eq!(overview["seats"]["available"], 4);
+    assert_eq!(
+        app.queue_check(event, &first).await.status,
+        QueueStatus::Active
+    );
+    assert_eq!(
+        app.queue_check(event, &second).await.status,
+        QueueStatus::Queued
+    );
+    let overview: QueueOverview = app.get_as(&path, &admin).await.json().await.expect("json");
+    assert_eq!(overview.settings.threshold, 1);
+    assert_eq!(overview.settings.max_seats_per_hold, 2);
+    assert_eq!(overview.waiting, 1);
+    assert_eq!(overview.active, 1);
+    assert_eq!(overview.seats.available, 4);
 
     // The running actor applies the new hold limit at once.
     let entry = app.enter(event, &first).await;
-    let map: Value = app
-        .get(&format!("/api/v1/seats/events/{event}"))
-        .await
-        .json()
-        .await
-        .expect("map");
-    let ids: Vec<Uuid> = map["layout"]["sections"][0]["rows"][0]["seats"]
-        .as_array()
-        .expect("seats")
-        .iter()
-        .filter_map(|s| s["id"].as_str().and_then(|s| s.parse().ok()))
-        .collect();
+    let ids: Vec<Uuid> = app.seat_map(event).await.seats().map(|s| s.id).collect();
     let three = app
         .hold(&first, Some(&entry), event, &ids[..3], "three")
         .await;
@@ -669,12 +648,50 @@ async fn lapsed_holds_expire_together_in_one_transaction() {
         .await
         .expect("query");
     assert!(per_seat.is_empty(), "no live item left");
-    let statuses = seat_statuses(&app, event).await;
-    assert!(seats.iter().all(|seat| statuses[seat] == "available"));
+    let statuses = app.seat_statuses(event).await;
+    assert!(
+        seats
+            .iter()
+            .all(|seat| statuses[seat] == SeatStatus::Available)
+    );
     for &seat in &seats {
         let lock = urr_store::seat_locks::read(&app.kv, event, seat)
             .await
             .expect("read");
         assert_eq!(lock, None, "the Redis lock of {seat} is freed");
     }
+}
+
+#[tokio::test]
+async fn an_unknown_word_in_a_status_column_is_a_store_error_not_a_panic() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 2).await;
+    let user = app.quick_user("reader").await;
+    let entry = app.enter(event, &user).await;
+    let held: ReservationView = app
+        .hold(&user, Some(&entry), event, &seats[..1], "odd")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id = held.reservation_id;
+    // The history's status column has no CHECK: a word no code writes can still get in.
+    sqlx::query("INSERT INTO reservation_history (reservation_id, status, note) VALUES ($1, 'mystery', 'x')")
+        .bind(id)
+        .execute(&app.db)
+        .await
+        .expect("insert");
+    let read = urr_store::reservations::history(&app.db, id).await;
+    assert!(
+        matches!(read, Err(urr_store::StoreError::Database(_))),
+        "{read:?}"
+    );
+    let response = app
+        .get_as(&format!("/api/v1/reservations/{id}"), &user)
+        .await;
+    assert_error(response, StatusCode::INTERNAL_SERVER_ERROR, "internal").await;
+    // Everything else about the reservation still reads.
+    let mine = app.get_as("/api/v1/reservations/my", &user).await;
+    assert_eq!(mine.status(), StatusCode::OK);
 }

@@ -8,6 +8,9 @@ use common::{assert_error, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use urr_loadgen::{Accounts, Backend, LoadgenConfig};
+use urr_wire::queue::{QueueLog, QueueLogRecord};
+use urr_wire::status::QueueStatus;
+use uuid::Uuid;
 
 #[tokio::test]
 async fn a_small_rush_sells_every_seat_once_in_tier1_order() {
@@ -110,7 +113,10 @@ async fn the_queue_log_is_for_operators_and_shows_joins_then_admissions() {
     let first = app.quick_user("first").await;
     let second = app.quick_user("second").await;
     app.enter(event, &first).await;
-    assert_eq!(app.queue_check(event, &second).await["status"], "queued");
+    assert_eq!(
+        app.queue_check(event, &second).await.status,
+        QueueStatus::Queued
+    );
     app.post_as(&format!("/api/v1/queue/leave/{event}"), &json!({}), &first)
         .await;
     app.enter(event, &second).await;
@@ -122,29 +128,21 @@ async fn the_queue_log_is_for_operators_and_shows_joins_then_admissions() {
         "forbidden",
     )
     .await;
-    let log: Value = app.get_as(&path, &admin).await.json().await.expect("json");
-    let kinds: Vec<(String, String)> = log["records"]
-        .as_array()
-        .expect("records")
+    let log: QueueLog = app.get_as(&path, &admin).await.json().await.expect("json");
+    assert_eq!(log.event_id, event);
+    let kinds: Vec<(&str, Uuid)> = log
+        .records
         .iter()
-        .map(|r| {
-            (
-                r["kind"].as_str().unwrap_or("").to_owned(),
-                r["userId"].as_str().unwrap_or("").to_owned(),
-            )
+        .map(|record| match *record {
+            QueueLogRecord::Joined { user_id, .. } => ("joined", user_id),
+            QueueLogRecord::Left { user_id } => ("left", user_id),
+            QueueLogRecord::Admitted { user_id } => ("admitted", user_id),
+            QueueLogRecord::Dropped { user_id } => ("dropped", user_id),
+            QueueLogRecord::Expired { user_id } => ("expired", user_id),
         })
         .collect();
-    let (a, b) = (first.user_id.to_string(), second.user_id.to_string());
+    let (a, b) = (first.user_id, second.user_id);
     // The first was admitted at once (room and nobody waiting): no join record.
-    let expected = [
-        ("admitted", &a),
-        ("joined", &b),
-        ("left", &a),
-        ("admitted", &b),
-    ];
-    let expected: Vec<(String, String)> = expected
-        .iter()
-        .map(|(k, u)| ((*k).to_owned(), (*u).clone()))
-        .collect();
-    assert_eq!(kinds, expected, "{log}");
+    let expected = vec![("admitted", a), ("joined", b), ("left", a), ("admitted", b)];
+    assert_eq!(kinds, expected, "{log:?}");
 }

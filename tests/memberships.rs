@@ -7,6 +7,8 @@ use chrono::{Duration, Utc};
 use common::{Session, TestApp, assert_error, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use urr_wire::payments::{PaymentView, PreparedPayment};
+use urr_wire::status::{PaymentPurpose, PaymentStatus};
 use uuid::Uuid;
 
 async fn app() -> TestApp {
@@ -136,7 +138,7 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
         )
         .await;
     assert_error(both, StatusCode::BAD_REQUEST, "invalid_input").await;
-    let prepared: Value = app
+    let prepared: PreparedPayment = app
         .post_as(
             "/api/v1/payments/prepare",
             &json!({"membershipId": id}),
@@ -146,9 +148,12 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
         .json()
         .await
         .unwrap();
-    assert_eq!(prepared["amount"], 30000);
-    assert_eq!(prepared["purpose"], "membership");
-    assert_eq!(prepared["membershipId"], id.as_str());
+    assert_eq!(prepared.amount, 30000);
+    assert_eq!(prepared.purpose, PaymentPurpose::Membership);
+    assert_eq!(
+        prepared.membership_id.map(|m| m.to_string()),
+        Some(id.clone())
+    );
     let paid_fee = app
         .post_as(
             "/api/v1/payments/process",
@@ -157,10 +162,10 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
         )
         .await;
     assert_eq!(paid_fee.status(), StatusCode::OK);
-    let paid_fee: Value = paid_fee.json().await.unwrap();
-    assert_eq!(paid_fee["status"], "done");
-    assert_eq!(paid_fee["purpose"], "membership");
-    assert_eq!(paid_fee["reservationId"], Value::Null);
+    let paid_fee: PaymentView = paid_fee.json().await.unwrap();
+    assert_eq!(paid_fee.status, PaymentStatus::Done);
+    assert_eq!(paid_fee.purpose, PaymentPurpose::Membership);
+    assert_eq!(paid_fee.reservation_id, None);
     let active = membership(&app, &fan, paid).await;
     assert_eq!(active["status"], "active");
     assert_eq!(active["points"], 200);
@@ -175,7 +180,7 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
         .await;
     assert_eq!(twice.status(), StatusCode::OK, "idempotent");
     assert_eq!(app.outbox("PaymentConfirmed").await, 1, "charged once");
-    let order = paid_fee["orderId"].as_str().unwrap();
+    let order = &paid_fee.order_id;
     let refund = app
         .post_as(
             &format!("/api/v1/payments/{order}/refund"),

@@ -17,6 +17,10 @@ use axum::routing::post;
 use common::{Session, TestApp, assert_error, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use urr_wire::payments::{ConfirmRequest, PayFor, PaymentView, PreparedPayment};
+use urr_wire::reservations::{ReservationDetail, ReservationView};
+use urr_wire::stats::{EventStats, StatsOverview};
+use urr_wire::status::{PaymentProvider, PaymentStatus, ReservationStatus, SeatStatus};
 use uuid::Uuid;
 
 const SECRET: &str = "test_sk_urr";
@@ -136,28 +140,37 @@ async fn app_with(hold_ttl: u64, timeout: u64, sandbox: bool) -> (TestApp, Share
 }
 
 /// A user holding two seats (20,000 won): the event, the user, the reservation, seats.
-async fn held(app: &TestApp) -> (Uuid, Session, String, Vec<Uuid>) {
+async fn held(app: &TestApp) -> (Uuid, Session, Uuid, Vec<Uuid>) {
     let admin = app.admin().await;
     let (event, seats) = app.seated_event(&admin, 1, 4).await;
     let user = app.quick_user("buyer").await;
     let entry = app.enter(event, &user).await;
-    let hold: Value = app
+    let hold: ReservationView = app
         .hold(&user, Some(&entry), event, &seats[..2], "pay")
         .await
         .json()
         .await
         .unwrap();
-    let id = hold["reservationId"].as_str().unwrap().to_owned();
-    (event, user, id, seats)
+    (event, user, hold.reservation_id, seats)
 }
 
-async fn prepare(app: &TestApp, user: &Session, reservation: &str) -> reqwest::Response {
+async fn prepare(app: &TestApp, user: &Session, reservation: &Uuid) -> reqwest::Response {
+    let body = PayFor {
+        reservation_id: Some(*reservation),
+        ..PayFor::default()
+    };
     app.post_as(
         "/api/v1/payments/prepare",
-        &json!({"reservationId": reservation}),
+        &serde_json::to_value(body).unwrap(),
         user,
     )
     .await
+}
+
+/// The order `prepare` opened for the reservation.
+async fn prepared_order(app: &TestApp, user: &Session, reservation: &Uuid) -> String {
+    let prepared: PreparedPayment = prepare(app, user, reservation).await.json().await.unwrap();
+    prepared.order_id
 }
 
 async fn confirm(
@@ -167,15 +180,20 @@ async fn confirm(
     order: &str,
     amount: i64,
 ) -> reqwest::Response {
+    let body = ConfirmRequest {
+        payment_key: key.to_owned(),
+        order_id: order.to_owned(),
+        amount,
+    };
     app.post_as(
         "/api/v1/payments/confirm",
-        &json!({"paymentKey": key, "orderId": order, "amount": amount}),
+        &serde_json::to_value(body).unwrap(),
         user,
     )
     .await
 }
 
-async fn reservation(app: &TestApp, user: &Session, id: &str) -> Value {
+async fn reservation(app: &TestApp, user: &Session, id: &Uuid) -> ReservationDetail {
     app.get_as(&format!("/api/v1/reservations/{id}"), user)
         .await
         .json()
@@ -183,19 +201,19 @@ async fn reservation(app: &TestApp, user: &Session, id: &str) -> Value {
         .unwrap()
 }
 
-async fn seat_status(app: &TestApp, event: Uuid, seat: Uuid) -> String {
-    let map: Value = app
-        .get(&format!("/api/v1/seats/events/{event}"))
+async fn reservation_status(app: &TestApp, user: &Session, id: &Uuid) -> ReservationStatus {
+    reservation(app, user, id).await.reservation.status
+}
+
+async fn seat_status(app: &TestApp, event: Uuid, seat: Uuid) -> SeatStatus {
+    app.seat_statuses(event).await[&seat]
+}
+
+async fn payment(app: &TestApp, user: &Session, order: &str) -> PaymentView {
+    app.get_as(&format!("/api/v1/payments/{order}"), user)
         .await
         .json()
         .await
-        .unwrap();
-    map["layout"]["sections"][0]["rows"][0]["seats"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == seat.to_string())
-        .map(|s| s["status"].as_str().unwrap().to_owned())
         .unwrap()
 }
 
@@ -205,25 +223,31 @@ async fn hold_prepare_confirm_makes_a_confirmed_reservation_and_refund_undoes_it
     let (event, user, id, seats) = held(&app).await;
     let prepared = prepare(&app, &user, &id).await;
     assert_eq!(prepared.status(), StatusCode::OK);
-    let prepared: Value = prepared.json().await.unwrap();
-    let order = prepared["orderId"].as_str().unwrap().to_owned();
+    let prepared: PreparedPayment = prepared.json().await.unwrap();
+    let order = prepared.order_id;
     assert!(
         order.starts_with("ORD_") && order.len() == "ORD_".len() + 13 + 1 + 8,
         "{order}"
     );
-    assert_eq!(prepared["amount"], 20000);
-    assert_eq!(prepared["clientKey"], "test_ck_urr");
+    assert_eq!(prepared.amount, 20000);
+    assert_eq!(prepared.client_key, "test_ck_urr");
+    assert_eq!(prepared.reservation_id, Some(id));
     // Preparing again reuses the open order.
-    let again: Value = prepare(&app, &user, &id).await.json().await.unwrap();
-    assert_eq!(again["orderId"], order.as_str());
+    assert_eq!(prepared_order(&app, &user, &id).await, order);
 
     let paid = confirm(&app, &user, "ok_key_1", &order, 20000).await;
     assert_eq!(paid.status(), StatusCode::OK);
-    let paid: Value = paid.json().await.unwrap();
-    assert_eq!(paid["status"], "done");
-    assert_eq!(paid["method"], "카드");
-    assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
-    assert_eq!(seat_status(&app, event, seats[0]).await, "reserved");
+    let paid: PaymentView = paid.json().await.unwrap();
+    assert_eq!(paid.status, PaymentStatus::Done);
+    assert_eq!(paid.method.as_deref(), Some("카드"));
+    assert_eq!(
+        reservation_status(&app, &user, &id).await,
+        ReservationStatus::Confirmed
+    );
+    assert_eq!(
+        seat_status(&app, event, seats[0]).await,
+        SeatStatus::Reserved
+    );
     assert_eq!(app.outbox("PaymentConfirmed").await, 1);
     assert_eq!(app.outbox("ReservationConfirmed").await, 1);
     assert_eq!(calls.lock().unwrap().confirms[&order], 1);
@@ -236,11 +260,17 @@ async fn hold_prepare_confirm_makes_a_confirmed_reservation_and_refund_undoes_it
         )
         .await;
     assert_eq!(refund.status(), StatusCode::OK);
-    let refund: Value = refund.json().await.unwrap();
-    assert_eq!(refund["status"], "refunded");
+    let refund: PaymentView = refund.json().await.unwrap();
+    assert_eq!(refund.status, PaymentStatus::Refunded);
     assert_eq!(calls.lock().unwrap().cancels["ok_key_1"], 1);
-    assert_eq!(reservation(&app, &user, &id).await["status"], "cancelled");
-    assert_eq!(seat_status(&app, event, seats[0]).await, "available");
+    assert_eq!(
+        reservation_status(&app, &user, &id).await,
+        ReservationStatus::Cancelled
+    );
+    assert_eq!(
+        seat_status(&app, event, seats[0]).await,
+        SeatStatus::Available
+    );
     assert_eq!(app.outbox("PaymentRefunded").await, 1);
     assert_eq!(app.outbox("ReservationCancelled").await, 1);
     let twice = app
@@ -264,8 +294,7 @@ async fn hold_prepare_confirm_makes_a_confirmed_reservation_and_refund_undoes_it
 async fn confirming_twice_charges_once_sequentially_and_concurrently() {
     let (app, calls) = app_with(300, 5, false).await;
     let (_, user, id, _) = held(&app).await;
-    let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
-    let order = prepared["orderId"].as_str().unwrap().to_owned();
+    let order = prepared_order(&app, &user, &id).await;
     let (a, b, c) = tokio::join!(
         confirm(&app, &user, "ok_key_2", &order, 20000),
         confirm(&app, &user, "ok_key_2", &order, 20000),
@@ -273,8 +302,8 @@ async fn confirming_twice_charges_once_sequentially_and_concurrently() {
     );
     for response in [a, b, c] {
         assert_eq!(response.status(), StatusCode::OK);
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["status"], "done");
+        let body: PaymentView = response.json().await.unwrap();
+        assert_eq!(body.status, PaymentStatus::Done);
     }
     let later = confirm(&app, &user, "ok_key_2", &order, 20000).await;
     assert_eq!(later.status(), StatusCode::OK);
@@ -291,8 +320,7 @@ async fn bad_confirmations_are_clear_4xx_and_charge_nothing() {
     let (app, calls) = app_with(300, 5, false).await;
     let (_, user, id, _) = held(&app).await;
     let stranger = app.quick_user("stranger").await;
-    let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
-    let order = prepared["orderId"].as_str().unwrap().to_owned();
+    let order = prepared_order(&app, &user, &id).await;
 
     let mismatch = confirm(&app, &user, "ok_key_3", &order, 19999).await;
     assert_error(mismatch, StatusCode::BAD_REQUEST, "amount_mismatch").await;
@@ -316,7 +344,10 @@ async fn bad_confirmations_are_clear_4xx_and_charge_nothing() {
         calls.lock().unwrap().confirms.is_empty(),
         "nothing reached the provider"
     );
-    assert_eq!(reservation(&app, &user, &id).await["status"], "pending");
+    assert_eq!(
+        reservation_status(&app, &user, &id).await,
+        ReservationStatus::Pending
+    );
     assert_eq!(app.outbox("PaymentConfirmed").await, 0);
 }
 
@@ -341,18 +372,15 @@ async fn declines_timeouts_and_provider_errors_leave_the_reservation_pending() {
             "provider_unavailable",
         ),
     ] {
-        let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
-        let order = prepared["orderId"].as_str().unwrap().to_owned();
+        let order = prepared_order(&app, &user, &id).await;
         let response = confirm(&app, &user, key, &order, 20000).await;
         assert_error(response, status, code).await;
-        let payment: Value = app
-            .get_as(&format!("/api/v1/payments/{order}"), &user)
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(payment["status"], "failed", "{payment}");
-        assert_eq!(reservation(&app, &user, &id).await["status"], "pending");
+        let payment = payment(&app, &user, &order).await;
+        assert_eq!(payment.status, PaymentStatus::Failed, "{payment:?}");
+        assert_eq!(
+            reservation_status(&app, &user, &id).await,
+            ReservationStatus::Pending
+        );
     }
     assert_eq!(
         app.outbox("PaymentConfirmed").await,
@@ -360,20 +388,17 @@ async fn declines_timeouts_and_provider_errors_leave_the_reservation_pending() {
         "no event claims success"
     );
     // After the failures, a good payment still goes through.
-    let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
-    let order = prepared["orderId"].as_str().unwrap().to_owned();
+    let order = prepared_order(&app, &user, &id).await;
     let ok = confirm(&app, &user, "ok_key_4", &order, 20000).await;
     assert_eq!(ok.status(), StatusCode::OK);
-    assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
+    assert_eq!(
+        reservation_status(&app, &user, &id).await,
+        ReservationStatus::Confirmed
+    );
 }
 
-fn notes(detail: &Value) -> Vec<String> {
-    detail["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["note"].as_str().unwrap().to_owned())
-        .collect()
+fn notes(detail: &ReservationDetail) -> Vec<String> {
+    detail.history.iter().map(|h| h.note.clone()).collect()
 }
 
 #[tokio::test]
@@ -381,18 +406,17 @@ async fn a_late_payment_completes_the_sale_when_the_seats_are_still_free() {
     let (app, calls) = app_with(1, 5, false).await;
     let (event, user, id, seats) = held(&app).await;
     // The provider takes longer than the hold has left: it charges, the hold lapses.
-    let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
-    let order = prepared["orderId"].as_str().unwrap().to_owned();
+    let order = prepared_order(&app, &user, &id).await;
     let late = confirm(&app, &user, "lag_1", &order, 20000).await;
     assert_eq!(late.status(), StatusCode::OK);
-    let late: Value = late.json().await.unwrap();
-    assert_eq!(late["status"], "done");
+    let late: PaymentView = late.json().await.unwrap();
+    assert_eq!(late.status, PaymentStatus::Done);
     assert!(
         !calls.lock().unwrap().cancels.contains_key("lag_1"),
         "not refunded"
     );
     let detail = reservation(&app, &user, &id).await;
-    assert_eq!(detail["status"], "confirmed");
+    assert_eq!(detail.reservation.status, ReservationStatus::Confirmed);
     let history = notes(&detail);
     assert!(
         history.iter().any(|n| n.contains("hold expired")),
@@ -402,7 +426,10 @@ async fn a_late_payment_completes_the_sale_when_the_seats_are_still_free() {
         history.iter().any(|n| n.contains("sale was completed")),
         "{history:?}"
     );
-    assert_eq!(seat_status(&app, event, seats[0]).await, "reserved");
+    assert_eq!(
+        seat_status(&app, event, seats[0]).await,
+        SeatStatus::Reserved
+    );
     let per_seat = urr_store::reservations::live_holders_per_seat(&app.db, event)
         .await
         .unwrap();
@@ -415,8 +442,7 @@ async fn a_late_payment_is_refunded_when_the_seats_were_taken() {
     let (event, user, id, seats) = held(&app).await;
     let rival = app.quick_user("rival").await;
     let rival_entry = app.enter(event, &rival).await;
-    let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
-    let order = prepared["orderId"].as_str().unwrap().to_owned();
+    let order = prepared_order(&app, &user, &id).await;
     let paying = {
         let app_url = app.url("/api/v1/payments/confirm");
         let client = app.client.clone();
@@ -452,15 +478,10 @@ async fn a_late_payment_is_refunded_when_the_seats_were_taken() {
         1,
         "refunded at the provider"
     );
-    let payment: Value = app
-        .get_as(&format!("/api/v1/payments/{order}"), &user)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(payment["status"], "refunded");
+    let payment = payment(&app, &user, &order).await;
+    assert_eq!(payment.status, PaymentStatus::Refunded);
     let detail = reservation(&app, &user, &id).await;
-    assert_ne!(detail["status"], "confirmed");
+    assert_ne!(detail.reservation.status, ReservationStatus::Confirmed);
     let history = notes(&detail);
     assert!(
         history.iter().any(|n| n.contains("refunded automatically")),
@@ -498,11 +519,17 @@ async fn the_sandbox_confirms_at_once_when_enabled() {
         )
         .await;
     assert_eq!(paid.status(), StatusCode::OK);
-    let paid: Value = paid.json().await.unwrap();
-    assert_eq!(paid["status"], "done");
-    assert_eq!(paid["provider"], "sandbox");
-    assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
-    assert_eq!(seat_status(&app, event, seats[1]).await, "reserved");
+    let paid: PaymentView = paid.json().await.unwrap();
+    assert_eq!(paid.status, PaymentStatus::Done);
+    assert_eq!(paid.provider, PaymentProvider::Sandbox);
+    assert_eq!(
+        reservation_status(&app, &user, &id).await,
+        ReservationStatus::Confirmed
+    );
+    assert_eq!(
+        seat_status(&app, event, seats[1]).await,
+        SeatStatus::Reserved
+    );
     let again = app
         .post_as(
             "/api/v1/payments/process",
@@ -534,22 +561,23 @@ async fn stats_until(
     app: &TestApp,
     admin: &Session,
     event: Uuid,
-    check: impl Fn(&Value) -> bool,
-) -> Value {
-    let mut last = Value::Null;
+    check: impl Fn(&EventStats) -> bool,
+) -> EventStats {
+    let mut last = None;
     for _ in 0..100 {
-        last = app
+        let stats: EventStats = app
             .get_as(&format!("/api/v1/stats/events/{event}"), admin)
             .await
             .json()
             .await
             .unwrap();
-        if check(&last) {
-            return last;
+        if check(&stats) {
+            return stats;
         }
+        last = Some(stats);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("stats never matched: {last}");
+    panic!("stats never matched: {last:?}");
 }
 
 #[tokio::test]
@@ -557,7 +585,7 @@ async fn stats_follow_confirmations_and_refunds_through_the_stream() {
     let (app, _calls) = app_with(300, 5, true).await;
     let (event, user, id, _) = held(&app).await;
     let admin = app.admin().await;
-    let paid: Value = app
+    let paid: PaymentView = app
         .post_as(
             "/api/v1/payments/process",
             &json!({"reservationId": id, "method": "transfer"}),
@@ -567,12 +595,12 @@ async fn stats_follow_confirmations_and_refunds_through_the_stream() {
         .json()
         .await
         .unwrap();
-    let stats = stats_until(&app, &admin, event, |s| s["confirmed"] == 1).await;
-    assert_eq!(stats["revenue"], 20000);
+    let stats = stats_until(&app, &admin, event, |s| s.confirmed == 1).await;
+    assert_eq!(stats.revenue, 20000);
     // The buyer's turn ended with the purchase: nobody is left active.
-    assert_eq!(stats["queue"]["active"], 0);
+    assert_eq!(stats.queue.active, 0);
 
-    let order = paid["orderId"].as_str().unwrap();
+    let order = paid.order_id;
     let refund = app
         .post_as(
             &format!("/api/v1/payments/{order}/refund"),
@@ -581,21 +609,18 @@ async fn stats_follow_confirmations_and_refunds_through_the_stream() {
         )
         .await;
     assert_eq!(refund.status(), StatusCode::OK);
-    let stats = stats_until(&app, &admin, event, |s| {
-        s["refunded"] == 1 && s["cancelled"] == 1
-    })
-    .await;
-    assert_eq!(stats["revenue"], 0);
-    assert_eq!(stats["refundedAmount"], 20000);
-    assert_eq!(stats["confirmed"], 1, "counted once despite redeliveries");
+    let stats = stats_until(&app, &admin, event, |s| s.refunded == 1 && s.cancelled == 1).await;
+    assert_eq!(stats.revenue, 0);
+    assert_eq!(stats.refunded_amount, 20000);
+    assert_eq!(stats.confirmed, 1, "counted once despite redeliveries");
 
-    let overview: Value = app
+    let overview: StatsOverview = app
         .get_as("/api/v1/stats/overview", &admin)
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(overview["refunded"], 1);
+    assert_eq!(overview.refunded, 1);
     let forbidden = app.get_as("/api/v1/stats/overview", &user).await;
     assert_error(forbidden, StatusCode::FORBIDDEN, "forbidden").await;
 }

@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 use urr_actors::ports::EventStore;
 use urr_actors::queue_log::QueueLogRecord;
 use urr_store::event_store::PgRedisEventStore;
+use urr_wire::queue::QueueReply;
+use urr_wire::status::QueueStatus;
 use uuid::Uuid;
 
 /// The event's durable queue log, decoded.
@@ -48,24 +50,20 @@ async fn two_thousand_concurrent_joins_are_admitted_in_join_order() {
     let (event, _) = app.seated_event(&admin, 1, 10).await;
     let people = users(&app, 2000).await;
 
-    let replies: Vec<Value> = futures::stream::iter(people.iter())
+    let replies: Vec<QueueReply> = futures::stream::iter(people.iter())
         .map(|user| app.queue_check(event, user))
         .buffer_unordered(100)
         .collect()
         .await;
     for reply in &replies {
-        match reply["status"].as_str() {
-            Some("active") => assert!(reply["entryToken"].is_string()),
-            Some("queued") => {
-                assert!(reply.get("entryToken").is_none(), "no token while queued");
-                assert!(reply["position"].as_u64().is_some_and(|p| p >= 1));
-                assert!(
-                    reply["nextPoll"]
-                        .as_u64()
-                        .is_some_and(|p| (1..=60).contains(&p))
-                );
+        match reply.status {
+            QueueStatus::Active => assert!(reply.entry_token.is_some()),
+            QueueStatus::Queued => {
+                assert!(reply.entry_token.is_none(), "no token while queued");
+                assert!(reply.position.is_some_and(|p| p >= 1));
+                assert!((1..=60).contains(&reply.next_poll));
             }
-            other => panic!("unexpected status {other:?}: {reply}"),
+            other => panic!("unexpected status {other:?}: {reply:?}"),
         }
     }
 
@@ -94,15 +92,15 @@ async fn two_thousand_concurrent_joins_are_admitted_in_join_order() {
                 continue;
             }
             let status = app.queue_status(event, sample[i]).await;
-            if status["status"] == "queued" {
-                let position = status["position"].as_u64().expect("position");
+            if status.status == QueueStatus::Queued {
+                let position = status.position.expect("position");
                 if let Some(before) = last_position.insert(sample[i].user_id, position) {
                     assert!(
                         position <= before,
                         "position went up: {before} -> {position}"
                     );
                 }
-                assert!(status.get("entryToken").is_none());
+                assert!(status.entry_token.is_none());
                 continue;
             }
             // Admitted (active, or already expired: the active TTL is short here). Then
@@ -111,7 +109,11 @@ async fn two_thousand_concurrent_joins_are_admitted_in_join_order() {
             for j in 0..i {
                 if !admitted[j] {
                     let earlier = app.queue_status(event, sample[j]).await;
-                    assert_ne!(earlier["status"], "queued", "overtaken by a later joiner");
+                    assert_ne!(
+                        earlier.status,
+                        QueueStatus::Queued,
+                        "overtaken by a later joiner"
+                    );
                     admitted[j] = true;
                 }
             }
@@ -159,7 +161,10 @@ async fn tier_one_positions_order_the_queue_and_nobody_overtakes() {
     let keys = app.keys();
     // Someone holds the only active slot, so everyone else waits.
     let first = app.quick_user("first").await;
-    assert_eq!(app.queue_check(event, &first).await["status"], "active");
+    assert_eq!(
+        app.queue_check(event, &first).await.status,
+        QueueStatus::Active
+    );
 
     let skipper = app.quick_user("skipper").await;
     let tiered: Vec<(u64, Session)> = {
@@ -170,10 +175,15 @@ async fn tier_one_positions_order_the_queue_and_nobody_overtakes() {
         v
     };
     // The user without a Tier-1 token arrives first, the others out of order.
-    assert_eq!(app.queue_check(event, &skipper).await["position"], 1);
+    assert_eq!(app.queue_check(event, &skipper).await.position, Some(1));
     for (pos, user) in &tiered {
         let (token, _) = keys
-            .issue_queue(&event.to_string(), &user.user_id.to_string(), 1, Some(*pos))
+            .issue_queue(
+                &event.to_string(),
+                &user.user_id.to_string(),
+                urr_auth::Tier::One,
+                Some(*pos),
+            )
             .unwrap();
         let response = app
             .client
@@ -194,9 +204,9 @@ async fn tier_one_positions_order_the_queue_and_nobody_overtakes() {
     for (i, user) in expected.iter().enumerate() {
         let status = app.queue_status(event, user).await;
         assert_eq!(
-            status["position"],
-            (i + 1) as u64,
-            "{}: {status}",
+            status.position,
+            Some((i + 1) as u64),
+            "{}: {status:?}",
             user.email
         );
     }
@@ -220,10 +230,20 @@ async fn tier_one_positions_order_the_queue_and_nobody_overtakes() {
     // Forged or someone else's Tier-1 token is refused, and changes nothing.
     let late = app.quick_user("late").await;
     let (someone_elses, _) = keys
-        .issue_queue(&event.to_string(), &Uuid::new_v4().to_string(), 1, Some(0))
+        .issue_queue(
+            &event.to_string(),
+            &Uuid::new_v4().to_string(),
+            urr_auth::Tier::One,
+            Some(0),
+        )
         .unwrap();
     let forged = urr_auth::TokenKeys::new(b"forged")
-        .issue_queue(&event.to_string(), &late.user_id.to_string(), 1, Some(0))
+        .issue_queue(
+            &event.to_string(),
+            &late.user_id.to_string(),
+            urr_auth::Tier::One,
+            Some(0),
+        )
         .unwrap()
         .0;
     for token in [someone_elses, forged] {
@@ -237,7 +257,10 @@ async fn tier_one_positions_order_the_queue_and_nobody_overtakes() {
             .unwrap();
         assert_error(response, StatusCode::FORBIDDEN, "forbidden").await;
     }
-    assert_eq!(app.queue_status(event, &late).await["status"], "none");
+    assert_eq!(
+        app.queue_status(event, &late).await.status,
+        QueueStatus::Absent
+    );
 }
 
 #[tokio::test]
@@ -257,12 +280,12 @@ async fn leave_and_a_stale_heartbeat_remove_a_user() {
         app.quick_user("c").await,
         app.quick_user("d").await,
     );
-    assert_eq!(app.queue_check(event, &a).await["status"], "active");
-    assert_eq!(app.queue_check(event, &b).await["position"], 1);
-    assert_eq!(app.queue_check(event, &c).await["position"], 2);
-    assert_eq!(app.queue_check(event, &d).await["position"], 3);
+    assert_eq!(app.queue_check(event, &a).await.status, QueueStatus::Active);
+    assert_eq!(app.queue_check(event, &b).await.position, Some(1));
+    assert_eq!(app.queue_check(event, &c).await.position, Some(2));
+    assert_eq!(app.queue_check(event, &d).await.position, Some(3));
     // Checking in again keeps the place.
-    assert_eq!(app.queue_check(event, &c).await["position"], 2);
+    assert_eq!(app.queue_check(event, &c).await.position, Some(2));
 
     let left: Value = app
         .post_as(&format!("/api/v1/queue/leave/{event}"), &json!({}), &b)
@@ -271,8 +294,11 @@ async fn leave_and_a_stale_heartbeat_remove_a_user() {
         .await
         .unwrap();
     assert_eq!(left["left"], true);
-    assert_eq!(app.queue_status(event, &b).await["status"], "none");
-    assert_eq!(app.queue_status(event, &c).await["position"], 1);
+    assert_eq!(
+        app.queue_status(event, &b).await.status,
+        QueueStatus::Absent
+    );
+    assert_eq!(app.queue_status(event, &c).await.position, Some(1));
 
     // c keeps heartbeating, d does not: after the queue TTL only d is gone.
     for _ in 0..8 {
@@ -282,8 +308,14 @@ async fn leave_and_a_stale_heartbeat_remove_a_user() {
             .await;
         assert_eq!(beat.status(), StatusCode::OK);
     }
-    assert_eq!(app.queue_status(event, &c).await["status"], "queued");
-    assert_eq!(app.queue_status(event, &d).await["status"], "none");
+    assert_eq!(
+        app.queue_status(event, &c).await.status,
+        QueueStatus::Queued
+    );
+    assert_eq!(
+        app.queue_status(event, &d).await.status,
+        QueueStatus::Absent
+    );
 }
 
 #[tokio::test]
@@ -299,7 +331,10 @@ async fn the_stream_pushes_positions_then_admission() {
     let first = app.quick_user("first").await;
     let second = app.quick_user("second").await;
     app.queue_check(event, &first).await;
-    assert_eq!(app.queue_check(event, &second).await["status"], "queued");
+    assert_eq!(
+        app.queue_check(event, &second).await.status,
+        QueueStatus::Queued
+    );
 
     let response = app
         .get_as(&format!("/api/v1/queue/stream/{event}"), &second)
@@ -392,7 +427,10 @@ async fn a_confirmed_purchase_hands_the_buyers_turn_to_the_next_in_line() {
     let buyer = app.quick_user("buyer").await;
     let next = app.quick_user("next").await;
     let entry = app.enter(event, &buyer).await;
-    assert_eq!(app.queue_check(event, &next).await["status"], "queued");
+    assert_eq!(
+        app.queue_check(event, &next).await.status,
+        QueueStatus::Queued
+    );
 
     let held = app
         .hold(&buyer, Some(&entry), event, &seats[..1], "turn")
@@ -400,7 +438,10 @@ async fn a_confirmed_purchase_hands_the_buyers_turn_to_the_next_in_line() {
     assert_eq!(held.status(), StatusCode::CREATED);
     let held: Value = held.json().await.expect("json");
     // Still the buyer's turn while they pay: the next person waits.
-    assert_eq!(app.queue_status(event, &next).await["status"], "queued");
+    assert_eq!(
+        app.queue_status(event, &next).await.status,
+        QueueStatus::Queued
+    );
     let paid = app
         .post_as(
             "/api/v1/payments/process",
@@ -413,7 +454,10 @@ async fn a_confirmed_purchase_hands_the_buyers_turn_to_the_next_in_line() {
     let started = std::time::Instant::now();
     app.enter(event, &next).await;
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(app.queue_status(event, &buyer).await["status"], "none");
+    assert_eq!(
+        app.queue_status(event, &buyer).await.status,
+        QueueStatus::Absent
+    );
 }
 
 #[tokio::test]
@@ -432,21 +476,27 @@ async fn polling_as_told_keeps_the_place_without_heartbeats() {
         app.quick_user("poller").await,
         app.quick_user("silent").await,
     );
-    assert_eq!(app.queue_check(event, &first).await["status"], "active");
+    assert_eq!(
+        app.queue_check(event, &first).await.status,
+        QueueStatus::Active
+    );
     let placed = app.queue_check(event, &poller).await;
-    assert_eq!(placed["position"], 1);
+    assert_eq!(placed.position, Some(1));
     // Never told to wait longer than a third of the queue's patience.
-    assert_eq!(placed["nextPoll"], 1);
+    assert_eq!(placed.next_poll, 1);
     app.queue_check(event, &silent).await;
 
     // Five seconds of status polls at the pace given, and no heartbeat at all.
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let status = app.queue_status(event, &poller).await;
-        assert_eq!(status["status"], "queued", "{status}");
-        assert_eq!(status["position"], 1);
+        assert_eq!(status.status, QueueStatus::Queued, "{status:?}");
+        assert_eq!(status.position, Some(1));
     }
-    assert_eq!(app.queue_status(event, &silent).await["status"], "none");
+    assert_eq!(
+        app.queue_status(event, &silent).await.status,
+        QueueStatus::Absent
+    );
 }
 
 #[tokio::test]
@@ -463,7 +513,10 @@ async fn the_stream_outlives_a_crashed_actor_and_still_announces_the_admission()
     let first = app.quick_user("first").await;
     let second = app.quick_user("second").await;
     app.queue_check(event, &first).await;
-    assert_eq!(app.queue_check(event, &second).await["status"], "queued");
+    assert_eq!(
+        app.queue_check(event, &second).await.status,
+        QueueStatus::Queued
+    );
     let response = app
         .get_as(&format!("/api/v1/queue/stream/{event}"), &second)
         .await;

@@ -15,6 +15,7 @@ use urr_actors::ids::{ReservationId, UserId};
 use urr_actors::ports::EventStore;
 use urr_actors::queue_log::QueueLogRecord;
 use urr_store::event_store::PgRedisEventStore;
+use urr_wire::status::{QueueStatus, SeatStatus};
 use uuid::Uuid;
 
 struct Scene {
@@ -45,7 +46,7 @@ async fn scene(app: &TestApp) -> Scene {
     for i in 0..30 {
         let user = app.quick_user(&format!("w{i}")).await;
         let reply = app.queue_check(event, &user).await;
-        positions.insert(user.user_id, reply["position"].as_u64().expect("queued"));
+        positions.insert(user.user_id, reply.position.expect("queued"));
         waiting.push(user);
     }
     Scene {
@@ -61,33 +62,17 @@ async fn scene(app: &TestApp) -> Scene {
 async fn assert_recovered(app: &TestApp, scene: &Scene) {
     for user in &scene.waiting {
         let status = app.queue_status(scene.event, user).await;
-        assert_eq!(status["status"], "queued", "{status}");
+        assert_eq!(status.status, QueueStatus::Queued, "{status:?}");
         assert_eq!(
-            status["position"].as_u64(),
+            status.position,
             Some(scene.positions[&user.user_id]),
             "place kept in order"
         );
     }
-    let map: Value = app
-        .get(&format!("/api/v1/seats/events/{}", scene.event))
-        .await
-        .json()
-        .await
-        .expect("map");
-    let statuses: HashMap<String, String> = map["layout"]["sections"][0]["rows"][0]["seats"]
-        .as_array()
-        .expect("seats")
-        .iter()
-        .map(|s| {
-            (
-                s["id"].as_str().unwrap_or_default().to_owned(),
-                s["status"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    assert_eq!(statuses[&scene.seats[0].to_string()], "locked");
-    assert_eq!(statuses[&scene.seats[1].to_string()], "locked");
-    assert_eq!(statuses[&scene.seats[2].to_string()], "available");
+    let statuses = app.seat_statuses(scene.event).await;
+    assert_eq!(statuses[&scene.seats[0]], SeatStatus::Locked);
+    assert_eq!(statuses[&scene.seats[1]], SeatStatus::Locked);
+    assert_eq!(statuses[&scene.seats[2]], SeatStatus::Available);
     // The restored hold still carries its fencing tokens: it confirms.
     app.state
         .events
@@ -202,7 +187,10 @@ async fn an_idle_actor_stops_and_the_next_request_starts_a_fresh_one() {
         "nobody waiting, active or holding: the actor stopped"
     );
     let user = app.quick_user("late").await;
-    assert_eq!(app.queue_check(event, &user).await["status"], "active");
+    assert_eq!(
+        app.queue_check(event, &user).await.status,
+        QueueStatus::Active
+    );
     let second = events.running_actor().expect("started again");
     assert_ne!(second, first);
 }

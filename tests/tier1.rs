@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::{Session, TestApp, assert_error, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use urr_wire::status::QueueStatus;
 use uuid::Uuid;
 
 /// Assigns `user` a Tier-1 position and waits until the room admits them; the token.
@@ -54,7 +55,10 @@ async fn an_active_room_gates_the_queue_and_its_positions_order_it() {
 
     // The room is off: the queue needs no Tier-1 token, and assign says so.
     let filler = app.quick_user("filler").await;
-    assert_eq!(app.queue_check(event, &filler).await["status"], "active");
+    assert_eq!(
+        app.queue_check(event, &filler).await.status,
+        QueueStatus::Active
+    );
     let off = app
         .post(
             &format!("/vwr-api/vwr/assign/{event}"),
@@ -102,8 +106,8 @@ async fn an_active_room_gates_the_queue_and_its_positions_order_it() {
             .expect("check");
         assert_eq!(response.status(), StatusCode::OK);
     }
-    assert_eq!(app.queue_status(event, &early).await["position"], 1);
-    assert_eq!(app.queue_status(event, &late).await["position"], 2);
+    assert_eq!(app.queue_status(event, &early).await.position, Some(1));
+    assert_eq!(app.queue_status(event, &late).await.position, Some(2));
     // Someone else's Tier-1 token is refused.
     let thief = app.quick_user("thief").await;
     let stolen = app

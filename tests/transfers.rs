@@ -8,6 +8,11 @@ use common::{Session, TestApp, assert_error, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use urr_payments::TransferSettlement;
+use urr_wire::payments::PaymentView;
+use urr_wire::status::{
+    PaymentPurpose, PaymentStatus, Settlement, SettlementStatus, TransferRole, TransferStatus,
+};
+use urr_wire::transfers::TransferView;
 use uuid::Uuid;
 
 async fn app(settlement: TransferSettlement) -> TestApp {
@@ -37,7 +42,7 @@ async fn buy(app: &TestApp, buyer: &Session, transfer: &str) -> reqwest::Respons
     .await
 }
 
-async fn payment(app: &TestApp, user: &Session, order: &str) -> Value {
+async fn payment(app: &TestApp, user: &Session, order: &str) -> PaymentView {
     app.get_as(&format!("/api/v1/payments/{order}"), user)
         .await
         .json()
@@ -100,14 +105,14 @@ async fn a_listed_ticket_is_bought_and_its_owner_changes_once() {
     );
     let listed = list(&app, &seller, reservation, 15000).await;
     assert_eq!(listed.status(), StatusCode::CREATED);
-    let listed: Value = listed.json().await.unwrap();
-    assert_eq!(listed["status"], "listed");
-    assert_eq!(listed["price"], 15000);
-    assert_eq!(listed["faceValue"], 20000);
-    assert_eq!(listed["role"], "seller");
-    assert_eq!(listed["tickets"].as_array().unwrap().len(), 2);
-    assert_eq!(listed["tickets"][0]["label"], "A-1-1");
-    let transfer = listed["transferId"].as_str().unwrap().to_owned();
+    let listed: TransferView = listed.json().await.unwrap();
+    assert_eq!(listed.status, TransferStatus::Listed);
+    assert_eq!(listed.price, 15000);
+    assert_eq!(listed.face_value, 20000);
+    assert_eq!(listed.role, Some(TransferRole::Seller));
+    assert_eq!(listed.tickets.len(), 2);
+    assert_eq!(listed.tickets[0].label, "A-1-1");
+    let transfer = listed.transfer_id.to_string();
     let twice = list(&app, &seller, reservation, 15000).await;
     assert_error(twice, StatusCode::CONFLICT, "conflict").await;
 
@@ -123,11 +128,11 @@ async fn a_listed_ticket_is_bought_and_its_owner_changes_once() {
 
     let bought = buy(&app, &buyer, &transfer).await;
     assert_eq!(bought.status(), StatusCode::OK);
-    let bought: Value = bought.json().await.unwrap();
-    assert_eq!(bought["status"], "done");
-    assert_eq!(bought["purpose"], "transfer");
-    assert_eq!(bought["amount"], 15000);
-    assert_eq!(bought["transferId"], transfer.as_str());
+    let bought: PaymentView = bought.json().await.unwrap();
+    assert_eq!(bought.status, PaymentStatus::Done);
+    assert_eq!(bought.purpose, PaymentPurpose::Transfer);
+    assert_eq!(bought.amount, 15000);
+    assert_eq!(bought.transfer_id, Some(listed.transfer_id));
 
     // The ticket is the buyer's now, and only the buyer's.
     let theirs = app
@@ -155,17 +160,17 @@ async fn a_listed_ticket_is_bought_and_its_owner_changes_once() {
 
     // The seller was refunded the buyer's price from their own payment.
     let original = payment(&app, &seller, &order).await;
-    assert_eq!(original["status"], "refunded");
-    assert_eq!(original["refundedAmount"], 15000);
-    let record: Value = app
+    assert_eq!(original.status, PaymentStatus::Refunded);
+    assert_eq!(original.refunded_amount, Some(15000));
+    let record: TransferView = app
         .get_as(&format!("/api/v1/transfers/{transfer}"), &seller)
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(record["status"], "completed");
-    assert_eq!(record["settlement"], "refund");
-    assert_eq!(record["settlementStatus"], "refunded");
+    assert_eq!(record.status, TransferStatus::Completed);
+    assert_eq!(record.settlement, Some(Settlement::Refund));
+    assert_eq!(record.settlement_status, Some(SettlementStatus::Refunded));
 
     // It cannot be bought again, transferred again, or refunded by either side.
     let late = app.quick_user("late").await;
@@ -187,7 +192,7 @@ async fn a_listed_ticket_is_bought_and_its_owner_changes_once() {
         )
         .await;
     assert_error(seller_refund, StatusCode::CONFLICT, "not_pending").await;
-    let bought_order = bought["orderId"].as_str().unwrap();
+    let bought_order = &bought.order_id;
     let buyer_refund = app
         .post_as(
             &format!("/api/v1/payments/{bought_order}/refund"),
@@ -386,24 +391,28 @@ async fn concurrent_buyers_one_wins_and_no_loser_is_charged() {
 async fn a_payout_settlement_keeps_the_sellers_payment_and_records_what_is_owed() {
     let app = app(TransferSettlement::Payout).await;
     let (_, seller, reservation, order, buyer) = sold_ticket(&app).await;
-    let listed: Value = list(&app, &seller, reservation, 20000)
+    let listed: TransferView = list(&app, &seller, reservation, 20000)
         .await
         .json()
         .await
         .unwrap();
-    let transfer = listed["transferId"].as_str().unwrap().to_owned();
+    let transfer = listed.transfer_id.to_string();
     assert_eq!(buy(&app, &buyer, &transfer).await.status(), StatusCode::OK);
     let original = payment(&app, &seller, &order).await;
-    assert_eq!(original["status"], "done", "the seller keeps their sale");
-    let record: Value = app
+    assert_eq!(
+        original.status,
+        PaymentStatus::Done,
+        "the seller keeps their sale"
+    );
+    let record: TransferView = app
         .get_as(&format!("/api/v1/transfers/{transfer}"), &buyer)
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(record["role"], "buyer");
-    assert_eq!(record["settlement"], "payout");
-    assert_eq!(record["settlementStatus"], "payout_owed");
+    assert_eq!(record.role, Some(TransferRole::Buyer));
+    assert_eq!(record.settlement, Some(Settlement::Payout));
+    assert_eq!(record.settlement_status, Some(SettlementStatus::PayoutOwed));
     // The seller's payment cannot take the buyer's ticket back.
     let refund = app
         .post_as(

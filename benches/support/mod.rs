@@ -64,7 +64,7 @@ pub async fn on_sale_event(db: &PgPool, seats: Option<(i32, i32)>) -> (Uuid, Vec
             starts_at: now + chrono::Duration::days(1),
             sale_starts_at: now - chrono::Duration::hours(1),
             sale_ends_at: None,
-            status: "on_sale".into(),
+            status: urr_wire::status::EventStatus::OnSale,
             ticket_types: vec![NewTicketType {
                 name: "GA".into(),
                 price: 1000,

@@ -2,11 +2,21 @@
 //! fresh PostgreSQL database and its own Redis key prefix, so tests run in parallel.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+use std::collections::HashMap;
+
 use reqwest::header::SET_COOKIE;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use urr_http::{AppState, HttpConfig};
 use urr_store::{Kv, PgPool};
+use urr_wire::ErrorBody;
+use urr_wire::auth::SessionView;
+use urr_wire::events::EventDetailView;
+use urr_wire::payments::PaymentView;
+use urr_wire::queue::QueueReply;
+use urr_wire::reservations::ReservationView;
+use urr_wire::seats::SeatMapView;
+use urr_wire::status::{PaymentStatus, SeatStatus};
 use uuid::Uuid;
 
 /// The PostgreSQL server tests create their databases on.
@@ -215,25 +225,32 @@ impl TestApp {
         body["seatLayout"] = json!({"sections": [
             {"name": "A", "rows": rows, "seatsPerRow": per_row, "price": 10000}
         ]});
-        let event = self.create_event(admin, &body).await;
-        let id: Uuid = event["id"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .expect("id");
-        let map: Value = self
-            .get(&format!("/api/v1/seats/events/{id}"))
+        let event: EventDetailView =
+            serde_json::from_value(self.create_event(admin, &body).await).expect("event");
+        let id = event.event.id;
+        let seats = self
+            .seat_map(id)
             .await
-            .json()
-            .await
-            .expect("seat map");
-        let seats = map["layout"]["sections"][0]["rows"]
-            .as_array()
-            .expect("rows")
-            .iter()
-            .flat_map(|row| row["seats"].as_array().cloned().unwrap_or_default())
-            .filter_map(|seat| seat["id"].as_str().and_then(|s| s.parse().ok()))
+            .seats()
+            .map(|seat| seat.id)
             .collect();
         (id, seats)
+    }
+
+    /// The event's seat map, as anyone sees it.
+    pub async fn seat_map(&self, event: Uuid) -> SeatMapView {
+        let response = self.get(&format!("/api/v1/seats/events/{event}")).await;
+        assert_eq!(response.status(), StatusCode::OK, "seat map of {event}");
+        response.json().await.expect("seat map")
+    }
+
+    /// Every seat's live status on the event's map.
+    pub async fn seat_statuses(&self, event: Uuid) -> HashMap<Uuid, SeatStatus> {
+        self.seat_map(event)
+            .await
+            .seats()
+            .map(|seat| (seat.id, seat.status))
+            .collect()
     }
 
     /// Sets an event's queue settings through the admin API.
@@ -249,8 +266,8 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::OK);
     }
 
-    /// POST queue/check for `session`; returns the reply JSON.
-    pub async fn queue_check(&self, event: Uuid, session: &Session) -> Value {
+    /// POST queue/check for `session`; returns the reply.
+    pub async fn queue_check(&self, event: Uuid, session: &Session) -> QueueReply {
         let response = self
             .post_as(&format!("/api/v1/queue/check/{event}"), &json!({}), session)
             .await;
@@ -258,7 +275,7 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
-    pub async fn queue_status(&self, event: Uuid, session: &Session) -> Value {
+    pub async fn queue_status(&self, event: Uuid, session: &Session) -> QueueReply {
         let response = self
             .get_as(&format!("/api/v1/queue/status/{event}"), session)
             .await;
@@ -270,13 +287,13 @@ impl TestApp {
     pub async fn enter(&self, event: Uuid, session: &Session) -> String {
         let mut reply = self.queue_check(event, session).await;
         for _ in 0..200 {
-            if let Some(token) = reply["entryToken"].as_str() {
-                return token.to_owned();
+            if let Some(token) = reply.entry_token {
+                return token;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             reply = self.queue_status(event, session).await;
         }
-        panic!("not admitted: {reply}");
+        panic!("not admitted: {reply:?}");
     }
 
     /// POST seats/reserve with an entry token (if any).
@@ -393,17 +410,11 @@ pub const PASSWORD: &str = "correct-horse-battery";
 /// Reads the session out of a sign-in response (body and `Set-Cookie`).
 pub async fn session_from(response: Response) -> Session {
     let refresh = set_cookie(&response, "refresh_token").expect("refresh cookie");
-    let body: Value = response.json().await.expect("json");
+    let body: SessionView = response.json().await.expect("session");
     Session {
-        user_id: body["user"]["id"]
-            .as_str()
-            .and_then(|id| id.parse().ok())
-            .expect("user id"),
-        email: body["user"]["email"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        access: body["accessToken"].as_str().expect("token").to_owned(),
+        user_id: body.user.id,
+        email: body.user.email,
+        access: body.access_token,
         refresh: cookie_value(&refresh),
     }
 }
@@ -443,15 +454,11 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
         content_type.starts_with("application/json"),
         "JSON error, got {content_type}: {text}"
     );
-    let body: Value = serde_json::from_str(&text).expect("JSON error body");
-    assert_eq!(body["error"]["code"], code, "code in {body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "message in {body}"
-    );
-    body
+    let typed: ErrorBody = serde_json::from_str(&text).expect("JSON error body");
+    assert_eq!(typed.error.code, code, "code in {text}");
+    assert!(!typed.error.message.is_empty(), "message in {text}");
+    // Callers may read what some errors carry beside `error` (e.g. readiness details).
+    serde_json::from_str(&text).expect("JSON error body")
 }
 
 /// An event body in the SPEC 3 shape, on sale from an hour ago until the show.
@@ -530,11 +537,8 @@ impl TestApp {
         let entry = self.enter(event, user).await;
         let held = self.hold(user, Some(&entry), event, seats, key).await;
         assert_eq!(held.status(), StatusCode::CREATED, "hold");
-        let held: Value = held.json().await.expect("hold json");
-        let reservation: Uuid = held["reservationId"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .expect("reservation id");
+        let held: ReservationView = held.json().await.expect("hold json");
+        let reservation = held.reservation_id;
         let paid = self
             .post_as(
                 "/api/v1/payments/process",
@@ -543,10 +547,10 @@ impl TestApp {
             )
             .await;
         let status = paid.status();
-        let paid: Value = paid.json().await.expect("payment json");
-        assert_eq!(status, StatusCode::OK, "pay: {paid}");
-        assert_eq!(paid["status"], "done");
-        let order = paid["orderId"].as_str().expect("order id").to_owned();
-        (reservation, order)
+        let text = paid.text().await.expect("payment body");
+        assert_eq!(status, StatusCode::OK, "pay: {text}");
+        let paid: PaymentView = serde_json::from_str(&text).expect("payment json");
+        assert_eq!(paid.status, PaymentStatus::Done);
+        (reservation, paid.order_id)
     }
 }

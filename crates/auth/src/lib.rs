@@ -12,4 +12,4 @@ pub mod tokens;
 
 pub use error::AuthError;
 pub use google::{GoogleIdentity, GoogleVerifier};
-pub use tokens::{AccessClaims, QueueTokenClaims, Role, TokenKeys};
+pub use tokens::{AccessClaims, QueueTokenClaims, Role, Tier, TokenKeys};

@@ -15,26 +15,47 @@ pub const ACCESS_TTL: Duration = Duration::minutes(15);
 /// How long a queue token lives (SPEC 2.1, 2.2).
 pub const QUEUE_TOKEN_TTL: Duration = Duration::minutes(10);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    User,
-    Admin,
+/// A user's role: one definition for the claims, the API and the `users.role` column.
+pub use urr_wire::status::Role;
+
+/// Which waiting-room token: Tier 1 carries the waiting-room position, Tier 2 is the
+/// entry token that opens seat selection. In the claims it is the number 1 or 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tier {
+    One,
+    Two,
 }
 
-impl Role {
-    pub fn parse(role: &str) -> Option<Role> {
-        match role {
-            "user" => Some(Role::User),
-            "admin" => Some(Role::Admin),
-            _ => None,
+impl Tier {
+    pub fn number(self) -> u8 {
+        match self {
+            Tier::One => 1,
+            Tier::Two => 2,
         }
     }
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Admin => "admin",
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.number())
+    }
+}
+
+impl Serialize for Tier {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u8(self.number())
+    }
+}
+
+impl<'de> Deserialize<'de> for Tier {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match u8::deserialize(deserializer)? {
+            1 => Ok(Tier::One),
+            2 => Ok(Tier::Two),
+            other => Err(serde::de::Error::invalid_value(
+                serde::de::Unexpected::Unsigned(u64::from(other)),
+                &"tier 1 or 2",
+            )),
         }
     }
 }
@@ -63,7 +84,7 @@ enum AccessKind {
 pub struct QueueTokenClaims {
     pub sub: String,
     pub uid: String,
-    pub tier: u8,
+    pub tier: Tier,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pos: Option<u64>,
     pub iat: i64,
@@ -119,7 +140,7 @@ impl TokenKeys {
         &self,
         event: &str,
         uid: &str,
-        tier: u8,
+        tier: Tier,
         pos: Option<u64>,
     ) -> Result<(String, QueueTokenClaims), AuthError> {
         let now = Utc::now().timestamp();
@@ -138,7 +159,7 @@ impl TokenKeys {
     pub fn verify_queue(
         &self,
         token: &str,
-        tier: u8,
+        tier: Tier,
         event: &str,
         uid: &str,
     ) -> Result<QueueTokenClaims, AuthError> {
@@ -202,14 +223,14 @@ mod tests {
         let claims = QueueTokenClaims {
             sub: "e".into(),
             uid: "u".into(),
-            tier: 2,
+            tier: Tier::Two,
             pos: None,
             iat: now - 700,
             exp: now - 100,
         };
         let token = keys.sign(&claims).unwrap();
         assert_eq!(
-            keys.verify_queue(&token, 2, "e", "u"),
+            keys.verify_queue(&token, Tier::Two, "e", "u"),
             Err(AuthError::Expired)
         );
     }
@@ -217,17 +238,57 @@ mod tests {
     #[test]
     fn queue_tokens_are_bound_to_tier_event_and_user() {
         let keys = TokenKeys::new(b"a-secret-of-at-least-32-bytes-long!!");
-        let (token, _) = keys.issue_queue("event-1", "user-1", 1, Some(42)).unwrap();
-        let claims = keys.verify_queue(&token, 1, "event-1", "user-1").unwrap();
+        let (token, _) = keys
+            .issue_queue("event-1", "user-1", Tier::One, Some(42))
+            .unwrap();
+        let claims = keys
+            .verify_queue(&token, Tier::One, "event-1", "user-1")
+            .unwrap();
         assert_eq!(claims.pos, Some(42));
-        assert!(keys.verify_queue(&token, 2, "event-1", "user-1").is_err());
-        assert!(keys.verify_queue(&token, 1, "event-2", "user-1").is_err());
-        assert!(keys.verify_queue(&token, 1, "event-1", "user-2").is_err());
+        assert!(
+            keys.verify_queue(&token, Tier::Two, "event-1", "user-1")
+                .is_err()
+        );
+        assert!(
+            keys.verify_queue(&token, Tier::One, "event-2", "user-1")
+                .is_err()
+        );
+        assert!(
+            keys.verify_queue(&token, Tier::One, "event-1", "user-2")
+                .is_err()
+        );
         // A queue token is not an access token, and vice versa.
         assert!(keys.verify_access(&token).is_err());
         let (access, _) = keys
             .issue_access(Uuid::now_v7(), "a@b.c", Role::User)
             .unwrap();
-        assert!(keys.verify_queue(&access, 1, "event-1", "user-1").is_err());
+        assert!(
+            keys.verify_queue(&access, Tier::One, "event-1", "user-1")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_tier_is_the_number_1_or_2_in_the_claims() {
+        use base64::Engine as _;
+        let keys = TokenKeys::new(b"a-secret-of-at-least-32-bytes-long!!");
+        for (tier, number) in [(Tier::One, 1), (Tier::Two, 2)] {
+            let (token, _) = keys.issue_queue("e", "u", tier, None).unwrap();
+            let payload = token.split('.').nth(1).unwrap();
+            let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap();
+            let claims: serde_json::Value = serde_json::from_slice(&json).unwrap();
+            assert_eq!(claims["tier"], number);
+        }
+        let now = Utc::now().timestamp();
+        let third = serde_json::json!({
+            "sub": "e", "uid": "u", "tier": 3, "iat": now, "exp": now + 60
+        });
+        let token = keys.sign(&third).unwrap();
+        assert!(matches!(
+            keys.verify_queue(&token, Tier::Two, "e", "u"),
+            Err(AuthError::Invalid(_))
+        ));
     }
 }

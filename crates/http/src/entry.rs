@@ -8,6 +8,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use serde::Deserialize;
 use urr_actors::event::QueueSettings;
+use urr_auth::Tier;
 use uuid::Uuid;
 
 use crate::cookies;
@@ -84,7 +85,7 @@ pub async fn require_entry(
     })?;
     state
         .keys
-        .verify_queue(&token, 2, &event.to_string(), &user.id.to_string())
+        .verify_queue(&token, Tier::Two, &event.to_string(), &user.id.to_string())
         .map_err(|e| ApiError::new(ErrorCode::Forbidden, format!("entry token refused: {e}")))?;
     Ok(())
 }
@@ -109,7 +110,7 @@ pub fn tier1_position(
     };
     let claims = state
         .keys
-        .verify_queue(&token, 1, &event.to_string(), &user.id.to_string())
+        .verify_queue(&token, Tier::One, &event.to_string(), &user.id.to_string())
         .map_err(|e| ApiError::new(ErrorCode::Forbidden, format!("tier-1 token refused: {e}")))?;
     Ok(claims.pos)
 }

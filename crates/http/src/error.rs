@@ -4,11 +4,11 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use urr_actors::event::EventError;
 use urr_auth::AuthError;
 use urr_payments::PaymentError;
 use urr_store::StoreError;
+use urr_wire::ErrorBody;
 
 /// A small, stable vocabulary of failures that clients can branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +146,7 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::warn!(code = self.code.as_str(), message = %self.message, "request failed");
         }
-        let body = json!({"error": {"code": self.code.as_str(), "message": self.message}});
+        let body = ErrorBody::new(self.code.as_str(), self.message);
         (status, Json(body)).into_response()
     }
 }

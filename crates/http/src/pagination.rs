@@ -1,6 +1,6 @@
 //! `page`/`limit` query handling shared by every list.
 
-use serde::Serialize;
+pub use urr_wire::PageMeta;
 
 use crate::error::ApiError;
 
@@ -47,16 +47,6 @@ impl Page {
             total_pages: (total + self.limit - 1) / self.limit,
         }
     }
-}
-
-/// `page, limit, total, totalPages`, flattened into list replies.
-#[derive(Debug, Clone, Copy, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PageMeta {
-    pub page: i64,
-    pub limit: i64,
-    pub total: i64,
-    pub total_pages: i64,
 }
 
 #[cfg(test)]

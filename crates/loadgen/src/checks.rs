@@ -7,11 +7,15 @@ use std::collections::HashMap;
 use futures::StreamExt;
 use reqwest::Method;
 use serde::Serialize;
+use urr_wire::queue::QueueLog;
+use urr_wire::reservations::ReservationDetail;
+use urr_wire::seats::SeatMapView;
+use urr_wire::status::{ReservationStatus, SeatStatus};
 use uuid::Uuid;
 
 use crate::client::{Api, Caller};
 use crate::error::LoadgenError;
-use crate::fairness::{self, Fairness, LogRecord};
+use crate::fairness::{self, Fairness};
 use crate::journey::UserReport;
 use crate::setup::{Account, Backend, Sale};
 
@@ -56,7 +60,7 @@ pub async fn run(
         .iter()
         .filter_map(|u| Some((u.reservation?, *callers.get(&u.user_id)?)))
         .collect();
-    let seen: Vec<Option<(String, Vec<Uuid>)>> = futures::stream::iter(bought.iter())
+    let seen: Vec<Option<(ReservationStatus, Vec<Uuid>)>> = futures::stream::iter(bought.iter())
         .map(|(id, caller)| async move {
             let reply = api
                 .call(
@@ -65,13 +69,14 @@ pub async fn run(
                 )
                 .await
                 .ok()?;
-            let status = reply.str("status")?.to_owned();
-            let seats = reply.body["seats"]
-                .as_array()?
+            let found: ReservationDetail = reply.parse().ok()?;
+            let seats = found
+                .reservation
+                .seats
                 .iter()
-                .filter_map(|s| s["seatId"].as_str().and_then(|id| id.parse().ok()))
+                .filter_map(|item| item.seat_id)
                 .collect();
-            Some((status, seats))
+            Some((found.reservation.status, seats))
         })
         .buffer_unordered(concurrency.max(1))
         .collect()
@@ -80,7 +85,7 @@ pub async fn run(
     let mut sales_not_confirmed = 0;
     for reservation in &seen {
         match reservation {
-            Some((status, seats)) if status == "confirmed" => {
+            Some((ReservationStatus::Confirmed, seats)) => {
                 for seat in seats {
                     *claims.entry(*seat).or_default() += 1;
                 }
@@ -93,8 +98,8 @@ pub async fn run(
     let holders = urr_store::reservations::live_holders_per_seat(&backend.db, sale.event).await?;
     let oversold_postgres = holders.iter().filter(|(_, n)| *n > 1).count() as u64;
 
-    let map = api
-        .call(
+    let (status, body) = api
+        .call_raw(
             "check_seat_map",
             api.request(
                 Method::GET,
@@ -103,17 +108,17 @@ pub async fn run(
             ),
         )
         .await?;
-    let seats_sold_on_map = map.body["layout"]["sections"]
-        .as_array()
-        .map(|sections| {
-            sections
-                .iter()
-                .flat_map(|s| s["rows"].as_array().cloned().unwrap_or_default())
-                .flat_map(|r| r["seats"].as_array().cloned().unwrap_or_default())
-                .filter(|seat| seat["status"].as_str() == Some("reserved"))
-                .count() as u64
-        })
-        .unwrap_or(0);
+    // Informational beside the oversell checks: an unreadable map counts nothing.
+    let seats_sold_on_map = match serde_json::from_slice::<SeatMapView>(&body) {
+        Ok(map) if status == 200 => map
+            .seats()
+            .filter(|seat| seat.status == SeatStatus::Reserved)
+            .count() as u64,
+        _ => {
+            tracing::warn!(status, "the seat map could not be read after the rush");
+            0
+        }
+    };
 
     let log = api
         .call(
@@ -131,7 +136,8 @@ pub async fn run(
             log.status, log.body
         )));
     }
-    let records: Vec<LogRecord> = serde_json::from_value(log.body["records"].clone())
+    let log: QueueLog = log
+        .parse()
         .map_err(|e| LoadgenError::Setup(format!("queue log records: {e}")))?;
     let told: HashMap<Uuid, u64> = users
         .iter()
@@ -144,6 +150,6 @@ pub async fn run(
         sales_not_confirmed,
         seats_sold_on_map,
         seats_paid_for: users.iter().map(|u| u.seats.len() as u64).sum(),
-        fairness: fairness::check(&records, &told),
+        fairness: fairness::check(&log.records, &told),
     })
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use reqwest::{Method, RequestBuilder};
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
@@ -29,6 +30,11 @@ impl Reply {
 
     pub fn u64(&self, field: &str) -> Option<u64> {
         self.body.get(field).and_then(Value::as_u64)
+    }
+
+    /// The body read as one of the API's reply types (`urr_wire`).
+    pub fn parse<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
+        T::deserialize(&self.body)
     }
 }
 

@@ -7,35 +7,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use urr_wire::queue::QueueLogRecord;
 use uuid::Uuid;
-
-/// One record of the queue log as the operator API returns it.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase",
-    tag = "kind"
-)]
-pub enum LogRecord {
-    Joined {
-        user_id: Uuid,
-        tier1_pos: Option<u64>,
-        seq: u64,
-    },
-    Left {
-        user_id: Uuid,
-    },
-    Admitted {
-        user_id: Uuid,
-    },
-    Dropped {
-        user_id: Uuid,
-    },
-    Expired {
-        user_id: Uuid,
-    },
-}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -54,13 +28,13 @@ pub struct Fairness {
 /// A person's place is their Tier-1 position as the user was told (`told`), else the
 /// one logged; people without one stand after everyone with one, by arrival (`seq`),
 /// which is how the queue orders them.
-pub fn check(log: &[LogRecord], told: &HashMap<Uuid, u64>) -> Fairness {
+pub fn check(log: &[QueueLogRecord], told: &HashMap<Uuid, u64>) -> Fairness {
     let mut out = Fairness::default();
     let mut waiting: BTreeSet<(u64, u64, Uuid)> = BTreeSet::new();
     let mut place: HashMap<Uuid, (u64, u64, Uuid)> = HashMap::new();
     for record in log {
         match *record {
-            LogRecord::Joined {
+            QueueLogRecord::Joined {
                 user_id,
                 tier1_pos,
                 seq,
@@ -81,7 +55,7 @@ pub fn check(log: &[LogRecord], told: &HashMap<Uuid, u64>) -> Fairness {
                 }
                 waiting.insert(key);
             }
-            LogRecord::Admitted { user_id } => {
+            QueueLogRecord::Admitted { user_id } => {
                 out.admissions += 1;
                 if let Some(key) = place.remove(&user_id) {
                     waiting.remove(&key);
@@ -91,12 +65,12 @@ pub fn check(log: &[LogRecord], told: &HashMap<Uuid, u64>) -> Fairness {
                     out.inversions += waiting.len() as u64;
                 }
             }
-            LogRecord::Left { user_id } | LogRecord::Dropped { user_id } => {
+            QueueLogRecord::Left { user_id } | QueueLogRecord::Dropped { user_id } => {
                 if let Some(key) = place.remove(&user_id) {
                     waiting.remove(&key);
                 }
             }
-            LogRecord::Expired { .. } => {}
+            QueueLogRecord::Expired { .. } => {}
         }
     }
     out
@@ -112,16 +86,16 @@ mod tests {
         Uuid::from_u128(n)
     }
 
-    fn joined(n: u128, pos: Option<u64>, seq: u64) -> LogRecord {
-        LogRecord::Joined {
+    fn joined(n: u128, pos: Option<u64>, seq: u64) -> QueueLogRecord {
+        QueueLogRecord::Joined {
             user_id: user(n),
             tier1_pos: pos,
             seq,
         }
     }
 
-    fn admitted(n: u128) -> LogRecord {
-        LogRecord::Admitted { user_id: user(n) }
+    fn admitted(n: u128) -> QueueLogRecord {
+        QueueLogRecord::Admitted { user_id: user(n) }
     }
 
     #[test]
@@ -153,7 +127,7 @@ mod tests {
         let log = [
             joined(1, Some(10), 1),
             joined(2, Some(20), 2),
-            LogRecord::Left { user_id: user(1) },
+            QueueLogRecord::Left { user_id: user(1) },
             admitted(2),
         ];
         assert_eq!(check(&log, &HashMap::new()).inversions, 0);
@@ -212,7 +186,7 @@ mod tests {
             let mut fair = Vec::new();
             let mut line: BTreeSet<(u64, u64, u128)> = BTreeSet::new();
             for record in &log {
-                if let LogRecord::Joined { user_id, tier1_pos, seq } = record {
+                if let QueueLogRecord::Joined { user_id, tier1_pos, seq } = record {
                     fair.push(record.clone());
                     line.insert((tier1_pos.unwrap_or(u64::MAX), *seq, user_id.as_u128()));
                 } else if let Some(head) = line.pop_first() {

@@ -10,10 +10,15 @@ use futures::StreamExt;
 use rand::Rng;
 use rand::rngs::StdRng;
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 use tokio::sync::watch;
 use tokio::time::Instant;
+use urr_wire::payments::{PayFor, PaymentView, ProcessRequest};
+use urr_wire::queue::QueueReply;
+use urr_wire::reservations::{ReservationView, SeatHoldRequest};
+use urr_wire::seats::SeatMapView;
+use urr_wire::status::{PaymentStatus, QueueStatus, SeatStatus};
 use uuid::Uuid;
 
 use crate::client::{Api, Reply};
@@ -269,16 +274,19 @@ async fn tier2(
             return None;
         }
     };
-    if !check.ok() {
-        *report = report
-            .clone()
-            .fail(format!("queue check: {} {}", check.status, check.body));
-        return None;
+    let checked = match check.parse::<QueueReply>() {
+        Ok(checked) if check.ok() => checked,
+        _ => {
+            *report = report
+                .clone()
+                .fail(format!("queue check: {} {}", check.status, check.body));
+            return None;
+        }
+    };
+    if let Some(entry) = checked.entry_token {
+        return Some(entry);
     }
-    if let Some(entry) = check.str("entryToken") {
-        return Some(entry.to_owned());
-    }
-    let mut next_poll = check.u64("nextPoll").unwrap_or(1);
+    let mut next_poll = checked.next_poll;
     if plan.follows_stream && run.sse_open.fetch_add(1, Ordering::Relaxed) < run.sse_max {
         let admitted = follow_stream(run, account).await;
         run.sse_open.fetch_sub(1, Ordering::Relaxed);
@@ -316,14 +324,18 @@ async fn tier2(
         if heartbeat && reply.ok() {
             last_heartbeat = Instant::now();
         }
-        if let Some(entry) = reply.str("entryToken") {
-            return Some(entry.to_owned());
+        // Anything but a queue reply (a 429, a 503) means: ask again later.
+        let Ok(place) = reply.parse::<QueueReply>() else {
+            continue;
+        };
+        if let Some(entry) = place.entry_token {
+            return Some(entry);
         }
-        if reply.str("status") == Some("none") {
+        if place.status == QueueStatus::Absent {
             *report = report.clone().fail("lost the queue place");
             return None;
         }
-        next_poll = reply.u64("nextPoll").unwrap_or(next_poll);
+        next_poll = place.next_poll;
     }
 }
 
@@ -399,8 +411,7 @@ fn entry_token_in(frame: &str) -> Option<String> {
     if name != "admitted" {
         return None;
     }
-    let body: Value = serde_json::from_str(&data).ok()?;
-    body.get("entryToken")?.as_str().map(str::to_owned)
+    serde_json::from_str::<QueueReply>(&data).ok()?.entry_token
 }
 
 /// Admitted: look at the map, try for seats side by side, retry after losing a race,
@@ -457,18 +468,19 @@ async fn buy(
                 run.api
                     .request(Method::POST, "/api/v1/seats/reserve", &account.caller)
                     .header("x-queue-entry-token", entry)
-                    .json(&json!({
-                        "eventId": run.sale.event,
-                        "seatIds": choice,
-                        "idempotencyKey": format!("rush-{}-{attempt}", account.user_id),
-                    })),
+                    .json(&SeatHoldRequest {
+                        event_id: run.sale.event,
+                        seat_ids: choice.clone(),
+                        idempotency_key: format!("rush-{}-{attempt}", account.user_id),
+                    }),
             )
             .await;
         match hold {
             Ok(reply) if reply.ok() => {
-                let Some(id) = reply.str("reservationId").and_then(|s| s.parse().ok()) else {
+                let Ok(held) = reply.parse::<ReservationView>() else {
                     return report.fail("hold reply without reservationId");
                 };
+                let id = held.reservation_id;
                 run.api.metrics.holds.fetch_add(1, Ordering::Relaxed);
                 break (id, choice);
             }
@@ -496,11 +508,22 @@ async fn buy(
             "pay",
             run.api
                 .request(Method::POST, "/api/v1/payments/process", &account.caller)
-                .json(&json!({"reservationId": reservation, "method": method})),
+                .json(&ProcessRequest {
+                    target: PayFor {
+                        reservation_id: Some(reservation),
+                        ..PayFor::default()
+                    },
+                    method: method.to_owned(),
+                }),
         )
         .await;
     match paid {
-        Ok(reply) if reply.ok() && reply.str("status") == Some("done") => {
+        Ok(reply)
+            if reply.ok()
+                && reply
+                    .parse::<PaymentView>()
+                    .is_ok_and(|paid| paid.status == PaymentStatus::Done) =>
+        {
             let metrics = &run.api.metrics;
             metrics.sales.fetch_add(1, Ordering::Relaxed);
             let n = seats.len() as u64;
@@ -533,52 +556,23 @@ struct MapView {
     held: usize,
 }
 
-/// The seat map's JSON, as far as a buyer reads it (a typed parse: a 10,000-seat map
-/// as a `serde_json::Value` costs tens of megabytes per user looking at it).
-#[derive(Deserialize)]
-struct MapBody {
-    layout: LayoutBody,
-}
-
-#[derive(Deserialize)]
-struct LayoutBody {
-    sections: Vec<SectionBody>,
-}
-
-#[derive(Deserialize)]
-struct SectionBody {
-    name: String,
-    rows: Vec<RowBody>,
-}
-
-#[derive(Deserialize)]
-struct RowBody {
-    number: i64,
-    seats: Vec<SeatBody>,
-}
-
-#[derive(Deserialize)]
-struct SeatBody {
-    id: Uuid,
-    number: i64,
-    status: String,
-}
-
 impl MapView {
+    /// Read typed, straight from the bytes: a 10,000-seat map as a `serde_json::Value`
+    /// costs tens of megabytes per user looking at it.
     fn parse(bytes: &[u8]) -> Result<Self, serde_json::Error> {
-        let map: MapBody = serde_json::from_slice(bytes)?;
+        let map: SeatMapView = serde_json::from_slice(bytes)?;
         let mut view = MapView::default();
         for section in map.layout.sections {
             for row in section.rows {
                 for seat in row.seats {
-                    match seat.status.as_str() {
-                        "available" => view
+                    match seat.status {
+                        SeatStatus::Available => view
                             .rows
-                            .entry((section.name.clone(), row.number))
+                            .entry((section.name.clone(), i64::from(row.number)))
                             .or_default()
-                            .push((seat.number, seat.id)),
-                        "reserved" | "sold" => {}
-                        _ => view.held += 1,
+                            .push((i64::from(seat.number), seat.id)),
+                        SeatStatus::Reserved => {}
+                        SeatStatus::Locked => view.held += 1,
                     }
                 }
             }
@@ -625,22 +619,44 @@ mod tests {
 
     use super::*;
 
-    fn map(statuses: &[&str]) -> (Value, Vec<Uuid>) {
+    use urr_wire::seats::{LayoutView, RowView, SeatView, SectionView};
+
+    fn map(statuses: &[SeatStatus]) -> (String, Vec<Uuid>) {
         let ids: Vec<Uuid> = statuses.iter().map(|_| Uuid::new_v4()).collect();
-        let seats: Vec<Value> = statuses
+        let seats = statuses
             .iter()
             .zip(&ids)
-            .enumerate()
-            .map(|(i, (status, id))| json!({"id": id, "number": i + 1, "status": status}))
+            .zip(1..)
+            .map(|((&status, &id), number)| SeatView {
+                id,
+                number,
+                label: format!("A-1-{number}"),
+                price: 10_000,
+                status,
+            })
             .collect();
-        let body = json!({"layout": {"sections": [{"name": "A", "rows": [{"number": 1, "seats": seats}]}]}});
-        (body, ids)
+        let body = SeatMapView {
+            event_id: Uuid::new_v4(),
+            layout: LayoutView {
+                id: Uuid::new_v4(),
+                stage: "STAGE".into(),
+                total_seats: statuses.len() as u64,
+                sections: vec![SectionView {
+                    id: Uuid::new_v4(),
+                    name: "A".into(),
+                    price: 10_000,
+                    rows: vec![RowView { number: 1, seats }],
+                }],
+            },
+        };
+        (serde_json::to_string(&body).expect("serialise"), ids)
     }
 
     #[test]
     fn neighbours_are_chosen_side_by_side_among_free_seats() {
-        let (body, ids) = map(&["reserved", "available", "available", "held", "available"]);
-        let view = MapView::parse(body.to_string().as_bytes()).expect("parse");
+        use SeatStatus::{Available, Locked, Reserved};
+        let (body, ids) = map(&[Reserved, Available, Available, Locked, Available]);
+        let view = MapView::parse(body.as_bytes()).expect("parse");
         assert_eq!(view.held, 1);
         assert_eq!(view.available.len(), 3);
         let mut rng = StdRng::seed_from_u64(7);
@@ -660,18 +676,30 @@ mod tests {
 
     #[test]
     fn a_map_with_nothing_free_offers_nothing() {
-        let (body, _) = map(&["reserved", "held"]);
-        let view = MapView::parse(body.to_string().as_bytes()).expect("parse");
+        let (body, _) = map(&[SeatStatus::Reserved, SeatStatus::Locked]);
+        let view = MapView::parse(body.as_bytes()).expect("parse");
         assert!(view.available.is_empty());
         assert!(view.choose(2, &mut StdRng::seed_from_u64(1)).is_empty());
     }
 
     #[test]
     fn the_entry_token_is_read_from_the_admitted_event_only() {
-        let admitted = "event: admitted\ndata: {\"status\":\"active\",\"entryToken\":\"t0k\"}\n\n";
-        assert_eq!(entry_token_in(admitted).as_deref(), Some("t0k"));
-        let position = "event: position\ndata: {\"position\":3}\n\n";
-        assert_eq!(entry_token_in(position), None);
+        let reply = QueueReply {
+            event_id: Uuid::new_v4(),
+            queued: false,
+            status: QueueStatus::Active,
+            position: None,
+            people_ahead: Some(0),
+            people_behind: None,
+            estimated_wait: Some(0),
+            next_poll: 1,
+            entry_token: Some("t0k".into()),
+        };
+        let data = serde_json::to_string(&reply).expect("serialise");
+        let admitted = format!("event: admitted\ndata: {data}\n\n");
+        assert_eq!(entry_token_in(&admitted).as_deref(), Some("t0k"));
+        let position = format!("event: position\ndata: {data}\n\n");
+        assert_eq!(entry_token_in(&position), None);
         assert_eq!(entry_token_in(": keep-alive\n\n"), None);
     }
 }

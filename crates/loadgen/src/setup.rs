@@ -5,9 +5,16 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use urr_auth::{Role, TokenKeys};
 use urr_store::PgPool;
+use urr_wire::admin::{
+    CreateEventRequest, QueueSettingsRequest, SeatLayoutRequest, SectionRequest,
+};
+use urr_wire::auth::{RegisterRequest, SessionView};
+use urr_wire::events::EventDetailView;
+use urr_wire::seats::SeatMapView;
+use urr_wire::site::SiteConfig;
 use uuid::Uuid;
 
 use crate::client::{Api, Caller};
@@ -54,7 +61,7 @@ pub async fn operator(backend: &Backend) -> Result<Caller, LoadgenError> {
 }
 
 /// The seat layout for `seats` seats: sections of 20 rows of 25, the front ones dearer.
-pub fn layout(seats: u32) -> Value {
+pub fn layout(seats: u32) -> SeatLayoutRequest {
     let rows_total = seats.div_ceil(SEATS_PER_ROW).max(1);
     let per_row = seats.clamp(1, SEATS_PER_ROW);
     let mut sections = Vec::new();
@@ -68,11 +75,16 @@ pub fn layout(seats: u32) -> Value {
             _ => 99_000,
         };
         let name = char::from(b'A' + index % 26).to_string();
-        sections.push(json!({"name": name, "rows": rows, "seatsPerRow": per_row, "price": price}));
+        sections.push(SectionRequest {
+            name,
+            rows: i64::from(rows),
+            seats_per_row: i64::from(per_row),
+            price,
+        });
         rows_left -= rows;
         index = index.saturating_add(1);
     }
-    json!({"stage": "STAGE", "sections": sections})
+    SeatLayoutRequest { sections }
 }
 
 /// Creates and opens the event for the run, or reads the one it was given.
@@ -90,7 +102,10 @@ pub async fn sale(
             api.request(Method::GET, "/api/v1/config", operator),
         )
         .await?;
-    if node.body["paymentSandbox"].as_bool() != Some(true) {
+    if !node
+        .parse::<SiteConfig>()
+        .is_ok_and(|site| site.payment_sandbox)
+    {
         return Err(LoadgenError::Setup(
             "the node's sandbox payments are off: start it with --payment-sandbox true".into(),
         ));
@@ -109,13 +124,16 @@ pub async fn sale(
             ),
         )
         .await?;
-    if !map.ok() {
-        return Err(LoadgenError::Setup(format!(
-            "seat map of {event}: {} {}",
-            map.status, map.body
-        )));
-    }
-    let total_seats = map.body["layout"]["totalSeats"].as_u64().unwrap_or(0);
+    let map = match map.parse::<SeatMapView>() {
+        Ok(seats) if map.ok() => seats,
+        _ => {
+            return Err(LoadgenError::Setup(format!(
+                "seat map of {event}: {} {}",
+                map.status, map.body
+            )));
+        }
+    };
+    let total_seats = map.layout.total_seats;
     let room = api
         .call(
             "setup",
@@ -141,16 +159,19 @@ async fn create_event(
     title: &str,
 ) -> Result<Uuid, LoadgenError> {
     let now = chrono::Utc::now();
-    let body = json!({
-        "title": title,
-        "description": "A rush driven by urr loadgen.",
-        "venue": "KSPO Dome",
-        "address": "424 Olympic-ro, Songpa-gu, Seoul",
-        "startsAt": (now + chrono::Duration::days(30)).to_rfc3339(),
-        "saleStartsAt": (now - chrono::Duration::minutes(1)).to_rfc3339(),
-        "status": "on_sale",
-        "seatLayout": layout(config.seats),
-    });
+    let body = CreateEventRequest {
+        title: title.to_owned(),
+        description: Some("A rush driven by urr loadgen.".to_owned()),
+        artist_id: None,
+        venue: "KSPO Dome".to_owned(),
+        address: "424 Olympic-ro, Songpa-gu, Seoul".to_owned(),
+        starts_at: now + chrono::Duration::days(30),
+        sale_starts_at: now - chrono::Duration::minutes(1),
+        sale_ends_at: None,
+        status: Some("on_sale".to_owned()),
+        ticket_types: Vec::new(),
+        seat_layout: Some(layout(config.seats)),
+    };
     let created = expect_ok(
         api.call(
             "setup",
@@ -160,17 +181,19 @@ async fn create_event(
         .await?,
         "create the event",
     )?;
-    let event: Uuid = created
-        .str("id")
-        .and_then(|id| id.parse().ok())
-        .ok_or_else(|| LoadgenError::Setup(format!("no event id in {}", created.body)))?;
-    let settings = json!({
-        "threshold": config.threshold,
-        "batch": config.batch,
-        "tickMs": config.tick_ms,
-        "holdTtlSecs": config.hold_ttl_secs,
-        "maxSeatsPerHold": config.max_seats_per_user.max(1),
-    });
+    let event = created
+        .parse::<EventDetailView>()
+        .map_err(|_| LoadgenError::Setup(format!("no event id in {}", created.body)))?
+        .event
+        .id;
+    let settings = QueueSettingsRequest {
+        threshold: Some(i64::from(config.threshold)),
+        batch: Some(i64::from(config.batch)),
+        tick_ms: Some(i64::try_from(config.tick_ms).unwrap_or(i64::MAX)),
+        hold_ttl_secs: Some(i64::try_from(config.hold_ttl_secs).unwrap_or(i64::MAX)),
+        max_seats_per_hold: Some(i64::from(config.max_seats_per_user.max(1))),
+        ..QueueSettingsRequest::default()
+    };
     expect_ok(
         api.call(
             "setup",
@@ -296,26 +319,21 @@ async fn sign_up(
         .call(
             "register",
             api.request(Method::POST, "/api/v1/auth/register", &caller)
-                .json(&json!({
-                    "email": email,
-                    "password": format!("rush-{i}-password"),
-                    "name": format!("Fan {i}"),
-                })),
+                .json(&RegisterRequest {
+                    email: email.to_owned(),
+                    password: format!("rush-{i}-password"),
+                    name: format!("Fan {i}"),
+                }),
         )
         .await?;
     let reply = expect_ok(reply, "sign up")?;
-    let access = reply
-        .str("accessToken")
-        .ok_or_else(|| LoadgenError::Setup("sign-up reply without accessToken".into()))?
-        .to_owned();
-    let user_id = reply.body["user"]["id"]
-        .as_str()
-        .and_then(|id| id.parse().ok())
-        .ok_or_else(|| LoadgenError::Setup("sign-up reply without user.id".into()))?;
+    let session: SessionView = reply
+        .parse()
+        .map_err(|e| LoadgenError::Setup(format!("sign-up reply: {e}")))?;
     Ok(Account {
-        user_id,
+        user_id: session.user.id,
         caller: Caller {
-            access: Some(access),
+            access: Some(session.access_token),
             forwarded_for: caller.forwarded_for,
         },
     })
@@ -325,18 +343,12 @@ async fn sign_up(
 mod tests {
     use super::*;
 
-    fn seats_in(layout: &Value) -> u64 {
-        layout["sections"]
-            .as_array()
-            .map(|sections| {
-                sections
-                    .iter()
-                    .map(|s| {
-                        s["rows"].as_u64().unwrap_or(0) * s["seatsPerRow"].as_u64().unwrap_or(0)
-                    })
-                    .sum()
-            })
-            .unwrap_or(0)
+    fn seats_in(layout: &SeatLayoutRequest) -> i64 {
+        layout
+            .sections
+            .iter()
+            .map(|s| s.rows * s.seats_per_row)
+            .sum()
     }
 
     #[test]
@@ -345,7 +357,7 @@ mod tests {
         assert_eq!(seats_in(&layout(10_000)), 10_000);
         assert_eq!(seats_in(&layout(30)), 50, "two rows of 25");
         assert_eq!(seats_in(&layout(4)), 4, "one short row");
-        assert_eq!(layout(1_000)["sections"].as_array().map(Vec::len), Some(2));
+        assert_eq!(layout(1_000).sections.len(), 2);
     }
 
     #[test]

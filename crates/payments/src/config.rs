@@ -47,10 +47,11 @@ pub enum TransferSettlement {
 }
 
 impl TransferSettlement {
-    pub fn as_str(self) -> &'static str {
+    /// As recorded on the transfer.
+    pub fn settlement(self) -> urr_wire::status::Settlement {
         match self {
-            TransferSettlement::Refund => "refund",
-            TransferSettlement::Payout => "payout",
+            TransferSettlement::Refund => urr_wire::status::Settlement::Refund,
+            TransferSettlement::Payout => urr_wire::status::Settlement::Payout,
         }
     }
 }

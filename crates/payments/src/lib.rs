@@ -13,6 +13,6 @@ pub use config::{PaymentsConfig, TransferSettlement};
 pub use error::PaymentError;
 pub use provider::{PaymentProvider, ProviderError, ProviderReceipt};
 pub use sandbox::Sandbox;
-pub use service::{PaymentService, PaymentView, Prepared};
+pub use service::{PaymentService, Prepared};
 pub use toss::Toss;
 pub use urr_store::payments::Target;

@@ -17,7 +17,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use rand::RngCore;
 use urr_actors::event::{EventDirectory, EventError};
 use urr_actors::ids::ReservationId;
@@ -25,6 +25,12 @@ use urr_store::PgPool;
 use urr_store::payments::{self, NewPayment, Payment, Target};
 use urr_store::transfers::{self, Completed};
 use urr_store::{memberships, reservations};
+use urr_wire::payments::PaymentView;
+use urr_wire::status::PaymentProvider as ProviderName;
+use urr_wire::status::{
+    HistoryStatus, MembershipStatus, PaymentPurpose, PaymentStatus, ReservationStatus,
+    SettlementStatus,
+};
 use uuid::Uuid;
 
 use crate::config::{PaymentsConfig, TransferSettlement};
@@ -54,43 +60,23 @@ pub struct Prepared {
     pub target: Target,
 }
 
-#[derive(Debug, Clone)]
-pub struct PaymentView {
-    pub order_id: String,
-    /// `reservation`, `membership` or `transfer`.
-    pub purpose: String,
-    pub reservation_id: Option<Uuid>,
-    pub membership_id: Option<Uuid>,
-    pub transfer_id: Option<Uuid>,
-    pub amount: i64,
-    pub refunded_amount: Option<i64>,
-    pub status: String,
-    pub provider: String,
-    pub method: Option<String>,
-    pub confirmed_at: Option<DateTime<Utc>>,
-    pub refunded_at: Option<DateTime<Utc>>,
-    pub failure_code: Option<String>,
-    pub failure_message: Option<String>,
-}
-
-impl From<Payment> for PaymentView {
-    fn from(p: Payment) -> Self {
-        Self {
-            order_id: p.order_id,
-            purpose: p.purpose,
-            reservation_id: p.reservation_id,
-            membership_id: p.membership_id,
-            transfer_id: p.transfer_id,
-            amount: p.amount,
-            refunded_amount: p.refunded_amount,
-            status: p.status,
-            provider: p.provider,
-            method: p.method,
-            confirmed_at: p.confirmed_at,
-            refunded_at: p.refunded_at,
-            failure_code: p.failure_code,
-            failure_message: p.failure_message,
-        }
+/// A payment as its payer sees it.
+fn view(p: Payment) -> PaymentView {
+    PaymentView {
+        order_id: p.order_id,
+        purpose: p.purpose,
+        reservation_id: p.reservation_id,
+        membership_id: p.membership_id,
+        transfer_id: p.transfer_id,
+        amount: p.amount,
+        refunded_amount: p.refunded_amount,
+        status: p.status,
+        provider: p.provider,
+        method: p.method,
+        confirmed_at: p.confirmed_at,
+        refunded_at: p.refunded_at,
+        failure_code: p.failure_code,
+        failure_message: p.failure_message,
     }
 }
 
@@ -134,11 +120,10 @@ impl PaymentService {
         }
     }
 
-    fn provider(&self, name: &str) -> Result<Arc<dyn PaymentProvider>, PaymentError> {
+    fn provider(&self, name: ProviderName) -> Result<Arc<dyn PaymentProvider>, PaymentError> {
         match name {
-            "toss" => self.toss.clone(),
-            "sandbox" => self.sandbox.clone(),
-            _ => None,
+            ProviderName::Toss => self.toss.clone(),
+            ProviderName::Sandbox => self.sandbox.clone(),
         }
         .ok_or(PaymentError::MethodDisabled)
     }
@@ -154,7 +139,7 @@ impl PaymentService {
             .filter(|(r, _)| r.user_id == user)
             .ok_or(PaymentError::NotFound("reservation"))?
             .0;
-        if found.status != "pending" {
+        if found.status != ReservationStatus::Pending {
             return Err(PaymentError::NotPending);
         }
         if found.expires_at <= Utc::now() {
@@ -178,7 +163,7 @@ impl PaymentService {
                     .await?
                     .filter(|m| m.user_id == user)
                     .ok_or(PaymentError::NotFound("membership"))?;
-                if found.status != "pending" || found.price <= 0 {
+                if found.status != MembershipStatus::Pending || found.price <= 0 {
                     return Err(PaymentError::Conflict(format!(
                         "this membership is {}, not awaiting payment",
                         found.status
@@ -212,9 +197,10 @@ impl PaymentService {
     /// Validates what is paid for and opens (or reuses) an order for it.
     pub async fn prepare(&self, user: Uuid, target: Target) -> Result<Prepared, PaymentError> {
         let payable = self.payable(user, target).await?;
-        let existing = payments::latest_for(&self.db, user, target, &["ready"]).await?;
+        let existing =
+            payments::latest_for(&self.db, user, target, &[PaymentStatus::Ready]).await?;
         let payment = match existing {
-            Some(p) if p.provider == "toss" && p.amount == payable.amount => p,
+            Some(p) if p.provider == ProviderName::Toss && p.amount == payable.amount => p,
             _ => {
                 payments::create(
                     &self.db,
@@ -224,7 +210,7 @@ impl PaymentService {
                         user_id: user,
                         event_id: payable.event_id,
                         amount: payable.amount,
-                        provider: "toss",
+                        provider: ProviderName::Toss,
                         method: None,
                     },
                 )
@@ -255,18 +241,18 @@ impl PaymentService {
         if payment.amount != amount {
             return Err(PaymentError::AmountMismatch);
         }
-        match payment.status.as_str() {
-            "ready" => {}
-            "confirming" => return self.wait_for_outcome(order).await,
-            "failed" => {
+        match payment.status {
+            PaymentStatus::Ready => {}
+            PaymentStatus::Confirming => return self.wait_for_outcome(order).await,
+            PaymentStatus::Failed => {
                 return Err(PaymentError::Declined {
                     code: payment.failure_code.unwrap_or_default(),
                     message: payment.failure_message.unwrap_or_default(),
                 });
             }
-            _ => return Ok(payment.into()),
+            PaymentStatus::Done | PaymentStatus::Refunded => return Ok(view(payment)),
         }
-        let provider = self.provider(&payment.provider)?;
+        let provider = self.provider(payment.provider)?;
         let target = payment.target().ok_or(PaymentError::NotFound("order"))?;
         if let Err(err) = self.payable(user, target).await {
             let code = match target {
@@ -296,17 +282,18 @@ impl PaymentService {
                 SANDBOX_METHODS.join(", ")
             )));
         }
+        let settled_or_settling = [PaymentStatus::Done, PaymentStatus::Confirming];
         if let Some(found) =
-            payments::latest_for(&self.db, user, target, &["done", "confirming"]).await?
+            payments::latest_for(&self.db, user, target, &settled_or_settling).await?
         {
-            if found.status == "confirming" {
+            if found.status == PaymentStatus::Confirming {
                 return self.wait_for_outcome(&found.order_id).await;
             }
             // A membership is paid for again when it is renewed; anything else once.
             let renewal =
                 matches!(target, Target::Membership(_)) && self.payable(user, target).await.is_ok();
             if !renewal {
-                return Ok(found.into());
+                return Ok(view(found));
             }
         }
         let payable = self.payable(user, target).await?;
@@ -319,7 +306,7 @@ impl PaymentService {
                 user_id: user,
                 event_id: payable.event_id,
                 amount: payable.amount,
-                provider: "sandbox",
+                provider: ProviderName::Sandbox,
                 method: Some(method),
             },
         )
@@ -337,15 +324,15 @@ impl PaymentService {
     async fn claim_lost(&self, payment: &Payment) -> Result<PaymentView, PaymentError> {
         let still_ready = payments::by_order(&self.db, &payment.order_id)
             .await?
-            .is_some_and(|p| p.status == "ready");
-        if payment.purpose == "transfer" && still_ready {
+            .is_some_and(|p| p.status == PaymentStatus::Ready);
+        if payment.purpose == PaymentPurpose::Transfer && still_ready {
             let why = "another fan is already buying this ticket";
             payments::fail(&self.db, &payment.order_id, "TRANSFER_TAKEN", why).await?;
             return Err(PaymentError::Conflict(format!(
                 "{why}; nothing was charged"
             )));
         }
-        if payment.provider == "sandbox" && still_ready {
+        if payment.provider == ProviderName::Sandbox && still_ready {
             return Err(PaymentError::InProgress);
         }
         self.wait_for_outcome(&payment.order_id).await
@@ -389,7 +376,7 @@ impl PaymentService {
                 }
             }
             Some(Target::Transfer(_)) => {
-                let setting = self.settlement.as_str();
+                let setting = self.settlement.settlement();
                 let (outcome, done) =
                     match transfers::pay_and_complete(&self.db, &payment, &receipt.method, setting)
                         .await
@@ -411,10 +398,11 @@ impl PaymentService {
             }
             None => return Err(PaymentError::NotFound("order")),
         }
-        Ok(payments::by_order(&self.db, &order)
-            .await?
-            .ok_or(PaymentError::NotFound("order"))?
-            .into())
+        Ok(view(
+            payments::by_order(&self.db, &order)
+                .await?
+                .ok_or(PaymentError::NotFound("order"))?,
+        ))
     }
 
     /// Step 3 for a reservation: the actor confirms it; a late payment completes the sale
@@ -499,10 +487,10 @@ impl PaymentService {
         }
         let outcome = self.refund_seller(done).await;
         let status = match &outcome {
-            Ok(()) => "refunded",
+            Ok(()) => SettlementStatus::Refunded,
             Err(err) => {
                 tracing::error!(transfer = %done.transfer_id, %err, "refunding the seller of a transferred ticket failed: needs an operator");
-                "failed"
+                SettlementStatus::Failed
             }
         };
         if let Err(err) = transfers::settled(&self.db, done.transfer_id, status).await {
@@ -516,11 +504,11 @@ impl PaymentService {
             &self.db,
             done.seller_id,
             Target::Reservation(done.reservation_id),
-            &["done"],
+            &[PaymentStatus::Done],
         )
         .await?
         .ok_or(PaymentError::NotFound("the seller's payment"))?;
-        let provider = self.provider(&original.provider)?;
+        let provider = self.provider(original.provider)?;
         let key = original.payment_key.clone().unwrap_or_default();
         let amount = done.price.min(original.amount);
         let reason = "the ticket was resold to another fan through a transfer";
@@ -528,7 +516,14 @@ impl PaymentService {
             .cancel(&key, reason, amount)
             .await
             .map_err(provider_failure)?;
-        payments::refunded_partly(&self.db, &original, amount, "seller_refunded", reason).await?;
+        payments::refunded_partly(
+            &self.db,
+            &original,
+            amount,
+            HistoryStatus::SellerRefunded,
+            reason,
+        )
+        .await?;
         Ok(())
     }
 
@@ -544,10 +539,10 @@ impl PaymentService {
         let Some((found, items)) = reservations::get(&self.db, reservation).await? else {
             return Ok(false);
         };
-        match found.status.as_str() {
-            "confirmed" => return Ok(true),
-            "expired" => {}
-            _ => return Ok(false),
+        match found.status {
+            ReservationStatus::Confirmed => return Ok(true),
+            ReservationStatus::Expired => {}
+            ReservationStatus::Pending | ReservationStatus::Cancelled => return Ok(false),
         }
         let seats: Vec<urr_actors::ids::SeatId> = items
             .iter()
@@ -584,7 +579,7 @@ impl PaymentService {
                 payments::note(
                     &self.db,
                     reservation,
-                    "refund_failed",
+                    HistoryStatus::RefundFailed,
                     "paid after the hold lapsed; automatic refund failed",
                 )
                 .await?;
@@ -597,15 +592,15 @@ impl PaymentService {
     async fn wait_for_outcome(&self, order: &str) -> Result<PaymentView, PaymentError> {
         for _ in 0..150 {
             if let Some(payment) = payments::by_order(&self.db, order).await? {
-                match payment.status.as_str() {
-                    "confirming" | "ready" => {}
-                    "failed" => {
+                match payment.status {
+                    PaymentStatus::Confirming | PaymentStatus::Ready => {}
+                    PaymentStatus::Failed => {
                         return Err(PaymentError::Declined {
                             code: payment.failure_code.unwrap_or_default(),
                             message: payment.failure_message.unwrap_or_default(),
                         });
                     }
-                    _ => return Ok(payment.into()),
+                    PaymentStatus::Done | PaymentStatus::Refunded => return Ok(view(payment)),
                 }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -627,7 +622,7 @@ impl PaymentService {
             .await?
             .filter(|p| is_admin || p.user_id == user)
             .ok_or(PaymentError::NotFound("order"))?;
-        if payment.status != "done" {
+        if payment.status != PaymentStatus::Done {
             return Err(PaymentError::NotRefundable);
         }
         let reservation = match payment.target() {
@@ -645,7 +640,7 @@ impl PaymentService {
             None => return Err(PaymentError::NotFound("order")),
         };
         let event = payment.event_id.ok_or(PaymentError::NotFound("event"))?;
-        let provider = self.provider(&payment.provider)?;
+        let provider = self.provider(payment.provider)?;
         // Until the refund is recorded, the ticket cannot be listed or change hands: a
         // buyer paying right now finds the listing gone and is refunded.
         let guard = transfers::lock_for_refund(&self.db, reservation, payment.user_id)
@@ -671,10 +666,11 @@ impl PaymentService {
             Ok(()) | Err(EventError::NotPending | EventError::ReservationNotFound) => {}
             Err(err) => return Err(err.into()),
         }
-        Ok(payments::by_order(&self.db, order)
-            .await?
-            .ok_or(PaymentError::NotFound("order"))?
-            .into())
+        Ok(view(
+            payments::by_order(&self.db, order)
+                .await?
+                .ok_or(PaymentError::NotFound("order"))?,
+        ))
     }
 
     pub async fn get(
@@ -683,10 +679,11 @@ impl PaymentService {
         is_admin: bool,
         order: &str,
     ) -> Result<PaymentView, PaymentError> {
-        Ok(payments::by_order(&self.db, order)
-            .await?
-            .filter(|p| is_admin || p.user_id == user)
-            .ok_or(PaymentError::NotFound("order"))?
-            .into())
+        Ok(view(
+            payments::by_order(&self.db, order)
+                .await?
+                .filter(|p| is_admin || p.user_id == user)
+                .ok_or(PaymentError::NotFound("order"))?,
+        ))
     }
 }

@@ -18,6 +18,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("redis error: {0}")]
     Redis(#[from] redis::RedisError),
+    /// A `TEXT` column held a word outside its set (statuses, tiers, roles).
+    #[error("unreadable column: {0}")]
+    Unreadable(#[from] urr_wire::UnknownValue),
 }
 
 impl From<urr_kv::KvError> for StoreError {

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool, Postgres, Transaction};
+use urr_wire::status::EventStatus;
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -19,7 +20,8 @@ pub struct EventSummary {
     pub starts_at: DateTime<Utc>,
     pub sale_starts_at: DateTime<Utc>,
     pub sale_ends_at: Option<DateTime<Utc>>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: EventStatus,
     pub min_price: Option<i64>,
     pub max_price: Option<i64>,
     pub seat_layout_id: Option<Uuid>,
@@ -69,7 +71,7 @@ pub struct NewEvent {
     pub starts_at: DateTime<Utc>,
     pub sale_starts_at: DateTime<Utc>,
     pub sale_ends_at: Option<DateTime<Utc>>,
-    pub status: String,
+    pub status: EventStatus,
     pub ticket_types: Vec<NewTicketType>,
     pub sections: Option<Vec<NewSection>>,
 }
@@ -89,7 +91,7 @@ pub struct EventPatch {
 
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
-    pub status: Option<String>,
+    pub status: Option<EventStatus>,
     /// Case-insensitive substring of title, artist name, venue or address.
     pub q: Option<String>,
     pub limit: i64,
@@ -124,8 +126,9 @@ pub async fn list(
     let pattern = filter.q.as_deref().map(crate::like_pattern);
     let sql =
         format!("{SUMMARY_SELECT} {FILTER} ORDER BY e.sale_starts_at, e.id LIMIT $3 OFFSET $4");
+    let status = filter.status.map(EventStatus::as_str);
     let events = sqlx::query_as::<_, EventSummary>(sqlx::AssertSqlSafe(sql))
-        .bind(&filter.status)
+        .bind(status)
         .bind(&pattern)
         .bind(filter.limit)
         .bind(filter.offset)
@@ -134,7 +137,7 @@ pub async fn list(
     let count_sql =
         format!("SELECT count(*) FROM events e LEFT JOIN artists a ON a.id = e.artist_id {FILTER}");
     let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql))
-        .bind(&filter.status)
+        .bind(status)
         .bind(&pattern)
         .fetch_one(pool)
         .await?;
@@ -184,7 +187,7 @@ pub async fn create(pool: &PgPool, new: &NewEvent) -> Result<EventDetail, StoreE
     .bind(new.starts_at)
     .bind(new.sale_starts_at)
     .bind(new.sale_ends_at)
-    .bind(&new.status)
+    .bind(new.status.as_str())
     .execute(&mut *tx)
     .await
     .map_err(foreign_key_is_artist)?;
@@ -289,14 +292,18 @@ pub async fn update(
 }
 
 /// Changes the status. A cancelled event stays cancelled: tickets were refunded.
-pub async fn set_status(pool: &PgPool, id: Uuid, status: &str) -> Result<EventDetail, StoreError> {
+pub async fn set_status(
+    pool: &PgPool,
+    id: Uuid,
+    status: EventStatus,
+) -> Result<EventDetail, StoreError> {
     let current: Option<String> = sqlx::query_scalar(
         "UPDATE events SET status = $2, updated_at = now() \
          WHERE id = $1 AND (status <> 'cancelled' OR $2 = 'cancelled') \
          RETURNING status",
     )
     .bind(id)
-    .bind(status)
+    .bind(status.as_str())
     .fetch_optional(pool)
     .await?;
     if current.is_none() {

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool, Postgres, Transaction};
 use urr_proto::DomainEvent;
 use urr_proto::events::MembershipActivated;
+use urr_wire::status::{MembershipStatus, MembershipTier, PointReason};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -24,30 +25,6 @@ pub const PURCHASE_POINTS: i64 = 100;
 /// The seed's thresholds, used when an operator sets none.
 pub const DEFAULT_GOLD_POINTS: i64 = 500;
 pub const DEFAULT_DIAMOND_POINTS: i64 = 1500;
-
-/// A member's tier, lowest first (the order is the rank).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Tier {
-    Silver,
-    Gold,
-    Diamond,
-}
-
-impl Tier {
-    pub const ALL: [Tier; 3] = [Tier::Silver, Tier::Gold, Tier::Diamond];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::Silver => "silver",
-            Tier::Gold => "gold",
-            Tier::Diamond => "diamond",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Tier> {
-        Tier::ALL.into_iter().find(|t| t.as_str() == text)
-    }
-}
 
 /// The tier of a membership row `m` in club `c`, in SQL.
 const TIER_SQL: &str = "CASE WHEN m.points >= c.diamond_points THEN 'diamond' \
@@ -104,10 +81,12 @@ pub struct Membership {
     pub user_id: Uuid,
     pub artist_id: Uuid,
     pub artist_name: String,
-    /// `pending` (awaiting payment), `active` or `expired`.
-    pub status: String,
-    /// `silver`, `gold` or `diamond`, from the points and the club's thresholds.
-    pub tier: String,
+    /// `expired` is an active membership whose year ran out.
+    #[sqlx(try_from = "String")]
+    pub status: MembershipStatus,
+    /// From the points and the club's thresholds.
+    #[sqlx(try_from = "String")]
+    pub tier: MembershipTier,
     pub points: i64,
     pub price: i64,
     pub gold_points: i64,
@@ -151,7 +130,8 @@ pub async fn list_for_user(pool: &PgPool, user: Uuid) -> Result<Vec<Membership>,
 #[derive(Debug, Clone, FromRow)]
 pub struct PointEntry {
     pub delta: i64,
-    pub reason: String,
+    #[sqlx(try_from = "String")]
+    pub reason: PointReason,
     pub reservation_id: Option<Uuid>,
     pub at: DateTime<Utc>,
 }
@@ -189,6 +169,7 @@ pub async fn join(
     let Some(price) = price else {
         return Err(StoreError::NotFound);
     };
+    // The stored status: `pending` or `active` (an expired one is active, lapsed).
     let existing: Option<(Uuid, String, bool)> = sqlx::query_as(
         "SELECT id, status, COALESCE(expires_at > now(), false) FROM memberships \
          WHERE user_id = $1 AND artist_id = $2 FOR UPDATE",
@@ -197,11 +178,16 @@ pub async fn join(
     .bind(artist)
     .fetch_optional(&mut *tx)
     .await?;
+    let existing = existing
+        .map(|(id, status, live)| {
+            Ok::<_, StoreError>((id, status.parse::<MembershipStatus>()?, live))
+        })
+        .transpose()?;
     let (id, opened) = match existing {
-        Some((_, status, true)) if status == "active" => {
+        Some((_, MembershipStatus::Active, true)) => {
             return Err(StoreError::Conflict("already a member of this fan club"));
         }
-        Some((id, status, _)) if status == "pending" && price > 0 => (id, false),
+        Some((id, MembershipStatus::Pending, _)) if price > 0 => (id, false),
         Some((id, _, _)) => {
             sqlx::query(
                 "UPDATE memberships SET status = 'pending', price = $2, updated_at = now() \
@@ -308,7 +294,7 @@ pub async fn tier_for_event(
     pool: &PgPool,
     user: Uuid,
     event: Uuid,
-) -> Result<Option<Tier>, StoreError> {
+) -> Result<Option<MembershipTier>, StoreError> {
     let sql = format!(
         "SELECT {TIER_SQL} FROM events e \
          JOIN memberships m ON m.artist_id = e.artist_id \
@@ -320,7 +306,7 @@ pub async fn tier_for_event(
         .bind(user)
         .fetch_optional(pool)
         .await?;
-    Ok(tier.as_deref().and_then(Tier::parse))
+    Ok(tier.as_deref().map(str::parse).transpose()?)
 }
 
 /// Credits `points` to `user`'s active membership in the club of `event`'s artist (no
@@ -386,18 +372,4 @@ pub(crate) async fn take_back(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Tier;
-
-    #[test]
-    fn tiers_parse_and_rank() {
-        for tier in Tier::ALL {
-            assert_eq!(Tier::parse(tier.as_str()), Some(tier));
-        }
-        assert_eq!(Tier::parse("bronze"), None);
-        assert!(Tier::Silver < Tier::Gold && Tier::Gold < Tier::Diamond);
-    }
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool, Postgres, Transaction};
 use urr_proto::DomainEvent;
 use urr_proto::events::{PaymentConfirmed, PaymentRefunded};
+use urr_wire::status::{HistoryStatus, PaymentProvider, PaymentPurpose, PaymentStatus};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -19,11 +20,11 @@ pub enum Target {
 }
 
 impl Target {
-    pub fn purpose(self) -> &'static str {
+    pub fn purpose(self) -> PaymentPurpose {
         match self {
-            Target::Reservation(_) => "reservation",
-            Target::Membership(_) => "membership",
-            Target::Transfer(_) => "transfer",
+            Target::Reservation(_) => PaymentPurpose::Reservation,
+            Target::Membership(_) => PaymentPurpose::Membership,
+            Target::Transfer(_) => PaymentPurpose::Transfer,
         }
     }
 
@@ -41,8 +42,9 @@ impl Target {
 pub struct Payment {
     pub id: Uuid,
     pub order_id: String,
-    /// `reservation`, `membership` or `transfer`; the matching id below is set.
-    pub purpose: String,
+    /// The matching id below is set.
+    #[sqlx(try_from = "String")]
+    pub purpose: PaymentPurpose,
     pub reservation_id: Option<Uuid>,
     pub membership_id: Option<Uuid>,
     pub transfer_id: Option<Uuid>,
@@ -50,10 +52,12 @@ pub struct Payment {
     /// The event a reservation or transfer payment is for; none for a membership.
     pub event_id: Option<Uuid>,
     pub amount: i64,
-    pub provider: String,
+    #[sqlx(try_from = "String")]
+    pub provider: PaymentProvider,
     pub method: Option<String>,
     pub payment_key: Option<String>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: PaymentStatus,
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -65,11 +69,10 @@ pub struct Payment {
 impl Payment {
     /// What the payment is for; `None` only for a row that breaks the table's check.
     pub fn target(&self) -> Option<Target> {
-        match self.purpose.as_str() {
-            "reservation" => self.reservation_id.map(Target::Reservation),
-            "membership" => self.membership_id.map(Target::Membership),
-            "transfer" => self.transfer_id.map(Target::Transfer),
-            _ => None,
+        match self.purpose {
+            PaymentPurpose::Reservation => self.reservation_id.map(Target::Reservation),
+            PaymentPurpose::Membership => self.membership_id.map(Target::Membership),
+            PaymentPurpose::Transfer => self.transfer_id.map(Target::Transfer),
         }
     }
 }
@@ -84,7 +87,7 @@ pub struct NewPayment<'a> {
     pub user_id: Uuid,
     pub event_id: Option<Uuid>,
     pub amount: i64,
-    pub provider: &'a str,
+    pub provider: PaymentProvider,
     pub method: Option<&'a str>,
 }
 
@@ -98,14 +101,14 @@ pub async fn create(pool: &PgPool, new: &NewPayment<'_>) -> Result<Payment, Stor
     sqlx::query_as::<_, Payment>(sqlx::AssertSqlSafe(sql))
         .bind(Uuid::now_v7())
         .bind(new.order_id)
-        .bind(new.target.purpose())
+        .bind(new.target.purpose().as_str())
         .bind(reservation)
         .bind(membership)
         .bind(transfer)
         .bind(new.user_id)
         .bind(new.event_id)
         .bind(new.amount)
-        .bind(new.provider)
+        .bind(new.provider.as_str())
         .bind(new.method)
         .fetch_one(pool)
         .await
@@ -125,7 +128,7 @@ pub async fn latest_for(
     pool: &PgPool,
     user: Uuid,
     target: Target,
-    statuses: &[&str],
+    statuses: &[PaymentStatus],
 ) -> Result<Option<Payment>, StoreError> {
     // One indexed column per purpose; the name comes from this fixed set, never input.
     let (column, id) = match target {
@@ -137,7 +140,7 @@ pub async fn latest_for(
         "SELECT {COLUMNS} FROM payments WHERE {column} = $1 AND user_id = $2 \
          AND status = ANY($3) ORDER BY created_at DESC LIMIT 1"
     );
-    let statuses: Vec<String> = statuses.iter().map(|s| (*s).to_owned()).collect();
+    let statuses: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
     Ok(sqlx::query_as::<_, Payment>(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(user)
@@ -223,7 +226,7 @@ pub async fn record_success(
         amount: payment.amount,
         method: method.to_owned(),
         occurred_at_ms: Utc::now().timestamp_millis(),
-        purpose: payment.purpose.clone(),
+        purpose: payment.purpose.as_str().to_owned(),
         membership_id: text(payment.membership_id),
         transfer_id: text(payment.transfer_id),
     };
@@ -233,7 +236,14 @@ pub async fn record_success(
 
 /// The money went back: recorded with its `PaymentRefunded` event.
 pub async fn refunded(pool: &PgPool, payment: &Payment, reason: &str) -> Result<bool, StoreError> {
-    refunded_partly(pool, payment, payment.amount, "refunded", reason).await
+    refunded_partly(
+        pool,
+        payment,
+        payment.amount,
+        HistoryStatus::Refunded,
+        reason,
+    )
+    .await
 }
 
 /// `amount` (at most the payment's) went back; false when the payment was not `done`.
@@ -242,7 +252,7 @@ pub async fn refunded_partly(
     pool: &PgPool,
     payment: &Payment,
     amount: i64,
-    status: &str,
+    status: HistoryStatus,
     reason: &str,
 ) -> Result<bool, StoreError> {
     let mut tx = pool.begin().await?;
@@ -266,7 +276,7 @@ pub async fn refunded_partly(
         amount: amount.min(payment.amount),
         reason: reason.to_owned(),
         occurred_at_ms: Utc::now().timestamp_millis(),
-        purpose: payment.purpose.clone(),
+        purpose: payment.purpose.as_str().to_owned(),
         membership_id: text(payment.membership_id),
         transfer_id: text(payment.transfer_id),
     };
@@ -281,7 +291,7 @@ pub async fn refunded_partly(
             "INSERT INTO reservation_history (reservation_id, status, note) VALUES ($1, $2, $3)",
         )
         .bind(reservation)
-        .bind(status)
+        .bind(status.as_str())
         .bind(reason)
         .execute(&mut *tx)
         .await?;
@@ -295,14 +305,14 @@ pub async fn refunded_partly(
 pub async fn note(
     pool: &PgPool,
     reservation: Uuid,
-    status: &str,
+    status: HistoryStatus,
     note: &str,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO reservation_history (reservation_id, status, note) VALUES ($1, $2, $3)",
     )
     .bind(reservation)
-    .bind(status)
+    .bind(status.as_str())
     .bind(note)
     .execute(pool)
     .await?;

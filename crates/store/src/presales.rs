@@ -4,14 +4,16 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{FromRow, PgExecutor, PgPool};
+use urr_wire::status::MembershipTier as Tier;
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::memberships::Tier;
 
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct PresaleWindow {
-    pub tier: String,
+    /// The lowest tier the window admits.
+    #[sqlx(try_from = "String")]
+    pub tier: Tier,
     pub opens_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
 }
@@ -23,7 +25,7 @@ impl PresaleWindow {
 
     /// Whether a member of `tier` may buy in this window: the window's tier or higher.
     pub fn admits(&self, tier: Tier) -> bool {
-        Tier::parse(&self.tier).is_some_and(|needed| tier >= needed)
+        tier >= self.tier
     }
 }
 
@@ -113,7 +115,7 @@ pub fn gate(
     if tier.is_some_and(|t| open.iter().any(|w| w.admits(t))) {
         return Ok(());
     }
-    let Some(window) = open.iter().min_by_key(|w| Tier::parse(&w.tier)) else {
+    let Some(window) = open.iter().min_by_key(|w| w.tier) else {
         return Ok(());
     };
     // Windows that overlap or touch chain into one members-only stretch.
@@ -139,7 +141,7 @@ mod tests {
     fn window(tier: Tier, from: i64, to: i64) -> PresaleWindow {
         let base = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
         PresaleWindow {
-            tier: tier.as_str().into(),
+            tier,
             opens_at: base + Duration::hours(from),
             closes_at: base + Duration::hours(to),
         }
@@ -178,7 +180,7 @@ mod tests {
         ];
         let refused = gate(&windows, None, at(2)).err();
         assert_eq!(refused.as_ref().map(|r| r.general_opens_at), Some(at(5)));
-        assert_eq!(refused.map(|r| r.window.tier), Some("gold".to_owned()));
+        assert_eq!(refused.map(|r| r.window.tier), Some(Tier::Gold));
         assert!(gate(&windows, Some(Tier::Silver), at(4)).is_ok());
         assert!(gate(&windows, None, at(6)).is_ok());
     }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool};
+use urr_wire::status::{HistoryStatus, ReservationStatus};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -12,7 +13,8 @@ pub struct Reservation {
     pub user_id: Uuid,
     pub event_id: Uuid,
     pub event_title: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ReservationStatus,
     pub total_amount: i64,
     pub idempotency_key: String,
     pub expires_at: DateTime<Utc>,
@@ -133,7 +135,8 @@ pub async fn live_holders_per_seat(
 
 #[derive(Debug, Clone, FromRow)]
 pub struct HistoryEntry {
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: HistoryStatus,
     pub note: String,
     pub at: DateTime<Utc>,
 }

@@ -1,6 +1,7 @@
 //! The seat map as stored: sections, rows and seats generated from an event's layout.
 
 use sqlx::{FromRow, PgPool};
+use urr_wire::status::SeatStatus;
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -30,7 +31,9 @@ pub struct Seat {
     pub row_number: i32,
     pub seat_number: i32,
     pub price: i64,
-    pub status: String,
+    /// As stored; the event's actor knows the live one.
+    #[sqlx(try_from = "String")]
+    pub status: SeatStatus,
 }
 
 #[derive(FromRow)]

@@ -3,9 +3,13 @@
 //! records that payment. A ticket changes hands at most once.
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, PgPool, Postgres, Transaction};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgPool, Postgres, Row, Transaction};
 use urr_proto::DomainEvent;
 use urr_proto::events::TransferCompleted;
+use urr_wire::status::{
+    PointReason, ReservationStatus, Settlement, SettlementStatus, TransferStatus,
+};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -13,7 +17,7 @@ use crate::memberships::{self, PURCHASE_POINTS};
 use crate::outbox;
 use crate::payments::Payment;
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Transfer {
     pub id: Uuid,
     pub reservation_id: Uuid,
@@ -23,12 +27,48 @@ pub struct Transfer {
     pub buyer_id: Option<Uuid>,
     pub price: i64,
     pub face_value: i64,
-    /// `listed`, `completed` or `cancelled`.
-    pub status: String,
-    pub settlement: Option<String>,
-    pub settlement_status: Option<String>,
+    pub status: TransferStatus,
+    /// Set once completed.
+    pub settlement: Option<Settlement>,
+    pub settlement_status: Option<SettlementStatus>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// By hand for the two nullable word columns (the derive reads only non-null ones).
+impl<'r> FromRow<'r, PgRow> for Transfer {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        fn word<T: std::str::FromStr<Err = urr_wire::UnknownValue>>(
+            row: &PgRow,
+            column: &str,
+        ) -> Result<Option<T>, sqlx::Error> {
+            let text: Option<String> = row.try_get(column)?;
+            text.map(|t| t.parse())
+                .transpose()
+                .map_err(|e| sqlx::Error::ColumnDecode {
+                    index: column.to_owned(),
+                    source: Box::new(e),
+                })
+        }
+        Ok(Self {
+            id: row.try_get("id")?,
+            reservation_id: row.try_get("reservation_id")?,
+            event_id: row.try_get("event_id")?,
+            event_title: row.try_get("event_title")?,
+            seller_id: row.try_get("seller_id")?,
+            buyer_id: row.try_get("buyer_id")?,
+            price: row.try_get("price")?,
+            face_value: row.try_get("face_value")?,
+            status: word(row, "status")?.ok_or_else(|| sqlx::Error::ColumnDecode {
+                index: "status".to_owned(),
+                source: "a transfer without a status".into(),
+            })?,
+            settlement: word(row, "settlement")?,
+            settlement_status: word(row, "settlement_status")?,
+            created_at: row.try_get("created_at")?,
+            completed_at: row.try_get("completed_at")?,
+        })
+    }
 }
 
 const SELECT: &str = "SELECT t.id, t.reservation_id, t.event_id, e.title AS event_title, \
@@ -136,8 +176,12 @@ pub async fn list(
     .bind(reservation)
     .fetch_all(&mut *tx)
     .await?;
+    let history = history
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<Vec<TransferStatus>, _>>()?;
     // Checked first: a ticket that came by transfer has no sale of its new owner's.
-    if history.iter().any(|s| s == "completed") {
+    if history.contains(&TransferStatus::Completed) {
         return Ok(Err(ListRefusal::AlreadyTransferred));
     }
     let paid: bool = sqlx::query_scalar(
@@ -148,7 +192,7 @@ pub async fn list(
     .bind(seller)
     .fetch_one(&mut *tx)
     .await?;
-    if status != "confirmed" || !paid {
+    if status.parse::<ReservationStatus>()? != ReservationStatus::Confirmed || !paid {
         return Ok(Err(ListRefusal::NotConfirmed));
     }
     if over {
@@ -201,11 +245,13 @@ pub async fn cancel(pool: &PgPool, id: Uuid, seller: Uuid) -> Result<Transfer, S
         .filter(|t| t.seller_id == seller)
         .ok_or(StoreError::NotFound)?;
     if cancelled.rows_affected() == 0 {
-        return Err(StoreError::Conflict(if found.status == "listed" {
-            "a buyer is paying for this listing right now"
-        } else {
-            "this listing is no longer open"
-        }));
+        return Err(StoreError::Conflict(
+            if found.status == TransferStatus::Listed {
+                "a buyer is paying for this listing right now"
+            } else {
+                "this listing is no longer open"
+            },
+        ));
     }
     Ok(found)
 }
@@ -280,7 +326,7 @@ pub async fn pay_and_complete(
     pool: &PgPool,
     payment: &Payment,
     method: &str,
-    settlement: &str,
+    settlement: Settlement,
 ) -> Result<Option<Completed>, StoreError> {
     let Some(id) = payment.transfer_id else {
         return Ok(None);
@@ -319,7 +365,7 @@ pub async fn pay_and_complete(
     )
     .bind(id)
     .bind(buyer)
-    .bind(settlement)
+    .bind(settlement.as_str())
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -329,14 +375,20 @@ pub async fn pay_and_complete(
     .bind(reservation)
     .execute(&mut *tx)
     .await?;
-    memberships::take_back(&mut tx, seller, reservation, "transfer_out").await?;
+    memberships::take_back(
+        &mut tx,
+        seller,
+        reservation,
+        PointReason::TransferOut.as_str(),
+    )
+    .await?;
     memberships::credit(
         &mut tx,
         buyer,
         event,
         reservation,
         PURCHASE_POINTS,
-        "transfer_in",
+        PointReason::TransferIn.as_str(),
     )
     .await?;
     let completed = TransferCompleted {
@@ -347,7 +399,7 @@ pub async fn pay_and_complete(
         event_id: event.to_string(),
         price,
         occurred_at_ms: Utc::now().timestamp_millis(),
-        settlement: settlement.to_owned(),
+        settlement: settlement.as_str().to_owned(),
     };
     let key = id.to_string();
     outbox::append(&mut tx, &DomainEvent::TransferCompleted(completed), &key).await?;
@@ -362,13 +414,13 @@ pub async fn pay_and_complete(
     }))
 }
 
-/// How the seller's settlement ended: `refunded`, `payout_owed` or `failed`.
-pub async fn settled(pool: &PgPool, id: Uuid, status: &str) -> Result<(), StoreError> {
+/// How the seller's settlement ended: refunded, payout owed, or failed.
+pub async fn settled(pool: &PgPool, id: Uuid, status: SettlementStatus) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE ticket_transfers SET settlement_status = $2, updated_at = now() WHERE id = $1",
     )
     .bind(id)
-    .bind(status)
+    .bind(status.as_str())
     .execute(pool)
     .await?;
     Ok(())

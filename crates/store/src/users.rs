@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool};
+use urr_wire::status::Role;
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -12,7 +13,8 @@ pub struct User {
     pub email: String,
     pub name: String,
     pub password_hash: Option<String>,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub created_at: DateTime<Utc>,
 }
 

@@ -14,8 +14,8 @@
 //! Rooms get past one counter item's write limit by claiming tickets in blocks
 //! ([`joiner`]); a pre-queue is shuffled at sale open by a published seed
 //! ([`domain::shuffle`]); the advancer replaces no-shows ([`domain::room`]). The Tier-1
-//! token itself is `urr_auth::TokenKeys::issue_queue(event, uid, 1, Some(pos))`, so the
-//! edge verifies it with `verify_queue(token, 1, event, uid)`.
+//! token itself is `urr_auth::TokenKeys::issue_queue(event, uid, Tier::One, Some(pos))`,
+//! so the edge verifies it with `verify_queue(token, Tier::One, event, uid)`.
 
 pub mod advancer;
 pub mod cli;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use urr_auth::TokenKeys;
+use urr_auth::{Tier, TokenKeys};
 use uuid::Uuid;
 
 use crate::VwrError;
@@ -270,9 +270,9 @@ impl<S: VwrStore> WaitingRoom<S> {
             if let Err(err) = self.store.mark_claimed(event, request_id, wave).await {
                 tracing::warn!(%event, error = %err, "could not record a claim");
             }
-            let (token, _) = self
-                .keys
-                .issue_queue(event.as_str(), user_id, 1, Some(position))?;
+            let (token, _) =
+                self.keys
+                    .issue_queue(event.as_str(), user_id, Tier::One, Some(position))?;
             Some(token)
         } else {
             None

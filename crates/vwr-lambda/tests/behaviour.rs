@@ -11,7 +11,7 @@ use chrono::Utc;
 use futures::future::join_all;
 use serde_json::{Value, json};
 use support::{ADMIN_KEY, Harness, Kind};
-use urr_auth::{AuthError, QueueTokenClaims, Role, TokenKeys};
+use urr_auth::{AuthError, QueueTokenClaims, Role, Tier, TokenKeys};
 use urr_vwr::domain::shuffle::Shuffle;
 use urr_vwr::{RoomDefaults, VwrStore};
 use uuid::Uuid;
@@ -93,7 +93,7 @@ async fn check_admits_exactly_the_served(h: Harness) {
         if admitted {
             let claims = h
                 .keys
-                .verify_queue(&text(&reply, "token"), 1, event.as_str(), user)
+                .verify_queue(&text(&reply, "token"), Tier::One, event.as_str(), user)
                 .expect("a valid tier-1 token");
             assert_eq!(claims.pos, Some(*position));
             assert_eq!(claims.exp - claims.iat, 600);
@@ -213,44 +213,50 @@ async fn tokens_are_bound_and_unforgeable(h: Harness) {
     let (_, reply) = h.check(&event, &text(&joined, "requestId"), "alice").await;
     let token = text(&reply, "token");
     let e = event.as_str();
-    assert!(h.keys.verify_queue(&token, 1, e, "alice").is_ok());
+    assert!(h.keys.verify_queue(&token, Tier::One, e, "alice").is_ok());
     assert!(
-        h.keys.verify_queue(&token, 2, e, "alice").is_err(),
+        h.keys.verify_queue(&token, Tier::Two, e, "alice").is_err(),
         "wrong tier"
     );
     assert!(
-        h.keys.verify_queue(&token, 1, "42", "alice").is_err(),
+        h.keys
+            .verify_queue(&token, Tier::One, "42", "alice")
+            .is_err(),
         "other event"
     );
     assert!(
-        h.keys.verify_queue(&token, 1, e, "bob").is_err(),
+        h.keys.verify_queue(&token, Tier::One, e, "bob").is_err(),
         "other user"
     );
     let forger = TokenKeys::new(b"not-the-secret-but-also-32-bytes-long");
-    let (forged, _) = forger.issue_queue(e, "alice", 1, Some(1)).expect("sign");
+    let (forged, _) = forger
+        .issue_queue(e, "alice", Tier::One, Some(1))
+        .expect("sign");
     assert!(
-        h.keys.verify_queue(&forged, 1, e, "alice").is_err(),
+        h.keys.verify_queue(&forged, Tier::One, e, "alice").is_err(),
         "forged"
     );
     let mut tampered = token.clone();
     tampered.pop();
     tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
     assert!(
-        h.keys.verify_queue(&tampered, 1, e, "alice").is_err(),
+        h.keys
+            .verify_queue(&tampered, Tier::One, e, "alice")
+            .is_err(),
         "tampered"
     );
     let now = Utc::now().timestamp();
     let stale = QueueTokenClaims {
         sub: e.into(),
         uid: "alice".into(),
-        tier: 1,
+        tier: Tier::One,
         pos: Some(1),
         iat: now - 700,
         exp: now - 100,
     };
     let expired = h.keys.sign(&stale).expect("sign");
     assert_eq!(
-        h.keys.verify_queue(&expired, 1, e, "alice"),
+        h.keys.verify_queue(&expired, Tier::One, e, "alice"),
         Err(AuthError::Expired)
     );
 }

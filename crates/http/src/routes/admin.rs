@@ -7,14 +7,22 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use urr_actors::event::QueueSettings;
 use urr_store::artists::{self, NewArtist};
 use urr_store::events::{self, EventPatch, NewEvent, NewSection, NewTicketType};
+use urr_wire::admin::PresalesView;
+use urr_wire::admin::{
+    ArtistRequest, CreateEventRequest, PresalesRequest, QueueOverview, QueueSettingsRequest,
+    QueueSettingsView, SeatLayoutRequest, StatusRequest, UpdateEventRequest,
+};
+use urr_wire::artists::ArtistView;
+use urr_wire::events::EventDetailView;
+use urr_wire::status::{EventStatus, MembershipTier};
 use uuid::Uuid;
 
-use super::artists::ArtistView;
-use super::events::{EventDetailView, parse_status};
+use super::artists::artist_view;
+use super::events::{detail_view, parse_status, presale_window_view};
+use super::stats::seat_counts;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::session::AdminUser;
@@ -30,15 +38,6 @@ const MAX_SEATS_PER_ROW: i64 = 200;
 /// The largest venue we model; bounds the rows one request can create.
 const MAX_SEATS: i64 = 100_000;
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ArtistRequest {
-    name: String,
-    genre: Option<String>,
-    description: Option<String>,
-    image_url: Option<String>,
-}
-
 pub async fn create_artist(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -51,47 +50,7 @@ pub async fn create_artist(
         image_url: validate::optional_text("imageUrl", body.image_url.as_deref(), 2000)?,
     };
     let created = artists::create(&state.db, &artist).await?;
-    Ok((StatusCode::CREATED, Json(created.into())))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TicketTypeRequest {
-    name: String,
-    price: i64,
-    quantity: Option<i64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SectionRequest {
-    name: String,
-    rows: i64,
-    seats_per_row: i64,
-    price: i64,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SeatLayoutRequest {
-    sections: Vec<SectionRequest>,
-}
-
-/// SPEC 3: the event shape shared by the UI, the load generator and the tests.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateEventRequest {
-    title: String,
-    description: Option<String>,
-    artist_id: Option<Uuid>,
-    venue: String,
-    address: String,
-    starts_at: DateTime<Utc>,
-    sale_starts_at: DateTime<Utc>,
-    sale_ends_at: Option<DateTime<Utc>>,
-    status: Option<String>,
-    #[serde(default)]
-    ticket_types: Vec<TicketTypeRequest>,
-    seat_layout: Option<SeatLayoutRequest>,
+    Ok((StatusCode::CREATED, Json(artist_view(created))))
 }
 
 pub async fn create_event(
@@ -101,7 +60,7 @@ pub async fn create_event(
 ) -> ApiResult<(StatusCode, Json<EventDetailView>)> {
     let new = validate_new_event(body)?;
     let created = events::create(&state.db, &new).await?;
-    Ok((StatusCode::CREATED, Json(created.into())))
+    Ok((StatusCode::CREATED, Json(detail_view(created))))
 }
 
 fn validate_new_event(body: CreateEventRequest) -> Result<NewEvent, ApiError> {
@@ -146,7 +105,7 @@ fn validate_new_event(body: CreateEventRequest) -> Result<NewEvent, ApiError> {
             .as_deref()
             .map(parse_status)
             .transpose()?
-            .unwrap_or_else(|| "upcoming".to_owned()),
+            .unwrap_or(EventStatus::Upcoming),
         ticket_types,
         sections,
     })
@@ -210,19 +169,6 @@ fn check_window(
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateEventRequest {
-    title: Option<String>,
-    description: Option<String>,
-    artist_id: Option<Uuid>,
-    venue: Option<String>,
-    address: Option<String>,
-    starts_at: Option<DateTime<Utc>>,
-    sale_starts_at: Option<DateTime<Utc>>,
-    sale_ends_at: Option<DateTime<Utc>>,
-}
-
 pub async fn update_event(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -254,12 +200,9 @@ pub async fn update_event(
         sale_starts_at: body.sale_starts_at,
         sale_ends_at: body.sale_ends_at,
     };
-    Ok(Json(events::update(&state.db, id, &patch).await?.into()))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct StatusRequest {
-    status: String,
+    Ok(Json(detail_view(
+        events::update(&state.db, id, &patch).await?,
+    )))
 }
 
 pub async fn set_status(
@@ -269,7 +212,7 @@ pub async fn set_status(
     ApiJson(body): ApiJson<StatusRequest>,
 ) -> ApiResult<Json<EventDetailView>> {
     let status = parse_status(&body.status)?;
-    let event = events::set_status(&state.db, id, &status)
+    let event = events::set_status(&state.db, id, status)
         .await
         .map_err(|e| match e {
             urr_store::StoreError::NotFound => ApiError::not_found("event"),
@@ -280,35 +223,22 @@ pub async fn set_status(
     state
         .events
         .event(id)
-        .update_settings(settings, status == "on_sale")
+        .update_settings(settings, status == EventStatus::OnSale)
         .await?;
-    Ok(Json(event.into()))
+    Ok(Json(detail_view(event)))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QueueSettingsRequest {
-    enabled: Option<bool>,
-    threshold: Option<i64>,
-    batch: Option<i64>,
-    tick_ms: Option<i64>,
-    active_ttl_secs: Option<i64>,
-    queue_ttl_secs: Option<i64>,
-    hold_ttl_secs: Option<i64>,
-    max_seats_per_hold: Option<i64>,
-}
-
-fn settings_view(s: &QueueSettings) -> serde_json::Value {
-    serde_json::json!({
-        "enabled": s.enabled,
-        "threshold": s.threshold,
-        "batch": s.batch,
-        "tickMs": s.tick.as_millis() as u64,
-        "activeTtlSecs": s.active_ttl.as_secs(),
-        "queueTtlSecs": s.queue_ttl.as_secs(),
-        "holdTtlSecs": s.hold_ttl.as_secs(),
-        "maxSeatsPerHold": s.max_seats_per_hold,
-    })
+fn settings_view(s: &QueueSettings) -> QueueSettingsView {
+    QueueSettingsView {
+        enabled: s.enabled,
+        threshold: s.threshold,
+        batch: s.batch,
+        tick_ms: s.tick.as_millis() as u64,
+        active_ttl_secs: s.active_ttl.as_secs(),
+        queue_ttl_secs: s.queue_ttl.as_secs(),
+        hold_ttl_secs: s.hold_ttl.as_secs(),
+        max_seats_per_hold: s.max_seats_per_hold,
+    }
 }
 
 /// Changes an event's queue and hold settings; a running actor applies them at once.
@@ -317,7 +247,7 @@ pub async fn queue_settings(
     _admin: AdminUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<QueueSettingsRequest>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<QueueSettingsView>> {
     let event = events::get(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("event"))?;
@@ -353,7 +283,7 @@ pub async fn queue_settings(
     state
         .events
         .event(id)
-        .update_settings(s, event.event.status == "on_sale")
+        .update_settings(s, event.event.status == EventStatus::OnSale)
         .await?;
     Ok(Json(settings_view(&s)))
 }
@@ -363,47 +293,26 @@ pub async fn queue_overview(
     State(state): State<AppState>,
     _admin: AdminUser,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<QueueOverview>> {
     let settings = crate::entry::settings(&state, id).await?;
     let overview = state.events.event(id).overview().await?;
-    Ok(Json(serde_json::json!({
-        "eventId": id,
-        "settings": settings_view(&settings),
-        "waiting": overview.queue.waiting,
-        "active": overview.queue.active,
-        "admittedPerSecond": overview.admitted_per_sec,
-        "totalJoined": overview.queue.total_joined,
-        "totalAdmitted": overview.queue.total_admitted,
-        "totalLeft": overview.queue.total_left,
-        "totalDropped": overview.queue.total_dropped,
-        "totalExpired": overview.queue.total_expired,
-        "seats": {
-            "available": overview.seats_available,
-            "held": overview.seats_held,
-            "sold": overview.seats_sold,
-        },
-    })))
+    Ok(Json(QueueOverview {
+        event_id: id,
+        settings: settings_view(&settings),
+        waiting: overview.queue.waiting as u64,
+        active: overview.queue.active as u64,
+        admitted_per_second: overview.admitted_per_sec,
+        total_joined: overview.queue.total_joined,
+        total_admitted: overview.queue.total_admitted,
+        total_left: overview.queue.total_left,
+        total_dropped: overview.queue.total_dropped,
+        total_expired: overview.queue.total_expired,
+        seats: seat_counts(&overview),
+    }))
 }
 
 /// Most pre-sale windows one event may have.
 const MAX_PRESALE_WINDOWS: usize = 10;
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PresaleWindowRequest {
-    tier: String,
-    opens_at: DateTime<Utc>,
-    closes_at: DateTime<Utc>,
-}
-
-/// Either the windows themselves (none clears them), or `preset: "seed"`: the seed's
-/// tier schedule ending at the event's `saleStartsAt`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PresalesRequest {
-    windows: Option<Vec<PresaleWindowRequest>>,
-    preset: Option<String>,
-}
 
 /// Sets an event's members-only pre-sale windows. Only an event whose artist has a fan
 /// club can have them (nobody else could buy in them).
@@ -412,8 +321,7 @@ pub async fn presales(
     _admin: AdminUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<PresalesRequest>,
-) -> ApiResult<Json<serde_json::Value>> {
-    use urr_store::memberships::Tier;
+) -> ApiResult<Json<PresalesView>> {
     use urr_store::presales;
 
     let event = events::get(&state.db, id)
@@ -424,9 +332,10 @@ pub async fn presales(
         (Some(windows), None) => windows
             .iter()
             .map(|w| {
-                let tier = Tier::parse(w.tier.trim()).ok_or_else(|| {
-                    ApiError::invalid("tier must be one of silver, gold, diamond")
-                })?;
+                let tier: MembershipTier =
+                    w.tier.trim().parse().map_err(|_| {
+                        ApiError::invalid("tier must be one of silver, gold, diamond")
+                    })?;
                 if w.closes_at <= w.opens_at {
                     return Err(ApiError::invalid("closesAt must be after opensAt"));
                 }
@@ -470,13 +379,8 @@ pub async fn presales(
             urr_store::StoreError::NotFound => ApiError::not_found("event"),
             other => other.into(),
         })?;
-    let windows: Vec<serde_json::Value> = stored
-        .into_iter()
-        .map(
-            |w| serde_json::json!({"tier": w.tier, "opensAt": w.opens_at, "closesAt": w.closes_at}),
-        )
-        .collect();
-    Ok(Json(
-        serde_json::json!({"eventId": id, "presaleWindows": windows}),
-    ))
+    Ok(Json(PresalesView {
+        event_id: id,
+        presale_windows: stored.into_iter().map(presale_window_view).collect(),
+    }))
 }

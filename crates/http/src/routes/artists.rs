@@ -2,37 +2,24 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use urr_store::artists::{self, Artist};
+use urr_wire::artists::{ArtistList, ArtistView};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::pagination::{Page, PageMeta};
+use crate::pagination::Page;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ArtistView {
-    id: Uuid,
-    name: String,
-    genre: Option<String>,
-    description: Option<String>,
-    image_url: Option<String>,
-    created_at: DateTime<Utc>,
-}
-
-impl From<Artist> for ArtistView {
-    fn from(a: Artist) -> Self {
-        Self {
-            id: a.id,
-            name: a.name,
-            genre: a.genre,
-            description: a.description,
-            image_url: a.image_url,
-            created_at: a.created_at,
-        }
+pub fn artist_view(a: Artist) -> ArtistView {
+    ArtistView {
+        id: a.id,
+        name: a.name,
+        genre: a.genre,
+        description: a.description,
+        image_url: a.image_url,
+        created_at: a.created_at,
     }
 }
 
@@ -43,13 +30,6 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct ArtistList {
-    artists: Vec<ArtistView>,
-    #[serde(flatten)]
-    page: PageMeta,
-}
-
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -58,7 +38,7 @@ pub async fn list(
     let q = crate::validate::optional_text("q", query.q.as_deref(), 200)?;
     let (found, total) = artists::list(&state.db, q.as_deref(), page.limit, page.offset()).await?;
     Ok(Json(ArtistList {
-        artists: found.into_iter().map(Into::into).collect(),
+        artists: found.into_iter().map(artist_view).collect(),
         page: page.meta(total),
     }))
 }
@@ -70,5 +50,5 @@ pub async fn detail(
     let artist = artists::get(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("artist"))?;
-    Ok(Json(artist.into()))
+    Ok(Json(artist_view(artist)))
 }

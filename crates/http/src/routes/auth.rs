@@ -4,10 +4,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
-use urr_auth::{Role, password, refresh as refresh_secret};
+use urr_auth::{password, refresh as refresh_secret};
 use urr_store::refresh_tokens::{self, NewRefreshToken, Rotation};
 use urr_store::users::{self, User};
+use urr_wire::auth::{
+    GoogleRequest, LoginRequest, MeView, RegisterRequest, SessionView, SignedOut, UserView,
+};
 use uuid::Uuid;
 
 use crate::cookies::{self, REFRESH_COOKIE, REFRESH_TTL_DAYS};
@@ -22,41 +24,14 @@ const MAX_PASSWORD: usize = 128;
 /// One message for unknown email and wrong password, so neither reveals an account.
 const BAD_CREDENTIALS: &str = "email or password is incorrect";
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserView {
-    id: Uuid,
-    email: String,
-    name: String,
-    role: String,
-    created_at: DateTime<Utc>,
-}
-
-impl From<User> for UserView {
-    fn from(user: User) -> Self {
-        Self {
-            id: user.id,
-            email: user.email,
-            name: user.name,
-            role: user.role,
-            created_at: user.created_at,
-        }
+fn user_view(user: User) -> UserView {
+    UserView {
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        role: user.role,
+        created_at: user.created_at,
     }
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionView {
-    user: UserView,
-    access_token: String,
-    expires_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct RegisterRequest {
-    email: String,
-    password: String,
-    name: String,
 }
 
 pub async fn register(
@@ -84,12 +59,6 @@ pub async fn register(
             other => other.into(),
         })?;
     start_session(&state, user, StatusCode::CREATED).await
-}
-
-#[derive(Debug, Deserialize)]
-pub struct LoginRequest {
-    email: String,
-    password: String,
 }
 
 pub async fn login(
@@ -169,7 +138,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
         )
         .await?;
     }
-    let mut response = axum::Json(serde_json::json!({"signedOut": true})).into_response();
+    let mut response = axum::Json(SignedOut { signed_out: true }).into_response();
     cookies::append(
         response.headers_mut(),
         cookies::cleared(state.config.secure_cookies),
@@ -181,12 +150,10 @@ pub async fn me(State(state): State<AppState>, caller: CurrentUser) -> ApiResult
     let user = users::find_by_id(&state.db, caller.id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "account no longer exists"))?;
-    Ok(axum::Json(serde_json::json!({"user": UserView::from(user)})).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-pub struct GoogleRequest {
-    credential: String,
+    Ok(axum::Json(MeView {
+        user: user_view(user),
+    })
+    .into_response())
 }
 
 pub async fn google(
@@ -243,11 +210,10 @@ fn session_response(
     refresh: &str,
     status: StatusCode,
 ) -> ApiResult<Response> {
-    let role = Role::parse(&user.role).unwrap_or(Role::User);
-    let (access, claims) = state.keys.issue_access(user.id, &user.email, role)?;
+    let (access, claims) = state.keys.issue_access(user.id, &user.email, user.role)?;
     let secure = state.config.secure_cookies;
     let body = SessionView {
-        user: user.into(),
+        user: user_view(user),
         access_token: access.clone(),
         expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now),
     };

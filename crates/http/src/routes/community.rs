@@ -6,15 +6,18 @@ use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use urr_auth::Role;
 use urr_store::community::{self, Comment, NewPost, Post, PostFilter};
+use urr_wire::community::{
+    AuthorView, CommentList, CommentRequest, CommentView, CreatePostRequest, ModerationRequest,
+    PostList, PostView, UpdatePostRequest,
+};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::pagination::{Page, PageMeta};
+use crate::pagination::Page;
 use crate::session::{AdminUser, CurrentUser};
 use crate::state::AppState;
 use crate::validate;
@@ -61,73 +64,36 @@ impl MaybeUser {
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct AuthorView {
-    id: Uuid,
-    name: String,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PostView {
-    id: Uuid,
-    artist_id: Option<Uuid>,
-    event_id: Option<Uuid>,
-    author: AuthorView,
-    title: String,
-    body: String,
-    hidden: bool,
-    comment_count: i64,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<Post> for PostView {
-    fn from(p: Post) -> Self {
-        Self {
-            id: p.id,
-            artist_id: p.artist_id,
-            event_id: p.event_id,
-            author: AuthorView {
-                id: p.author_id,
-                name: escape_html(&p.author_name),
-            },
-            title: escape_html(&p.title),
-            body: escape_html(&p.body),
-            hidden: p.hidden,
-            comment_count: p.comment_count,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
-        }
+fn post_view(p: Post) -> PostView {
+    PostView {
+        id: p.id,
+        artist_id: p.artist_id,
+        event_id: p.event_id,
+        author: AuthorView {
+            id: p.author_id,
+            name: escape_html(&p.author_name),
+        },
+        title: escape_html(&p.title),
+        body: escape_html(&p.body),
+        hidden: p.hidden,
+        comment_count: p.comment_count,
+        created_at: p.created_at,
+        updated_at: p.updated_at,
     }
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CommentView {
-    id: Uuid,
-    post_id: Uuid,
-    author: AuthorView,
-    body: String,
-    hidden: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<Comment> for CommentView {
-    fn from(c: Comment) -> Self {
-        Self {
-            id: c.id,
-            post_id: c.post_id,
-            author: AuthorView {
-                id: c.author_id,
-                name: escape_html(&c.author_name),
-            },
-            body: escape_html(&c.body),
-            hidden: c.hidden,
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-        }
+fn comment_view(c: Comment) -> CommentView {
+    CommentView {
+        id: c.id,
+        post_id: c.post_id,
+        author: AuthorView {
+            id: c.author_id,
+            name: escape_html(&c.author_name),
+        },
+        body: escape_html(&c.body),
+        hidden: c.hidden,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
     }
 }
 
@@ -138,13 +104,6 @@ pub struct PostQuery {
     event_id: Option<Uuid>,
     page: Option<i64>,
     limit: Option<i64>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct PostList {
-    posts: Vec<PostView>,
-    #[serde(flatten)]
-    page: PageMeta,
 }
 
 pub async fn list_posts(
@@ -160,18 +119,9 @@ pub async fn list_posts(
     let (posts, total) =
         community::list_posts(&state.db, filter, page.limit, page.offset()).await?;
     Ok(Json(PostList {
-        posts: posts.into_iter().map(Into::into).collect(),
+        posts: posts.into_iter().map(post_view).collect(),
         page: page.meta(total),
     }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreatePostRequest {
-    artist_id: Option<Uuid>,
-    event_id: Option<Uuid>,
-    title: String,
-    body: String,
 }
 
 pub async fn create_post(
@@ -192,7 +142,7 @@ pub async fn create_post(
         body: validate::text("body", &body.body, 1, MAX_POST_BODY)?,
     };
     let post = community::create_post(&state.db, &new).await?;
-    Ok((StatusCode::CREATED, Json(post.into())))
+    Ok((StatusCode::CREATED, Json(post_view(post))))
 }
 
 /// A post the caller may see: hidden posts exist only for admins.
@@ -208,15 +158,9 @@ pub async fn get_post(
     user: MaybeUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<PostView>> {
-    Ok(Json(
-        visible_post(&state, id, user.is_admin()).await?.into(),
-    ))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct UpdatePostRequest {
-    title: Option<String>,
-    body: Option<String>,
+    Ok(Json(post_view(
+        visible_post(&state, id, user.is_admin()).await?,
+    )))
 }
 
 fn forbid_unless_author(author: Uuid, user: &CurrentUser, what: &str) -> ApiResult<()> {
@@ -251,7 +195,7 @@ pub async fn update_post(
         MAX_POST_BODY,
     )?;
     let updated = community::update_post(&state.db, id, title.as_deref(), text.as_deref()).await?;
-    Ok(Json(updated.into()))
+    Ok(Json(post_view(updated)))
 }
 
 pub async fn delete_post(
@@ -273,13 +217,6 @@ pub struct PageQuery {
     limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct CommentList {
-    comments: Vec<CommentView>,
-    #[serde(flatten)]
-    page: PageMeta,
-}
-
 pub async fn list_comments(
     State(state): State<AppState>,
     user: MaybeUser,
@@ -292,14 +229,9 @@ pub async fn list_comments(
     let (comments, total) =
         community::list_comments(&state.db, id, admin, page.limit, page.offset()).await?;
     Ok(Json(CommentList {
-        comments: comments.into_iter().map(Into::into).collect(),
+        comments: comments.into_iter().map(comment_view).collect(),
         page: page.meta(total),
     }))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CommentRequest {
-    body: String,
 }
 
 pub async fn create_comment(
@@ -316,7 +248,7 @@ pub async fn create_comment(
             urr_store::StoreError::NotFound => ApiError::not_found("post"),
             other => other.into(),
         })?;
-    Ok((StatusCode::CREATED, Json(comment.into())))
+    Ok((StatusCode::CREATED, Json(comment_view(comment))))
 }
 
 async fn visible_comment(state: &AppState, id: Uuid, admin: bool) -> ApiResult<Comment> {
@@ -335,11 +267,9 @@ pub async fn update_comment(
     let comment = visible_comment(&state, id, user.role == Role::Admin).await?;
     forbid_unless_author(comment.author_id, &user, "comment")?;
     let text = validate::text("body", &body.body, 1, MAX_COMMENT_BODY)?;
-    Ok(Json(
-        community::update_comment(&state.db, id, &text)
-            .await?
-            .into(),
-    ))
+    Ok(Json(comment_view(
+        community::update_comment(&state.db, id, &text).await?,
+    )))
 }
 
 pub async fn delete_comment(
@@ -355,11 +285,6 @@ pub async fn delete_comment(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ModerationRequest {
-    hidden: bool,
-}
-
 /// Admin moderation: hide (or show again) any post.
 pub async fn moderate_post(
     State(state): State<AppState>,
@@ -373,7 +298,7 @@ pub async fn moderate_post(
             urr_store::StoreError::NotFound => ApiError::not_found("post"),
             other => other.into(),
         })?;
-    Ok(Json(post.into()))
+    Ok(Json(post_view(post)))
 }
 
 /// Admin moderation: hide (or show again) any comment.
@@ -389,7 +314,7 @@ pub async fn moderate_comment(
             urr_store::StoreError::NotFound => ApiError::not_found("comment"),
             other => other.into(),
         })?;
-    Ok(Json(comment.into()))
+    Ok(Json(comment_view(comment)))
 }
 
 #[cfg(test)]

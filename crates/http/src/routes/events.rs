@@ -2,131 +2,74 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use urr_store::events::{self, EventDetail, EventFilter, EventSummary, TicketType};
 use urr_store::presales::PresaleWindow;
+use urr_wire::events::{EventDetailView, EventList, EventView, PresaleWindowView, TicketTypeView};
+use urr_wire::status::EventStatus;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::pagination::{Page, PageMeta};
+use crate::pagination::Page;
 use crate::state::AppState;
 
-/// Event statuses (SPEC 3).
-pub const STATUSES: [&str; 5] = ["upcoming", "on_sale", "sold_out", "ended", "cancelled"];
+/// An event status from a request; a wrong one is refused with the list of right ones.
+pub fn parse_status(status: &str) -> Result<EventStatus, ApiError> {
+    status.parse().map_err(|_| {
+        let all: Vec<&str> = EventStatus::ALL.iter().map(|s| s.as_str()).collect();
+        ApiError::invalid(format!("status must be one of {}", all.join(", ")))
+    })
+}
 
-pub fn parse_status(status: &str) -> Result<String, ApiError> {
-    if STATUSES.contains(&status) {
-        Ok(status.to_owned())
-    } else {
-        Err(ApiError::invalid(format!(
-            "status must be one of {}",
-            STATUSES.join(", ")
-        )))
+pub fn event_view(e: EventSummary) -> EventView {
+    EventView {
+        id: e.id,
+        title: e.title,
+        description: e.description,
+        artist_id: e.artist_id,
+        artist_name: e.artist_name,
+        venue: e.venue,
+        address: e.address,
+        starts_at: e.starts_at,
+        sale_starts_at: e.sale_starts_at,
+        sale_ends_at: e.sale_ends_at,
+        status: e.status,
+        min_price: e.min_price,
+        max_price: e.max_price,
+        seat_layout_id: e.seat_layout_id,
+        created_at: e.created_at,
+        updated_at: e.updated_at,
     }
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EventView {
-    id: Uuid,
-    title: String,
-    description: Option<String>,
-    artist_id: Option<Uuid>,
-    artist_name: Option<String>,
-    venue: String,
-    address: String,
-    starts_at: DateTime<Utc>,
-    sale_starts_at: DateTime<Utc>,
-    sale_ends_at: Option<DateTime<Utc>>,
-    status: String,
-    min_price: Option<i64>,
-    max_price: Option<i64>,
-    seat_layout_id: Option<Uuid>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<EventSummary> for EventView {
-    fn from(e: EventSummary) -> Self {
-        Self {
-            id: e.id,
-            title: e.title,
-            description: e.description,
-            artist_id: e.artist_id,
-            artist_name: e.artist_name,
-            venue: e.venue,
-            address: e.address,
-            starts_at: e.starts_at,
-            sale_starts_at: e.sale_starts_at,
-            sale_ends_at: e.sale_ends_at,
-            status: e.status,
-            min_price: e.min_price,
-            max_price: e.max_price,
-            seat_layout_id: e.seat_layout_id,
-            created_at: e.created_at,
-            updated_at: e.updated_at,
-        }
+fn ticket_type_view(t: TicketType) -> TicketTypeView {
+    TicketTypeView {
+        id: t.id,
+        name: t.name,
+        price: t.price,
+        quantity: t.quantity,
     }
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TicketTypeView {
-    id: Uuid,
-    name: String,
-    price: i64,
-    quantity: Option<i32>,
-}
-
-impl From<TicketType> for TicketTypeView {
-    fn from(t: TicketType) -> Self {
-        Self {
-            id: t.id,
-            name: t.name,
-            price: t.price,
-            quantity: t.quantity,
-        }
-    }
-}
-
-/// A members-only window before the general sale: `{tier, opensAt, closesAt}`.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PresaleWindowView {
-    tier: String,
-    opens_at: DateTime<Utc>,
-    closes_at: DateTime<Utc>,
-}
-
-impl From<PresaleWindow> for PresaleWindowView {
-    fn from(w: PresaleWindow) -> Self {
-        Self {
-            tier: w.tier,
-            opens_at: w.opens_at,
-            closes_at: w.closes_at,
-        }
+pub fn presale_window_view(w: PresaleWindow) -> PresaleWindowView {
+    PresaleWindowView {
+        tier: w.tier,
+        opens_at: w.opens_at,
+        closes_at: w.closes_at,
     }
 }
 
 /// An event with its ticket types and its pre-sale schedule (empty when it has none).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EventDetailView {
-    #[serde(flatten)]
-    event: EventView,
-    ticket_types: Vec<TicketTypeView>,
-    presale_windows: Vec<PresaleWindowView>,
-}
-
-impl From<EventDetail> for EventDetailView {
-    fn from(d: EventDetail) -> Self {
-        Self {
-            event: d.event.into(),
-            ticket_types: d.ticket_types.into_iter().map(Into::into).collect(),
-            presale_windows: d.presale_windows.into_iter().map(Into::into).collect(),
-        }
+pub fn detail_view(d: EventDetail) -> EventDetailView {
+    EventDetailView {
+        event: event_view(d.event),
+        ticket_types: d.ticket_types.into_iter().map(ticket_type_view).collect(),
+        presale_windows: d
+            .presale_windows
+            .into_iter()
+            .map(presale_window_view)
+            .collect(),
     }
 }
 
@@ -136,13 +79,6 @@ pub struct ListQuery {
     q: Option<String>,
     page: Option<i64>,
     limit: Option<i64>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct EventList {
-    events: Vec<EventView>,
-    #[serde(flatten)]
-    page: PageMeta,
 }
 
 pub async fn list(
@@ -168,7 +104,7 @@ pub async fn list(
     )
     .await?;
     Ok(Json(EventList {
-        events: found.into_iter().map(Into::into).collect(),
+        events: found.into_iter().map(event_view).collect(),
         page: page.meta(total),
     }))
 }
@@ -180,5 +116,5 @@ pub async fn detail(
     let event = events::get(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("event"))?;
-    Ok(Json(event.into()))
+    Ok(Json(detail_view(event)))
 }

@@ -3,39 +3,41 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use axum::response::{IntoResponse, Response};
+use urr_wire::ErrorDetail;
+use urr_wire::health::{Dependency, Live, Ready, Unready};
 
 use crate::state::AppState;
 
-pub async fn live() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+pub async fn live() -> Json<Live> {
+    Json(Live {
+        status: "ok".to_owned(),
+    })
 }
 
 /// 200 when PostgreSQL and Redis both answer, else 503 naming which did not.
-pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub async fn ready(State(state): State<AppState>) -> Response {
     let (db, kv) = tokio::join!(urr_store::db::ping(&state.db), state.kv.ping());
-    let status = if db.is_ok() && kv.is_ok() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
+    let verdict = |ok: bool| {
+        if ok { Dependency::Ok } else { Dependency::Down }
     };
-    let body = json!({
-        "status": if status == StatusCode::OK { "ready" } else { "unavailable" },
-        "postgres": verdict(db.is_ok()),
-        "redis": verdict(kv.is_ok()),
-    });
-    if status != StatusCode::OK {
-        // Keep the error shape of every other failure, with the details beside it.
-        let body = json!({
-            "error": {"code": "unavailable", "message": "a dependency is down"},
-            "postgres": body["postgres"],
-            "redis": body["redis"],
-        });
-        return (status, Json(body));
+    let (postgres, redis) = (verdict(db.is_ok()), verdict(kv.is_ok()));
+    if db.is_ok() && kv.is_ok() {
+        return Json(Ready {
+            status: "ready".to_owned(),
+            postgres,
+            redis,
+        })
+        .into_response();
     }
-    (status, Json(body))
-}
-
-fn verdict(answered: bool) -> &'static str {
-    if answered { "ok" } else { "down" }
+    // Keep the error shape of every other failure, with the details beside it.
+    let body = Unready {
+        error: ErrorDetail {
+            code: "unavailable".to_owned(),
+            message: "a dependency is down".to_owned(),
+        },
+        postgres,
+        redis,
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }

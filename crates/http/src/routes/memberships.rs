@@ -5,13 +5,16 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use urr_store::artists;
 use urr_store::memberships::{
     self, DEFAULT_DIAMOND_POINTS, DEFAULT_GOLD_POINTS, FanClub, JOIN_BONUS, Membership,
     PURCHASE_POINTS, PointEntry,
 };
+use urr_wire::memberships::{
+    ClubRequest, ClubView, JoinReply, JoinRequest, MembershipDetail, MembershipList,
+    MembershipView, PointView, TierView,
+};
+use urr_wire::status::{MembershipStatus, MembershipTier};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -25,119 +28,62 @@ const MAX_PRICE: i64 = 10_000_000;
 const MAX_POINTS: i64 = 1_000_000_000;
 const HISTORY_LIMIT: i64 = 50;
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TierView {
-    tier: &'static str,
-    min_points: i64,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ClubView {
-    artist_id: Uuid,
-    price: i64,
-    free: bool,
-    tiers: Vec<TierView>,
-    join_bonus: i64,
-    points_per_reservation: i64,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<FanClub> for ClubView {
-    fn from(c: FanClub) -> Self {
-        Self {
-            artist_id: c.artist_id,
-            price: c.price,
-            free: c.price == 0,
-            tiers: vec![
-                TierView {
-                    tier: "silver",
-                    min_points: 0,
-                },
-                TierView {
-                    tier: "gold",
-                    min_points: c.gold_points,
-                },
-                TierView {
-                    tier: "diamond",
-                    min_points: c.diamond_points,
-                },
-            ],
-            join_bonus: JOIN_BONUS,
-            points_per_reservation: PURCHASE_POINTS,
-            updated_at: c.updated_at,
-        }
+fn club_view(c: FanClub) -> ClubView {
+    ClubView {
+        artist_id: c.artist_id,
+        price: c.price,
+        free: c.price == 0,
+        tiers: vec![
+            TierView {
+                tier: MembershipTier::Silver,
+                min_points: 0,
+            },
+            TierView {
+                tier: MembershipTier::Gold,
+                min_points: c.gold_points,
+            },
+            TierView {
+                tier: MembershipTier::Diamond,
+                min_points: c.diamond_points,
+            },
+        ],
+        join_bonus: JOIN_BONUS,
+        points_per_reservation: PURCHASE_POINTS,
+        updated_at: c.updated_at,
     }
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MembershipView {
-    membership_id: Uuid,
-    artist_id: Uuid,
-    artist_name: String,
-    /// `pending` (pay with this `membershipId`), `active` or `expired`.
-    status: String,
-    tier: String,
-    points: i64,
-    price: i64,
-    next_tier: Option<&'static str>,
-    next_tier_points: Option<i64>,
-    joined_at: Option<DateTime<Utc>>,
-    expires_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-}
-
-impl From<Membership> for MembershipView {
-    fn from(m: Membership) -> Self {
-        let (next_tier, next_tier_points) = if m.points < m.gold_points {
-            (Some("gold"), Some(m.gold_points))
-        } else if m.points < m.diamond_points {
-            (Some("diamond"), Some(m.diamond_points))
-        } else {
-            (None, None)
-        };
-        Self {
-            membership_id: m.id,
-            artist_id: m.artist_id,
-            artist_name: m.artist_name,
-            status: m.status,
-            tier: m.tier,
-            points: m.points,
-            price: m.price,
-            next_tier,
-            next_tier_points,
-            joined_at: m.joined_at,
-            expires_at: m.expires_at,
-            created_at: m.created_at,
-        }
+fn membership_view(m: Membership) -> MembershipView {
+    let (next_tier, next_tier_points) = if m.points < m.gold_points {
+        (Some(MembershipTier::Gold), Some(m.gold_points))
+    } else if m.points < m.diamond_points {
+        (Some(MembershipTier::Diamond), Some(m.diamond_points))
+    } else {
+        (None, None)
+    };
+    MembershipView {
+        membership_id: m.id,
+        artist_id: m.artist_id,
+        artist_name: m.artist_name,
+        status: m.status,
+        tier: m.tier,
+        points: m.points,
+        price: m.price,
+        next_tier,
+        next_tier_points,
+        joined_at: m.joined_at,
+        expires_at: m.expires_at,
+        created_at: m.created_at,
     }
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PointView {
-    points: i64,
-    reason: String,
-    reservation_id: Option<Uuid>,
-    at: DateTime<Utc>,
-}
-
-impl From<PointEntry> for PointView {
-    fn from(p: PointEntry) -> Self {
-        Self {
-            points: p.delta,
-            reason: p.reason,
-            reservation_id: p.reservation_id,
-            at: p.at,
-        }
+fn point_view(p: PointEntry) -> PointView {
+    PointView {
+        points: p.delta,
+        reason: p.reason,
+        reservation_id: p.reservation_id,
+        at: p.at,
     }
-}
-
-#[derive(Debug, Serialize)]
-pub struct MembershipList {
-    memberships: Vec<MembershipView>,
 }
 
 /// The caller's memberships, newest first.
@@ -147,16 +93,8 @@ pub async fn mine(
 ) -> ApiResult<Json<MembershipList>> {
     let found = memberships::list_for_user(&state.db, user.id).await?;
     Ok(Json(MembershipList {
-        memberships: found.into_iter().map(Into::into).collect(),
+        memberships: found.into_iter().map(membership_view).collect(),
     }))
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MembershipDetail {
-    #[serde(flatten)]
-    membership: MembershipView,
-    point_history: Vec<PointView>,
 }
 
 /// One of the caller's memberships with its newest point changes.
@@ -171,25 +109,9 @@ pub async fn get(
         .ok_or_else(|| ApiError::not_found("membership"))?;
     let history = memberships::points_history(&state.db, id, HISTORY_LIMIT).await?;
     Ok(Json(MembershipDetail {
-        membership: membership.into(),
-        point_history: history.into_iter().map(Into::into).collect(),
+        membership: membership_view(membership),
+        point_history: history.into_iter().map(point_view).collect(),
     }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JoinRequest {
-    artist_id: Uuid,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JoinReply {
-    #[serde(flatten)]
-    membership: MembershipView,
-    /// True when the membership waits for its fee: pay it with `POST
-    /// /api/v1/payments/prepare` (or `/process`) and this `membershipId`.
-    payment_required: bool,
 }
 
 /// Joins an artist's fan club: active at once when the club is free, else pending until
@@ -210,11 +132,11 @@ pub async fn join(
     } else {
         StatusCode::OK
     };
-    let payment_required = membership.status == "pending";
+    let payment_required = membership.status == MembershipStatus::Pending;
     Ok((
         status,
         Json(JoinReply {
-            membership: membership.into(),
+            membership: membership_view(membership),
             payment_required,
         }),
     ))
@@ -228,16 +150,7 @@ pub async fn club(
     let club = memberships::club(&state.db, artist)
         .await?
         .ok_or_else(|| ApiError::not_found("fan club of this artist"))?;
-    Ok(Json(club.into()))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ClubRequest {
-    /// Won for a year; 0 makes joining free.
-    price: i64,
-    gold_points: Option<i64>,
-    diamond_points: Option<i64>,
+    Ok(Json(club_view(club)))
 }
 
 /// Sets up or changes an artist's fan club (admin).
@@ -274,5 +187,5 @@ pub async fn put_club(
             }
             other => other.into(),
         })?;
-    Ok(Json(club.into()))
+    Ok(Json(club_view(club)))
 }

@@ -3,15 +3,15 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use urr_store::news::{self, News};
+use urr_wire::news::{NewsList, NewsPatch, NewsRequest, NewsView};
 use uuid::Uuid;
 
 use super::community::escape_html;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::pagination::{Page, PageMeta};
+use crate::pagination::Page;
 use crate::session::AdminUser;
 use crate::state::AppState;
 use crate::validate;
@@ -19,27 +19,14 @@ use crate::validate;
 pub const MAX_TITLE: usize = 200;
 pub const MAX_BODY: usize = 20_000;
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NewsView {
-    id: Uuid,
-    title: String,
-    body: String,
-    author_id: Option<Uuid>,
-    published_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<News> for NewsView {
-    fn from(n: News) -> Self {
-        Self {
-            id: n.id,
-            title: escape_html(&n.title),
-            body: escape_html(&n.body),
-            author_id: n.author_id,
-            published_at: n.published_at,
-            updated_at: n.updated_at,
-        }
+fn news_view(n: News) -> NewsView {
+    NewsView {
+        id: n.id,
+        title: escape_html(&n.title),
+        body: escape_html(&n.body),
+        author_id: n.author_id,
+        published_at: n.published_at,
+        updated_at: n.updated_at,
     }
 }
 
@@ -49,13 +36,6 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct NewsList {
-    news: Vec<NewsView>,
-    #[serde(flatten)]
-    page: PageMeta,
-}
-
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -63,7 +43,7 @@ pub async fn list(
     let page = Page::from_query(query.page, query.limit)?;
     let (items, total) = news::list(&state.db, page.limit, page.offset()).await?;
     Ok(Json(NewsList {
-        news: items.into_iter().map(Into::into).collect(),
+        news: items.into_iter().map(news_view).collect(),
         page: page.meta(total),
     }))
 }
@@ -75,37 +55,25 @@ pub async fn detail(
     let item = news::get(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("news"))?;
-    Ok(Json(item.into()))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CreateRequest {
-    title: String,
-    body: String,
+    Ok(Json(news_view(item)))
 }
 
 pub async fn create(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
-    ApiJson(body): ApiJson<CreateRequest>,
+    ApiJson(body): ApiJson<NewsRequest>,
 ) -> ApiResult<(StatusCode, Json<NewsView>)> {
     let title = validate::text("title", &body.title, 1, MAX_TITLE)?;
     let text = validate::text("body", &body.body, 1, MAX_BODY)?;
     let item = news::create(&state.db, admin.id, &title, &text).await?;
-    Ok((StatusCode::CREATED, Json(item.into())))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct UpdateRequest {
-    title: Option<String>,
-    body: Option<String>,
+    Ok((StatusCode::CREATED, Json(news_view(item))))
 }
 
 pub async fn update(
     State(state): State<AppState>,
     _admin: AdminUser,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<UpdateRequest>,
+    ApiJson(body): ApiJson<NewsPatch>,
 ) -> ApiResult<Json<NewsView>> {
     let (title, text) = validate::title_body_patch(
         body.title.as_deref(),
@@ -119,7 +87,7 @@ pub async fn update(
             urr_store::StoreError::NotFound => ApiError::not_found("news"),
             other => other.into(),
         })?;
-    Ok(Json(item.into()))
+    Ok(Json(news_view(item)))
 }
 
 pub async fn delete(

@@ -4,11 +4,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use urr_auth::Role;
-use urr_payments::{PaymentView, Target};
-use uuid::Uuid;
+use urr_payments::Target;
+use urr_wire::payments::{
+    ConfirmRequest, PayFor, PaymentView, PreparedPayment, ProcessRequest, RefundRequest,
+};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
@@ -16,104 +16,45 @@ use crate::session::CurrentUser;
 use crate::state::AppState;
 use crate::validate;
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PaymentReply {
-    order_id: String,
-    purpose: String,
-    reservation_id: Option<Uuid>,
-    membership_id: Option<Uuid>,
-    transfer_id: Option<Uuid>,
-    amount: i64,
-    refunded_amount: Option<i64>,
-    status: String,
-    provider: String,
-    method: Option<String>,
-    confirmed_at: Option<DateTime<Utc>>,
-    refunded_at: Option<DateTime<Utc>>,
-    failure_code: Option<String>,
-    failure_message: Option<String>,
-}
-
-impl From<PaymentView> for PaymentReply {
-    fn from(p: PaymentView) -> Self {
-        Self {
-            order_id: p.order_id,
-            purpose: p.purpose,
-            reservation_id: p.reservation_id,
-            membership_id: p.membership_id,
-            transfer_id: p.transfer_id,
-            amount: p.amount,
-            refunded_amount: p.refunded_amount,
-            status: p.status,
-            provider: p.provider,
-            method: p.method,
-            confirmed_at: p.confirmed_at,
-            refunded_at: p.refunded_at,
-            failure_code: p.failure_code,
-            failure_message: p.failure_message,
-        }
-    }
-}
-
 /// What is paid for: exactly one of the three ids.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PayFor {
-    reservation_id: Option<Uuid>,
-    membership_id: Option<Uuid>,
-    transfer_id: Option<Uuid>,
-}
-
-impl PayFor {
-    fn target(&self) -> Result<Target, ApiError> {
-        match (self.reservation_id, self.membership_id, self.transfer_id) {
-            (Some(id), None, None) => Ok(Target::Reservation(id)),
-            (None, Some(id), None) => Ok(Target::Membership(id)),
-            (None, None, Some(id)) => Ok(Target::Transfer(id)),
-            _ => Err(ApiError::invalid(
-                "give exactly one of reservationId, membershipId and transferId",
-            )),
-        }
+fn target(pay_for: &PayFor) -> Result<Target, ApiError> {
+    match (
+        pay_for.reservation_id,
+        pay_for.membership_id,
+        pay_for.transfer_id,
+    ) {
+        (Some(id), None, None) => Ok(Target::Reservation(id)),
+        (None, Some(id), None) => Ok(Target::Membership(id)),
+        (None, None, Some(id)) => Ok(Target::Transfer(id)),
+        _ => Err(ApiError::invalid(
+            "give exactly one of reservationId, membershipId and transferId",
+        )),
     }
-}
-
-fn target_fields(target: Target) -> serde_json::Value {
-    let (reservation, membership, transfer) = target.ids();
-    serde_json::json!({
-        "purpose": target.purpose(),
-        "reservationId": reservation,
-        "membershipId": membership,
-        "transferId": transfer,
-    })
 }
 
 pub async fn prepare(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiJson(body): ApiJson<PayFor>,
-) -> ApiResult<Json<serde_json::Value>> {
-    let prepared = state.payments.prepare(user.id, body.target()?).await?;
-    let mut reply = target_fields(prepared.target);
-    reply["orderId"] = prepared.order_id.into();
-    reply["amount"] = prepared.amount.into();
-    reply["clientKey"] = prepared.client_key.into();
-    Ok(Json(reply))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConfirmRequest {
-    payment_key: String,
-    order_id: String,
-    amount: i64,
+) -> ApiResult<Json<PreparedPayment>> {
+    let prepared = state.payments.prepare(user.id, target(&body)?).await?;
+    let (reservation_id, membership_id, transfer_id) = prepared.target.ids();
+    Ok(Json(PreparedPayment {
+        purpose: prepared.target.purpose(),
+        reservation_id,
+        membership_id,
+        transfer_id,
+        order_id: prepared.order_id,
+        amount: prepared.amount,
+        client_key: prepared.client_key,
+    }))
 }
 
 pub async fn confirm(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiJson(body): ApiJson<ConfirmRequest>,
-) -> ApiResult<Json<PaymentReply>> {
+) -> ApiResult<Json<PaymentView>> {
     let key = validate::text("paymentKey", &body.payment_key, 1, 200)?;
     let order = validate::text("orderId", &body.order_id, 1, 64)?;
     if body.amount < 0 {
@@ -123,36 +64,21 @@ pub async fn confirm(
         state
             .payments
             .confirm(user.id, &key, &order, body.amount)
-            .await?
-            .into(),
+            .await?,
     ))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProcessRequest {
-    #[serde(flatten)]
-    target: PayFor,
-    method: String,
 }
 
 pub async fn process(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiJson(body): ApiJson<ProcessRequest>,
-) -> ApiResult<Json<PaymentReply>> {
+) -> ApiResult<Json<PaymentView>> {
     Ok(Json(
         state
             .payments
-            .process(user.id, body.target.target()?, body.method.trim())
-            .await?
-            .into(),
+            .process(user.id, target(&body.target)?, body.method.trim())
+            .await?,
     ))
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct RefundRequest {
-    reason: Option<String>,
 }
 
 pub async fn refund(
@@ -160,7 +86,7 @@ pub async fn refund(
     user: CurrentUser,
     ApiPath(order): ApiPath<String>,
     body: axum::body::Bytes,
-) -> ApiResult<Json<PaymentReply>> {
+) -> ApiResult<Json<PaymentView>> {
     // The body is optional: an empty one means "no reason given".
     let request: RefundRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RefundRequest::default()
@@ -177,8 +103,7 @@ pub async fn refund(
         state
             .payments
             .refund(user.id, user.role == Role::Admin, &order, &reason)
-            .await?
-            .into(),
+            .await?,
     ))
 }
 
@@ -186,12 +111,11 @@ pub async fn get(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(order): ApiPath<String>,
-) -> ApiResult<Json<PaymentReply>> {
+) -> ApiResult<Json<PaymentView>> {
     Ok(Json(
         state
             .payments
             .get(user.id, user.role == Role::Admin, &order)
-            .await?
-            .into(),
+            .await?,
     ))
 }

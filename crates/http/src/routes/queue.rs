@@ -10,10 +10,12 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
-use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 use urr_actors::event::QueueView;
 use urr_actors::ids::UserId;
+use urr_auth::Tier;
+use urr_wire::queue::{LeaveReply, QueueReply};
+use urr_wire::status::QueueStatus;
 use uuid::Uuid;
 
 use crate::entry;
@@ -33,23 +35,6 @@ pub fn next_poll_secs(people_ahead: u64) -> u64 {
     }
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QueueReply {
-    event_id: Uuid,
-    queued: bool,
-    /// `active`, `queued` or `none`.
-    status: &'static str,
-    position: Option<u64>,
-    people_ahead: Option<u64>,
-    people_behind: Option<u64>,
-    /// Seconds, at the configured admission rate.
-    estimated_wait: Option<u64>,
-    next_poll: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    entry_token: Option<String>,
-}
-
 fn reply(
     state: &AppState,
     event: Uuid,
@@ -58,14 +43,16 @@ fn reply(
 ) -> ApiResult<QueueReply> {
     Ok(match view {
         QueueView::Active { .. } => {
-            let (token, _) =
-                state
-                    .keys
-                    .issue_queue(&event.to_string(), &user.id.to_string(), 2, None)?;
+            let (token, _) = state.keys.issue_queue(
+                &event.to_string(),
+                &user.id.to_string(),
+                Tier::Two,
+                None,
+            )?;
             QueueReply {
                 event_id: event,
                 queued: false,
-                status: "active",
+                status: QueueStatus::Active,
                 position: None,
                 people_ahead: Some(0),
                 people_behind: None,
@@ -83,7 +70,7 @@ fn reply(
         } => QueueReply {
             event_id: event,
             queued: true,
-            status: "queued",
+            status: QueueStatus::Queued,
             position: Some(position),
             people_ahead: Some(people_ahead),
             people_behind: Some(people_behind),
@@ -96,7 +83,7 @@ fn reply(
         QueueView::Absent => QueueReply {
             event_id: event,
             queued: false,
-            status: "none",
+            status: QueueStatus::Absent,
             position: None,
             people_ahead: None,
             people_behind: None,
@@ -162,13 +149,16 @@ pub async fn leave(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(event): ApiPath<Uuid>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<LeaveReply>> {
     let left = state
         .events
         .event(event)
         .leave(UserId::from(user.id))
         .await?;
-    Ok(Json(serde_json::json!({"eventId": event, "left": left})))
+    Ok(Json(LeaveReply {
+        event_id: event,
+        left,
+    }))
 }
 
 /// Server-sent events: `position` after every admission tick while waiting, then one

@@ -5,8 +5,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
 use urr_actors::queue_log::QueueLogRecord;
+use urr_wire::queue::{QueueLog, QueueLogRecord as RecordView};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -14,76 +14,39 @@ use crate::extract::ApiPath;
 use crate::session::AdminUser;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
-#[serde(
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase",
-    tag = "kind"
-)]
-pub enum RecordView {
-    Joined {
-        user_id: Uuid,
-        tier1_pos: Option<u64>,
-        seq: u64,
-    },
-    Left {
-        user_id: Uuid,
-    },
-    Admitted {
-        user_id: Uuid,
-    },
-    Dropped {
-        user_id: Uuid,
-    },
-    Expired {
-        user_id: Uuid,
-    },
-}
-
-impl From<QueueLogRecord> for RecordView {
-    fn from(record: QueueLogRecord) -> Self {
-        match record {
-            QueueLogRecord::Joined {
-                user,
-                tier1_pos,
-                seq,
-            } => Self::Joined {
-                user_id: user.0,
-                tier1_pos,
-                seq,
-            },
-            QueueLogRecord::Left { user } => Self::Left { user_id: user.0 },
-            QueueLogRecord::Admitted { user } => Self::Admitted { user_id: user.0 },
-            QueueLogRecord::Dropped { user } => Self::Dropped { user_id: user.0 },
-            QueueLogRecord::Expired { user } => Self::Expired { user_id: user.0 },
-        }
+fn record_view(record: QueueLogRecord) -> RecordView {
+    match record {
+        QueueLogRecord::Joined {
+            user,
+            tier1_pos,
+            seq,
+        } => RecordView::Joined {
+            user_id: user.0,
+            tier1_pos,
+            seq,
+        },
+        QueueLogRecord::Left { user } => RecordView::Left { user_id: user.0 },
+        QueueLogRecord::Admitted { user } => RecordView::Admitted { user_id: user.0 },
+        QueueLogRecord::Dropped { user } => RecordView::Dropped { user_id: user.0 },
+        QueueLogRecord::Expired { user } => RecordView::Expired { user_id: user.0 },
     }
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QueueLogView {
-    event_id: Uuid,
-    /// Oldest first. A restarted actor compacts its log, so after a restart the trail
-    /// starts with the line as it stood then.
-    records: Vec<RecordView>,
 }
 
 pub async fn queue_log(
     State(state): State<AppState>,
     _admin: AdminUser,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<QueueLogView>> {
+) -> ApiResult<Json<QueueLog>> {
     let raw = urr_store::event_store::read_queue_log(&state.kv, id).await?;
     let records = raw
         .iter()
-        .map(|bytes| QueueLogRecord::decode(bytes).map(RecordView::from))
+        .map(|bytes| QueueLogRecord::decode(bytes).map(record_view))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| {
             tracing::error!(event = %id, %err, "unreadable queue log record");
             ApiError::new(ErrorCode::Internal, "internal error")
         })?;
-    Ok(Json(QueueLogView {
+    Ok(Json(QueueLog {
         event_id: id,
         records,
     }))

@@ -5,16 +5,20 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use urr_actors::event::EventError;
 use urr_actors::ids::{ReservationId, SeatId, TicketTypeId, UserId};
 use urr_store::reservations::{self, Item, Reservation};
+use urr_wire::reservations::{
+    HistoryView, ItemView, MyReservations, ReservationDetail, ReservationView, SeatHoldRequest,
+    TicketHoldRequest,
+};
+use urr_wire::status::ReservationStatus;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::pagination::{Page, PageMeta};
+use crate::pagination::Page;
 use crate::session::CurrentUser;
 use crate::state::AppState;
 use crate::validate;
@@ -22,31 +26,6 @@ use crate::validate;
 /// Bounds one request's seat list before it reaches the actor (whose per-event limit is
 /// usually far lower).
 const MAX_SEATS_PER_REQUEST: usize = 50;
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ItemView {
-    seat_id: Option<Uuid>,
-    label: Option<String>,
-    ticket_type_id: Option<Uuid>,
-    ticket_type_name: Option<String>,
-    quantity: i32,
-    unit_price: i64,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReservationView {
-    reservation_id: Uuid,
-    event_id: Uuid,
-    event_title: String,
-    status: String,
-    total_amount: i64,
-    expires_at: DateTime<Utc>,
-    created_at: DateTime<Utc>,
-    confirmed_at: Option<DateTime<Utc>>,
-    seats: Vec<ItemView>,
-}
 
 fn view(reservation: Reservation, items: Vec<Item>) -> ReservationView {
     ReservationView {
@@ -103,14 +82,6 @@ async fn replay(
     Ok(Some(found))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SeatHoldRequest {
-    event_id: Uuid,
-    seat_ids: Vec<Uuid>,
-    idempotency_key: String,
-}
-
 pub async fn reserve_seats(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -140,15 +111,6 @@ pub async fn reserve_seats(
         )
         .await;
     finish_hold(&state, &user, held).await
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TicketHoldRequest {
-    event_id: Uuid,
-    ticket_type_id: Uuid,
-    quantity: u32,
-    idempotency_key: String,
 }
 
 pub async fn reserve_tickets(
@@ -195,22 +157,6 @@ async fn finish_hold(
     }
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReservationDetail {
-    #[serde(flatten)]
-    reservation: ReservationView,
-    history: Vec<HistoryView>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HistoryView {
-    status: String,
-    note: String,
-    at: DateTime<Utc>,
-}
-
 /// One of the caller's reservations, with its history (what happened, and why).
 pub async fn get(
     State(state): State<AppState>,
@@ -239,13 +185,6 @@ pub struct MyQuery {
     limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct MyReservations {
-    reservations: Vec<ReservationView>,
-    #[serde(flatten)]
-    page: PageMeta,
-}
-
 pub async fn mine(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -267,7 +206,7 @@ pub async fn cancel(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<ReservationView>> {
     let current = owned(&state, id, &user).await?;
-    if current.status != "pending" {
+    if current.status != ReservationStatus::Pending {
         return Err(ApiError::new(
             crate::error::ErrorCode::NotPending,
             format!("a {} reservation cannot be cancelled", current.status),

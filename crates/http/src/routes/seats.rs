@@ -8,105 +8,67 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
-use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
-use urr_actors::event::{SeatStatus, SeatUpdate};
+use urr_actors::event::{SeatStatus as LiveStatus, SeatUpdate};
 use urr_store::seats::{self, SeatLayout};
+use urr_wire::seats::{LayoutView, RowView, SeatChange, SeatMapView, SeatView, SectionView};
+use urr_wire::status::SeatStatus;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiPath;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SeatMapView {
-    event_id: Uuid,
-    layout: LayoutView,
+/// The actor's word for a seat is the map's.
+fn seat_status(live: LiveStatus) -> SeatStatus {
+    match live {
+        LiveStatus::Available => SeatStatus::Available,
+        LiveStatus::Locked => SeatStatus::Locked,
+        LiveStatus::Reserved => SeatStatus::Reserved,
+    }
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct LayoutView {
-    id: Uuid,
-    stage: String,
-    total_seats: usize,
-    sections: Vec<SectionView>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SectionView {
-    id: Uuid,
-    name: String,
-    price: i64,
-    rows: Vec<RowView>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RowView {
-    number: i32,
-    seats: Vec<SeatView>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SeatView {
-    id: Uuid,
-    number: i32,
-    /// `SECTION-ROW-SEAT`, what a person reads on a ticket.
-    label: String,
-    price: i64,
-    status: String,
-}
-
-impl From<SeatLayout> for SeatMapView {
-    fn from(layout: SeatLayout) -> Self {
-        let mut total_seats = 0;
-        let sections = layout
-            .sections
-            .into_iter()
-            .map(|section| {
-                total_seats += section.seats.len();
-                let mut rows: Vec<RowView> = Vec::with_capacity(section.rows.max(0) as usize);
-                for seat in section.seats {
-                    if rows.last().is_none_or(|row| row.number != seat.row_number) {
-                        rows.push(RowView {
-                            number: seat.row_number,
-                            seats: Vec::new(),
-                        });
-                    }
-                    if let Some(row) = rows.last_mut() {
-                        row.seats.push(SeatView {
-                            id: seat.id,
-                            number: seat.seat_number,
-                            label: format!(
-                                "{}-{}-{}",
-                                section.name, seat.row_number, seat.seat_number
-                            ),
-                            price: seat.price,
-                            status: seat.status,
-                        });
-                    }
+fn seat_map_view(layout: SeatLayout) -> SeatMapView {
+    let mut total_seats = 0;
+    let sections = layout
+        .sections
+        .into_iter()
+        .map(|section| {
+            total_seats += section.seats.len() as u64;
+            let mut rows: Vec<RowView> = Vec::with_capacity(section.rows.max(0) as usize);
+            for seat in section.seats {
+                if rows.last().is_none_or(|row| row.number != seat.row_number) {
+                    rows.push(RowView {
+                        number: seat.row_number,
+                        seats: Vec::new(),
+                    });
                 }
-                SectionView {
-                    id: section.id,
-                    name: section.name,
-                    price: section.price,
-                    rows,
+                if let Some(row) = rows.last_mut() {
+                    row.seats.push(SeatView {
+                        id: seat.id,
+                        number: seat.seat_number,
+                        label: format!("{}-{}-{}", section.name, seat.row_number, seat.seat_number),
+                        price: seat.price,
+                        status: seat.status,
+                    });
                 }
-            })
-            .collect();
-        SeatMapView {
-            event_id: layout.event_id,
-            layout: LayoutView {
-                id: layout.id,
-                stage: layout.stage,
-                total_seats,
-                sections,
-            },
-        }
+            }
+            SectionView {
+                id: section.id,
+                name: section.name,
+                price: section.price,
+                rows,
+            }
+        })
+        .collect();
+    SeatMapView {
+        event_id: layout.event_id,
+        layout: LayoutView {
+            id: layout.id,
+            stage: layout.stage,
+            total_seats,
+            sections,
+        },
     }
 }
 
@@ -122,7 +84,7 @@ pub async fn for_event(
     let mut layout = seats::layout_for_event(&state.db, event_id)
         .await?
         .ok_or_else(|| ApiError::not_found("seat layout for this event"))?;
-    let live: HashMap<Uuid, SeatStatus> = state
+    let live: HashMap<Uuid, LiveStatus> = state
         .events
         .event(event_id)
         .seat_statuses()
@@ -132,12 +94,12 @@ pub async fn for_event(
         .collect();
     for section in &mut layout.sections {
         for seat in &mut section.seats {
-            if let Some(status) = live.get(&seat.id) {
-                seat.status = status.as_str().to_owned();
+            if let Some(&status) = live.get(&seat.id) {
+                seat.status = seat_status(status);
             }
         }
     }
-    Ok(Json(layout.into()))
+    Ok(Json(seat_map_view(layout)))
 }
 
 /// Server-sent events: one `seat` event per change (`{seatId, status}`); `resync` when
@@ -151,10 +113,10 @@ pub async fn stream(
         let event = match changes.recv().await {
             Ok(SeatUpdate::Changed(change)) => Event::default()
                 .event("seat")
-                .json_data(serde_json::json!({
-                    "seatId": change.seat.0,
-                    "status": change.status.as_str(),
-                }))
+                .json_data(SeatChange {
+                    seat_id: change.seat.0,
+                    status: seat_status(change.status),
+                })
                 .unwrap_or_else(|_| Event::default().event("resync")),
             Ok(SeatUpdate::Resync) | Err(RecvError::Lagged(_)) => {
                 Event::default().event("resync").data("{}")

@@ -5,8 +5,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
 use urr_store::payments::{self, Target};
+use urr_wire::payments::ReservationPayment;
+use urr_wire::site::{BookingRules, SiteConfig, TossConfig};
+use urr_wire::status::PaymentStatus;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -15,40 +17,44 @@ use crate::session::CurrentUser;
 use crate::state::AppState;
 
 /// Public: nothing here is secret (the Toss client key is meant for browsers).
-pub async fn config(State(state): State<AppState>) -> Json<Value> {
+pub async fn config(State(state): State<AppState>) -> Json<SiteConfig> {
     let payments = &state.config.payments;
     let toss = payments
         .toss_secret_key
         .as_ref()
         .filter(|_| !payments.toss_client_key.is_empty())
-        .map(|_| json!({"clientKey": payments.toss_client_key}));
+        .map(|_| TossConfig {
+            client_key: payments.toss_client_key.clone(),
+        });
     let defaults = state.queue_defaults;
-    Json(json!({
-        "googleClientId": state.config.google_client_id,
-        "toss": toss,
-        "paymentSandbox": payments.payment_sandbox,
-        "sandboxMethods": ["naverpay", "kakaopay", "transfer"],
-        "maxSeatsPerHold": defaults.max_seats_per_hold,
-        "holdTtlSecs": defaults.hold_ttl.as_secs(),
-    }))
+    Json(SiteConfig {
+        google_client_id: state.config.google_client_id.clone(),
+        toss,
+        payment_sandbox: payments.payment_sandbox,
+        sandbox_methods: ["naverpay", "kakaopay", "transfer"]
+            .map(str::to_owned)
+            .to_vec(),
+        max_seats_per_hold: defaults.max_seats_per_hold,
+        hold_ttl_secs: defaults.hold_ttl.as_secs(),
+    })
 }
 
 /// An event's booking rules as its actor applies them.
 pub async fn booking_rules(
     State(state): State<AppState>,
     ApiPath(event): ApiPath<Uuid>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<BookingRules>> {
     if urr_store::events::get(&state.db, event).await?.is_none() {
         return Err(ApiError::not_found("event"));
     }
     let settings = crate::entry::settings(&state, event).await?;
-    Ok(Json(json!({
-        "eventId": event,
-        "queueEnabled": settings.enabled,
-        "tier1Active": state.tier1_active(event).await,
-        "maxSeatsPerHold": settings.max_seats_per_hold,
-        "holdTtlSecs": settings.hold_ttl.as_secs(),
-    })))
+    Ok(Json(BookingRules {
+        event_id: event,
+        queue_enabled: settings.enabled,
+        tier1_active: state.tier1_active(event).await,
+        max_seats_per_hold: settings.max_seats_per_hold,
+        hold_ttl_secs: settings.hold_ttl.as_secs(),
+    }))
 }
 
 /// The caller's paid (or refunded) order for one of their reservations.
@@ -56,22 +62,22 @@ pub async fn reservation_payment(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(reservation): ApiPath<Uuid>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ReservationPayment>> {
     let payment = payments::latest_for(
         &state.db,
         user.id,
         Target::Reservation(reservation),
-        &["done", "refunded"],
+        &[PaymentStatus::Done, PaymentStatus::Refunded],
     )
     .await?
     .ok_or_else(|| ApiError::not_found("payment for this reservation"))?;
-    Ok(Json(json!({
-        "orderId": payment.order_id,
-        "reservationId": reservation,
-        "amount": payment.amount,
-        "status": payment.status,
-        "method": payment.method,
-        "confirmedAt": payment.confirmed_at,
-        "refundedAt": payment.refunded_at,
-    })))
+    Ok(Json(ReservationPayment {
+        order_id: payment.order_id,
+        reservation_id: reservation,
+        amount: payment.amount,
+        status: payment.status,
+        method: payment.method,
+        confirmed_at: payment.confirmed_at,
+        refunded_at: payment.refunded_at,
+    }))
 }

@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
 use urr_store::stats;
+use urr_wire::stats::{EventStats, QueueFigures, SeatCounts, StatsOverview};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -16,45 +16,53 @@ pub async fn event(
     State(state): State<AppState>,
     _admin: AdminUser,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EventStats>> {
     if urr_store::events::get(&state.db, id).await?.is_none() {
         return Err(ApiError::not_found("event"));
     }
     let figures = stats::for_event(&state.db, id).await?;
-    let queue = state.events.event(id).overview().await?;
-    Ok(Json(json!({
-        "eventId": id,
-        "confirmed": figures.confirmed,
-        "cancelled": figures.cancelled,
-        "expired": figures.expired,
-        "refunded": figures.refunded,
-        "revenue": figures.revenue,
-        "refundedAmount": figures.refunded_amount,
-        "transfers": figures.transfers,
-        "queue": {
-            "waiting": queue.queue.waiting,
-            "active": queue.queue.active,
-            "admittedPerMinute": (queue.admitted_per_sec * 60.0).round() as u64,
-            "totalAdmitted": queue.queue.total_admitted,
+    let live = state.events.event(id).overview().await?;
+    Ok(Json(EventStats {
+        event_id: id,
+        confirmed: figures.confirmed,
+        cancelled: figures.cancelled,
+        expired: figures.expired,
+        refunded: figures.refunded,
+        revenue: figures.revenue,
+        refunded_amount: figures.refunded_amount,
+        transfers: figures.transfers,
+        queue: QueueFigures {
+            waiting: live.queue.waiting as u64,
+            active: live.queue.active as u64,
+            admitted_per_minute: (live.admitted_per_sec * 60.0).round() as u64,
+            total_admitted: live.queue.total_admitted,
         },
-        "seats": {
-            "available": queue.seats_available,
-            "held": queue.seats_held,
-            "sold": queue.seats_sold,
-        },
-    })))
+        seats: seat_counts(&live),
+    }))
 }
 
-pub async fn overview(State(state): State<AppState>, _admin: AdminUser) -> ApiResult<Json<Value>> {
+/// An event's seats by state, from its actor's overview.
+pub fn seat_counts(live: &urr_actors::event::EventOverview) -> SeatCounts {
+    SeatCounts {
+        available: live.seats_available as u64,
+        held: live.seats_held as u64,
+        sold: live.seats_sold as u64,
+    }
+}
+
+pub async fn overview(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+) -> ApiResult<Json<StatsOverview>> {
     let (totals, events) = stats::overview(&state.db).await?;
-    Ok(Json(json!({
-        "events": events,
-        "confirmed": totals.confirmed,
-        "cancelled": totals.cancelled,
-        "expired": totals.expired,
-        "refunded": totals.refunded,
-        "revenue": totals.revenue,
-        "refundedAmount": totals.refunded_amount,
-        "transfers": totals.transfers,
-    })))
+    Ok(Json(StatsOverview {
+        events,
+        confirmed: totals.confirmed,
+        cancelled: totals.cancelled,
+        expired: totals.expired,
+        refunded: totals.refunded,
+        revenue: totals.revenue,
+        refunded_amount: totals.refunded_amount,
+        transfers: totals.transfers,
+    }))
 }

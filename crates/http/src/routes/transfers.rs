@@ -6,51 +6,18 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use urr_store::reservations;
 use urr_store::transfers::{self, ListRefusal, Transfer};
+use urr_wire::status::{TransferRole, TransferStatus};
+use urr_wire::transfers::{ListingRequest, MyTransfers, TicketView, TransferList, TransferView};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::pagination::{Page, PageMeta};
+use crate::pagination::Page;
 use crate::session::CurrentUser;
 use crate::state::AppState;
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TicketView {
-    seat_id: Option<Uuid>,
-    label: String,
-    quantity: i32,
-}
-
-/// A listing as anyone sees it; its seller and buyer also see `reservationId`, their
-/// `role` and how the seller was settled.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TransferView {
-    transfer_id: Uuid,
-    event_id: Uuid,
-    event_title: String,
-    price: i64,
-    face_value: i64,
-    /// `listed`, `completed` or `cancelled`.
-    status: String,
-    tickets: Vec<TicketView>,
-    created_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reservation_id: Option<Uuid>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    completed_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    settlement: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    settlement_status: Option<String>,
-}
 
 /// Views of `listings`, with their tickets read in one query; `viewer` sees more of the
 /// ones they sold or bought.
@@ -78,8 +45,8 @@ async fn views(
                 })
                 .collect();
             let role = match viewer {
-                Some(v) if v == t.seller_id => Some("seller"),
-                Some(v) if Some(v) == t.buyer_id => Some("buyer"),
+                Some(v) if v == t.seller_id => Some(TransferRole::Seller),
+                Some(v) if Some(v) == t.buyer_id => Some(TransferRole::Buyer),
                 _ => None,
             };
             let private = role.is_some();
@@ -109,19 +76,11 @@ async fn one(state: &AppState, listing: Transfer, viewer: Uuid) -> ApiResult<Tra
         .ok_or_else(|| ApiError::not_found("transfer"))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListRequest {
-    reservation_id: Uuid,
-    /// Won; at least 1 and at most what the ticket cost.
-    price: i64,
-}
-
 /// Lists one of the caller's confirmed tickets for transfer.
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
-    ApiJson(body): ApiJson<ListRequest>,
+    ApiJson(body): ApiJson<ListingRequest>,
 ) -> ApiResult<(StatusCode, Json<TransferView>)> {
     if body.price < 1 {
         return Err(ApiError::invalid("price must be at least 1 won"));
@@ -162,13 +121,6 @@ pub struct OpenQuery {
     limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct TransferList {
-    transfers: Vec<TransferView>,
-    #[serde(flatten)]
-    page: PageMeta,
-}
-
 /// Open listings, of one event when `eventId` is given, oldest first.
 pub async fn open(
     State(state): State<AppState>,
@@ -182,11 +134,6 @@ pub async fn open(
         transfers: views(&state, found, Some(user.id)).await?,
         page: page.meta(total),
     }))
-}
-
-#[derive(Debug, Serialize)]
-pub struct MyTransfers {
-    transfers: Vec<TransferView>,
 }
 
 /// The transfers the caller sold or bought, newest first.
@@ -208,7 +155,11 @@ pub async fn get(
 ) -> ApiResult<Json<TransferView>> {
     let listing = transfers::get(&state.db, id)
         .await?
-        .filter(|t| t.status == "listed" || t.seller_id == user.id || t.buyer_id == Some(user.id))
+        .filter(|t| {
+            t.status == TransferStatus::Listed
+                || t.seller_id == user.id
+                || t.buyer_id == Some(user.id)
+        })
         .ok_or_else(|| ApiError::not_found("transfer"))?;
     Ok(Json(one(&state, listing, user.id).await?))
 }

@@ -1,0 +1,59 @@
+//! `/api/v1/auth/*`: accounts and sessions.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::status::Role;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// A Google ID token from the browser's sign-in button.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GoogleRequest {
+    pub credential: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The reply to register, login, refresh and Google sign-in (the cookies carry the same
+/// access token and the refresh token).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub user: UserView,
+    pub access_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `GET /api/v1/auth/me`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MeView {
+    pub user: UserView,
+}
+
+/// `POST /api/v1/auth/logout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedOut {
+    pub signed_out: bool,
+}
