@@ -47,7 +47,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// Give the account with EMAIL the admin role (it takes effect at its next sign-in).
+    /// Give the account with EMAIL the admin role (operator calls work from its next request).
     Grant {
         /// Email of an existing account.
         email: String,
@@ -247,6 +247,28 @@ mod tests {
     #[test]
     fn every_command_parses_without_clashing_flags() {
         Cli::command().debug_assert();
+    }
+
+    /// A newcomer types `--payment-sandbox` as a plain switch; an explicit value (or the
+    /// environment's `true`/`false`) still works.
+    #[test]
+    fn boolean_flags_are_switches_that_still_take_a_value() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["urr", "serve"].iter().chain(args)).unwrap();
+            let Command::Serve(serve) = cli.command else {
+                panic!("not serve");
+            };
+            serve.node
+        };
+        let bare = parse(&["--payment-sandbox", "--vwr-create-tables"]);
+        assert!(bare.http.payments.payment_sandbox);
+        assert!(bare.vwr.create_tables);
+        let explicit = parse(&["--secure-cookies", "false", "--rate-limits=false"]);
+        assert!(!explicit.http.secure_cookies);
+        assert!(!explicit.http.rate_limits.enabled);
+        let defaults = parse(&[]);
+        assert!(!defaults.http.payments.payment_sandbox);
+        assert!(defaults.http.secure_cookies);
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
         &api,
         &operator,
         &encore_config,
-        &format!("URR Live in Seoul: encore ({stamp})"),
+        "URR Live in Seoul: Encore Night",
     )
     .await
     .context("seeding the encore show")?;
@@ -71,13 +71,10 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<()> {
             "rush: {} simulated buyers for {} seats, through both waiting rooms...",
             rush.users, rush.seats
         );
-        let (report, written) = urr_loadgen::run(
-            &rush,
-            &backend,
-            &format!("URR Live in Seoul: opening night ({stamp})"),
-        )
-        .await
-        .context("running the rush")?;
+        let (report, written) =
+            urr_loadgen::run(&rush, &backend, "URR Live in Seoul: Opening Night")
+                .await
+                .context("running the rush")?;
         println!("{}", report.summary());
         println!("report: {}", written.report.display());
         println!("plot:   {}", written.plot.display());

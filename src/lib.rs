@@ -47,7 +47,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                     other => other.into(),
                 })?;
-            println!("{} ({}) is now an admin", user.email, user.id);
+            println!(
+                "{} ({}) is now an admin: operator calls work from their next request",
+                user.email, user.id
+            );
             Ok(())
         }
     }

@@ -290,3 +290,19 @@ async fn google_sign_in_is_404_when_not_configured() {
         .await;
     assert_error(response, StatusCode::NOT_FOUND, "google_disabled").await;
 }
+
+#[tokio::test]
+async fn a_granted_admin_role_works_from_the_next_request_without_signing_in_again() {
+    let app = spawn_app().await;
+    let user = app.quick_user("soon-admin").await;
+    let artist = json!({"name": "Granted"});
+    let refused = app.post_as("/api/v1/admin/artists", &artist, &user).await;
+    assert_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+
+    urr_store::users::grant_admin(&app.db, &user.email)
+        .await
+        .expect("grant");
+    // The same access token, which still says "user".
+    let created = app.post_as("/api/v1/admin/artists", &artist, &user).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+}

@@ -26,7 +26,7 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
 
     /// Mark auth cookies `Secure` (browsers still accept them on http://localhost).
-    #[arg(long, env = "URR_SECURE_COOKIES", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "URR_SECURE_COOKIES", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub secure_cookies: bool,
 
     /// Google OAuth client id; Google sign-in is off when unset.

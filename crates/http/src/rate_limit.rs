@@ -34,7 +34,7 @@ const MEMORY_PRUNE_AT: usize = 10_000;
 #[derive(Debug, Clone, Args)]
 pub struct RateLimitConfig {
     /// Enforce per-route rate limits.
-    #[arg(long = "rate-limits", env = "URR_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long = "rate-limits", env = "URR_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub enabled: bool,
     /// Requests per minute per caller to `/api/v1/auth/*`.
     #[arg(long, env = "URR_RATE_LIMIT_AUTH_PER_MIN", default_value_t = 60)]

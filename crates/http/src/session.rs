@@ -41,6 +41,11 @@ impl FromRequestParts<AppState> for CurrentUser {
 }
 
 /// A signed-in caller with the admin role: 401 when anonymous, 403 when not an admin.
+///
+/// The role is read from the account, not from the access token: `urr admin grant` (and a
+/// revocation) takes effect on the caller's next request instead of at their next
+/// sign-in, 15 minutes later. Operator calls are few, so the lookup costs nothing that
+/// matters.
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub CurrentUser);
 
@@ -48,10 +53,14 @@ impl FromRequestParts<AppState> for AdminUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let user = CurrentUser::from_request_parts(parts, state).await?;
-        if user.role != Role::Admin {
+        let mut user = CurrentUser::from_request_parts(parts, state).await?;
+        let account = urr_store::users::find_by_id(&state.db, user.id)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "account no longer exists"))?;
+        if account.role != Role::Admin {
             return Err(ApiError::new(ErrorCode::Forbidden, "admin role required"));
         }
+        user.role = account.role;
         Ok(AdminUser(user))
     }
 }

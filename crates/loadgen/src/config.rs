@@ -74,7 +74,7 @@ pub struct LoadgenConfig {
     pub sse_max: usize,
 
     /// Go through the Tier-1 waiting room (opened by the run for an event it creates).
-    #[arg(long, env = "URR_LOADGEN_TIER1", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "URR_LOADGEN_TIER1", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub tier1: bool,
 
     /// Tier-1 admissions per advance, and seconds between advances.
@@ -103,12 +103,12 @@ pub struct LoadgenConfig {
     pub out: PathBuf,
 
     /// Progress bars on a terminal.
-    #[arg(long, env = "URR_LOADGEN_PROGRESS", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "URR_LOADGEN_PROGRESS", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub progress: bool,
 
     /// Send each user's requests with its own X-Forwarded-For address, so a node that
     /// trusts loopback as a proxy rate-limits them as the separate people they are.
-    #[arg(long, env = "URR_LOADGEN_FORWARDED_FOR", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "URR_LOADGEN_FORWARDED_FOR", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub forwarded_for: bool,
 
     /// Seed of the users' random choices (arrival jitter, seats, who abandons).

@@ -23,7 +23,7 @@ pub struct PaymentsConfig {
     #[arg(long, env = "URR_PAYMENT_TIMEOUT_SECS", default_value_t = 10)]
     pub payment_timeout_secs: u64,
     /// Enable the sandbox provider (naverpay/kakaopay/transfer confirm at once).
-    #[arg(long, env = "URR_PAYMENT_SANDBOX", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, env = "URR_PAYMENT_SANDBOX", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub payment_sandbox: bool,
     /// How the seller of a transferred ticket is settled: `refund` gives back their own
     /// payment up to the price the buyer paid; `payout` records the price as owed to them.

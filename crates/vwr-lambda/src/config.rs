@@ -52,7 +52,7 @@ pub struct VwrConfig {
     pub positions_table: String,
 
     /// Create the DynamoDB tables at start-up when missing (emulators and local stacks).
-    #[arg(long = "vwr-create-tables", env = "URR_VWR_CREATE_TABLES", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long = "vwr-create-tables", env = "URR_VWR_CREATE_TABLES", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub create_tables: bool,
 
     /// Shared secret for operator calls (header `x-vwr-admin-key`); admin access tokens
