@@ -65,6 +65,8 @@ impl Node {
             jwt_secret,
             bus,
         } = options;
+        urr_http::metrics::install();
+        let metrics_listen = http.metrics.metrics_listen;
         let keys = TokenKeys::new(&jwt_secret);
         let queue_defaults = http.events.queue_defaults();
         let store = Arc::new(PgRedisEventStore::new(
@@ -117,6 +119,25 @@ impl Node {
             background.push(Box::new(move |stop| Box::pin(consumer.run(stop))));
         }
         background.push(Box::new(move |stop| Box::pin(sweeper.run(stop))));
+        if let Some(address) = metrics_listen {
+            // Bound now, so a taken port fails the start instead of a background task.
+            let listener = std::net::TcpListener::bind(address)
+                .with_context(|| format!("binding the metrics listener {address}"))?;
+            listener.set_nonblocking(true)?;
+            let listener = TcpListener::from_std(listener)?;
+            tracing::info!(%address, "serving metrics");
+            background.push(Box::new(move |stop| {
+                Box::pin(async move {
+                    let router = urr_http::metrics::scrape_router();
+                    if let Err(err) = axum::serve(listener, router)
+                        .with_graceful_shutdown(stop)
+                        .await
+                    {
+                        tracing::error!(%err, "the metrics listener failed");
+                    }
+                })
+            }));
+        }
         Ok(Node {
             state,
             router,

@@ -42,6 +42,9 @@ pub struct HttpConfig {
     #[command(flatten)]
     pub rate_limits: crate::rate_limit::RateLimitConfig,
 
+    #[command(flatten)]
+    pub metrics: crate::metrics::MetricsConfig,
+
     /// Where Google's signing keys (JWKS) are fetched from.
     #[arg(
         long,
@@ -143,6 +146,7 @@ impl Default for HttpConfig {
             google_jwks_url: "https://www.googleapis.com/oauth2/v3/certs".into(),
             // Off here (tests build on this); the CLI's default turns them on.
             rate_limits: crate::rate_limit::RateLimitConfig::default(),
+            metrics: crate::metrics::MetricsConfig::default(),
         }
     }
 }

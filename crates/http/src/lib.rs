@@ -6,6 +6,7 @@ mod cookies;
 mod entry;
 mod error;
 mod extract;
+pub mod metrics;
 mod middleware;
 mod pagination;
 mod presale;

@@ -56,6 +56,8 @@ fn assemble(state: AppState, mounts: Vec<(&str, Router)>, ui: Option<Router>) ->
                 "method not allowed on this route",
             )
         })
+        // Innermost, so it sees each route's template (MatchedPath) and the final status.
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(axum::middleware::from_fn_with_state(
             timeout,
             middleware::timeout,

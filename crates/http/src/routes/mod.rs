@@ -137,4 +137,5 @@ pub fn health() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(crate::metrics::page))
 }

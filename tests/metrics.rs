@@ -1,0 +1,68 @@
+//! The Prometheus page: operators only on the node's listener, open on its own address;
+//! requests counted by route template and status class.
+
+mod common;
+
+use common::{assert_error, spawn_app_with};
+use reqwest::StatusCode;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+#[tokio::test]
+async fn metrics_are_for_operators_and_count_requests_by_route_template() {
+    let scrape_port = free_port();
+    let app = spawn_app_with(|c| {
+        c.metrics.metrics_token = Some("scrape-me-please".into());
+        c.metrics.metrics_listen = Some(([127, 0, 0, 1], scrape_port).into());
+    })
+    .await;
+    let user = app.quick_user("curious").await;
+    let admin = app.admin().await;
+
+    let anonymous = app.client.get(app.url("/metrics")).send().await.expect("get");
+    assert_error(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let plain = app.get_as("/metrics", &user).await;
+    assert_error(plain, StatusCode::FORBIDDEN, "forbidden").await;
+
+    // Two catalog reads and one unknown event: the route template, not the raw path.
+    for _ in 0..2 {
+        assert_eq!(app.get("/api/v1/events").await.status(), StatusCode::OK);
+    }
+    let missing = format!("/api/v1/events/{}", uuid::Uuid::new_v4());
+    assert_eq!(app.get(&missing).await.status(), StatusCode::NOT_FOUND);
+
+    let page = app.get_as("/metrics", &admin).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let text = page.text().await.expect("text");
+    let count = |needle: &[&str]| {
+        text.lines()
+            .filter(|l| l.starts_with("urr_http_requests_total{"))
+            .filter(|l| needle.iter().all(|n| l.contains(n)))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    assert!(count(&["route=\"/api/v1/events\"", "status=\"2xx\""]) >= 2.0, "{text}");
+    assert!(count(&["route=\"/api/v1/events/{id}\"", "status=\"4xx\""]) >= 1.0, "{text}");
+    assert!(!text.contains(&missing), "raw paths never become labels");
+    assert!(text.contains("urr_http_request_duration_seconds_bucket"), "{text}");
+
+    let with_token = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-me-please")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(with_token.status(), StatusCode::OK);
+
+    let scraped = reqwest::get(format!("http://127.0.0.1:{scrape_port}/metrics"))
+        .await
+        .expect("scrape");
+    assert_eq!(scraped.status(), StatusCode::OK);
+    assert!(scraped.text().await.expect("text").contains("urr_http_requests_total"));
+}
