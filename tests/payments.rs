@@ -1,135 +1,72 @@
 //! Payments (SPEC 2.4) against real Postgres and Redis and a local HTTP server speaking
-//! the Toss Payments confirm/cancel API.
+//! the Toss Payments API (`payments/toss.rs`). How charges with no verdict, cut-off
+//! settlements and refunds end: `payments/settlement.rs`.
 
 // Stand-in server and helpers: an unwrap failing here is a test failing, as it should.
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "payments/private_redis.rs"]
+mod private_redis;
+#[path = "payments/settlement.rs"]
+mod settlement;
+#[path = "payments/toss.rs"]
+mod toss;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode as AxumStatus};
-use axum::routing::post;
-use common::{Session, TestApp, assert_error, spawn_app_with};
+use common::{Session, TestApp, assert_error, spawn_app_with, spawn_app_with_redis};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use toss::Shared;
+use urr_http::HttpConfig;
 use uuid::Uuid;
 
-const SECRET: &str = "test_sk_urr";
-
-/// Calls the stand-in received: confirms per order id, cancels per payment key.
-#[derive(Default)]
-struct Calls {
-    confirms: HashMap<String, usize>,
-    cancels: HashMap<String, usize>,
-}
-
-type Shared = Arc<Mutex<Calls>>;
-
-fn authorised(headers: &HeaderMap) -> bool {
-    use base64::Engine;
-    let expected = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{SECRET}:"))
-    );
-    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str())
-}
-
-async fn toss_confirm(
-    State(calls): State<Shared>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> (AxumStatus, Json<Value>) {
-    if !authorised(&headers) {
-        return (
-            AxumStatus::UNAUTHORIZED,
-            Json(json!({"code": "UNAUTHORIZED_KEY", "message": "bad key"})),
-        );
-    }
-    let key = body["paymentKey"].as_str().unwrap_or_default().to_owned();
-    let order = body["orderId"].as_str().unwrap_or_default().to_owned();
-    *calls
-        .lock()
-        .unwrap()
-        .confirms
-        .entry(order.clone())
-        .or_default() += 1;
-    if key.starts_with("slow") {
-        tokio::time::sleep(Duration::from_secs(3)).await;
-    }
-    if key.starts_with("lag") {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-    }
-    if key.starts_with("decline") {
-        return (
-            AxumStatus::BAD_REQUEST,
-            Json(json!({"code": "REJECT_CARD_PAYMENT", "message": "한도초과 혹은 잔액부족"})),
-        );
-    }
-    if key.starts_with("error") {
-        return (
-            AxumStatus::INTERNAL_SERVER_ERROR,
-            Json(json!({"code": "FAILED_INTERNAL_SYSTEM_PROCESSING", "message": "oops"})),
-        );
-    }
-    (
-        AxumStatus::OK,
-        Json(
-            json!({"paymentKey": key, "orderId": order, "status": "DONE", "method": "카드",
-                    "totalAmount": body["amount"]}),
-        ),
-    )
-}
-
-async fn toss_cancel(
-    State(calls): State<Shared>,
-    headers: HeaderMap,
-    Path(key): Path<String>,
-) -> (AxumStatus, Json<Value>) {
-    if !authorised(&headers) {
-        return (
-            AxumStatus::UNAUTHORIZED,
-            Json(json!({"code": "UNAUTHORIZED_KEY", "message": "bad key"})),
-        );
-    }
-    *calls
-        .lock()
-        .unwrap()
-        .cancels
-        .entry(key.clone())
-        .or_default() += 1;
-    (
-        AxumStatus::OK,
-        Json(json!({"paymentKey": key, "status": "CANCELED"})),
-    )
-}
-
-async fn toss() -> (String, Shared) {
-    let calls: Shared = Arc::default();
-    let router = axum::Router::new()
-        .route("/v1/payments/confirm", post(toss_confirm))
-        .route("/v1/payments/{key}/cancel", post(toss_cancel))
-        .with_state(calls.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (url, calls)
+/// The node every payment test runs: Toss at the stand-in, the reconciler looking every
+/// 100 ms and stepping in after a second of grace.
+fn configure(c: &mut HttpConfig, toss_url: String, hold_ttl: u64, timeout: u64, sandbox: bool) {
+    c.events.queue_tick_ms = 50;
+    c.events.hold_ttl_secs = hold_ttl;
+    c.payments.toss_base_url = toss_url;
+    c.payments.toss_secret_key = Some(toss::SECRET.into());
+    c.payments.toss_client_key = "test_ck_urr".into();
+    c.payments.payment_timeout_secs = timeout;
+    c.payments.payment_sandbox = sandbox;
+    c.payments.reconcile_interval_ms = 100;
+    c.payments.reconcile_grace_secs = 1;
 }
 
 async fn app_with(hold_ttl: u64, timeout: u64, sandbox: bool) -> (TestApp, Shared) {
-    let (url, calls) = toss().await;
+    app_configured(hold_ttl, timeout, sandbox, |_| {}).await
+}
+
+/// [`app_with`], then `extra` adjusts the configuration.
+async fn app_configured(
+    hold_ttl: u64,
+    timeout: u64,
+    sandbox: bool,
+    extra: impl FnOnce(&mut HttpConfig),
+) -> (TestApp, Shared) {
+    let (url, calls) = toss::start().await;
     let app = spawn_app_with(move |c| {
-        c.events.queue_tick_ms = 50;
-        c.events.hold_ttl_secs = hold_ttl;
-        c.payments.toss_base_url = url;
-        c.payments.toss_secret_key = Some(SECRET.into());
-        c.payments.toss_client_key = "test_ck_urr".into();
-        c.payments.payment_timeout_secs = timeout;
-        c.payments.payment_sandbox = sandbox;
+        configure(c, url, hold_ttl, timeout, sandbox);
+        extra(c);
+    })
+    .await;
+    (app, calls)
+}
+
+/// [`app_configured`] on a Redis server of the test's own.
+async fn app_on_redis(
+    redis_url: &str,
+    hold_ttl: u64,
+    timeout: u64,
+    extra: impl FnOnce(&mut HttpConfig),
+) -> (TestApp, Shared) {
+    let (url, calls) = toss::start().await;
+    let app = spawn_app_with_redis(redis_url, move |c| {
+        configure(c, url, hold_ttl, timeout, true);
+        extra(c);
     })
     .await;
     (app, calls)
@@ -243,6 +180,7 @@ async fn hold_prepare_confirm_makes_a_confirmed_reservation_and_refund_undoes_it
     assert_eq!(seat_status(&app, event, seats[0]).await, "available");
     assert_eq!(app.outbox("PaymentRefunded").await, 1);
     assert_eq!(app.outbox("ReservationCancelled").await, 1);
+    // Asking again answers with where the refund stands; the money goes back once.
     let twice = app
         .post_as(
             &format!("/api/v1/payments/{order}/refund"),
@@ -250,7 +188,10 @@ async fn hold_prepare_confirm_makes_a_confirmed_reservation_and_refund_undoes_it
             &user,
         )
         .await;
-    assert_error(twice, StatusCode::CONFLICT, "not_pending").await;
+    assert_eq!(twice.status(), StatusCode::OK);
+    let twice: Value = twice.json().await.unwrap();
+    assert_eq!(twice["status"], "refunded");
+    assert_eq!(calls.lock().unwrap().cancels["ok_key_1"], 1);
     // The seat can be sold again.
     let other = app.quick_user("next").await;
     let entry = app.enter(event, &other).await;
@@ -320,40 +261,70 @@ async fn bad_confirmations_are_clear_4xx_and_charge_nothing() {
     assert_eq!(app.outbox("PaymentConfirmed").await, 0);
 }
 
-#[tokio::test]
-async fn declines_timeouts_and_provider_errors_leave_the_reservation_pending() {
-    let (app, _calls) = app_with(300, 1, false).await;
-    let (_, user, id, _) = held(&app).await;
-    for (key, status, code) in [
-        (
-            "decline_1",
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "payment_declined",
-        ),
-        (
-            "slow_1",
-            StatusCode::SERVICE_UNAVAILABLE,
-            "provider_unavailable",
-        ),
-        (
-            "error_1",
-            StatusCode::SERVICE_UNAVAILABLE,
-            "provider_unavailable",
-        ),
-    ] {
-        let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
-        let order = prepared["orderId"].as_str().unwrap().to_owned();
-        let response = confirm(&app, &user, key, &order, 20000).await;
-        assert_error(response, status, code).await;
-        let payment: Value = app
-            .get_as(&format!("/api/v1/payments/{order}"), &user)
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(payment["status"], "failed", "{payment}");
-        assert_eq!(reservation(&app, &user, &id).await["status"], "pending");
+async fn payment(app: &TestApp, user: &Session, order: &str) -> Value {
+    app.get_as(&format!("/api/v1/payments/{order}"), user)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Polls the payment until its status is `status` (the reconciler works in the
+/// background); panics with the last view after `secs`.
+async fn payment_until(
+    app: &TestApp,
+    user: &Session,
+    order: &str,
+    status: &str,
+    secs: u64,
+) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..secs * 10 {
+        last = payment(app, user, order).await;
+        if last["status"] == status {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    panic!("payment never became {status}: {last}");
+}
+
+#[tokio::test]
+async fn declines_and_charges_the_provider_never_made_leave_the_reservation_pending() {
+    let (app, calls) = app_with(300, 1, false).await;
+    let (_, user, id, _) = held(&app).await;
+    // A decline is a verdict: failed at once.
+    let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
+    let declined = prepared["orderId"].as_str().unwrap().to_owned();
+    let response = confirm(&app, &user, "decline_1", &declined, 20000).await;
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "payment_declined",
+    )
+    .await;
+    assert_eq!(payment(&app, &user, &declined).await["status"], "failed");
+    assert_eq!(reservation(&app, &user, &id).await["status"], "pending");
+
+    // A 503 is no verdict: unknown (it might have charged) until the provider's record
+    // says it never did.
+    let prepared: Value = prepare(&app, &user, &id).await.json().await.unwrap();
+    let order = prepared["orderId"].as_str().unwrap().to_owned();
+    let response = confirm(&app, &user, "down_1", &order, 20000).await;
+    assert_error(
+        response,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "provider_unavailable",
+    )
+    .await;
+    assert_eq!(payment(&app, &user, &order).await["status"], "unknown");
+    let failed = payment_until(&app, &user, &order, "failed", 10).await;
+    assert_eq!(failed["failureCode"], "NOT_CHARGED", "{failed}");
+    assert!(
+        calls.lock().unwrap().lookups[&order] >= 1,
+        "the provider was asked"
+    );
+    assert_eq!(reservation(&app, &user, &id).await["status"], "pending");
     assert_eq!(
         app.outbox("PaymentConfirmed").await,
         0,
@@ -598,4 +569,81 @@ async fn stats_follow_confirmations_and_refunds_through_the_stream() {
     assert_eq!(overview["refunded"], 1);
     let forbidden = app.get_as("/api/v1/stats/overview", &user).await;
     assert_error(forbidden, StatusCode::FORBIDDEN, "forbidden").await;
+}
+
+#[tokio::test]
+async fn prepare_is_refused_when_toss_is_not_configured() {
+    let app = spawn_app_with(|c| {
+        c.events.queue_tick_ms = 50;
+        c.payments.payment_sandbox = true;
+    })
+    .await;
+    let (_, user, id, _) = held(&app).await;
+    let refused = prepare(&app, &user, &id).await;
+    assert_error(refused, StatusCode::NOT_FOUND, "method_disabled").await;
+    let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM payments")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(orders, 0, "no order that could never be confirmed");
+}
+
+#[tokio::test]
+async fn a_refund_needs_a_json_body() {
+    let (app, calls) = app_with(300, 5, true).await;
+    let (_, user, id, _) = held(&app).await;
+    let paid: Value = app
+        .post_as(
+            "/api/v1/payments/process",
+            &json!({"reservationId": id, "method": "kakaopay"}),
+            &user,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let order = paid["orderId"].as_str().unwrap();
+    let url = app.url(&format!("/api/v1/payments/{order}/refund"));
+    // What a cross-site form can send without asking: no body, or a form body.
+    let bare = app
+        .client
+        .post(&url)
+        .bearer_auth(&user.access)
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        bare,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    let form = app
+        .client
+        .post(&url)
+        .bearer_auth(&user.access)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("reason=gone")
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        form,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    let broken = app
+        .client
+        .post(&url)
+        .bearer_auth(&user.access)
+        .header("content-type", "application/json")
+        .body("reason=gone")
+        .send()
+        .await
+        .unwrap();
+    assert_error(broken, StatusCode::BAD_REQUEST, "invalid_json").await;
+    assert_eq!(payment(&app, &user, order).await["status"], "done");
+    assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
+    assert!(calls.lock().unwrap().cancels.is_empty());
 }

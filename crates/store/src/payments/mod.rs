@@ -1,14 +1,33 @@
 //! Payment records. Every state change that others must hear about writes its outbox
 //! event in the same transaction.
+//!
+//! A payment moves through the states of [`Status`]; the transitions live beside this
+//! file by what drives them: a confirmation's outcome (`settle`), a refund (`refunds`)
+//! and the reconciler's schedule (`due`). Every transition is a conditional update from
+//! the states it may leave, so the request path, the ticket consumer and the reconciler
+//! may race on one payment and the first to arrive wins.
+
+mod due;
+mod refunds;
+mod settle;
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, PgPool, Postgres, Transaction};
-use urr_proto::DomainEvent;
-use urr_proto::events::{PaymentConfirmed, PaymentRefunded};
+use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::outbox;
+
+pub use due::claim_due;
+pub use refunds::{
+    BeginRefund, begin_refund, provider_cancelled, refund_late, refund_refused, refunded,
+    refunded_partly,
+};
+pub(crate) use refunds::{record_refunded_with_ticket, refund_blocks_sale};
+pub(crate) use settle::ticketed_in;
+pub use settle::{
+    Fulfilment, charged_unfulfilled, fail, outcome_unknown, record_paid, record_success,
+    start_confirming, ticketed,
+};
 
 /// What a payment pays for: exactly one of these rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +56,57 @@ impl Target {
     }
 }
 
+/// Where a payment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// An order is open; nothing was sent to the provider.
+    Ready,
+    /// Claimed: the provider is being asked to charge.
+    Confirming,
+    /// The provider gave no verdict (timeout, 5xx, unreadable answer): it may have
+    /// charged. The reconciler asks it.
+    Unknown,
+    /// Charged; what it pays for is not delivered yet (a reservation's ticket).
+    Paid,
+    /// Charged and delivered.
+    Done,
+    /// Not charged: declined, or the provider says it never charged.
+    Failed,
+    /// The money is going back (and a reservation's ticket with it).
+    Refunding,
+    /// The money went back.
+    Refunded,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ready => "ready",
+            Status::Confirming => "confirming",
+            Status::Unknown => "unknown",
+            Status::Paid => "paid",
+            Status::Done => "done",
+            Status::Failed => "failed",
+            Status::Refunding => "refunding",
+            Status::Refunded => "refunded",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        Some(match text {
+            "ready" => Status::Ready,
+            "confirming" => Status::Confirming,
+            "unknown" => Status::Unknown,
+            "paid" => Status::Paid,
+            "done" => Status::Done,
+            "failed" => Status::Failed,
+            "refunding" => Status::Refunding,
+            "refunded" => Status::Refunded,
+            _ => return None,
+        })
+    }
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct Payment {
     pub id: Uuid,
@@ -53,6 +123,7 @@ pub struct Payment {
     pub provider: String,
     pub method: Option<String>,
     pub payment_key: Option<String>,
+    /// One of [`Status`]; read it with [`Payment::state`].
     pub status: String,
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
@@ -60,6 +131,14 @@ pub struct Payment {
     pub confirmed_at: Option<DateTime<Utc>>,
     pub refunded_at: Option<DateTime<Utc>>,
     pub refunded_amount: Option<i64>,
+    /// How often the reconciler looked at it in its current state.
+    pub attempts: i32,
+    pub next_check_at: Option<DateTime<Utc>>,
+    pub refund_reason: Option<String>,
+    /// Where a refund the buyer asked for came from (`paid` or `done`); `None` for a
+    /// refund owed because nothing could be delivered.
+    pub refund_from: Option<String>,
+    pub provider_cancelled_at: Option<DateTime<Utc>>,
 }
 
 impl Payment {
@@ -72,11 +151,17 @@ impl Payment {
             _ => None,
         }
     }
+
+    /// Its status; `None` only for a row that breaks the table's check.
+    pub fn state(&self) -> Option<Status> {
+        Status::parse(&self.status)
+    }
 }
 
-const COLUMNS: &str = "id, order_id, purpose, reservation_id, membership_id, transfer_id, \
-    user_id, event_id, amount, provider, method, payment_key, status, failure_code, \
-    failure_message, created_at, confirmed_at, refunded_at, refunded_amount";
+pub(crate) const COLUMNS: &str = "id, order_id, purpose, reservation_id, membership_id, \
+    transfer_id, user_id, event_id, amount, provider, method, payment_key, status, \
+    failure_code, failure_message, created_at, confirmed_at, refunded_at, refunded_amount, \
+    attempts, next_check_at, refund_reason, refund_from, provider_cancelled_at";
 
 pub struct NewPayment<'a> {
     pub order_id: &'a str,
@@ -120,6 +205,14 @@ pub async fn by_order(pool: &PgPool, order_id: &str) -> Result<Option<Payment>, 
         .await?)
 }
 
+pub async fn by_id(pool: &PgPool, id: Uuid) -> Result<Option<Payment>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM payments WHERE id = $1");
+    Ok(sqlx::query_as::<_, Payment>(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
 /// The newest payment by `user` for `target` in one of `statuses`.
 pub async fn latest_for(
     pool: &PgPool,
@@ -146,148 +239,8 @@ pub async fn latest_for(
         .await?)
 }
 
-/// Claims a `ready` payment for confirmation. Only one caller can: the unique index on
-/// confirming/done payments of a reservation also stops a second order being charged.
-pub async fn start_confirming(
-    pool: &PgPool,
-    order_id: &str,
-    payment_key: &str,
-) -> Result<bool, StoreError> {
-    let claimed = sqlx::query(
-        "UPDATE payments SET status = 'confirming', payment_key = $2, updated_at = now() \
-         WHERE order_id = $1 AND status = 'ready'",
-    )
-    .bind(order_id)
-    .bind(payment_key)
-    .execute(pool)
-    .await;
-    match claimed {
-        Ok(done) => Ok(done.rows_affected() == 1),
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(false),
-        Err(err) => Err(err.into()),
-    }
-}
-
-/// The provider refused or failed: the payment is failed, the reservation untouched.
-pub async fn fail(
-    pool: &PgPool,
-    order_id: &str,
-    code: &str,
-    message: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE payments SET status = 'failed', failure_code = $2, failure_message = $3, \
-         updated_at = now() WHERE order_id = $1 AND status IN ('ready', 'confirming')",
-    )
-    .bind(order_id)
-    .bind(code)
-    .bind(message)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
 fn text(id: Option<Uuid>) -> String {
     id.map(|id| id.to_string()).unwrap_or_default()
-}
-
-/// The provider took the money: recorded with its `PaymentConfirmed` event.
-pub async fn succeed(pool: &PgPool, payment: &Payment, method: &str) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
-    record_success(&mut tx, payment, method).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// [`succeed`] inside a caller's transaction, so what the money buys (a membership, a
-/// transferred ticket) commits with the record of the money, or neither does.
-pub async fn record_success(
-    tx: &mut Transaction<'_, Postgres>,
-    payment: &Payment,
-    method: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE payments SET status = 'done', method = COALESCE(method, $2), \
-         confirmed_at = now(), updated_at = now() WHERE id = $1",
-    )
-    .bind(payment.id)
-    .bind(method)
-    .execute(&mut **tx)
-    .await?;
-    let event = PaymentConfirmed {
-        payment_id: payment.id.to_string(),
-        order_id: payment.order_id.clone(),
-        reservation_id: text(payment.reservation_id),
-        user_id: payment.user_id.to_string(),
-        event_id: text(payment.event_id),
-        amount: payment.amount,
-        method: method.to_owned(),
-        occurred_at_ms: Utc::now().timestamp_millis(),
-        purpose: payment.purpose.clone(),
-        membership_id: text(payment.membership_id),
-        transfer_id: text(payment.transfer_id),
-    };
-    outbox::append(tx, &DomainEvent::PaymentConfirmed(event), &payment.order_id).await?;
-    Ok(())
-}
-
-/// The money went back: recorded with its `PaymentRefunded` event.
-pub async fn refunded(pool: &PgPool, payment: &Payment, reason: &str) -> Result<bool, StoreError> {
-    refunded_partly(pool, payment, payment.amount, "refunded", reason).await
-}
-
-/// `amount` (at most the payment's) went back; false when the payment was not `done`.
-/// A reservation payment's history gets a `status` line saying why.
-pub async fn refunded_partly(
-    pool: &PgPool,
-    payment: &Payment,
-    amount: i64,
-    status: &str,
-    reason: &str,
-) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await?;
-    let updated = sqlx::query(
-        "UPDATE payments SET status = 'refunded', refunded_at = now(), refunded_amount = $2, \
-         updated_at = now() WHERE id = $1 AND status = 'done'",
-    )
-    .bind(payment.id)
-    .bind(amount.min(payment.amount))
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() == 0 {
-        return Ok(false);
-    }
-    let event = PaymentRefunded {
-        payment_id: payment.id.to_string(),
-        order_id: payment.order_id.clone(),
-        reservation_id: text(payment.reservation_id),
-        user_id: payment.user_id.to_string(),
-        event_id: text(payment.event_id),
-        amount: amount.min(payment.amount),
-        reason: reason.to_owned(),
-        occurred_at_ms: Utc::now().timestamp_millis(),
-        purpose: payment.purpose.clone(),
-        membership_id: text(payment.membership_id),
-        transfer_id: text(payment.transfer_id),
-    };
-    outbox::append(
-        &mut tx,
-        &DomainEvent::PaymentRefunded(event),
-        &payment.order_id,
-    )
-    .await?;
-    if let Some(reservation) = payment.reservation_id {
-        sqlx::query(
-            "INSERT INTO reservation_history (reservation_id, status, note) VALUES ($1, $2, $3)",
-        )
-        .bind(reservation)
-        .bind(status)
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(true)
 }
 
 /// Notes something about a reservation in its history (e.g. why a late payment was
