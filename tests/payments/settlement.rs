@@ -177,6 +177,14 @@ async fn a_refund_cut_off_after_the_money_went_back_is_resumed_and_answers_its_f
     let order = order_for(&app, &user, &id).await;
     let paid = confirm(&app, &user, "slowcancel_1", &order, 20000).await;
     assert_eq!(paid.status(), StatusCode::OK);
+    // The ticket consumer is done with the payment: only the reconciler can resume it.
+    for _ in 0..100 {
+        if ticket_consumer_processed(&app).await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ticket_consumer_processed(&app).await > 0);
     // The provider gives the money back, and the node dies before hearing so.
     let refund = {
         let client = app.client.clone();

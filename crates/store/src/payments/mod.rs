@@ -243,25 +243,6 @@ fn text(id: Option<Uuid>) -> String {
     id.map(|id| id.to_string()).unwrap_or_default()
 }
 
-/// Notes something about a reservation in its history (e.g. why a late payment was
-/// refunded).
-pub async fn note(
-    pool: &PgPool,
-    reservation: Uuid,
-    status: &str,
-    note: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO reservation_history (reservation_id, status, note) VALUES ($1, $2, $3)",
-    )
-    .bind(reservation)
-    .bind(status)
-    .bind(note)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
 /// Counts outbox events of a type (tests and operators).
 pub async fn outbox_count(pool: &PgPool, event_type: &str) -> Result<i64, StoreError> {
     Ok(
