@@ -226,9 +226,10 @@ impl PaymentService {
         self.settle(payment, provider, key).await
     }
 
-    /// `payment` could not be claimed for confirmation. When another buyer's payment holds
-    /// the listing, this order is closed before anything is charged; otherwise another
-    /// request is confirming this very order, and its outcome is the answer.
+    /// `payment` could not be claimed for confirmation. Still `ready`, it lost to another
+    /// order of the same reservation or listing being settled: a listing's order is
+    /// closed before anything is charged, a reservation's is refused for now. Otherwise
+    /// another request is confirming this very order, and its outcome is the answer.
     async fn claim_lost(&self, payment: &Payment) -> Result<PaymentView, PaymentError> {
         let now = self.settler.reread(payment.id).await?;
         let still_ready = now.state() == Some(Status::Ready);
@@ -239,7 +240,7 @@ impl PaymentService {
                 "{why}; nothing was charged"
             )));
         }
-        if payment.provider == "sandbox" && still_ready {
+        if still_ready {
             return Err(PaymentError::InProgress);
         }
         self.follow(now).await
