@@ -116,3 +116,18 @@ pub(crate) struct Timing {
     /// The longest wait between two looks at one payment.
     pub backoff_cap: Duration,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_answers_before_the_edge_times_out_and_the_reconciler_waits_past_it() {
+        let timing = PaymentsConfig::default().timing();
+        // The edge answers 503 after 15 s: a request must have answered by then.
+        assert!(timing.request_wait + Duration::from_secs(1) < Duration::from_secs(15));
+        // A confirmation's provider call is over before the reconciler asks about it.
+        assert!(timing.settle_within > PaymentsConfig::default().timeout());
+        assert!(timing.backoff_cap >= timing.every);
+    }
+}

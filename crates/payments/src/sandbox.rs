@@ -73,3 +73,30 @@ impl PaymentProvider for Sandbox {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_sandbox_knows_what_it_charged_and_gave_back() {
+        let sandbox = Sandbox::default();
+        assert_eq!(
+            sandbox.lookup(None, "ORD_1").await.ok(),
+            Some(Charge::NotCharged)
+        );
+        let key = sandbox_key("ORD_1");
+        sandbox.confirm(&key, "ORD_1", 100).await.ok();
+        assert!(matches!(
+            sandbox.lookup(Some(&key), "ORD_1").await,
+            Ok(Charge::Charged { .. })
+        ));
+        // Cancelling is repeatable.
+        assert!(sandbox.cancel(&key, "why", 100).await.is_ok());
+        assert!(sandbox.cancel(&key, "why", 100).await.is_ok());
+        assert_eq!(
+            sandbox.lookup(Some(&key), "ORD_1").await.ok(),
+            Some(Charge::Cancelled)
+        );
+    }
+}
