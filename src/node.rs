@@ -1,8 +1,9 @@
 //! A node, assembled in one place: the event directory over its durable store, the
 //! payment service, the edge's state and router with the Tier-1 room and the browser UI
 //! mounted, and the background parts (Tier-1 advancer, outbox relay, bus consumers, hold
-//! sweeper). `urr serve`, `urr demo`, the test harness and the benches all start a node
-//! through [`Node::assemble`], so none of them wires a part the others lack.
+//! sweeper, payment reconciler). `urr serve`, `urr demo`, the test harness and the
+//! benches all start a node through [`Node::assemble`], so none of them wires a part the
+//! others lack.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,12 +114,14 @@ impl Node {
         let relay = urr_bus::Relay::new(state.db.clone(), state.kv.clone(), Default::default());
         background.push(Box::new(move |stop| Box::pin(relay.run(stop))));
         for consumer in
-            urr_bus::consumers::for_node(&state.db, &state.kv, &state.events, &node_name)
+            urr_bus::consumers::for_node(&state.db, &state.kv, &state.payments, &node_name)
         {
             let consumer = consumer.with_config(bus.clone());
             background.push(Box::new(move |stop| Box::pin(consumer.run(stop))));
         }
         background.push(Box::new(move |stop| Box::pin(sweeper.run(stop))));
+        let reconciler = state.payments.reconciler(state.kv.clone());
+        background.push(Box::new(move |stop| Box::pin(reconciler.run(stop))));
         if let Some(address) = metrics_listen {
             // Bound now, so a taken port fails the start instead of a background task.
             let listener = std::net::TcpListener::bind(address)
@@ -280,6 +283,8 @@ impl Running {
     pub async fn halt(self) {
         let _ = self.stop.send(true);
         self.server.abort();
+        // Payments being settled stop where they are, as they would in a crash.
+        self.state.payments.halt();
         for part in self.background {
             let _ = part.await;
         }

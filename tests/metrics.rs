@@ -24,7 +24,12 @@ async fn metrics_are_for_operators_and_count_requests_by_route_template() {
     let user = app.quick_user("curious").await;
     let admin = app.admin().await;
 
-    let anonymous = app.client.get(app.url("/metrics")).send().await.expect("get");
+    let anonymous = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("get");
     assert_error(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
     let plain = app.get_as("/metrics", &user).await;
     assert_error(plain, StatusCode::FORBIDDEN, "forbidden").await;
@@ -46,10 +51,19 @@ async fn metrics_are_for_operators_and_count_requests_by_route_template() {
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum::<f64>()
     };
-    assert!(count(&["route=\"/api/v1/events\"", "status=\"2xx\""]) >= 2.0, "{text}");
-    assert!(count(&["route=\"/api/v1/events/{id}\"", "status=\"4xx\""]) >= 1.0, "{text}");
+    assert!(
+        count(&["route=\"/api/v1/events\"", "status=\"2xx\""]) >= 2.0,
+        "{text}"
+    );
+    assert!(
+        count(&["route=\"/api/v1/events/{id}\"", "status=\"4xx\""]) >= 1.0,
+        "{text}"
+    );
     assert!(!text.contains(&missing), "raw paths never become labels");
-    assert!(text.contains("urr_http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("urr_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
 
     let with_token = app
         .client
@@ -64,5 +78,11 @@ async fn metrics_are_for_operators_and_count_requests_by_route_template() {
         .await
         .expect("scrape");
     assert_eq!(scraped.status(), StatusCode::OK);
-    assert!(scraped.text().await.expect("text").contains("urr_http_requests_total"));
+    assert!(
+        scraped
+            .text()
+            .await
+            .expect("text")
+            .contains("urr_http_requests_total")
+    );
 }

@@ -22,7 +22,7 @@ pub enum PaymentError {
     MethodDisabled,
     #[error("invalid input: {0}")]
     Invalid(String),
-    #[error("another confirmation of this order is in progress")]
+    #[error("a payment for this is being confirmed; ask again for its outcome")]
     InProgress,
     /// The thing paid for cannot be paid for (or refunded) now; the message says why.
     #[error("{0}")]

@@ -17,6 +17,7 @@ pub mod rate_limit;
 pub mod refresh_tokens;
 pub mod reservations;
 pub mod seat_locks;
+pub mod seat_releases;
 pub mod seats;
 pub mod stats;
 pub mod sweeper;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::StoreError;
 use crate::outbox;
-use crate::payments::Payment;
+use crate::payments::{Fulfilment, Payment};
 
 /// Points for joining (and for renewing), as in the seed.
 pub const JOIN_BONUS: i64 = 200;
@@ -225,23 +225,26 @@ pub async fn join(
     Ok((membership, opened))
 }
 
-/// Records a paid membership fee and activates the membership, in one transaction. False
-/// (and nothing written) when the membership is no longer pending: the caller refunds.
+/// Records a paid membership fee and activates the membership, in one transaction.
+/// `Impossible` (and nothing written) when the membership is no longer pending: the
+/// caller refunds.
 pub async fn pay_and_activate(
     pool: &PgPool,
     payment: &Payment,
     method: &str,
-) -> Result<bool, StoreError> {
+) -> Result<Fulfilment<()>, StoreError> {
     let Some(membership) = payment.membership_id else {
-        return Ok(false);
+        return Ok(Fulfilment::Impossible);
     };
     let mut tx = pool.begin().await?;
-    crate::payments::record_success(&mut tx, payment, method).await?;
+    if !crate::payments::record_success(&mut tx, payment, method).await? {
+        return Ok(Fulfilment::AlreadySettled);
+    }
     if !activate(&mut tx, membership).await? {
-        return Ok(false);
+        return Ok(Fulfilment::Impossible);
     }
     tx.commit().await?;
-    Ok(true)
+    Ok(Fulfilment::Delivered(()))
 }
 
 /// Pending → active for a year, with the welcome bonus and `MembershipActivated`, inside

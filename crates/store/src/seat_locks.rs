@@ -69,15 +69,20 @@ return freed
     )
 });
 
-/// Checks every lock still reads `owner|token` and only then marks them sold (no TTL).
-/// Returns `{1}` or `{0, index...}` of the stale ones.
+/// Checks every lock still reads `owner|token`, or `owner|token|sold` (this reservation
+/// confirmed it already with this very token: a retry after the PostgreSQL commit failed),
+/// and only then marks them all sold (no TTL). So confirming is idempotent per
+/// reservation and token, while any other value (a lapsed lock, another owner's, a newer
+/// token) still refuses. Returns `{1}` or `{0, index...}` of the stale ones.
 static CONFIRM: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local owner = ARGV[1]
 local stale = {0}
 for i = 1, #KEYS do
-  if redis.call('GET', KEYS[i]) ~= owner .. '|' .. ARGV[i + 1] then
+  local held = owner .. '|' .. ARGV[i + 1]
+  local value = redis.call('GET', KEYS[i])
+  if value ~= held and value ~= held .. '|sold' then
     table.insert(stale, i)
   end
 end
@@ -135,7 +140,8 @@ pub async fn unlock(kv: &Kv, event: Uuid, owner: Uuid, seats: &[Uuid]) -> Result
     Ok(())
 }
 
-/// `Ok(())` when every token was current (now sold), else the 0-based stale indexes.
+/// `Ok(())` when every token was current (now sold, or sold already by this owner with
+/// this token), else the 0-based stale indexes.
 pub async fn confirm(
     kv: &Kv,
     event: Uuid,

@@ -1,14 +1,15 @@
 //! Finishes what a crashed actor left: pending reservations well past their expiry are
 //! expired in Postgres (`FOR UPDATE SKIP LOCKED`, so several nodes can sweep at once) and
-//! their Redis locks freed. A live actor expires its own holds first, on its own clock;
-//! the grace period keeps the sweeper out of its way.
+//! their Redis locks freed (owed until freed, see `seat_releases`). A live actor expires
+//! its own holds first, on its own clock; the grace period keeps the sweeper out of its
+//! way.
 
 use std::time::Duration;
 
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{Kv, StoreError, seat_locks};
+use crate::{Kv, StoreError, seat_releases};
 
 /// Expires up to `limit` abandoned holds; returns how many.
 pub async fn sweep(db: &PgPool, kv: &Kv, grace: Duration, limit: i64) -> Result<usize, StoreError> {
@@ -48,15 +49,23 @@ pub async fn sweep(db: &PgPool, kv: &Kv, grace: Duration, limit: i64) -> Result<
     .bind(&ids)
     .execute(&mut *tx)
     .await?;
+    let owned = |reservation: Uuid| -> Vec<Uuid> {
+        seats
+            .iter()
+            .filter(|(r, _)| *r == reservation)
+            .map(|(_, s)| *s)
+            .collect()
+    };
+    // A crash between marking a hold's locks sold and committing its confirmation leaves
+    // sold locks (no expiry) on a pending hold: their release is owed until it lands.
+    for (reservation, event) in &expired {
+        seat_releases::owe(&mut tx, *reservation, *event, &owned(*reservation)).await?;
+    }
     tx.commit().await?;
     for (reservation, event) in &expired {
-        let owned: Vec<Uuid> = seats
-            .iter()
-            .filter(|(r, _)| r == reservation)
-            .map(|(_, s)| *s)
-            .collect();
-        if let Err(err) = seat_locks::unlock(kv, *event, *reservation, &owned).await {
-            tracing::warn!(%err, %reservation, "sweeper could not free locks; they lapse by TTL");
+        let seats = owned(*reservation);
+        if let Err(err) = seat_releases::release(db, kv, *reservation, *event, &seats).await {
+            tracing::warn!(%err, %reservation, "sweeper could not free locks; the reconciler retries");
         }
     }
     tracing::info!(count = expired.len(), "sweeper expired abandoned holds");

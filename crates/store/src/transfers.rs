@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::StoreError;
 use crate::memberships::{self, PURCHASE_POINTS};
 use crate::outbox;
-use crate::payments::Payment;
+use crate::payments::{Fulfilment, Payment};
 
 #[derive(Debug, Clone)]
 pub struct Transfer {
@@ -234,7 +234,8 @@ pub async fn cancel(pool: &PgPool, id: Uuid, seller: Uuid) -> Result<Transfer, S
     let cancelled = sqlx::query(
         "UPDATE ticket_transfers t SET status = 'cancelled', updated_at = now() \
          WHERE t.id = $1 AND t.seller_id = $2 AND t.status = 'listed' AND NOT EXISTS \
-         (SELECT 1 FROM payments p WHERE p.transfer_id = t.id AND p.status = 'confirming')",
+         (SELECT 1 FROM payments p WHERE p.transfer_id = t.id \
+         AND p.status IN ('confirming', 'unknown'))",
     )
     .bind(id)
     .bind(seller)
@@ -254,40 +255,6 @@ pub async fn cancel(pool: &PgPool, id: Uuid, seller: Uuid) -> Result<Transfer, S
         ));
     }
     Ok(found)
-}
-
-/// Held by a refund from before it asks the provider for the money until the refund is
-/// recorded: the ticket's row stays locked, so no listing can be made and no transfer
-/// complete meanwhile, and once the refund is recorded no listing can be made at all
-/// (listing needs a paid sale).
-pub struct RefundGuard(Transaction<'static, Postgres>);
-
-impl RefundGuard {
-    pub async fn release(self) -> Result<(), StoreError> {
-        self.0.commit().await?;
-        Ok(())
-    }
-}
-
-/// Locks `reservation` for a refund by `payer` and withdraws its open listing. `None`
-/// when the ticket is no longer the payer's (it was transferred).
-pub async fn lock_for_refund(
-    pool: &PgPool,
-    reservation: Uuid,
-    payer: Uuid,
-) -> Result<Option<RefundGuard>, StoreError> {
-    let mut tx = pool.begin().await?;
-    // NO KEY UPDATE: the refund's own history rows (a foreign key to this row) still go in.
-    let owner: Option<Uuid> =
-        sqlx::query_scalar("SELECT user_id FROM reservations WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(reservation)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if owner != Some(payer) {
-        return Ok(None);
-    }
-    withdraw(&mut tx, reservation).await?;
-    Ok(Some(RefundGuard(tx)))
 }
 
 /// Withdraws the open listing of a reservation that is being refunded, inside the
@@ -320,20 +287,22 @@ pub struct Completed {
 /// Records the buyer's payment and hands the ticket over, in one transaction: the
 /// listing and the reservation are locked, the reservation must still be the seller's
 /// and confirmed, and then its owner, the listing, the points of both fans, the
-/// reservation's history and `TransferCompleted` all change together. `None` (and
+/// reservation's history and `TransferCompleted` all change together. `Impossible` (and
 /// nothing written) when the ticket is no longer for sale: the caller refunds.
 pub async fn pay_and_complete(
     pool: &PgPool,
     payment: &Payment,
     method: &str,
     settlement: Settlement,
-) -> Result<Option<Completed>, StoreError> {
+) -> Result<Fulfilment<Completed>, StoreError> {
     let Some(id) = payment.transfer_id else {
-        return Ok(None);
+        return Ok(Fulfilment::Impossible);
     };
     let buyer = payment.user_id;
     let mut tx = pool.begin().await?;
-    crate::payments::record_success(&mut tx, payment, method).await?;
+    if !crate::payments::record_success(&mut tx, payment, method).await? {
+        return Ok(Fulfilment::AlreadySettled);
+    }
     let listing: Option<(Uuid, Uuid, Uuid, i64)> = sqlx::query_as(
         "SELECT reservation_id, event_id, seller_id, price FROM ticket_transfers \
          WHERE id = $1 AND status = 'listed' FOR UPDATE",
@@ -342,7 +311,7 @@ pub async fn pay_and_complete(
     .fetch_optional(&mut *tx)
     .await?;
     let Some((reservation, event, seller, price)) = listing.filter(|l| l.2 != buyer) else {
-        return Ok(None);
+        return Ok(Fulfilment::Impossible);
     };
     let handed_over = sqlx::query(
         "UPDATE reservations SET user_id = $2, idempotency_key = $3, updated_at = now() \
@@ -356,7 +325,7 @@ pub async fn pay_and_complete(
     .execute(&mut *tx)
     .await?;
     if handed_over.rows_affected() != 1 {
-        return Ok(None);
+        return Ok(Fulfilment::Impossible);
     }
     sqlx::query(
         "UPDATE ticket_transfers SET status = 'completed', buyer_id = $2, settlement = $3, \
@@ -404,7 +373,7 @@ pub async fn pay_and_complete(
     let key = id.to_string();
     outbox::append(&mut tx, &DomainEvent::TransferCompleted(completed), &key).await?;
     tx.commit().await?;
-    Ok(Some(Completed {
+    Ok(Fulfilment::Delivered(Completed {
         transfer_id: id,
         reservation_id: reservation,
         event_id: event,

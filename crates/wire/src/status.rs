@@ -132,8 +132,18 @@ words! {
         Ready = "ready",
         /// Claimed for confirmation; the provider is being asked.
         Confirming = "confirming",
+        /// The provider gave no verdict (timeout, 5xx, unreadable answer): it may have
+        /// charged. The reconciler asks it.
+        Unknown = "unknown",
+        /// Charged; what it pays for is not delivered yet (a reservation's ticket).
+        Paid = "paid",
+        /// Charged and delivered.
         Done = "done",
+        /// Not charged: declined, or the provider says it never charged.
         Failed = "failed",
+        /// The money is going back (and a reservation's ticket with it).
+        Refunding = "refunding",
+        /// The money went back.
         Refunded = "refunded",
     }
 }

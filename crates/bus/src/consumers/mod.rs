@@ -1,12 +1,13 @@
-//! The consumer groups a node runs: stats keeps per-event figures; ticket confirms a paid
-//! reservation when the synchronous path could not (the seed's fallback).
+//! The consumer groups a node runs: stats keeps per-event figures; ticket completes a paid
+//! reservation (its ticket, or the money back) when the request that took the payment
+//! could not.
 
 mod stats;
 mod ticket;
 
 use std::sync::Arc;
 
-use urr_actors::event::EventDirectory;
+use urr_payments::PaymentService;
 use urr_proto::{DecodeError, DomainEvent, Topic};
 use urr_store::{Kv, PgPool};
 use uuid::Uuid;
@@ -17,7 +18,7 @@ pub use stats::Stats;
 pub use ticket::Ticket;
 
 /// The consumers one node runs, named after the node so each is a group member.
-pub fn for_node(db: &PgPool, kv: &Kv, events: &EventDirectory, node: &str) -> Vec<Consumer> {
+pub fn for_node(db: &PgPool, kv: &Kv, payments: &Arc<PaymentService>, node: &str) -> Vec<Consumer> {
     vec![
         Consumer::new(
             db.clone(),
@@ -38,7 +39,7 @@ pub fn for_node(db: &PgPool, kv: &Kv, events: &EventDirectory, node: &str) -> Ve
             node,
             &[Topic::Payments.as_str()],
             Arc::new(Ticket {
-                events: events.clone(),
+                payments: payments.clone(),
             }),
         ),
     ]

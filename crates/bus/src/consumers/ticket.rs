@@ -1,17 +1,22 @@
-//! The ticket consumer: confirms the reservation of a confirmed payment if it is not
-//! confirmed yet. Idempotent: an already confirmed reservation answers `NotPending`, which
-//! is success here.
+//! The ticket consumer owns the completion of a paid reservation: for each
+//! `PaymentConfirmed` it completes the payment (the ticket confirmed, completed late on
+//! still-free seats, or the money back) and acknowledges only once the payment is
+//! delivered or refunded (or was never charged). Anything short of that fails the
+//! delivery, so it is retried; a payment still unfinished after the last retry is the
+//! reconciler's. It never confirms a reservation whose payment is being refunded: the
+//! store refuses that sale.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use urr_actors::event::{EventDirectory, EventError};
-use urr_actors::ids::ReservationId;
+use urr_payments::{Completion, PaymentService};
 use urr_proto::DomainEvent;
 
-use super::{domain_event, is_sale, uuid};
+use super::{domain_event, is_sale};
 use crate::{BusEvent, Handler, HandlerError, Tx};
 
 pub struct Ticket {
-    pub events: EventDirectory,
+    pub payments: Arc<PaymentService>,
 }
 
 #[async_trait]
@@ -23,20 +28,11 @@ impl Handler for Ticket {
         if !is_sale(&paid.purpose) {
             return Ok(());
         }
-        let reservation = ReservationId::from(uuid(&paid.reservation_id)?);
-        let result = self
-            .events
-            .event(uuid(&paid.event_id)?)
-            .confirm(reservation)
-            .await;
-        match result {
-            Ok(()) | Err(EventError::NotPending) => Ok(()),
-            // The synchronous path refunds late payments; nothing more to do here.
-            Err(EventError::HoldExpired | EventError::StaleFencingToken(_)) => {
-                tracing::warn!(order = %paid.order_id, "paid reservation no longer held");
-                Ok(())
+        match self.payments.complete_order(&paid.order_id).await? {
+            Completion::Delivered | Completion::Refunded | Completion::NotCharged => Ok(()),
+            Completion::Unfinished(why) => {
+                Err(format!("payment {} is not settled yet: {why}", paid.order_id).into())
             }
-            Err(err) => Err(Box::new(err)),
         }
     }
 }

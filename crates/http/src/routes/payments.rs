@@ -81,19 +81,14 @@ pub async fn process(
     ))
 }
 
+/// A JSON body is required (`{}` when no reason is given): a form or text body a
+/// cross-site page can send without asking is refused (415, or 400 when it is not JSON).
 pub async fn refund(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiPath(order): ApiPath<String>,
-    body: axum::body::Bytes,
+    ApiJson(request): ApiJson<RefundRequest>,
 ) -> ApiResult<Json<PaymentView>> {
-    // The body is optional: an empty one means "no reason given".
-    let request: RefundRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        RefundRequest::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(crate::error::ErrorCode::InvalidJson, e.to_string()))?
-    };
     let reason = request
         .reason
         .map(|r| validate::text("reason", &r, 1, 200))

@@ -57,7 +57,7 @@ pub async fn booking_rules(
     }))
 }
 
-/// The caller's paid (or refunded) order for one of their reservations.
+/// The caller's paid (or refunded, or being refunded) order for one of their reservations.
 pub async fn reservation_payment(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -67,7 +67,12 @@ pub async fn reservation_payment(
         &state.db,
         user.id,
         Target::Reservation(reservation),
-        &[PaymentStatus::Done, PaymentStatus::Refunded],
+        &[
+            PaymentStatus::Paid,
+            PaymentStatus::Done,
+            PaymentStatus::Refunding,
+            PaymentStatus::Refunded,
+        ],
     )
     .await?
     .ok_or_else(|| ApiError::not_found("payment for this reservation"))?;

@@ -1,7 +1,9 @@
 //! Sales: a pending reservation confirmed once its fencing tokens check out, an expired
 //! one revived by a payment that came late, and a confirmed one cancelled by a refund.
 //! Each is one transaction holding every effect of the change, the buyer's fan-club
-//! points among them.
+//! points among them, and the payment's state with it: a sale makes a `paid` payment
+//! `done`, a refund's cancellation makes a `refunding` one `refunded`, and no sale lands
+//! while its payment is being refunded. So a ticket and a refund never coexist.
 
 use chrono::Utc;
 use sqlx::PgPool;
@@ -14,7 +16,7 @@ use uuid::Uuid;
 use super::failure;
 use super::record::{Tx, history, publish};
 use crate::memberships::{self, PURCHASE_POINTS};
-use crate::{Kv, seat_locks};
+use crate::{Kv, payments, seat_locks, seat_releases};
 
 /// A reservation that is becoming (or has been) a sale.
 struct Sale<'a> {
@@ -35,14 +37,23 @@ pub(super) async fn confirm(
 ) -> Result<ConfirmOutcome, StoreFailure> {
     let mut tx = db.begin().await.map_err(failure)?;
     // The row lock keeps the sweeper off this reservation while Redis is checked.
-    let pending: Option<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM reservations WHERE id = $1 AND status = 'pending' FOR UPDATE",
-    )
-    .bind(reservation.0)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(failure)?;
-    if pending.is_none() {
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM reservations WHERE id = $1 FOR UPDATE")
+            .bind(reservation.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(failure)?;
+    match status.as_deref() {
+        Some("pending") => {}
+        // Confirmed already (a retry whose first attempt committed but did not answer):
+        // the sale stands, and saying so keeps the caller from undoing it.
+        Some("confirmed") => return Ok(ConfirmOutcome::Confirmed),
+        _ => return Ok(ConfirmOutcome::NotPending),
+    }
+    if payments::refund_blocks_sale(&mut tx, reservation.0)
+        .await
+        .map_err(failure)?
+    {
         return Ok(ConfirmOutcome::NotPending);
     }
     let pairs: Vec<(Uuid, u64)> = seats.iter().map(|(s, t)| (s.0, t.0)).collect();
@@ -74,6 +85,9 @@ pub(super) async fn confirm(
     };
     record_sale(&mut tx, &sale, "fencing tokens verified").await?;
     credit_purchase_points(&mut tx, &sale).await?;
+    payments::ticketed_in(&mut tx, reservation.0)
+        .await
+        .map_err(failure)?;
     tx.commit().await.map_err(failure)?;
     Ok(ConfirmOutcome::Confirmed)
 }
@@ -89,6 +103,12 @@ pub(super) async fn revive(
     note: &str,
 ) -> Result<bool, StoreFailure> {
     let mut tx = db.begin().await.map_err(failure)?;
+    if payments::refund_blocks_sale(&mut tx, reservation.0)
+        .await
+        .map_err(failure)?
+    {
+        return Ok(false);
+    }
     let revived: Option<(Uuid, i64)> = sqlx::query_as(
         "UPDATE reservations SET status = 'confirmed', confirmed_at = now(), \
          updated_at = now() WHERE id = $1 AND status = 'expired' \
@@ -135,13 +155,18 @@ pub(super) async fn revive(
     };
     record_sale(&mut tx, &sale, note).await?;
     credit_purchase_points(&mut tx, &sale).await?;
+    payments::ticketed_in(&mut tx, reservation.0)
+        .await
+        .map_err(failure)?;
     tx.commit().await.map_err(failure)?;
     Ok(true)
 }
 
 /// Undoes a sale for a refund: seats available again, the items no longer live, the
-/// purchase points taken back and any resale listing withdrawn; the sold seats' locks are
-/// freed after the commit. False when the reservation was not confirmed.
+/// purchase points taken back, any resale listing withdrawn and the refunding payment
+/// `refunded`, in one transaction; the sold seats' locks are owed a release in it and
+/// freed after the commit (the reconciler retries a release Redis failed). False when the
+/// reservation was not confirmed.
 pub(super) async fn cancel_confirmed(
     db: &PgPool,
     kv: &Kv,
@@ -170,9 +195,20 @@ pub(super) async fn cancel_confirmed(
     .execute(&mut *tx)
     .await
     .map_err(failure)?;
-    sqlx::query("UPDATE reservation_items SET live = false WHERE reservation_id = $1")
-        .bind(reservation.0)
-        .execute(&mut *tx)
+    let sold: Vec<Option<Uuid>> = sqlx::query_scalar(
+        "UPDATE reservation_items SET live = false WHERE reservation_id = $1 RETURNING seat_id",
+    )
+    .bind(reservation.0)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(failure)?;
+    let mut ids: Vec<Uuid> = sold.into_iter().flatten().collect();
+    for seat in seats {
+        if !ids.contains(&seat.0) {
+            ids.push(seat.0);
+        }
+    }
+    seat_releases::owe(&mut tx, reservation.0, event_id, &ids)
         .await
         .map_err(failure)?;
     history(&mut tx, reservation.0, "cancelled", note).await?;
@@ -194,10 +230,12 @@ pub(super) async fn cancel_confirmed(
         DomainEvent::ReservationCancelled(cancelled),
     )
     .await?;
+    payments::record_refunded_with_ticket(&mut tx, reservation.0)
+        .await
+        .map_err(failure)?;
     tx.commit().await.map_err(failure)?;
-    let ids: Vec<Uuid> = seats.iter().map(|s| s.0).collect();
-    if let Err(err) = seat_locks::unlock(kv, event_id, reservation.0, &ids).await {
-        tracing::warn!(%err, %reservation, "freeing sold locks after a refund failed");
+    if let Err(err) = seat_releases::release(db, kv, reservation.0, event_id, &ids).await {
+        tracing::warn!(%err, %reservation, "freeing sold locks after a refund failed; the reconciler retries");
     }
     Ok(true)
 }
