@@ -53,12 +53,22 @@ export const success = {
       return;
     }
     const reservationId = q.get('reservationId') ?? payment?.reservationId;
-    const reservation = reservationId ? await api.get(`/api/v1/reservations/${reservationId}`) : null;
+    const fetchReservation = () => (reservationId ? api.get(`/api/v1/reservations/${reservationId}`) : null);
+    let reservation = await fetchReservation();
+    // Paid, ticket not issued yet (the event's owner was busy or a node restarted): the
+    // server finishes it by itself, so wait for it here rather than alarm the buyer.
+    for (let i = 0; i < 15 && reservation?.status === 'pending' && payment?.status === 'paid'; i += 1) {
+      if (i === 0) replace(outlet, pageTitle(t('result.issuingTitle')), h('p', { class: 'lead', 'aria-busy': 'true' }, t('result.issuing')));
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      if (!ctx.alive) return;
+      reservation = await fetchReservation();
+    }
     if (!ctx.alive) return;
+    const issued = !(reservation?.status === 'pending' && payment?.status === 'paid');
     replace(
       outlet,
-      pageTitle(t('result.successTitle')),
-      h('p', { class: 'lead' }, t('result.successLead')),
+      pageTitle(t(issued ? 'result.successTitle' : 'result.issuingTitle')),
+      h('p', { class: 'lead' }, t(issued ? 'result.successLead' : 'result.issuingLater')),
       reservation && ticket(reservation, payment),
       h('p', { class: 'actions' }, h('a', { class: 'btn btn--primary', href: '/reservations' }, t('nav.reservations')), h('a', { class: 'btn', href: '/' }, t('nav.events'))),
     );
