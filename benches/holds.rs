@@ -56,6 +56,8 @@ async fn setup() -> Bench {
     let settings = QueueSettings {
         enabled: false,
         max_seats_per_hold: 4,
+        // A few bench users hold thousands of seats: no per-user limit here.
+        max_seats_per_user: Some(u32::MAX),
         ..QueueSettings::default()
     };
     let store = Arc::new(PgRedisEventStore::new(

@@ -58,6 +58,8 @@ async fn setup() -> Bench {
         .expect("baseline schema");
     let settings = QueueSettings {
         enabled: false,
+        // One bench user holds thousands of seats: no per-user limit here.
+        max_seats_per_user: Some(u32::MAX),
         ..QueueSettings::default()
     };
     let store = Arc::new(PgRedisEventStore::new(

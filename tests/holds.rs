@@ -221,8 +221,12 @@ async fn confirm_checks_fencing_tokens_and_refuses_a_stale_one() {
     assert_eq!(confirmed.reservation.status, ReservationStatus::Confirmed);
     assert_eq!(
         handle.confirm(ReservationId::from(good_id)).await,
-        Err(EventError::NotPending),
-        "confirming twice does nothing"
+        Ok(()),
+        "confirming twice answers as the first time and changes nothing"
+    );
+    assert_eq!(
+        app.seat_statuses(event).await[&seats[0]],
+        SeatStatus::Reserved
     );
 
     // The lock of a held seat is re-taken elsewhere (as after expiry on another node):
@@ -571,6 +575,9 @@ async fn lapsed_holds_expire_together_in_one_transaction() {
     .await;
     let admin = app.admin().await;
     let (event, seats) = app.seated_event(&admin, 10, 30).await;
+    // Holds straight through the actor, by people who never queued.
+    app.queue_settings(&admin, event, json!({"enabled": false}))
+        .await;
     let people: Vec<_> = futures::stream::iter(0..seats.len())
         .map(|i| {
             let app = &app;
@@ -694,4 +701,275 @@ async fn an_unknown_word_in_a_status_column_is_a_store_error_not_a_panic() {
     // Everything else about the reservation still reads.
     let mine = app.get_as("/api/v1/reservations/my", &user).await;
     assert_eq!(mine.status(), StatusCode::OK);
+}
+
+/// An on-sale event selling `capacity` counted tickets of one type, its queue off; its id
+/// and the type's id.
+async fn counted_event(app: &common::TestApp, capacity: u32) -> (Uuid, Uuid) {
+    let admin = app.admin().await;
+    let mut body = common::event_body("Standing");
+    body["ticketTypes"][0]["quantity"] = json!(capacity);
+    let event = app.create_event(&admin, &body).await;
+    let id = |v: &Value| -> Uuid { v.as_str().and_then(|s| s.parse().ok()).expect("id") };
+    let (event_id, ticket_type) = (id(&event["id"]), id(&event["ticketTypes"][0]["id"]));
+    app.queue_settings(&admin, event_id, json!({"enabled": false}))
+        .await;
+    (event_id, ticket_type)
+}
+
+async fn hold_tickets(
+    app: &common::TestApp,
+    user: &common::Session,
+    event: Uuid,
+    ticket_type: Uuid,
+    quantity: u32,
+) -> reqwest::Response {
+    app.post_as(
+        "/api/v1/reservations",
+        &json!({"eventId": event, "ticketTypeId": ticket_type, "quantity": quantity,
+                "idempotencyKey": Uuid::new_v4().to_string()}),
+        user,
+    )
+    .await
+}
+
+async fn reservation_status(app: &common::TestApp, id: Uuid) -> String {
+    sqlx::query_scalar("SELECT status FROM reservations WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .expect("reservation row")
+}
+
+#[tokio::test]
+async fn confirming_a_counted_sale_twice_keeps_it_sold() {
+    let app = spawn_app().await;
+    let (event, ticket_type) = counted_event(&app, 1).await;
+    let buyer = app.quick_user("buyer").await;
+    let held = hold_tickets(&app, &buyer, event, ticket_type, 1).await;
+    assert_eq!(held.status(), StatusCode::CREATED);
+    let held: ReservationView = held.json().await.expect("json");
+    let id = ReservationId::from(held.reservation_id);
+    let actor = app.state.events.event(event);
+
+    // The payment's confirmation, then the ticket consumer's repeat of it.
+    assert_eq!(actor.confirm(id).await, Ok(()));
+    assert_eq!(actor.confirm(id).await, Ok(()), "a repeat changes nothing");
+    assert_eq!(
+        reservation_status(&app, held.reservation_id).await,
+        "confirmed"
+    );
+
+    // The one ticket is still sold: the actor refuses the next hold itself.
+    let late = app.quick_user("late").await;
+    let refused = hold_tickets(&app, &late, event, ticket_type, 1).await;
+    assert_error(refused, StatusCode::CONFLICT, "sold_out").await;
+    let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM reservations WHERE event_id = $1")
+        .bind(event)
+        .fetch_one(&app.db)
+        .await
+        .expect("count");
+    assert_eq!(pending, 1, "the refused hold wrote nothing");
+}
+
+#[tokio::test]
+async fn a_lapsed_ticket_hold_is_refused_before_anything_commits() {
+    let app = spawn_app_with(|c| {
+        c.events.hold_ttl_secs = 1;
+        // No tick sweeps the lapsed hold during the test: confirm meets it first.
+        c.events.queue_tick_ms = 60_000;
+    })
+    .await;
+    let (event, ticket_type) = counted_event(&app, 5).await;
+    let buyer = app.quick_user("slow").await;
+    let held: ReservationView = hold_tickets(&app, &buyer, event, ticket_type, 2)
+        .await
+        .json()
+        .await
+        .expect("json");
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let confirmed = app
+        .state
+        .events
+        .event(event)
+        .confirm(ReservationId::from(held.reservation_id))
+        .await;
+    assert_eq!(confirmed, Err(EventError::HoldExpired));
+    assert_eq!(
+        reservation_status(&app, held.reservation_id).await,
+        "pending",
+        "no sale was recorded for a lapsed hold"
+    );
+}
+
+#[tokio::test]
+async fn not_pending_is_settled_by_what_postgres_records() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 4).await;
+    app.queue_settings(&admin, event, json!({"enabled": false}))
+        .await;
+    let user = app.quick_user("buyer").await;
+    let hold = |seat: Uuid, key: &'static str| {
+        let (app, user) = (&app, &user);
+        async move {
+            let held: ReservationView = app
+                .hold(user, None, event, &[seat], key)
+                .await
+                .json()
+                .await
+                .expect("json");
+            held.reservation_id
+        }
+    };
+    let (sold, lapsed) = (hold(seats[0], "sold").await, hold(seats[1], "lapsed").await);
+    // PostgreSQL records a sale the actor never heard of (a confirmation whose commit
+    // landed while its answer was lost), and an ending it never heard of.
+    sqlx::query("UPDATE reservations SET status = 'confirmed' WHERE id = $1")
+        .bind(sold)
+        .execute(&app.db)
+        .await
+        .expect("confirm behind the actor");
+    sqlx::query("UPDATE reservations SET status = 'expired' WHERE id = $1")
+        .bind(lapsed)
+        .execute(&app.db)
+        .await
+        .expect("expire behind the actor");
+    sqlx::query("UPDATE reservation_items SET live = false WHERE reservation_id = $1")
+        .bind(lapsed)
+        .execute(&app.db)
+        .await
+        .expect("expire behind the actor");
+
+    let actor = app.state.events.event(event);
+    assert_eq!(actor.confirm(ReservationId::from(sold)).await, Ok(()));
+    assert_eq!(actor.confirm(ReservationId::from(sold)).await, Ok(()));
+    assert_eq!(
+        actor.confirm(ReservationId::from(lapsed)).await,
+        Err(EventError::NotPending)
+    );
+    let statuses = app.seat_statuses(event).await;
+    assert_eq!(
+        statuses[&seats[0]],
+        SeatStatus::Reserved,
+        "memory follows the sale"
+    );
+    assert_eq!(statuses[&seats[1]], SeatStatus::Available, "and the ending");
+    // The sold seat is not for sale again; the ended one is.
+    let other = app.quick_user("other").await;
+    let taken = app.hold(&other, None, event, &seats[..1], "again").await;
+    assert_error(taken, StatusCode::CONFLICT, "seats_taken").await;
+    let free = app.hold(&other, None, event, &seats[1..2], "free").await;
+    assert_eq!(free.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn one_person_holds_at_most_the_per_user_limit_across_holds() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 10).await;
+    // The per-user limit defaults to the per-hold one.
+    app.queue_settings(&admin, event, json!({"maxSeatsPerHold": 2}))
+        .await;
+    let user = app.quick_user("greedy").await;
+    let entry = app.enter(event, &user).await;
+    let first: ReservationView = app
+        .hold(&user, Some(&entry), event, &seats[..1], "a")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let second: ReservationView = app
+        .hold(&user, Some(&entry), event, &seats[1..2], "b")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let third = app
+        .hold(&user, Some(&entry), event, &seats[2..3], "c")
+        .await;
+    assert_error(third, StatusCode::CONFLICT, "user_limit_reached").await;
+
+    // A cancelled hold gives its room back; a sale keeps it.
+    let cancelled = app
+        .post_as(
+            &format!("/api/v1/reservations/{}/cancel", second.reservation_id),
+            &json!({}),
+            &user,
+        )
+        .await;
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    let again = app
+        .hold(&user, Some(&entry), event, &seats[3..4], "d")
+        .await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    app.state
+        .events
+        .event(event)
+        .confirm(ReservationId::from(first.reservation_id))
+        .await
+        .expect("confirm");
+    let more = app
+        .hold(&user, Some(&entry), event, &seats[4..5], "e")
+        .await;
+    assert_error(more, StatusCode::CONFLICT, "user_limit_reached").await;
+
+    // Others are not limited by it.
+    let other = app.quick_user("other").await;
+    let entry = app.enter(event, &other).await;
+    let theirs = app
+        .hold(&other, Some(&entry), event, &seats[5..7], "f")
+        .await;
+    assert_eq!(theirs.status(), StatusCode::CREATED);
+    let per_seat = urr_store::reservations::live_holders_per_seat(&app.db, event)
+        .await
+        .expect("query");
+    assert_eq!(per_seat.len(), 4, "2 of the greedy one's, 2 of the other's");
+}
+
+#[tokio::test]
+async fn an_entry_token_that_outlives_the_turn_holds_nothing() {
+    let app = spawn_app_with(|c| {
+        c.events.queue_tick_ms = 50;
+        c.events.active_ttl_secs = 1;
+    })
+    .await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 4).await;
+
+    // Left the line: the token is still signed and unexpired, the turn is over.
+    let leaver = app.quick_user("leaver").await;
+    let entry = app.enter(event, &leaver).await;
+    let left = app
+        .post_as(&format!("/api/v1/queue/leave/{event}"), &json!({}), &leaver)
+        .await;
+    assert_eq!(left.status(), StatusCode::OK);
+    let refused = app
+        .hold(&leaver, Some(&entry), event, &seats[..1], "after-leaving")
+        .await;
+    assert_error(refused, StatusCode::FORBIDDEN, "not_admitted").await;
+
+    // Admitted, then silent past the admission's life.
+    let idle = app.quick_user("idle").await;
+    let entry = app.enter(event, &idle).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let refused = app
+        .hold(&idle, Some(&entry), event, &seats[..1], "after-lapsing")
+        .await;
+    assert_error(refused, StatusCode::FORBIDDEN, "not_admitted").await;
+
+    // Back through the queue, either of them may hold again.
+    let entry = app.enter(event, &idle).await;
+    let held = app
+        .hold(&idle, Some(&entry), event, &seats[..1], "in-turn")
+        .await;
+    assert_eq!(held.status(), StatusCode::CREATED);
+    assert!(
+        urr_store::reservations::live_holders_per_seat(&app.db, event)
+            .await
+            .expect("query")
+            .len()
+            == 1,
+        "only the hold made in turn"
+    );
 }

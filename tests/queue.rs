@@ -559,3 +559,230 @@ async fn the_stream_outlives_a_crashed_actor_and_still_announces_the_admission()
     }
     assert!(text.contains("entryToken"), "{text}");
 }
+
+/// The event's status as the catalog shows it.
+async fn event_status(app: &TestApp, event: Uuid) -> String {
+    let detail: Value = app
+        .get(&format!("/api/v1/events/{event}"))
+        .await
+        .json()
+        .await
+        .expect("event json");
+    detail["status"].as_str().expect("status").to_owned()
+}
+
+/// Waits (a few seconds at most) for the catalog to show `status`.
+async fn wait_for_status(app: &TestApp, event: Uuid, status: &str) {
+    for _ in 0..100 {
+        if event_status(app, event).await == status {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the event never became {status}");
+}
+
+#[tokio::test]
+async fn a_sold_out_event_says_so_admits_nobody_and_reopens_on_a_refund() {
+    let app = spawn_app_with(|c| {
+        c.events.queue_tick_ms = 50;
+        c.events.active_ttl_secs = 600;
+        c.events.queue_ttl_secs = 600;
+    })
+    .await;
+    let admin = app.admin().await;
+    // Two seats and nothing else to sell.
+    let mut body = common::event_body("Two seats");
+    body["ticketTypes"] = json!([]);
+    body["seatLayout"] = json!({"sections": [
+        {"name": "A", "rows": 1, "seatsPerRow": 2, "price": 10000}
+    ]});
+    let created = app.create_event(&admin, &body).await;
+    let event: Uuid = created["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("id");
+    let seats: Vec<Uuid> = app.seat_map(event).await.seats().map(|s| s.id).collect();
+    app.queue_settings(&admin, event, json!({"threshold": 1, "maxSeatsPerHold": 2}))
+        .await;
+    let buyer = app.quick_user("buyer").await;
+    let waiter = app.quick_user("waiter").await;
+    let entry = app.enter(event, &buyer).await;
+    assert_eq!(
+        app.queue_check(event, &waiter).await.status,
+        QueueStatus::Queued
+    );
+    let held: Value = app
+        .hold(&buyer, Some(&entry), event, &seats, "all")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let reservation: Uuid = held["reservationId"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("id");
+    let stream = app
+        .get_as(&format!("/api/v1/queue/stream/{event}"), &waiter)
+        .await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    let mut body = stream.bytes_stream();
+
+    // The last seats sell: the buyer's turn ends, but there is nothing to admit anyone to.
+    let actor = app.state.events.event(event);
+    actor
+        .confirm(urr_actors::ids::ReservationId::from(reservation))
+        .await
+        .expect("confirm");
+    wait_for_status(&app, event, "sold_out").await;
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let raw: Value = app
+            .get_as(&format!("/api/v1/queue/status/{event}"), &waiter)
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(raw["status"], "queued", "nobody is admitted: {raw}");
+        assert_eq!(raw["soldOut"], true, "{raw}");
+        assert!(raw.get("entryToken").is_none(), "{raw}");
+    }
+    let newcomer = app.quick_user("newcomer").await;
+    let raw: Value = app
+        .post_as(
+            &format!("/api/v1/queue/check/{event}"),
+            &json!({}),
+            &newcomer,
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(raw["status"], "queued", "room, but nothing to sell: {raw}");
+    assert_eq!(raw["soldOut"], true, "{raw}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut text = String::new();
+    while !text.contains("event: sold_out") {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .expect("the stream says sold out in time")
+            .expect("stream open")
+            .expect("chunk");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!text.contains("event: admitted"), "{text}");
+
+    // A refund brings the seats back: on sale again, and the line moves in order.
+    actor
+        .refund(urr_actors::ids::ReservationId::from(reservation))
+        .await
+        .expect("refund");
+    wait_for_status(&app, event, "on_sale").await;
+    let token = app.enter(event, &waiter).await;
+    assert!(!token.is_empty());
+    let reply = app.queue_status(event, &newcomer).await;
+    assert_eq!(
+        reply.status,
+        QueueStatus::Queued,
+        "the newcomer still waits its turn"
+    );
+    let raw: Value = app
+        .get_as(&format!("/api/v1/queue/status/{event}"), &newcomer)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(raw["soldOut"], false, "{raw}");
+}
+
+#[tokio::test]
+async fn nobody_is_told_they_are_admitted_before_the_admission_is_durable() {
+    let app = spawn_app_with(|c| {
+        c.events.queue_tick_ms = 50;
+        c.events.queue_threshold = 1;
+        c.events.active_ttl_secs = 1;
+        c.events.queue_ttl_secs = 600;
+    })
+    .await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 4).await;
+    let first = app.quick_user("first").await;
+    let second = app.quick_user("second").await;
+    assert_eq!(
+        app.queue_check(event, &first).await.status,
+        QueueStatus::Active
+    );
+    assert_eq!(
+        app.queue_check(event, &second).await.status,
+        QueueStatus::Queued
+    );
+
+    // The queue log stops taking writes (its key now holds a string), with what it had
+    // put aside. The first user's admission lapses and the second is admitted, in memory.
+    let log_key = app.kv.key(&format!("qlog:{{{event}}}"));
+    let saved_key = app.kv.key(&format!("qlog-saved:{{{event}}}"));
+    let mut redis = app.kv.conn();
+    let _: () = redis::cmd("RENAME")
+        .arg(&log_key)
+        .arg(&saved_key)
+        .query_async(&mut redis)
+        .await
+        .expect("set the log aside");
+    let _: () = redis::cmd("SET")
+        .arg(&log_key)
+        .arg("not a list")
+        .query_async(&mut redis)
+        .await
+        .expect("break the log");
+    let actor = app.state.events.event(event);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let queue = actor.overview().await.expect("overview").queue;
+        if queue.waiting == 0 && queue.active == 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never admitted: {queue:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Asked meanwhile, the answer is never "admitted": that is not durable.
+    for _ in 0..5 {
+        let response = app
+            .get_as(&format!("/api/v1/queue/status/{event}"), &second)
+            .await;
+        let status = response.status();
+        let raw: Value = response.json().await.expect("json");
+        assert!(
+            raw.get("entryToken").is_none() && raw["status"] != "active",
+            "{status}: {raw}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The node dies before the write lands; the log comes back as it was.
+    let crashed = actor.running_actor().expect("running");
+    assert!(actor.kill());
+    let _: () = redis::cmd("DEL")
+        .arg(&log_key)
+        .query_async(&mut redis)
+        .await
+        .expect("drop the broken key");
+    let _: () = redis::cmd("RENAME")
+        .arg(&saved_key)
+        .arg(&log_key)
+        .query_async(&mut redis)
+        .await
+        .expect("restore the log");
+    let reply = app.queue_status(event, &second).await;
+    assert_ne!(actor.running_actor(), Some(crashed));
+    assert_eq!(reply.status, QueueStatus::Queued, "back in line: {reply:?}");
+    // And in line is where they were: no entry token was ever handed out that would let
+    // them past it.
+    let entry = app.enter(event, &second).await;
+    let held = app
+        .hold(&second, Some(&entry), event, &seats[..1], "in-turn")
+        .await;
+    assert_eq!(held.status(), StatusCode::CREATED);
+}

@@ -11,8 +11,8 @@ use common::{Session, TestApp, event_body, spawn_app_with};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
-use urr_actors::ids::{ReservationId, UserId};
-use urr_actors::ports::EventStore;
+use urr_actors::ids::{ReservationId, SeatId, UserId};
+use urr_actors::ports::{EventStore, LockOutcome};
 use urr_actors::queue_log::QueueLogRecord;
 use urr_store::event_store::PgRedisEventStore;
 use urr_wire::status::{QueueStatus, SeatStatus};
@@ -299,4 +299,91 @@ async fn a_slow_start_of_one_event_holds_up_no_other_event() {
     );
     let waiting = slow_event.overview().await.expect("overview").queue.waiting;
     assert_eq!(waiting, 400_000);
+}
+
+#[tokio::test]
+async fn locks_of_a_batch_that_died_before_its_write_are_freed_when_the_actor_restarts() {
+    let app = spawn_app_with(config).await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 6).await;
+    let holder = app.quick_user("holder").await;
+    let entry = app.enter(event, &holder).await;
+    // A live hold, and a sale whose Redis half landed before its PostgreSQL half (its
+    // lock says sold, its reservation still pending): both must keep their locks.
+    let live: Value = app
+        .hold(&holder, Some(&entry), event, &seats[..1], "live")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let live_id: Uuid = live["reservationId"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("id");
+    let selling: Value = app
+        .hold(&holder, Some(&entry), event, &seats[1..2], "selling")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let selling_id: Uuid = selling["reservationId"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("id");
+    let lock = |seat: Uuid| {
+        let app = &app;
+        async move {
+            urr_store::seat_locks::read(&app.kv, event, seat)
+                .await
+                .expect("read lock")
+        }
+    };
+    let token: u64 = lock(seats[1])
+        .await
+        .and_then(|v| v.split('|').nth(1).and_then(|t| t.parse().ok()))
+        .expect("token");
+    urr_store::seat_locks::confirm(&app.kv, event, selling_id, &[(seats[1], token)])
+        .await
+        .expect("redis")
+        .expect("current token");
+
+    // A batch takes its locks as the actor does, then the actor dies before the insert.
+    let store = PgRedisEventStore::new(app.db.clone(), app.kv.clone(), Default::default());
+    let orphan = ReservationId::from(Uuid::now_v7());
+    let locked = store
+        .lock_seats(
+            event,
+            &[(orphan, vec![SeatId::from(seats[2]), SeatId::from(seats[3])])],
+            Duration::from_secs(330),
+        )
+        .await
+        .expect("lock");
+    assert!(matches!(locked[..], [LockOutcome::Locked(_)]), "{locked:?}");
+    let actor = app.state.events.event(event);
+    let crashed = actor.running_actor().expect("running");
+    assert!(actor.kill());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while actor.running_actor().is_none_or(|id| id == crashed) {
+        assert!(tokio::time::Instant::now() < deadline, "no fresh actor");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The map shows the orphaned seats free, and they can be held at once.
+    let statuses = app.seat_statuses(event).await;
+    assert_eq!(statuses[&seats[2]], SeatStatus::Available);
+    let held = app
+        .hold(&holder, Some(&entry), event, &seats[2..4], "after")
+        .await;
+    assert_eq!(held.status(), StatusCode::CREATED);
+    // The live hold's lock and the half-made sale's lock were left alone.
+    assert!(
+        lock(seats[0])
+            .await
+            .is_some_and(|v| v.starts_with(&live_id.to_string()))
+    );
+    assert!(
+        lock(seats[1])
+            .await
+            .is_some_and(|v| v.starts_with(&selling_id.to_string()) && v.ends_with("|sold"))
+    );
 }

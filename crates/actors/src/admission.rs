@@ -96,6 +96,9 @@ pub struct Admission {
     queue: Queue,
     active: ActiveSet,
     overview: Overview,
+    /// False while there is nothing to admit people to (sold out): nobody is admitted,
+    /// newcomers take a place and the line keeps its order until it opens again.
+    open: bool,
 }
 
 impl Admission {
@@ -106,6 +109,7 @@ impl Admission {
             queue: Queue::new(),
             active: ActiveSet::new(config.active_ttl),
             overview: Overview::default(),
+            open: true,
         }
     }
 
@@ -190,8 +194,20 @@ impl Admission {
         self.active.set_ttl(config.active_ttl);
     }
 
+    /// Opens or closes the doors: while closed nobody is admitted, at once or by a tick.
+    /// The line itself is not touched, so opening again admits it in the same order.
+    pub fn set_open(&mut self, open: bool) {
+        self.open = open;
+    }
+
+    /// Whether anyone may be admitted now (see [`Self::set_open`]).
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
     /// A user asks to enter. Active users stay active; a newcomer is admitted at once
-    /// only if there is room and nobody waits, else takes (or keeps) a place in line.
+    /// only if the doors are open, there is room and nobody waits, else takes (or keeps) a
+    /// place in line.
     pub fn join(
         &mut self,
         user: UserId,
@@ -203,7 +219,7 @@ impl Admission {
                 newly_admitted: false,
             });
         }
-        if self.queue.is_empty() && self.active.len() < self.config.threshold {
+        if self.open && self.queue.is_empty() && self.active.len() < self.config.threshold {
             self.active.insert(user, now);
             self.overview.total_admitted += 1;
             return Ok(JoinOutcome::Active {
@@ -247,11 +263,16 @@ impl Admission {
     }
 
     /// The admission tick: first lapsed admissions expire (freeing room), then up to
-    /// `min(batch, threshold - active)` users are admitted from the head of the line.
+    /// `min(batch, threshold - active)` users are admitted from the head of the line (none
+    /// while the doors are closed).
     pub fn tick(&mut self, now: Instant) -> Tick {
         let expired = self.active.expire(now);
         self.overview.total_expired += expired.len() as u64;
-        let room = self.config.threshold.saturating_sub(self.active.len());
+        let room = if self.open {
+            self.config.threshold.saturating_sub(self.active.len())
+        } else {
+            0
+        };
         let admitted = self.queue.pop_front(self.config.batch.min(room));
         for &user in &admitted {
             self.active.insert(user, now);
@@ -377,6 +398,30 @@ mod tests {
         assert_eq!(a.drop_stale(t + s(80)), vec![user(12), user(13), user(14)]);
         assert_eq!(a.overview().total_dropped, 3);
         assert_eq!(a.status(user(12)), None);
+    }
+
+    #[test]
+    fn closed_doors_admit_nobody_and_keep_the_line_in_order() {
+        let t = Instant::now();
+        let mut a = Admission::new(config(10, 10));
+        a.join(user(1), None, t).unwrap();
+        a.set_open(false);
+        // Room for nine more, but nothing to admit them to.
+        assert!(matches!(
+            a.join(user(2), None, t).unwrap(),
+            JoinOutcome::Queued(_)
+        ));
+        a.join(user(3), None, t).unwrap();
+        assert_eq!(a.tick(t), Tick::default());
+        // Whoever is in stays in.
+        assert_eq!(
+            a.join(user(1), None, t).unwrap(),
+            JoinOutcome::Active {
+                newly_admitted: false
+            }
+        );
+        a.set_open(true);
+        assert_eq!(a.admit_batch(t), vec![user(2), user(3)]);
     }
 
     #[test]

@@ -151,7 +151,7 @@ impl Inventory {
     ) -> Result<TicketBooking, ConfirmError> {
         let booking = self
             .bookings
-            .get_mut(&reservation)
+            .get(&reservation)
             .ok_or(ConfirmError::UnknownReservation(reservation))?;
         let BookingStatus::Held { expires_at } = booking.status else {
             return Err(ConfirmError::AlreadySold(reservation));
@@ -162,6 +162,22 @@ impl Inventory {
                 expires_at,
             });
         }
+        self.record_sale(reservation)
+    }
+
+    /// Turns a held reservation into a sale that storage has already recorded, lapsed or
+    /// not: the durable record, not this clock, decides.
+    pub fn record_sale(
+        &mut self,
+        reservation: ReservationId,
+    ) -> Result<TicketBooking, ConfirmError> {
+        let booking = self
+            .bookings
+            .get_mut(&reservation)
+            .ok_or(ConfirmError::UnknownReservation(reservation))?;
+        let BookingStatus::Held { expires_at } = booking.status else {
+            return Err(ConfirmError::AlreadySold(reservation));
+        };
         booking.status = BookingStatus::Sold;
         self.expiry.remove(&(expires_at, reservation));
         if let Some(counts) = self.types.get_mut(&booking.ticket_type) {
@@ -356,5 +372,25 @@ mod tests {
             })
         );
         assert_eq!(inv.expire(t)[0].1.quantity, 2);
+    }
+
+    #[test]
+    fn a_recorded_sale_is_taken_even_past_the_hold() {
+        let t = Instant::now();
+        let mut inv = Inventory::new(4);
+        inv.add_type(ty(1), 1);
+        inv.hold(res(1), ty(1), 1, t, TTL).unwrap();
+        assert!(matches!(
+            inv.confirm(res(1), t + TTL),
+            Err(ConfirmError::Expired { .. })
+        ));
+        inv.record_sale(res(1)).unwrap();
+        assert!(inv.expire(t + TTL * 2).is_empty(), "a sale does not lapse");
+        assert_eq!(
+            inv.record_sale(res(1)),
+            Err(ConfirmError::AlreadySold(res(1)))
+        );
+        let counts = inv.counts(ty(1)).unwrap();
+        assert_eq!((counts.held, counts.sold, counts.available()), (0, 1, 0));
     }
 }

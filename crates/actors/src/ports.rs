@@ -17,8 +17,11 @@ use crate::ids::{FencingToken, ReservationId, SeatId, TicketTypeId, UserId};
 #[derive(Debug, Clone)]
 pub struct EventSnapshot {
     pub event_id: Uuid,
-    /// Holds and joins are refused unless the event is on sale.
+    /// Holds and joins are refused unless the event is on sale (or sold out: a refund
+    /// can bring a seat back).
     pub on_sale: bool,
+    /// The event's recorded status says sold out.
+    pub sold_out: bool,
     pub settings: QueueSettings,
     /// Seats in layout order with their price.
     pub seats: Vec<(SeatId, i64)>,
@@ -90,6 +93,22 @@ pub enum ConfirmOutcome {
     StaleToken(Vec<SeatId>),
     /// The reservation is no longer pending in Postgres.
     NotPending,
+}
+
+/// What PostgreSQL records a reservation as: the answer to an ambiguous "not pending".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Pending,
+    Confirmed,
+    /// Expired or cancelled.
+    Ended,
+}
+
+/// A reservation as PostgreSQL records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedReservation {
+    pub user: UserId,
+    pub status: Recorded,
 }
 
 /// How a pending reservation ended without a sale.
@@ -188,6 +207,28 @@ pub trait EventStore: Send + Sync + 'static {
         seats: &[SeatId],
         note: &str,
     ) -> Result<bool, StoreFailure>;
+
+    /// What PostgreSQL records `reservation` as; `None` if it has no row.
+    async fn reservation_record(
+        &self,
+        reservation: ReservationId,
+    ) -> Result<Option<RecordedReservation>, StoreFailure>;
+
+    /// Deletes every seat lock of the event whose owner is not in `live` (the event's
+    /// pending and confirmed reservations), each only if it still reads as it was read;
+    /// returns how many were freed. A rebuilt actor calls it so that no lock outlives the
+    /// chance of its reservation being written (`docs/architecture.md#fencing`).
+    async fn clear_stray_locks(
+        &self,
+        event_id: Uuid,
+        seats: &[SeatId],
+        live: &[ReservationId],
+    ) -> Result<usize, StoreFailure>;
+
+    /// Records the event as sold out (`true`) or back on sale (`false`); only an event on
+    /// sale becomes sold out and only a sold-out one goes back, so an operator's status
+    /// (upcoming, ended, cancelled) is never overwritten.
+    async fn record_sold_out(&self, event_id: Uuid, sold_out: bool) -> Result<(), StoreFailure>;
 
     /// Appends encoded queue-log records, in order, in one write.
     async fn append_queue_log(

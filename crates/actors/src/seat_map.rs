@@ -134,6 +134,8 @@ pub struct SeatMap {
     /// Held reservations by when they lapse, so a sweep touches only lapsed ones.
     expiry: BTreeSet<(Instant, ReservationId)>,
     counts: SeatCounts,
+    /// Seats held or bought per user, for the per-user limit; changed with `bookings`.
+    per_user: HashMap<UserId, usize>,
 }
 
 impl SeatMap {
@@ -145,6 +147,7 @@ impl SeatMap {
             bookings: HashMap::new(),
             expiry: BTreeSet::new(),
             counts: SeatCounts::default(),
+            per_user: HashMap::new(),
         };
         for seat in seats {
             if let std::collections::hash_map::Entry::Vacant(slot) = map.index.entry(seat) {
@@ -224,6 +227,7 @@ impl SeatMap {
         if let BookingStatus::Held { expires_at } = booking.status {
             self.expiry.remove(&(expires_at, reservation));
         }
+        self.count_for(booking.user, booking.seats.len(), false);
         for seat in &booking.seats {
             let Some(&slot) = self.index.get(seat) else {
                 continue;
@@ -248,7 +252,7 @@ impl SeatMap {
     ) -> Result<Confirmed, ConfirmError> {
         let booking = self
             .bookings
-            .get_mut(&reservation)
+            .get(&reservation)
             .ok_or(ConfirmError::UnknownReservation(reservation))?;
         let BookingStatus::Held { expires_at } = booking.status else {
             return Err(ConfirmError::AlreadySold(reservation));
@@ -259,6 +263,20 @@ impl SeatMap {
                 expires_at,
             });
         }
+        self.record_sale(reservation)
+    }
+
+    /// Turns a held reservation into a sale that storage has already recorded, lapsed or
+    /// not: the durable record, not this map's clock, decides (a confirmation whose
+    /// commit landed although its caller never heard back).
+    pub fn record_sale(&mut self, reservation: ReservationId) -> Result<Confirmed, ConfirmError> {
+        let booking = self
+            .bookings
+            .get_mut(&reservation)
+            .ok_or(ConfirmError::UnknownReservation(reservation))?;
+        let BookingStatus::Held { expires_at } = booking.status else {
+            return Err(ConfirmError::AlreadySold(reservation));
+        };
         booking.status = BookingStatus::Sold;
         self.expiry.remove(&(expires_at, reservation));
         let mut seats = Vec::with_capacity(booking.seats.len());
@@ -332,6 +350,7 @@ impl SeatMap {
         }
         self.counts.available -= slots.len();
         self.counts.sold += slots.len();
+        self.count_for(user, seats.len(), true);
         self.bookings.insert(
             reservation,
             SeatBooking {
@@ -366,6 +385,11 @@ impl SeatMap {
     /// How many seats are in each state.
     pub fn counts(&self) -> SeatCounts {
         self.counts
+    }
+
+    /// Seats `user` holds or bought (the per-user limit counts them).
+    pub fn seats_of(&self, user: UserId) -> usize {
+        self.per_user.get(&user).copied().unwrap_or(0)
     }
 
     /// Seats in the map.
@@ -423,6 +447,19 @@ impl SeatMap {
         Ok(slots)
     }
 
+    /// Adds `n` seats to (or takes them from) `user`'s tally.
+    fn count_for(&mut self, user: UserId, n: usize, add: bool) {
+        let tally = self.per_user.entry(user).or_default();
+        *tally = if add {
+            *tally + n
+        } else {
+            tally.saturating_sub(n)
+        };
+        if *tally == 0 {
+            self.per_user.remove(&user);
+        }
+    }
+
     /// Marks checked-free seats held and indexes the reservation.
     fn take(
         &mut self,
@@ -443,6 +480,7 @@ impl SeatMap {
         }
         self.counts.available -= slots.len();
         self.counts.held += slots.len();
+        self.count_for(user, seats.len(), true);
         self.expiry.insert((expires_at, reservation));
         self.bookings.insert(
             reservation,
@@ -640,5 +678,49 @@ mod tests {
         // A lapsed restored hold goes on the next sweep.
         assert_eq!(m.expire(t), vec![(res(1), vec![seat(0), seat(1)])]);
         assert_eq!(m.booking(res(2)).unwrap().status, BookingStatus::Sold);
+    }
+
+    #[test]
+    fn a_recorded_sale_is_taken_even_past_the_hold() {
+        let t = Instant::now();
+        let s = Duration::from_secs;
+        let mut m = map();
+        m.hold(user(1), res(1), &[seat(0), seat(1)], t, s(10), 4)
+            .unwrap();
+        // Storage says it sold; this map's clock says the hold lapsed: storage wins.
+        let sold = m.record_sale(res(1)).unwrap();
+        assert_eq!(sold.seats.len(), 2);
+        assert!(m.expire(t + s(60)).is_empty(), "a sale does not lapse");
+        assert_eq!(m.counts().sold, 2);
+        assert_eq!(
+            m.record_sale(res(1)),
+            Err(ConfirmError::AlreadySold(res(1)))
+        );
+        assert_eq!(
+            m.record_sale(res(9)),
+            Err(ConfirmError::UnknownReservation(res(9)))
+        );
+    }
+
+    #[test]
+    fn counts_what_each_user_holds_or_bought() {
+        let t = Instant::now();
+        let mut m = map();
+        m.hold(user(1), res(1), &[seat(0), seat(1)], t, TTL, 4)
+            .unwrap();
+        m.hold(user(1), res(2), &[seat(2)], t, TTL, 4).unwrap();
+        m.hold(user(2), res(3), &[seat(3)], t, TTL, 4).unwrap();
+        m.restore_sold(res(4), user(2), &[seat(4)]).unwrap();
+        assert_eq!((m.seats_of(user(1)), m.seats_of(user(2))), (3, 2));
+        m.confirm(res(1), t).unwrap();
+        assert_eq!(m.seats_of(user(1)), 3, "a sale still counts");
+        // A refused hold changes nothing.
+        assert!(m.hold(user(1), res(5), &[seat(3)], t, TTL, 4).is_err());
+        assert_eq!(m.seats_of(user(1)), 3);
+        m.release(res(1));
+        assert_eq!(m.seats_of(user(1)), 1);
+        assert_eq!(m.expire(t + TTL).len(), 2);
+        assert_eq!((m.seats_of(user(1)), m.seats_of(user(2))), (0, 1));
+        assert_eq!(m.seats_of(user(3)), 0);
     }
 }

@@ -101,6 +101,7 @@ impl EventsConfig {
             queue_ttl: Duration::from_secs(self.queue_ttl_secs.max(1)),
             hold_ttl: Duration::from_secs(self.hold_ttl_secs.max(1)),
             max_seats_per_hold: self.max_seats_per_hold.clamp(1, 50),
+            max_seats_per_user: None,
         }
     }
 }

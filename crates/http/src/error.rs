@@ -33,6 +33,11 @@ pub enum ErrorCode {
     StaleFencingToken,
     NotPending,
     EntryTokenRequired,
+    /// The event's queue is on and the caller is not admitted now (their entry token
+    /// outlived their turn).
+    NotAdmitted,
+    /// The caller's seats or tickets at this event would pass the per-user limit.
+    UserLimitReached,
     AmountMismatch,
     PaymentDeclined,
     PaymentInProgress,
@@ -63,8 +68,10 @@ impl ErrorCode {
             NotFound | GoogleDisabled => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Conflict | EmailTaken | NotOnSale | SeatsTaken | SoldOut | HoldExpired
-            | StaleFencingToken | NotPending => StatusCode::CONFLICT,
-            EntryTokenRequired | Tier1TokenRequired | PresaleMembersOnly => StatusCode::FORBIDDEN,
+            | StaleFencingToken | NotPending | UserLimitReached => StatusCode::CONFLICT,
+            EntryTokenRequired | NotAdmitted | Tier1TokenRequired | PresaleMembersOnly => {
+                StatusCode::FORBIDDEN
+            }
             AmountMismatch => StatusCode::BAD_REQUEST,
             PaymentDeclined => StatusCode::UNPROCESSABLE_ENTITY,
             PaymentInProgress => StatusCode::CONFLICT,
@@ -100,6 +107,8 @@ impl ErrorCode {
             StaleFencingToken => "stale_fencing_token",
             NotPending => "not_pending",
             EntryTokenRequired => "entry_token_required",
+            NotAdmitted => "not_admitted",
+            UserLimitReached => "user_limit_reached",
             AmountMismatch => "amount_mismatch",
             PaymentDeclined => "payment_declined",
             PaymentInProgress => "payment_in_progress",
@@ -224,6 +233,8 @@ impl From<EventError> for ApiError {
             | EventError::UnknownTicketType
             | EventError::HasSeatMap => ApiError::invalid(message),
             EventError::SoldOut => ApiError::new(ErrorCode::SoldOut, message),
+            EventError::UserLimit { .. } => ApiError::new(ErrorCode::UserLimitReached, message),
+            EventError::NotAdmitted => ApiError::new(ErrorCode::NotAdmitted, message),
             EventError::NotPending | EventError::DuplicateRequest(_) => {
                 ApiError::new(ErrorCode::NotPending, message)
             }

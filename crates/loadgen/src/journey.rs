@@ -693,6 +693,7 @@ mod tests {
             people_behind: None,
             estimated_wait: Some(0),
             next_poll: 1,
+            sold_out: false,
             entry_token: Some("t0k".into()),
         };
         let data = serde_json::to_string(&reply).expect("serialise");

@@ -19,6 +19,7 @@ struct Row {
     queue_ttl_secs: i32,
     hold_ttl_secs: i32,
     max_seats_per_hold: i32,
+    max_seats_per_user: Option<i32>,
 }
 
 fn from_row(row: Row) -> QueueSettings {
@@ -32,6 +33,9 @@ fn from_row(row: Row) -> QueueSettings {
         queue_ttl: secs(row.queue_ttl_secs),
         hold_ttl: secs(row.hold_ttl_secs),
         max_seats_per_hold: u32::try_from(row.max_seats_per_hold).unwrap_or(1),
+        max_seats_per_user: row
+            .max_seats_per_user
+            .map(|n| u32::try_from(n).unwrap_or(1)),
     }
 }
 
@@ -39,7 +43,8 @@ fn from_row(row: Row) -> QueueSettings {
 pub async fn get(pool: &PgPool, event: Uuid) -> Result<Option<QueueSettings>, StoreError> {
     let row = sqlx::query_as::<_, Row>(
         "SELECT enabled, threshold, batch, tick_ms, active_ttl_secs, queue_ttl_secs, \
-         hold_ttl_secs, max_seats_per_hold FROM event_queue_settings WHERE event_id = $1",
+         hold_ttl_secs, max_seats_per_hold, max_seats_per_user FROM event_queue_settings \
+         WHERE event_id = $1",
     )
     .bind(event)
     .fetch_optional(pool)
@@ -51,11 +56,11 @@ pub async fn put(pool: &PgPool, event: Uuid, s: &QueueSettings) -> Result<(), St
     let secs = |d: Duration| i32::try_from(d.as_secs()).unwrap_or(i32::MAX);
     sqlx::query(
         "INSERT INTO event_queue_settings (event_id, enabled, threshold, batch, tick_ms, \
-         active_ttl_secs, queue_ttl_secs, hold_ttl_secs, max_seats_per_hold) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         active_ttl_secs, queue_ttl_secs, hold_ttl_secs, max_seats_per_hold, \
+         max_seats_per_user) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (event_id) DO UPDATE SET enabled = $2, threshold = $3, batch = $4, \
          tick_ms = $5, active_ttl_secs = $6, queue_ttl_secs = $7, hold_ttl_secs = $8, \
-         max_seats_per_hold = $9, updated_at = now()",
+         max_seats_per_hold = $9, max_seats_per_user = $10, updated_at = now()",
     )
     .bind(event)
     .bind(s.enabled)
@@ -66,6 +71,10 @@ pub async fn put(pool: &PgPool, event: Uuid, s: &QueueSettings) -> Result<(), St
     .bind(secs(s.queue_ttl))
     .bind(secs(s.hold_ttl))
     .bind(i32::try_from(s.max_seats_per_hold).unwrap_or(i32::MAX))
+    .bind(
+        s.max_seats_per_user
+            .map(|n| i32::try_from(n.clamp(1, 1000)).unwrap_or(1000)),
+    )
     .execute(pool)
     .await
     .map_err(|e| match &e {

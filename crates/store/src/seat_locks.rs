@@ -245,3 +245,65 @@ pub async fn unlock_many(
     let _: i64 = invocation.invoke_async(&mut kv.conn()).await?;
     Ok(())
 }
+
+/// Seats read per `MGET`, so one event's whole map never travels in a single reply.
+const READ_CHUNK: usize = 1_000;
+
+/// The raw lock values of `seats`, in order (`None`: no lock), a chunk per round trip.
+pub async fn read_many(
+    kv: &Kv,
+    event: Uuid,
+    seats: &[Uuid],
+) -> Result<Vec<Option<String>>, StoreError> {
+    let mut values = Vec::with_capacity(seats.len());
+    for chunk in seats.chunks(READ_CHUNK) {
+        let keys: Vec<String> = chunk.iter().map(|&s| seat_key(kv, event, s)).collect();
+        let page: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut kv.conn())
+            .await?;
+        values.extend(page);
+    }
+    Ok(values)
+}
+
+/// The reservation a lock value names (`owner|token` or `owner|token|sold`).
+pub fn owner_of(value: &str) -> Option<Uuid> {
+    value.split('|').next().and_then(|owner| owner.parse().ok())
+}
+
+/// Deletes each key only if it still holds the value given for it (a compare-and-delete:
+/// a lock re-taken since it was read stays). KEYS: the seat keys; ARGV: their values.
+static DELETE_UNCHANGED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local freed = 0
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[i] then
+    redis.call('DEL', KEYS[i])
+    freed = freed + 1
+  end
+end
+return freed
+",
+    )
+});
+
+/// Deletes the locks of `seats` that still read as `values` (as [`read_many`] returned
+/// them); returns how many went.
+pub async fn delete_unchanged(
+    kv: &Kv,
+    event: Uuid,
+    locks: &[(Uuid, String)],
+) -> Result<usize, StoreError> {
+    let mut freed = 0;
+    for chunk in locks.chunks(READ_CHUNK) {
+        let mut invocation = DELETE_UNCHANGED.prepare_invoke();
+        for (seat, value) in chunk {
+            invocation.key(seat_key(kv, event, *seat)).arg(value);
+        }
+        let n: i64 = invocation.invoke_async(&mut kv.conn()).await?;
+        freed += usize::try_from(n).unwrap_or(0);
+    }
+    Ok(freed)
+}

@@ -20,6 +20,10 @@ pub struct QueueReply {
     pub estimated_wait: Option<u64>,
     /// Seconds until the client should ask again.
     pub next_poll: u64,
+    /// Every seat and ticket is sold: nobody is admitted unless a refund brings one
+    /// back, so waiting may be in vain.
+    #[serde(default)]
+    pub sold_out: bool,
     /// Only when admitted: the Tier-2 token seat and reservation calls need.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry_token: Option<String>,

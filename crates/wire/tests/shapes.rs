@@ -147,13 +147,15 @@ fn only_an_admitted_queue_reply_carries_a_token() {
         people_behind: Some(0),
         estimated_wait: Some(2),
         next_poll: 1,
+        sold_out: false,
         entry_token: None,
     };
     pinned(
         &queued,
         json!({
             "eventId": id(1), "queued": true, "status": "queued", "position": 4,
-            "peopleAhead": 3, "peopleBehind": 0, "estimatedWait": 2, "nextPoll": 1
+            "peopleAhead": 3, "peopleBehind": 0, "estimatedWait": 2, "nextPoll": 1,
+            "soldOut": false
         }),
     );
     let absent = QueueReply {

@@ -10,7 +10,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use super::holds::{flush_holds, hold_seats, refuse_on_stop};
 use super::messages::{EventArgs, EventMsg};
 use super::queue_ops::{flush, flush_on_stop, join, leave, status};
-use super::recovery::{rebuild, restore_queue};
+use super::recovery::{clear_stray_locks, rebuild, restore_queue};
 use super::sales::{cancel, confirm, refund, revive};
 use super::state::{EventState, PendingHold, now};
 use super::tick::tick;
@@ -29,7 +29,8 @@ impl Actor for EventActor {
         args: EventArgs,
     ) -> Result<EventState, ActorProcessingErr> {
         let at = now();
-        let mut state = rebuild(args, at)?;
+        let (mut state, live) = rebuild(args, at)?;
+        clear_stray_locks(&state, &live).await?;
         restore_queue(&mut state, at).await?;
         state.ticker = Some(myself.send_interval(state.settings.tick, || EventMsg::Tick));
         tracing::info!(event = %state.event_id, waiting = state.admission.overview().waiting,
@@ -66,9 +67,7 @@ impl Actor for EventActor {
                 tier1_pos,
                 reply,
             } => join(state, &myself, user, tier1_pos, reply, at),
-            EventMsg::Status { user, reply } => {
-                let _ = reply.send(Ok(status(state, user, at)));
-            }
+            EventMsg::Status { user, reply } => status(state, user, reply, at),
             EventMsg::Leave { user, reply } => leave(state, &myself, user, reply),
             EventMsg::HoldSeats {
                 user,
@@ -111,7 +110,7 @@ impl Actor for EventActor {
                 reservation,
                 reply,
             } => {
-                let _ = reply.send(cancel(state, user, reservation).await);
+                let _ = reply.send(cancel(state, &myself, user, reservation, at).await);
             }
             EventMsg::Revive {
                 user,

@@ -17,6 +17,14 @@ pub enum EventError {
     TooMany { max: usize },
     #[error("nothing requested")]
     Empty,
+    /// The user's seats (or tickets) at this event, held or bought, would pass the
+    /// per-user limit.
+    #[error("at most {max} per person for this event; {owned} already held or bought")]
+    UserLimit { max: u32, owned: u32 },
+    /// The event's queue is on and the user is not admitted now (never admitted, left
+    /// the line, or their turn ended or lapsed), whatever entry token they still hold.
+    #[error("not admitted to this event now: wait in the queue first")]
+    NotAdmitted,
     #[error("unknown ticket type for this event")]
     UnknownTicketType,
     #[error("not enough tickets left")]

@@ -8,6 +8,7 @@ use ractor::ActorRef;
 use super::error::EventError;
 use super::messages::{EventMsg, Reply};
 use super::state::{EventState, LOCK_GRACE, PendingHold};
+use super::turns::may_hold;
 use super::views::{HoldView, SeatStatus};
 use crate::ids::{ReservationId, SeatId};
 use crate::ports::{InsertOutcome, LockOutcome, NewItem, NewReservation};
@@ -32,6 +33,16 @@ pub(super) fn hold_seats(
     }
     let ttl = state.settings.hold_ttl;
     let max = state.settings.max_seats_per_hold as usize;
+    // The per-hold limit first (a bad request), then the turn and the per-user limit.
+    let checked = if hold.seats.len() > max {
+        Err(EventError::TooMany { max })
+    } else {
+        may_hold(state, hold.user, hold.seats.len(), at)
+    };
+    if let Err(err) = checked {
+        let _ = hold.reply.send(Err(err));
+        return;
+    }
     if let Err(err) = state
         .seats
         .hold(hold.user, hold.reservation, &hold.seats, at, ttl, max)

@@ -14,7 +14,9 @@ mod settings;
 mod state;
 mod supervisor;
 mod tick;
+mod ticket_owners;
 mod tickets;
+mod turns;
 mod views;
 
 pub use actor::EventActor;

@@ -2,7 +2,9 @@
 //!
 //! A queue change is applied in memory, its log record buffered, and a `FlushLog` queued
 //! behind whatever is already in the mailbox, so one Redis write acknowledges every join
-//! that arrived meanwhile. Replies that depend on a record wait until it is durable.
+//! that arrived meanwhile. Replies that depend on a record wait until it is durable; so
+//! does any answer that would tell a user they are admitted (and get them an entry token)
+//! while their `Admitted` record is not yet in the log.
 
 use std::time::{Duration, Instant};
 
@@ -33,6 +35,9 @@ pub(super) fn join(
         let _ = reply.send(Err(EventError::NotOnSale));
         return;
     }
+    // Joining starts a new turn: whatever was left of one a purchase ended is over.
+    state.finishing.remove(&user);
+    state.admit_only_with_something_to_sell();
     let record = match state.admission.join(user, tier1_pos, at) {
         Err(_) => {
             let _ = reply.send(Err(EventError::QueueFull));
@@ -50,7 +55,7 @@ pub(super) fn join(
             seq: joined.seq,
         },
         Ok(_) => {
-            let _ = reply.send(Ok(state.view(user)));
+            answer_when_durable(state, user, reply);
             return;
         }
     };
@@ -63,9 +68,23 @@ pub(super) fn join(
 }
 
 /// Where the user stands; asking is also their heartbeat.
-pub(super) fn status(state: &mut EventState, user: UserId, at: Instant) -> QueueView {
+pub(super) fn status(state: &mut EventState, user: UserId, reply: Reply<QueueView>, at: Instant) {
     state.admission.heartbeat(user, at);
-    state.view(user)
+    answer_when_durable(state, user, reply);
+}
+
+/// Answers with the user's standing at once, unless it says "admitted" before the
+/// admission is in the log: then after the write that makes it so.
+fn answer_when_durable(state: &mut EventState, user: UserId, reply: Reply<QueueView>) {
+    if state.undurable_admissions.contains(&user) {
+        state.awaiting_flush.push(AwaitingFlush::Queue {
+            user,
+            undo: false,
+            reply,
+        });
+    } else {
+        let _ = reply.send(Ok(state.view(user)));
+    }
 }
 
 /// Out of the line or the active set; answered once the `Left` record is durable.
@@ -75,16 +94,20 @@ pub(super) fn leave(
     user: UserId,
     reply: Reply<bool>,
 ) {
+    let was_finishing = state.finishing.remove(&user).is_some();
     if state.admission.leave(user).is_some() {
         log(state, myself, QueueLogRecord::Left { user });
         state.awaiting_flush.push(AwaitingFlush::Leave { reply });
     } else {
-        let _ = reply.send(Ok(false));
+        let _ = reply.send(Ok(was_finishing));
     }
 }
 
 /// Buffers a log record and makes sure a flush is queued behind the current mailbox.
 pub(super) fn log(state: &mut EventState, myself: &ActorRef<EventMsg>, record: QueueLogRecord) {
+    if let QueueLogRecord::Admitted { user } = record {
+        state.undurable_admissions.insert(user);
+    }
     state.unflushed.push(record.encode());
     if !state.flush_queued {
         state.flush_queued = true;
@@ -103,6 +126,8 @@ pub(super) async fn flush(state: &mut EventState, myself: &ActorRef<EventMsg>) {
     match state.store.append_queue_log(state.event_id, &records).await {
         Ok(()) => {
             state.log_write_failures = 0;
+            // Everything logged so far is durable: the batch was all of `unflushed`.
+            state.undurable_admissions.clear();
             acknowledge_waiting(state);
         }
         Err(err) => {

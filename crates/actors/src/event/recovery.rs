@@ -1,8 +1,8 @@
 //! How an actor comes back: its seats and reservations from the snapshot (PostgreSQL),
-//! its line from the queue log (Redis), and the log compacted when it has grown well past
-//! what it describes.
+//! the seat locks made to agree with them (Redis), its line from the queue log (Redis),
+//! and the log compacted when it has grown well past what it describes.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -11,14 +11,19 @@ use uuid::Uuid;
 
 use super::messages::EventArgs;
 use super::state::EventState;
+use super::ticket_owners::TicketOwners;
 use crate::admission::{Admission, AdmissionConfig};
-use crate::ids::SeatId;
+use crate::ids::{ReservationId, SeatId};
 use crate::inventory::Inventory;
 use crate::queue_log::QueueLogRecord;
 use crate::seat_map::SeatMap;
 
-/// The state the snapshot describes, with an empty line (see [`restore_queue`]).
-pub(super) fn rebuild(args: EventArgs, at: Instant) -> Result<EventState, ActorProcessingErr> {
+/// The state the snapshot describes, with an empty line (see [`restore_queue`]), and the
+/// live reservations it was built from (see [`clear_stray_locks`]).
+pub(super) fn rebuild(
+    args: EventArgs,
+    at: Instant,
+) -> Result<(EventState, Vec<ReservationId>), ActorProcessingErr> {
     let EventArgs {
         snapshot,
         store,
@@ -36,8 +41,9 @@ pub(super) fn rebuild(args: EventArgs, at: Instant) -> Result<EventState, ActorP
             inventory.add_type(ticket_type, capacity);
         }
     }
-    let mut ticket_owners = HashMap::new();
+    let mut ticket_owners = TicketOwners::default();
     let mut idempotency = HashMap::new();
+    let live_ids: Vec<ReservationId> = snapshot.live.iter().map(|live| live.id).collect();
     let wall = Utc::now();
     for live in snapshot.live {
         idempotency.insert((live.user, live.idempotency_key.clone()), live.id);
@@ -46,7 +52,7 @@ pub(super) fn rebuild(args: EventArgs, at: Instant) -> Result<EventState, ActorP
             at + left
         });
         if let Some((ticket_type, quantity)) = live.tickets {
-            ticket_owners.insert(live.id, live.user);
+            ticket_owners.insert(live.id, live.user, quantity);
             let restored = match expires_at {
                 Some(expires_at) => {
                     inventory.restore_held(live.id, ticket_type, quantity, expires_at)
@@ -69,7 +75,7 @@ pub(super) fn rebuild(args: EventArgs, at: Instant) -> Result<EventState, ActorP
             }
         }
     }
-    Ok(EventState {
+    let mut state = EventState {
         event_id: snapshot.event_id,
         on_sale: snapshot.on_sale,
         settings,
@@ -79,6 +85,9 @@ pub(super) fn rebuild(args: EventArgs, at: Instant) -> Result<EventState, ActorP
         inventory,
         ticket_prices,
         ticket_owners,
+        finishing: HashMap::new(),
+        undurable_admissions: HashSet::new(),
+        recorded_sold_out: snapshot.sold_out,
         idempotency,
         store,
         unflushed: Vec::new(),
@@ -94,7 +103,31 @@ pub(super) fn rebuild(args: EventArgs, at: Instant) -> Result<EventState, ActorP
         last_activity: at,
         idle_after,
         admissions: VecDeque::new(),
-    })
+    };
+    state.admit_only_with_something_to_sell();
+    Ok((state, live_ids))
+}
+
+/// Makes the event's seat locks agree with PostgreSQL: a hold takes its locks before its
+/// reservation is written, so an actor that died between the two left locks that no
+/// reservation owns, which would refuse every hold on those seats until they lapse while
+/// the map shows them free. Every lock whose owner is not a live reservation goes; one
+/// marked sold whose reservation is still pending stays (a confirmation in flight
+/// finishes it). See `docs/architecture.md#fencing`.
+pub(super) async fn clear_stray_locks(
+    state: &EventState,
+    live: &[ReservationId],
+) -> Result<(), ActorProcessingErr> {
+    let seats: Vec<SeatId> = state.seats.iter().map(|(seat, _)| seat).collect();
+    let freed = state
+        .store
+        .clear_stray_locks(state.event_id, &seats, live)
+        .await?;
+    if freed > 0 {
+        tracing::warn!(event = %state.event_id, freed,
+            "freed seat locks that no reservation owns (a hold died before its write)");
+    }
+    Ok(())
 }
 
 /// Rebuilds the line from the Redis log, in order, and compacts the log when it has

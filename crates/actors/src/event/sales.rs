@@ -1,5 +1,10 @@
 //! After the hold: the sale (confirm, with fencing tokens verified), the user's cancel,
 //! the late completion of a lapsed hold (revive), and the refund.
+//!
+//! Confirming is idempotent: a reservation already sold, in memory or in PostgreSQL,
+//! answers `Ok` and changes nothing. When the store answers "not pending" for a
+//! reservation the actor still holds, the actor asks PostgreSQL what it records and
+//! follows it (sold: memory agrees; ended: the hold is released), never guessing.
 
 use std::time::Instant;
 
@@ -8,12 +13,12 @@ use ractor::ActorRef;
 use super::error::EventError;
 use super::holds::hold_error;
 use super::messages::EventMsg;
-use super::queue_ops::log;
 use super::state::{EventState, LOCK_GRACE};
+use super::turns::end_turn;
 use super::views::SeatStatus;
+use crate::booking::BookingStatus;
 use crate::ids::{ReservationId, SeatId, UserId};
-use crate::ports::{ConfirmOutcome, Ending, LockOutcome};
-use crate::queue_log::QueueLogRecord;
+use crate::ports::{ConfirmOutcome, Ending, LockOutcome, Recorded, RecordedReservation};
 use crate::seat_map::SeatState;
 
 pub(super) async fn confirm(
@@ -22,8 +27,11 @@ pub(super) async fn confirm(
     reservation: ReservationId,
     at: Instant,
 ) -> Result<(), EventError> {
-    if let Some(booking) = state.seats.booking(reservation) {
-        let buyer = booking.user;
+    let mut lapsed = false;
+    let pairs = if let Some(booking) = state.seats.booking(reservation) {
+        if booking.status == BookingStatus::Sold {
+            return Ok(());
+        }
         let mut pairs = Vec::with_capacity(booking.seats.len());
         for &seat in &booking.seats {
             match state.seats.status(seat) {
@@ -33,84 +41,121 @@ pub(super) async fn confirm(
                     expires_at,
                     ..
                 }) if *holder == reservation => {
-                    if *expires_at <= at {
-                        return Err(EventError::HoldExpired);
-                    }
+                    lapsed |= *expires_at <= at;
                     pairs.push((seat, *token));
                 }
                 _ => return Err(EventError::NotPending),
             }
         }
-        let outcome = state
-            .store
-            .confirm(state.event_id, reservation, &pairs)
-            .await
-            .map_err(|e| EventError::Unavailable(e.to_string()))?;
-        return match outcome {
-            ConfirmOutcome::Confirmed => {
-                state
-                    .seats
-                    .confirm(reservation, at)
-                    .map_err(|_| EventError::NotPending)?;
-                state.announce(
-                    pairs.into_iter().map(|(seat, _)| seat),
-                    SeatStatus::Reserved,
-                );
-                end_turn(state, myself, buyer);
+        pairs
+    } else if let Some(booking) = state.inventory.booking(reservation) {
+        match booking.status {
+            BookingStatus::Sold => return Ok(()),
+            BookingStatus::Held { expires_at } => lapsed = expires_at <= at,
+        }
+        Vec::new()
+    } else {
+        return Err(EventError::ReservationNotFound);
+    };
+    // The hold's expiry is checked before anything commits: a lapsed hold is no sale,
+    // unless PostgreSQL already records one (a confirmation whose answer was lost).
+    if lapsed {
+        return match recorded(state, reservation).await? {
+            Some(RecordedReservation {
+                status: Recorded::Confirmed,
+                ..
+            }) => {
+                sold(state, myself, reservation, at);
+                record_sale_status(state).await;
                 Ok(())
             }
-            ConfirmOutcome::StaleToken(seats) => Err(EventError::StaleFencingToken(seats)),
-            ConfirmOutcome::NotPending => {
-                release_seats(state, reservation).await;
-                Err(EventError::NotPending)
-            }
+            _ => Err(EventError::HoldExpired),
         };
     }
-    if state.inventory.booking(reservation).is_some() {
-        let outcome = state
-            .store
-            .confirm(state.event_id, reservation, &[])
-            .await
-            .map_err(|e| EventError::Unavailable(e.to_string()))?;
-        return match outcome {
-            ConfirmOutcome::Confirmed => {
-                state
-                    .inventory
-                    .confirm(reservation, at)
-                    .map_err(|_| EventError::HoldExpired)?;
+    let outcome = state
+        .store
+        .confirm(state.event_id, reservation, &pairs)
+        .await
+        .map_err(|e| EventError::Unavailable(e.to_string()))?;
+    match outcome {
+        ConfirmOutcome::Confirmed => {
+            sold(state, myself, reservation, at);
+            record_sale_status(state).await;
+            Ok(())
+        }
+        ConfirmOutcome::StaleToken(seats) => Err(EventError::StaleFencingToken(seats)),
+        ConfirmOutcome::NotPending => match recorded(state, reservation).await? {
+            Some(RecordedReservation {
+                status: Recorded::Confirmed,
+                ..
+            }) => {
+                sold(state, myself, reservation, at);
+                record_sale_status(state).await;
                 Ok(())
             }
-            ConfirmOutcome::StaleToken(seats) => Err(EventError::StaleFencingToken(seats)),
-            ConfirmOutcome::NotPending => {
-                state.inventory.release(reservation);
+            Some(RecordedReservation {
+                status: Recorded::Pending,
+                ..
+            }) => Err(EventError::Unavailable(
+                "the reservation changed while it was confirmed; try again".into(),
+            )),
+            Some(_) | None => {
+                release(state, reservation).await;
                 Err(EventError::NotPending)
             }
-        };
+        },
     }
-    Err(EventError::ReservationNotFound)
 }
 
-/// A buyer whose purchase is confirmed has had their turn: their place among the
-/// active goes to the next person in line at the next tick, instead of idling until the
-/// admission expires (with 1,000 active and a 10-minute TTL, a sale would otherwise
-/// crawl after its first thousand buyers). Their entry token still works until it
-/// expires, so a second purchase within the per-event limit is not refused.
-fn end_turn(state: &mut EventState, myself: &ActorRef<EventMsg>, user: UserId) {
-    if state.admission.active().contains(user) && state.admission.leave(user).is_some() {
-        log(state, myself, QueueLogRecord::Left { user });
+/// What PostgreSQL records `reservation` as (a failure to ask is no answer: the caller
+/// is told to retry rather than the actor guessing).
+pub(super) async fn recorded(
+    state: &EventState,
+    reservation: ReservationId,
+) -> Result<Option<RecordedReservation>, EventError> {
+    state
+        .store
+        .reservation_record(reservation)
+        .await
+        .map_err(|e| EventError::Unavailable(e.to_string()))
+}
+
+/// Memory takes a held reservation as sold (storage has recorded the sale), tells the
+/// seat map's subscribers, and ends the buyer's turn.
+fn sold(
+    state: &mut EventState,
+    myself: &ActorRef<EventMsg>,
+    reservation: ReservationId,
+    at: Instant,
+) {
+    let buyer = if let Ok(confirmed) = state.seats.record_sale(reservation) {
+        state.announce(
+            confirmed.seats.iter().map(|&(seat, _)| seat),
+            SeatStatus::Reserved,
+        );
+        Some(confirmed.user)
+    } else if state.inventory.record_sale(reservation).is_ok() {
+        state.ticket_owners.owner(reservation)
+    } else {
+        None
+    };
+    if let Some(buyer) = buyer {
+        end_turn(state, myself, buyer, at);
     }
 }
 
 pub(super) async fn cancel(
     state: &mut EventState,
+    myself: &ActorRef<EventMsg>,
     user: UserId,
     reservation: ReservationId,
+    at: Instant,
 ) -> Result<(), EventError> {
     let owner = state
         .seats
         .booking(reservation)
         .map(|booking| booking.user)
-        .or_else(|| state.ticket_owners.get(&reservation).copied());
+        .or_else(|| state.ticket_owners.owner(reservation));
     if owner != Some(user) {
         return Err(EventError::ReservationNotFound);
     }
@@ -120,15 +165,33 @@ pub(super) async fn cancel(
         .await
         .map_err(|e| EventError::Unavailable(e.to_string()))?;
     if !finished {
+        // Sold (perhaps by a confirmation whose answer was lost) or already ended:
+        // memory follows PostgreSQL either way, and a sale is not cancelled here.
+        match recorded(state, reservation).await? {
+            Some(RecordedReservation {
+                status: Recorded::Confirmed,
+                ..
+            }) => sold(state, myself, reservation, at),
+            Some(RecordedReservation {
+                status: Recorded::Pending,
+                ..
+            }) => {}
+            Some(_) | None => release(state, reservation).await,
+        }
         return Err(EventError::NotPending);
     }
+    release(state, reservation).await;
+    Ok(())
+}
+
+/// Frees a reservation's seats or tickets in memory (and its seat locks in Redis).
+async fn release(state: &mut EventState, reservation: ReservationId) {
     if state.seats.booking(reservation).is_some() {
         release_seats(state, reservation).await;
     } else {
         state.inventory.release(reservation);
-        state.ticket_owners.remove(&reservation);
+        state.ticket_owners.remove(reservation);
     }
-    Ok(())
 }
 
 /// Sells a lapsed reservation's seats after all, when its payment arrived late and every
@@ -198,9 +261,10 @@ pub(super) async fn revive(
     }
     state
         .seats
-        .confirm(reservation, at)
+        .record_sale(reservation)
         .map_err(|_| EventError::NotPending)?;
     state.announce(seats, SeatStatus::Reserved);
+    record_sale_status(state).await;
     Ok(())
 }
 
@@ -210,7 +274,7 @@ pub(super) async fn refund(
 ) -> Result<(), EventError> {
     let seats: Vec<SeatId> = match state.seats.booking(reservation) {
         Some(booking) => booking.seats.clone(),
-        None if state.ticket_owners.contains_key(&reservation) => Vec::new(),
+        None if state.ticket_owners.contains(reservation) => Vec::new(),
         None => return Err(EventError::ReservationNotFound),
     };
     let done = state
@@ -223,11 +287,12 @@ pub(super) async fn refund(
     }
     if seats.is_empty() {
         state.inventory.release(reservation);
-        state.ticket_owners.remove(&reservation);
+        state.ticket_owners.remove(reservation);
     } else {
         let freed = state.seats.release(reservation);
         state.announce(freed, SeatStatus::Available);
     }
+    record_sale_status(state).await;
     Ok(())
 }
 
@@ -242,4 +307,22 @@ async fn release_seats(state: &mut EventState, reservation: ReservationId) {
         tracing::warn!(%err, %reservation, "unlocking seats failed; locks lapse by TTL");
     }
     state.announce(seats, SeatStatus::Available);
+}
+
+/// Records the event as sold out in PostgreSQL when its last seat or ticket sold, and as
+/// on sale again when one came back; a failed write is tried again on the next tick.
+pub(super) async fn record_sale_status(state: &mut EventState) {
+    let sold_out = state.sold_out();
+    if sold_out == state.recorded_sold_out {
+        return;
+    }
+    match state.store.record_sold_out(state.event_id, sold_out).await {
+        Ok(()) => {
+            state.recorded_sold_out = sold_out;
+            tracing::info!(event = %state.event_id, sold_out, "event sale status recorded");
+        }
+        Err(err) => {
+            tracing::warn!(event = %state.event_id, %err, "recording the sale status failed");
+        }
+    }
 }

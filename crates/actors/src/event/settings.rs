@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use crate::admission::AdmissionConfig;
 
-/// Per-event queue and hold settings (admin-tunable; SPEC 2.2, 2.3).
+/// Per-event queue and hold settings (admin-tunable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueSettings {
     /// When false, the event sells without a Tier-2 queue (no entry token needed).
@@ -14,6 +14,9 @@ pub struct QueueSettings {
     pub queue_ttl: Duration,
     pub hold_ttl: Duration,
     pub max_seats_per_hold: u32,
+    /// Most seats (or tickets) one user may hold or have bought at this event, across
+    /// all their reservations; `None`: as many as one hold may take.
+    pub max_seats_per_user: Option<u32>,
 }
 
 impl Default for QueueSettings {
@@ -27,6 +30,7 @@ impl Default for QueueSettings {
             queue_ttl: Duration::from_secs(60),
             hold_ttl: Duration::from_secs(300),
             max_seats_per_hold: 4,
+            max_seats_per_user: None,
         }
     }
 }
@@ -39,6 +43,11 @@ impl QueueSettings {
             active_ttl: self.active_ttl,
             queue_ttl: self.queue_ttl,
         }
+    }
+
+    /// The per-user limit in force (see [`Self::max_seats_per_user`]).
+    pub fn seats_per_user(&self) -> u32 {
+        self.max_seats_per_user.unwrap_or(self.max_seats_per_hold)
     }
 
     /// People admitted per second at full flow, for wait estimates.

@@ -1,6 +1,6 @@
 //! The EventActor's state (ractor's `State`) and the small reads every handler shares.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::messages::{EventMsg, Reply};
 use super::settings::QueueSettings;
+use super::ticket_owners::TicketOwners;
 use super::views::{
     EventOverview, HoldView, QueueTick, QueueView, SeatChange, SeatStatus, SeatUpdate,
 };
@@ -36,7 +37,16 @@ pub struct EventState {
     pub(super) seat_prices: HashMap<SeatId, i64>,
     pub(super) inventory: Inventory,
     pub(super) ticket_prices: HashMap<TicketTypeId, i64>,
-    pub(super) ticket_owners: HashMap<ReservationId, UserId>,
+    pub(super) ticket_owners: TicketOwners,
+    /// Buyers whose turn a purchase ended, and until when they may still finish
+    /// (`turns`).
+    pub(super) finishing: HashMap<UserId, Instant>,
+    /// Users admitted in memory whose `Admitted` record is not yet in the log: nobody is
+    /// told they are in (nor given an entry token) before it is, since a crash would put
+    /// them back in line.
+    pub(super) undurable_admissions: HashSet<UserId>,
+    /// Whether the event's status in PostgreSQL says sold out, as last written or loaded.
+    pub(super) recorded_sold_out: bool,
     /// Idempotency keys of live reservations: a retry racing the first request finds it
     /// here, in the single writer, before it can collide on seats.
     pub(super) idempotency: HashMap<(UserId, String), ReservationId>,
@@ -112,9 +122,11 @@ impl EventState {
     }
 
     pub(super) fn view(&self, user: UserId) -> QueueView {
+        let sold_out = self.sold_out();
         match self.admission.status(user) {
             Some(UserStatus::Active { expires_at }) => QueueView::Active {
                 expires_in: expires_at.saturating_duration_since(now()),
+                sold_out,
             },
             Some(UserStatus::Queued(place)) => {
                 let rate = self.settings.admissions_per_sec();
@@ -129,10 +141,30 @@ impl EventState {
                     people_behind: place.people_behind,
                     estimated_wait: wait,
                     heartbeat_within: self.settings.queue_ttl,
+                    sold_out,
                 }
             }
-            None => QueueView::Absent,
+            None => QueueView::Absent { sold_out },
         }
+    }
+
+    /// Everything the event sells is sold: no seat available or held, no ticket left or
+    /// held. Only a refund can bring one back, so nobody is admitted meanwhile.
+    pub(super) fn sold_out(&self) -> bool {
+        let seats = self.seats.counts();
+        let mut anything = !self.seats.is_empty();
+        let mut all_sold = seats.sold == self.seats.len();
+        for (_, tickets) in self.inventory.types() {
+            anything = true;
+            all_sold &= tickets.sold >= tickets.capacity;
+        }
+        anything && all_sold
+    }
+
+    /// Closes admission while sold out and opens it again when something comes back.
+    pub(super) fn admit_only_with_something_to_sell(&mut self) {
+        let open = !self.sold_out();
+        self.admission.set_open(open);
     }
 
     pub(super) fn seat_statuses(&self) -> Vec<(SeatId, SeatStatus)> {

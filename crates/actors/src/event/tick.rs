@@ -1,5 +1,6 @@
 //! The actor's own timer: admits the next batch, expires lapsed admissions, places and
-//! holds, tells queue subscribers, and stops the actor once nothing is left to do.
+//! holds, keeps the event's sold-out status recorded, tells queue subscribers, and stops
+//! the actor once nothing is left to do.
 
 use std::time::Instant;
 
@@ -7,13 +8,16 @@ use ractor::ActorRef;
 
 use super::messages::EventMsg;
 use super::queue_ops::log;
+use super::sales::{record_sale_status, recorded};
 use super::state::EventState;
+use super::turns::sweep_finished;
 use super::views::{QueueTick, SeatStatus};
-use crate::ids::ReservationId;
-use crate::ports::Ending;
+use crate::ids::{ReservationId, SeatId};
+use crate::ports::{Ending, Recorded, RecordedReservation};
 use crate::queue_log::QueueLogRecord;
 
 pub(super) async fn tick(state: &mut EventState, myself: &ActorRef<EventMsg>, at: Instant) {
+    state.admit_only_with_something_to_sell();
     let tick = state.admission.tick(at);
     for &user in &tick.expired {
         log(state, myself, QueueLogRecord::Expired { user });
@@ -25,7 +29,9 @@ pub(super) async fn tick(state: &mut EventState, myself: &ActorRef<EventMsg>, at
     for user in state.admission.drop_stale(at) {
         log(state, myself, QueueLogRecord::Dropped { user });
     }
+    sweep_finished(state, at);
     expire_holds(state, at).await;
+    record_sale_status(state).await;
     if state.queue_ticks.receiver_count() > 0 {
         let _ = state.queue_ticks.send(QueueTick {
             admitted: tick.admitted,
@@ -40,29 +46,89 @@ pub(super) async fn tick(state: &mut EventState, myself: &ActorRef<EventMsg>, at
 /// Frees every lapsed hold: in memory at once, then one transaction records them all as
 /// expired and one script call frees their seat locks. When the transaction fails the
 /// seats are still free in memory; PostgreSQL keeps the rows live until the sweeper
-/// expires them, and its constraint refuses any double hold meanwhile.
+/// expires them, and its constraint refuses any double hold meanwhile. A hold PostgreSQL
+/// says is no longer pending is settled by what it records instead (a sale whose commit
+/// landed unheard is a sale: its seats and locks stay sold).
 async fn expire_holds(state: &mut EventState, at: Instant) {
     let seat_holds = state.seats.expire(at);
     let mut ended: Vec<(ReservationId, Ending)> = seat_holds
         .iter()
         .map(|(reservation, _)| (*reservation, Ending::Expired))
         .collect();
-    for (reservation, _) in state.inventory.expire(at) {
-        state.ticket_owners.remove(&reservation);
+    let mut ticket_holds = Vec::new();
+    for (reservation, booking) in state.inventory.expire(at) {
+        if let Some(user) = state.ticket_owners.remove(reservation) {
+            ticket_holds.push((reservation, user, booking));
+        }
         ended.push((reservation, Ending::Expired));
     }
     if ended.is_empty() {
         return;
     }
-    if let Err(err) = state.store.finish_many(&ended, "hold expired").await {
-        tracing::warn!(%err, holds = ended.len(), "recording expired holds failed");
+    let finished = match state.store.finish_many(&ended, "hold expired").await {
+        Ok(finished) if finished.len() == ended.len() => finished,
+        Ok(_) | Err(_) => {
+            tracing::warn!(holds = ended.len(), "recording expired holds failed");
+            vec![true; ended.len()]
+        }
+    };
+    let not_pending: Vec<ReservationId> = ended
+        .iter()
+        .zip(&finished)
+        .filter(|(_, done)| !**done)
+        .map(|((reservation, _), _)| *reservation)
+        .collect();
+    let mut unlock: Vec<(ReservationId, Vec<SeatId>)> = Vec::with_capacity(seat_holds.len());
+    for (reservation, seats) in seat_holds {
+        if not_pending.contains(&reservation) {
+            match recorded(state, reservation).await {
+                Ok(Some(RecordedReservation {
+                    status: Recorded::Confirmed,
+                    user,
+                })) => {
+                    if let Err(err) = state.seats.restore_sold(reservation, user, &seats) {
+                        tracing::error!(%err, %reservation, "taking back a sale the hold outlived");
+                    }
+                    state.announce(seats, SeatStatus::Reserved);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    // Unknown: its locks stay rather than free seats that may be sold.
+                    tracing::warn!(%err, %reservation, "a lapsed hold's record is unknown");
+                    continue;
+                }
+            }
+        }
+        unlock.push((reservation, seats));
     }
-    if !seat_holds.is_empty()
-        && let Err(err) = state.store.unlock_many(state.event_id, &seat_holds).await
+    for (reservation, user, booking) in ticket_holds {
+        if !not_pending.contains(&reservation) {
+            continue;
+        }
+        if let Ok(Some(RecordedReservation {
+            status: Recorded::Confirmed,
+            ..
+        })) = recorded(state, reservation).await
+        {
+            let restored =
+                state
+                    .inventory
+                    .restore_sold(reservation, booking.ticket_type, booking.quantity);
+            if let Err(err) = restored {
+                tracing::error!(%err, %reservation, "taking back a sale the hold outlived");
+            }
+            state
+                .ticket_owners
+                .insert(reservation, user, booking.quantity);
+        }
+    }
+    if !unlock.is_empty()
+        && let Err(err) = state.store.unlock_many(state.event_id, &unlock).await
     {
         tracing::warn!(%err, "unlocking expired seats failed; locks lapse by TTL");
     }
-    for (_, seats) in seat_holds {
+    for (_, seats) in unlock {
         state.announce(seats, SeatStatus::Available);
     }
 }

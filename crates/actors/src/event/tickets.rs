@@ -8,6 +8,7 @@ use chrono::Utc;
 
 use super::error::EventError;
 use super::state::EventState;
+use super::turns::may_hold;
 use super::views::HoldView;
 use crate::ids::{ReservationId, TicketTypeId, UserId};
 use crate::inventory::InventoryError;
@@ -46,6 +47,11 @@ pub(super) async fn hold_tickets(
     if state.inventory.counts(ticket_type).is_none() {
         return Err(EventError::HasSeatMap);
     }
+    let max = state.settings.max_seats_per_hold;
+    if quantity > max {
+        return Err(EventError::TooMany { max: max as usize });
+    }
+    may_hold(state, user, quantity as usize, at)?;
     let ttl = state.settings.hold_ttl;
     state
         .inventory
@@ -85,7 +91,7 @@ pub(super) async fn hold_tickets(
         state.inventory.release(reservation);
         return Err(error);
     }
-    state.ticket_owners.insert(reservation, user);
+    state.ticket_owners.insert(reservation, user, quantity);
     state
         .idempotency
         .insert((user, idempotency_key), reservation);

@@ -7,11 +7,15 @@ use chrono::{DateTime, Utc};
 use crate::admission::Overview;
 use crate::ids::{ReservationId, SeatId, UserId};
 
-/// A user's standing in the event's admission.
+/// A user's standing in the event's admission. Each says whether the event is sold out
+/// (every seat and ticket sold): then nobody is admitted until a refund brings one back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueView {
     /// Admitted: may hold seats until `expires_in` passes without activity.
-    Active { expires_in: Duration },
+    Active {
+        expires_in: Duration,
+        sold_out: bool,
+    },
     /// Waiting.
     Queued {
         position: u64,
@@ -22,9 +26,20 @@ pub enum QueueView {
         /// The queue drops a user not heard from (status, heartbeat, an open stream) for
         /// this long: clients must poll well within it.
         heartbeat_within: Duration,
+        sold_out: bool,
     },
     /// Neither waiting nor admitted.
-    Absent,
+    Absent { sold_out: bool },
+}
+
+impl QueueView {
+    pub fn sold_out(&self) -> bool {
+        match *self {
+            QueueView::Active { sold_out, .. }
+            | QueueView::Queued { sold_out, .. }
+            | QueueView::Absent { sold_out } => sold_out,
+        }
+    }
 }
 
 /// A reservation that holds seats or tickets.
@@ -38,7 +53,7 @@ pub struct HoldView {
     pub replayed: bool,
 }
 
-/// A seat's public status (SPEC 2.3).
+/// A seat's public status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeatStatus {
     Available,

@@ -223,9 +223,15 @@ pub async fn set_status(
     state
         .events
         .event(id)
-        .update_settings(settings, status == EventStatus::OnSale)
+        .update_settings(settings, sells(status))
         .await?;
     Ok(Json(detail_view(event)))
+}
+
+/// Whether the event's actor may sell: on sale, or sold out (its actor records that
+/// itself, and takes back a seat a refund returns).
+fn sells(status: EventStatus) -> bool {
+    matches!(status, EventStatus::OnSale | EventStatus::SoldOut)
 }
 
 fn settings_view(s: &QueueSettings) -> QueueSettingsView {
@@ -283,7 +289,7 @@ pub async fn queue_settings(
     state
         .events
         .event(id)
-        .update_settings(s, event.event.status == EventStatus::OnSale)
+        .update_settings(s, sells(event.event.status))
         .await?;
     Ok(Json(settings_view(&s)))
 }

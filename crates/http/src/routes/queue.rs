@@ -1,5 +1,5 @@
-//! The Tier-2 queue (SPEC 2.2): check (join), status, heartbeat, leave, and a stream of
-//! position changes and the admission itself.
+//! The Tier-2 queue: check (join), status, heartbeat, leave, and a stream of position
+//! changes and the admission itself.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -41,6 +41,7 @@ fn reply(
     user: &CurrentUser,
     view: QueueView,
 ) -> ApiResult<QueueReply> {
+    let sold_out = view.sold_out();
     Ok(match view {
         QueueView::Active { .. } => {
             let (token, _) = state.keys.issue_queue(
@@ -58,6 +59,7 @@ fn reply(
                 people_behind: None,
                 estimated_wait: Some(0),
                 next_poll: 1,
+                sold_out,
                 entry_token: Some(token),
             }
         }
@@ -67,6 +69,7 @@ fn reply(
             people_behind,
             estimated_wait,
             heartbeat_within,
+            ..
         } => QueueReply {
             event_id: event,
             queued: true,
@@ -78,9 +81,10 @@ fn reply(
             // Far back, polls thin out, but always to well within the queue's
             // patience: a client that polls as told is never dropped.
             next_poll: next_poll_secs(people_ahead).min((heartbeat_within.as_secs() / 3).max(1)),
+            sold_out,
             entry_token: None,
         },
-        QueueView::Absent => QueueReply {
+        QueueView::Absent { .. } => QueueReply {
             event_id: event,
             queued: false,
             status: QueueStatus::Absent,
@@ -89,6 +93,7 @@ fn reply(
             people_behind: None,
             estimated_wait: None,
             next_poll: 5,
+            sold_out,
             entry_token: None,
         },
     })
@@ -161,9 +166,11 @@ pub async fn leave(
     }))
 }
 
-/// Server-sent events: `position` after every admission tick while waiting, then one
-/// `admitted` event carrying the entry token, then the stream ends. The stream outlives
-/// the event's actor: after a restart it goes on with the new one.
+/// Server-sent events: `position` after every admission tick while waiting (`sold_out`
+/// instead while everything is sold: the line waits, admitting nobody, unless a refund
+/// brings a seat back), then one `admitted` event carrying the entry token, then the
+/// stream ends. The stream outlives the event's actor: after a restart it goes on with
+/// the new one.
 pub async fn stream(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -171,7 +178,7 @@ pub async fn stream(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let event = state.events.event(event);
     let first = event.status(UserId::from(user.id)).await?;
-    if first == QueueView::Absent {
+    if matches!(first, QueueView::Absent { .. }) {
         return Err(ApiError::new(
             crate::error::ErrorCode::NotFound,
             "not in this event's queue: check in first",
@@ -196,8 +203,9 @@ pub async fn stream(
             let done = !matches!(view, QueueView::Queued { .. });
             let name = match view {
                 QueueView::Active { .. } => "admitted",
+                QueueView::Queued { sold_out: true, .. } => "sold_out",
                 QueueView::Queued { .. } => "position",
-                QueueView::Absent => "left",
+                QueueView::Absent { .. } => "left",
             };
             let sse = Event::default()
                 .event(name)

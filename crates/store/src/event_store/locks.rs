@@ -1,5 +1,6 @@
 //! Seat locks and their fencing tokens in Redis, in the actor's terms.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use urr_actors::ids::{FencingToken, ReservationId, SeatId};
@@ -60,6 +61,37 @@ pub(super) async fn unlock_many(
         .map(|(r, seats)| (r.0, seats.iter().map(|s| s.0).collect()))
         .collect();
     seat_locks::unlock_many(kv, event_id, &holds)
+        .await
+        .map_err(failure)
+}
+
+/// Deletes every lock of the event's `seats` whose owner is not a `live` reservation,
+/// compare-and-delete, so a lock taken again after it was read stays. A value no owner can
+/// be read from is no live reservation's either, and goes too.
+pub(super) async fn clear_stray(
+    kv: &Kv,
+    event_id: Uuid,
+    seats: &[SeatId],
+    live: &[ReservationId],
+) -> Result<usize, StoreFailure> {
+    let ids: Vec<Uuid> = seats.iter().map(|s| s.0).collect();
+    let values = seat_locks::read_many(kv, event_id, &ids)
+        .await
+        .map_err(failure)?;
+    let live: HashSet<Uuid> = live.iter().map(|r| r.0).collect();
+    let stray: Vec<(Uuid, String)> = ids
+        .into_iter()
+        .zip(values)
+        .filter_map(|(seat, value)| {
+            let value = value?;
+            let owned = seat_locks::owner_of(&value).is_some_and(|owner| live.contains(&owner));
+            (!owned).then_some((seat, value))
+        })
+        .collect();
+    if stray.is_empty() {
+        return Ok(0);
+    }
+    seat_locks::delete_unchanged(kv, event_id, &stray)
         .await
         .map_err(failure)
 }

@@ -2,8 +2,8 @@
 //! log; PostgreSQL for reservations. [`PgRedisEventStore`] implements
 //! [`urr_actors::ports::EventStore`] by handing each call to the file for what it stores:
 //! the event as the actor starts from it (`snapshot`), seat locks (`locks`), holds being
-//! placed (`holds`) and released (`releases`), sales (`sales`) and the queue log
-//! (`queue_log`).
+//! placed (`holds`) and released (`releases`), sales (`sales`), statuses read or written
+//! on their own (`status`) and the queue log (`queue_log`).
 
 mod holds;
 mod locks;
@@ -12,6 +12,7 @@ mod record;
 mod releases;
 mod sales;
 mod snapshot;
+mod status;
 
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use urr_actors::event::QueueSettings;
 use urr_actors::ids::{FencingToken, ReservationId, SeatId};
 use urr_actors::ports::{
     ConfirmOutcome, Ending, EventSnapshot, EventStore, InsertOutcome, LockOutcome, NewReservation,
-    StoreFailure,
+    RecordedReservation, StoreFailure,
 };
 use uuid::Uuid;
 
@@ -114,6 +115,26 @@ impl EventStore for PgRedisEventStore {
         note: &str,
     ) -> Result<bool, StoreFailure> {
         sales::cancel_confirmed(&self.db, &self.kv, event_id, reservation, seats, note).await
+    }
+
+    async fn reservation_record(
+        &self,
+        reservation: ReservationId,
+    ) -> Result<Option<RecordedReservation>, StoreFailure> {
+        status::reservation(&self.db, reservation).await
+    }
+
+    async fn clear_stray_locks(
+        &self,
+        event_id: Uuid,
+        seats: &[SeatId],
+        live: &[ReservationId],
+    ) -> Result<usize, StoreFailure> {
+        locks::clear_stray(&self.kv, event_id, seats, live).await
+    }
+
+    async fn record_sold_out(&self, event_id: Uuid, sold_out: bool) -> Result<(), StoreFailure> {
+        status::record_sold_out(&self.db, event_id, sold_out).await
     }
 
     async fn append_queue_log(

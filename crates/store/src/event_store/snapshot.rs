@@ -99,7 +99,9 @@ pub(super) async fn load(
     }
     Ok(Some(EventSnapshot {
         event_id,
-        on_sale: status == "on_sale",
+        // Sold out still sells: a refund brings a seat back, and the actor takes it.
+        on_sale: status == "on_sale" || status == "sold_out",
+        sold_out: status == "sold_out",
         settings,
         seats: seats
             .into_iter()

@@ -57,6 +57,7 @@ export class Queue {
     this.source = source;
     const data = (e) => JSON.parse(e.data);
     source.addEventListener('position', (e) => this.handle(data(e), 'live'));
+    source.addEventListener('sold_out', (e) => this.handle(data(e), 'live'));
     source.addEventListener('admitted', (e) => this.handle(data(e), 'live'));
     source.addEventListener('left', () => this.handle({ status: 'none' }, 'live'));
     source.addEventListener('error', () => {

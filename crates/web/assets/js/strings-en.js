@@ -92,6 +92,7 @@ export const en = {
   'queue.admitted': 'Your turn: choose your seats.',
   'queue.dropped': 'Your place in the queue lapsed.',
   'queue.rejoin': 'Join again',
+  'queue.soldOut': 'Sold out for now: nobody is let in unless a ticket is refunded. You keep your place.',
 
   'seatmap.label': 'Seat map',
   'seatmap.legend': 'Seat colours',
@@ -241,6 +242,8 @@ export const en = {
   'error.sold_out': 'Sold out.',
   'error.hold_expired': 'Your hold expired.',
   'error.entry_token_required': 'Please wait in the queue first.',
+  'error.not_admitted': 'Your turn has ended: please wait in the queue again.',
+  'error.user_limit_reached': 'You have reached the per-person limit for this event.',
   'error.payment_declined': 'The payment was declined.',
   'error.method_disabled': 'This payment method is not available.',
 };

@@ -92,6 +92,7 @@ export const ko = {
   'queue.admitted': '차례가 되었습니다. 좌석을 고르세요.',
   'queue.dropped': '대기열 순번이 만료되었습니다.',
   'queue.rejoin': '다시 대기하기',
+  'queue.soldOut': '현재 매진입니다. 환불로 좌석이 나오면 순서대로 입장합니다. 순번은 유지됩니다.',
 
   'seatmap.label': '좌석 배치도',
   'seatmap.legend': '좌석 색상',
@@ -241,6 +242,8 @@ export const ko = {
   'error.sold_out': '매진되었습니다.',
   'error.hold_expired': '선점 시간이 만료되었습니다.',
   'error.entry_token_required': '먼저 대기열을 거쳐 주세요.',
+  'error.not_admitted': '예매 차례가 끝났습니다. 대기열에서 다시 기다려 주세요.',
+  'error.user_limit_reached': '이 공연의 1인당 예매 한도에 도달했습니다.',
   'error.payment_declined': '결제가 거절되었습니다.',
   'error.method_disabled': '사용할 수 없는 결제 수단입니다.',
 };

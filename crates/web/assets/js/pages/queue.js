@@ -44,6 +44,10 @@ export async function render(outlet, ctx) {
         nextPoll: how === 'polling' ? reply.nextPoll : null,
       });
       behind.textContent = t('queue.behind', { n: reply.peopleBehind ?? 0 });
+      // Sold out: the line keeps its order and waits for refunds; say so.
+      if (reply.soldOut) replace(message, notice(t('queue.soldOut'), 'info'));
+      else if (message.dataset.soldOut) replace(message);
+      message.dataset.soldOut = reply.soldOut ? '1' : '';
       mode.textContent = how === 'live' ? t('queue.live') : t('queue.polling');
       mode.dataset.mode = how;
     },
