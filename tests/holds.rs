@@ -973,3 +973,41 @@ async fn an_entry_token_that_outlives_the_turn_holds_nothing() {
         "only the hold made in turn"
     );
 }
+
+#[tokio::test]
+async fn operators_set_the_per_user_limit_apart_from_the_per_hold_one() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 10).await;
+    let settings = app
+        .put_as(
+            &format!("/api/v1/admin/events/{event}/queue"),
+            &json!({"maxSeatsPerHold": 2, "maxSeatsPerUser": 3}),
+            &admin,
+        )
+        .await;
+    assert_eq!(settings.status(), StatusCode::OK);
+    let view: urr_wire::admin::QueueSettingsView = settings.json().await.expect("json");
+    assert_eq!((view.max_seats_per_hold, view.max_seats_per_user), (2, 3));
+    let refused = app
+        .put_as(
+            &format!("/api/v1/admin/events/{event}/queue"),
+            &json!({"maxSeatsPerUser": 0}),
+            &admin,
+        )
+        .await;
+    assert_error(refused, StatusCode::BAD_REQUEST, "invalid_input").await;
+
+    let user = app.quick_user("three").await;
+    let entry = app.enter(event, &user).await;
+    let two = app.hold(&user, Some(&entry), event, &seats[..2], "a").await;
+    assert_eq!(two.status(), StatusCode::CREATED);
+    let one_more = app
+        .hold(&user, Some(&entry), event, &seats[2..3], "b")
+        .await;
+    assert_eq!(one_more.status(), StatusCode::CREATED);
+    let over = app
+        .hold(&user, Some(&entry), event, &seats[3..4], "c")
+        .await;
+    assert_error(over, StatusCode::CONFLICT, "user_limit_reached").await;
+}

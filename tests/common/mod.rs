@@ -352,6 +352,16 @@ impl TestApp {
             .expect("POST")
     }
 
+    pub async fn put_as(&self, path: &str, body: &Value, session: &Session) -> Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(&session.access)
+            .json(body)
+            .send()
+            .await
+            .expect("PUT")
+    }
+
     pub async fn patch_as(&self, path: &str, body: &Value, session: &Session) -> Response {
         self.client
             .patch(self.url(path))

@@ -121,6 +121,9 @@ pub struct QueueSettingsRequest {
     pub hold_ttl_secs: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_seats_per_hold: Option<i64>,
+    /// Seats (or tickets) one person may hold or buy for the event across reservations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_seats_per_user: Option<i64>,
 }
 
 /// An event's queue and hold settings as its actor applies them.
@@ -138,6 +141,8 @@ pub struct QueueSettingsView {
     pub queue_ttl_secs: u64,
     pub hold_ttl_secs: u64,
     pub max_seats_per_hold: u32,
+    /// The per-person limit in force (the per-hold limit unless set).
+    pub max_seats_per_user: u32,
 }
 
 /// `GET /api/v1/admin/events/{id}/queue`: settings, waiting, active, admissions.

@@ -244,6 +244,7 @@ fn settings_view(s: &QueueSettings) -> QueueSettingsView {
         queue_ttl_secs: s.queue_ttl.as_secs(),
         hold_ttl_secs: s.hold_ttl.as_secs(),
         max_seats_per_hold: s.max_seats_per_hold,
+        max_seats_per_user: s.seats_per_user(),
     }
 }
 
@@ -284,6 +285,9 @@ pub async fn queue_settings(
     }
     if let Some(v) = num("maxSeatsPerHold", body.max_seats_per_hold, 1, 50)? {
         s.max_seats_per_hold = v as u32;
+    }
+    if let Some(v) = num("maxSeatsPerUser", body.max_seats_per_user, 1, 200)? {
+        s.max_seats_per_user = Some(v as u32);
     }
     urr_store::queue_settings::put(&state.db, id, &s).await?;
     state
