@@ -430,3 +430,73 @@ async fn a_failed_unlock_after_a_refund_is_retried_until_the_seat_can_be_held_ag
     }
     assert_eq!(owed, 0, "nothing is owed any more");
 }
+
+/// A crash between Redis marking a hold's locks sold and PostgreSQL recording the sale
+/// leaves a sold lock, which has no expiry. When that hold lapses while Redis is away,
+/// the release is owed in the expiry's own transaction and the reconciler lands it once
+/// Redis is back: the seat never stays showing free and unholdable.
+#[tokio::test]
+async fn a_lapsed_hold_whose_sold_lock_could_not_be_freed_is_released_later() {
+    let mut redis = DurableRedis::start().await;
+    let (app, _) = app_on_redis(&redis.url(), 1, 1, |_| {}).await;
+    let (event, _user, id, seats) = held(&app).await;
+    let reservation: Uuid = id.parse().unwrap();
+    let lock = urr_store::seat_locks::read(&app.kv, event, seats[0])
+        .await
+        .unwrap()
+        .expect("locked");
+    let token: u64 = lock.rsplit('|').next().unwrap().parse().unwrap();
+    let token2: u64 = urr_store::seat_locks::read(&app.kv, event, seats[1])
+        .await
+        .unwrap()
+        .expect("locked")
+        .rsplit('|')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Redis's half of a confirmation, and then nothing (the process died).
+    urr_store::seat_locks::confirm(
+        &app.kv,
+        event,
+        reservation,
+        &[(seats[0], token), (seats[1], token2)],
+    )
+    .await
+    .unwrap()
+    .expect("current tokens");
+    redis.kill();
+    // The hold lapses in PostgreSQL; the unlock cannot reach Redis.
+    let mut owed = 0;
+    for _ in 0..100 {
+        owed = urr_store::seat_releases::owed(&app.db).await.unwrap();
+        if owed == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(owed, 1, "the release is owed with the expiry");
+    redis.restart().await;
+    let rival = app.quick_user("rival").await;
+    let entry = app.enter(event, &rival).await;
+    let mut held_again = false;
+    for _ in 0..100 {
+        let response = app
+            .hold(&rival, Some(&entry), event, &seats[..1], "rival")
+            .await;
+        if response.status() == StatusCode::CREATED {
+            held_again = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(held_again, "the seat can be held again");
+    for _ in 0..50 {
+        owed = urr_store::seat_releases::owed(&app.db).await.unwrap();
+        if owed == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(owed, 0, "nothing is owed any more");
+}

@@ -38,6 +38,44 @@ pub(crate) async fn owe(
     Ok(())
 }
 
+/// [`owe`] for a batch of ended reservations of one event, in one statement.
+pub(crate) async fn owe_many(
+    tx: &mut Transaction<'_, Postgres>,
+    event: Uuid,
+    released: &[(Uuid, Uuid)],
+) -> Result<(), StoreError> {
+    if released.is_empty() {
+        return Ok(());
+    }
+    let (reservations, seats): (Vec<Uuid>, Vec<Uuid>) = released.iter().copied().unzip();
+    sqlx::query(
+        "INSERT INTO seat_releases_owed (reservation_id, event_id, seat_ids) \
+         SELECT reservation, $2, array_agg(seat) \
+         FROM UNNEST($1::uuid[], $3::uuid[]) AS t(reservation, seat) GROUP BY reservation \
+         ON CONFLICT (reservation_id) DO UPDATE \
+         SET seat_ids = (SELECT array_agg(DISTINCT s) FROM \
+         unnest(seat_releases_owed.seat_ids || EXCLUDED.seat_ids) s), next_try_at = now()",
+    )
+    .bind(&reservations)
+    .bind(event)
+    .bind(&seats)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Strikes off the releases of `reservations` once their locks are gone from Redis.
+pub(crate) async fn struck_off(db: &PgPool, reservations: &[Uuid]) -> Result<(), StoreError> {
+    if reservations.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM seat_releases_owed WHERE reservation_id = ANY($1)")
+        .bind(reservations)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// Deletes the locks in Redis, then strikes the release off.
 pub async fn release(
     db: &PgPool,

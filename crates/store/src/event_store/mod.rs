@@ -69,7 +69,10 @@ impl EventStore for PgRedisEventStore {
         reservation: ReservationId,
         seats: &[SeatId],
     ) -> Result<(), StoreFailure> {
-        locks::unlock(&self.kv, event_id, reservation, seats).await
+        locks::unlock(&self.kv, event_id, reservation, seats).await?;
+        crate::seat_releases::struck_off(&self.db, &[reservation.0])
+            .await
+            .map_err(failure)
     }
 
     async fn insert_pending(
@@ -174,6 +177,10 @@ impl EventStore for PgRedisEventStore {
         event_id: Uuid,
         holds: &[(ReservationId, Vec<SeatId>)],
     ) -> Result<(), StoreFailure> {
-        locks::unlock_many(&self.kv, event_id, holds).await
+        locks::unlock_many(&self.kv, event_id, holds).await?;
+        let reservations: Vec<Uuid> = holds.iter().map(|(r, _)| r.0).collect();
+        crate::seat_releases::struck_off(&self.db, &reservations)
+            .await
+            .map_err(failure)
     }
 }

@@ -35,9 +35,17 @@ pub(super) async fn finish(
     };
     let message = ended_event(reservation.0, user, event, total, ending, note);
     publish(&mut tx, reservation.0, message).await?;
-    sqlx::query("UPDATE reservation_items SET live = false WHERE reservation_id = $1")
-        .bind(reservation.0)
-        .execute(&mut *tx)
+    let seats: Vec<Option<Uuid>> = sqlx::query_scalar(
+        "UPDATE reservation_items SET live = false WHERE reservation_id = $1 RETURNING seat_id",
+    )
+    .bind(reservation.0)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(failure)?;
+    // A lock marked sold has no expiry (a crash between Redis's confirm and this row's):
+    // the release is owed until the actor's unlock lands, else the reconciler does it.
+    let seats: Vec<Uuid> = seats.into_iter().flatten().collect();
+    crate::seat_releases::owe(&mut tx, reservation.0, event, &seats)
         .await
         .map_err(failure)?;
     history(&mut tx, reservation.0, status, note).await?;
@@ -88,11 +96,24 @@ pub(super) async fn finish_many(
     crate::outbox::append_many(&mut tx, &events)
         .await
         .map_err(failure)?;
-    sqlx::query("UPDATE reservation_items SET live = false WHERE reservation_id = ANY($1)")
-        .bind(&ended_ids)
-        .execute(&mut *tx)
-        .await
-        .map_err(failure)?;
+    let released: Vec<(Uuid, Option<Uuid>, Uuid)> = sqlx::query_as(
+        "UPDATE reservation_items SET live = false WHERE reservation_id = ANY($1) \
+         RETURNING reservation_id, seat_id, event_id",
+    )
+    .bind(&ended_ids)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(failure)?;
+    // Owed until the actor's unlock lands (see `finish`); one event per actor.
+    if let Some(&(_, _, event)) = released.first() {
+        let seats: Vec<(Uuid, Uuid)> = released
+            .iter()
+            .filter_map(|&(r, seat, _)| seat.map(|s| (r, s)))
+            .collect();
+        crate::seat_releases::owe_many(&mut tx, event, &seats)
+            .await
+            .map_err(failure)?;
+    }
     sqlx::query(
         "INSERT INTO reservation_history (reservation_id, status, note) \
          SELECT id, status, $3 FROM UNNEST($1::uuid[], $2::text[]) AS t(id, status)",
