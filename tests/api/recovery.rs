@@ -2,12 +2,10 @@
 //! whole node restarted) mid-queue with live holds, and everything comes back from the
 //! Redis queue log, the Redis locks and Postgres.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::{Session, TestApp, event_body, spawn_app_with};
+use crate::common::{Session, TestApp, event_body, spawn_app_with};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -1,9 +1,7 @@
 //! The browser UI as mounted in a node: pages for page paths, JSON 404s for unknown API
 //! paths, and the small public endpoints the UI reads (config, booking rules).
 
-mod common;
-
-use common::{assert_error, spawn_app, spawn_app_with};
+use crate::common::{assert_error, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -1,17 +1,15 @@
 //! The `urr` command's operator tasks against a real database: migrate, admin grant.
 
-mod common;
-
 use std::process::Command;
 
-use common::{PASSWORD, session_from, spawn_app};
+use crate::common::{PASSWORD, session_from, spawn_app};
 use reqwest::StatusCode;
 
-fn urr(app: &common::TestApp, args: &[&str]) -> std::process::Output {
+fn urr(app: &crate::common::TestApp, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_urr"))
         .args(args)
         .env("DATABASE_URL", app.database_url())
-        .env("REDIS_URL", common::redis_url())
+        .env("REDIS_URL", crate::common::redis_url())
         .output()
         .expect("run urr")
 }

@@ -5,7 +5,6 @@
 // Stand-in server and helpers: an unwrap failing here is a test failing, as it should.
 #![allow(clippy::unwrap_used)]
 
-mod common;
 #[path = "payments/private_redis.rs"]
 mod private_redis;
 #[path = "payments/settlement.rs"]
@@ -15,7 +14,7 @@ mod toss;
 
 use std::time::Duration;
 
-use common::{Session, TestApp, assert_error, spawn_app_with, spawn_app_with_redis};
+use crate::common::{Session, TestApp, assert_error, spawn_app_with, spawn_app_with_redis};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use toss::Shared;

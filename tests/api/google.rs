@@ -1,12 +1,10 @@
 //! Google sign-in: ID tokens checked RS256 against a JWKS that this test serves itself.
 
-mod common;
-
+use crate::common::{TestApp, assert_error, spawn_app_with};
 use axum::Json;
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{TestApp, assert_error, spawn_app_with};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use rsa::RsaPrivateKey;
@@ -91,7 +89,7 @@ async fn a_valid_id_token_signs_in_and_finds_the_same_account_again() {
     let token = sign(&g.key, "key-1", &claims(json!({})));
     let first = sign_in(&g.app, token.clone()).await;
     assert_eq!(first.status(), StatusCode::OK);
-    assert!(common::set_cookie(&first, "access_token").is_some());
+    assert!(crate::common::set_cookie(&first, "access_token").is_some());
     let first: Value = first.json().await.unwrap();
     assert_eq!(first["user"]["email"], "gfan@gmail.com");
     let again: Value = sign_in(&g.app, token).await.json().await.unwrap();

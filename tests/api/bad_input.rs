@@ -1,8 +1,6 @@
 //! SPEC 4: bad input gets a clear JSON error with the right status and changes nothing.
 
-mod common;
-
-use common::{assert_error, event_body, spawn_app, spawn_app_with};
+use crate::common::{assert_error, event_body, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::json;
 

@@ -1,9 +1,7 @@
 //! Community posts and comments, and news: CRUD, who may change what, moderation, HTML
 //! escaping, input limits and bad ids.
 
-mod common;
-
-use common::{Session, TestApp, assert_error, spawn_app};
+use crate::common::{Session, TestApp, assert_error, spawn_app};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;

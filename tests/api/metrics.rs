@@ -1,9 +1,7 @@
 //! The Prometheus page: operators only on the node's listener, open on its own address;
 //! requests counted by route template and status class.
 
-mod common;
-
-use common::{assert_error, spawn_app_with};
+use crate::common::{assert_error, spawn_app_with};
 use reqwest::StatusCode;
 
 fn free_port() -> u16 {

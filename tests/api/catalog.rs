@@ -1,8 +1,6 @@
 //! The catalog (SPEC 2, 3): events, artists, the admin API and the seat map.
 
-mod common;
-
-use common::{Session, TestApp, assert_error, event_body, spawn_app};
+use crate::common::{Session, TestApp, assert_error, event_body, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use urr_wire::seats::SeatMapView;

@@ -1,11 +1,9 @@
 //! The Tier-2 queue (SPEC 2.2) through the real router, actor, Redis log and Postgres.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{Session, TestApp, assert_error, spawn_app_with};
+use crate::common::{Session, TestApp, assert_error, spawn_app_with};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -389,7 +387,7 @@ async fn queue_calls_on_unknown_or_closed_events_are_clear_errors() {
         .post_as("/api/v1/queue/check/123", &json!({}), &user)
         .await;
     assert_error(bad_id, StatusCode::BAD_REQUEST, "invalid_input").await;
-    let mut body = common::event_body("Later");
+    let mut body = crate::common::event_body("Later");
     body["status"] = json!("upcoming");
     let later = app.create_event(&admin, &body).await;
     let closed = app
@@ -592,7 +590,7 @@ async fn a_sold_out_event_says_so_admits_nobody_and_reopens_on_a_refund() {
     .await;
     let admin = app.admin().await;
     // Two seats and nothing else to sell.
-    let mut body = common::event_body("Two seats");
+    let mut body = crate::common::event_body("Two seats");
     body["ticketTypes"] = json!([]);
     body["seatLayout"] = json!({"sections": [
         {"name": "A", "rows": 1, "seatsPerRow": 2, "price": 10000}

@@ -2,9 +2,7 @@
 //! sandbox payments, and the checks it reports read back from the system; and the queue
 //! log it reads fairness from.
 
-mod common;
-
-use common::{assert_error, spawn_app_with};
+use crate::common::{assert_error, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use urr_loadgen::{Accounts, Backend, LoadgenConfig};

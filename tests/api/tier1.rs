@@ -1,11 +1,9 @@
 //! Tier 1 inside the edge (`/vwr-api`, Redis store) feeding the Tier-2 queue: with the
 //! event's room active, queue/check requires the room's token and orders by its position.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Session, TestApp, assert_error, spawn_app};
+use crate::common::{Session, TestApp, assert_error, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use urr_wire::status::QueueStatus;

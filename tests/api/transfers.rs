@@ -2,9 +2,7 @@
 //! Postgres and the outbox: listing, buying, ownership moving exactly once, settlement of
 //! the seller, and the races.
 
-mod common;
-
-use common::{Session, TestApp, assert_error, spawn_app_with};
+use crate::common::{Session, TestApp, assert_error, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use urr_payments::TransferSettlement;

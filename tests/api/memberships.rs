@@ -1,10 +1,8 @@
 //! Fan clubs, memberships, points and members-only pre-sales (SPEC 2.6) through the real
 //! router, payments (sandbox), actor, Postgres and the outbox.
 
-mod common;
-
+use crate::common::{Session, TestApp, assert_error, spawn_app_with};
 use chrono::{Duration, Utc};
-use common::{Session, TestApp, assert_error, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use urr_wire::payments::{PaymentView, PreparedPayment};

@@ -2,16 +2,18 @@
 //! an in-memory fallback at double the limit when Redis is down, and client addresses that
 //! only trusted proxies can forward.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{Session, assert_error, spawn_app_with, spawn_app_with_redis};
+use crate::common::{Session, assert_error, spawn_app_with, spawn_app_with_redis};
 use reqwest::{Response, StatusCode};
 
 /// GET /api/v1/auth/me (auth class), optionally signed in and with `X-Forwarded-For`.
-async fn me(app: &common::TestApp, session: Option<&Session>, xff: Option<&str>) -> Response {
+async fn me(
+    app: &crate::common::TestApp,
+    session: Option<&Session>,
+    xff: Option<&str>,
+) -> Response {
     let mut request = app.client.get(app.url("/api/v1/auth/me"));
     if let Some(session) = session {
         request = request.bearer_auth(&session.access);

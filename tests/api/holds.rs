@@ -1,11 +1,9 @@
 //! Seat holds (SPEC 2.3) against real Redis and PostgreSQL: no seat is ever held twice.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use common::{assert_error, spawn_app, spawn_app_with};
+use crate::common::{assert_error, spawn_app, spawn_app_with};
 use futures::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -326,7 +324,7 @@ async fn counted_tickets_never_oversell() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let event = app
-        .create_event(&admin, &common::event_body("Standing"))
+        .create_event(&admin, &crate::common::event_body("Standing"))
         .await;
     let event_id: Uuid = event["id"]
         .as_str()
@@ -705,9 +703,9 @@ async fn an_unknown_word_in_a_status_column_is_a_store_error_not_a_panic() {
 
 /// An on-sale event selling `capacity` counted tickets of one type, its queue off; its id
 /// and the type's id.
-async fn counted_event(app: &common::TestApp, capacity: u32) -> (Uuid, Uuid) {
+async fn counted_event(app: &crate::common::TestApp, capacity: u32) -> (Uuid, Uuid) {
     let admin = app.admin().await;
-    let mut body = common::event_body("Standing");
+    let mut body = crate::common::event_body("Standing");
     body["ticketTypes"][0]["quantity"] = json!(capacity);
     let event = app.create_event(&admin, &body).await;
     let id = |v: &Value| -> Uuid { v.as_str().and_then(|s| s.parse().ok()).expect("id") };
@@ -718,8 +716,8 @@ async fn counted_event(app: &common::TestApp, capacity: u32) -> (Uuid, Uuid) {
 }
 
 async fn hold_tickets(
-    app: &common::TestApp,
-    user: &common::Session,
+    app: &crate::common::TestApp,
+    user: &crate::common::Session,
     event: Uuid,
     ticket_type: Uuid,
     quantity: u32,
@@ -733,7 +731,7 @@ async fn hold_tickets(
     .await
 }
 
-async fn reservation_status(app: &common::TestApp, id: Uuid) -> String {
+async fn reservation_status(app: &crate::common::TestApp, id: Uuid) -> String {
     sqlx::query_scalar("SELECT status FROM reservations WHERE id = $1")
         .bind(id)
         .fetch_one(&app.db)

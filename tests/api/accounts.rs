@@ -1,8 +1,6 @@
 //! Accounts (SPEC 2.5) against real PostgreSQL and Redis through the real router.
 
-mod common;
-
-use common::{PASSWORD, assert_error, session_from, set_cookie, spawn_app};
+use crate::common::{PASSWORD, assert_error, session_from, set_cookie, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -125,7 +123,7 @@ async fn registration_input_is_validated_and_changes_nothing() {
     assert_eq!(ok.status(), StatusCode::CREATED);
 }
 
-async fn refresh(app: &common::TestApp, refresh: &str) -> reqwest::Response {
+async fn refresh(app: &crate::common::TestApp, refresh: &str) -> reqwest::Response {
     app.client
         .post(app.url("/api/v1/auth/refresh"))
         .header("cookie", format!("refresh_token={refresh}"))

@@ -1,0 +1,25 @@
+//! The API tests, one binary: each module drives a real node (the harness in `common`:
+//! the router on a random loopback port, its own database and Redis key prefix) through
+//! one family of routes. One binary links the node once instead of once per file.
+
+mod common;
+
+mod accounts;
+mod bad_input;
+mod catalog;
+mod check_config;
+mod cli;
+mod community;
+mod google;
+mod holds;
+mod loadgen;
+mod memberships;
+mod metrics;
+mod payments;
+mod private_services;
+mod queue;
+mod rate_limits;
+mod recovery;
+mod tier1;
+mod transfers;
+mod web;
