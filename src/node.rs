@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use urr_actors::event::{DirectoryOptions, EventDirectory};
 use urr_auth::TokenKeys;
-use urr_http::{AppState, HttpConfig, Tier1Rooms};
+use urr_http::{AppState, HttpConfig, Tier1Rooms, Tier1Unavailable};
 use urr_store::event_store::PgRedisEventStore;
 use urr_store::{Kv, PgPool};
 use urr_vwr::{AnyStore, VwrConfig, WaitingRoom};
@@ -51,8 +51,11 @@ struct Tier1Gate(WaitingRoom<AnyStore>);
 
 #[async_trait::async_trait]
 impl Tier1Rooms for Tier1Gate {
-    async fn is_active(&self, event: Uuid) -> bool {
-        self.0.is_active(&event.to_string()).await
+    async fn is_active(&self, event: Uuid) -> Result<bool, Tier1Unavailable> {
+        self.0
+            .is_active(&event.to_string())
+            .await
+            .map_err(|err| Tier1Unavailable(err.to_string()))
     }
 }
 

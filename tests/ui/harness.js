@@ -38,7 +38,8 @@ export async function startNode() {
       'serve',
       '--listen', '127.0.0.1:0',
       ...services,
-      '--jwt-secret', `ui-test-${id}`,
+      // The node refuses token secrets shorter than 32 bytes.
+      '--jwt-secret', `ui-test-secret-${randomUUID()}`,
       '--payment-sandbox', 'true',
       '--db-max-connections', '8',
       // Quick Tier-1 advancing and hold sweeping keep waits in seconds.

@@ -2,13 +2,16 @@
 //! with the status its [`ErrorCode`] maps to.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use urr_actors::event::EventError;
 use urr_auth::AuthError;
 use urr_payments::PaymentError;
 use urr_store::StoreError;
+
+use crate::state::Tier1Unavailable;
 
 /// A small, stable vocabulary of failures that clients can branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +42,8 @@ pub enum ErrorCode {
     ProviderUnavailable,
     MethodDisabled,
     Tier1TokenRequired,
+    /// The event's Tier-1 room could not be read; retry (the queue fails closed).
+    Tier1Unavailable,
     /// A members-only pre-sale window is open and the caller's tier is not in it.
     PresaleMembersOnly,
     UnknownReference,
@@ -72,7 +77,7 @@ impl ErrorCode {
             MethodDisabled => StatusCode::NOT_FOUND,
             UnknownReference => StatusCode::UNPROCESSABLE_ENTITY,
             RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Unavailable | Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            Unavailable | Timeout | Tier1Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,6 +111,7 @@ impl ErrorCode {
             ProviderUnavailable => "provider_unavailable",
             MethodDisabled => "method_disabled",
             Tier1TokenRequired => "tier1_token_required",
+            Tier1Unavailable => "tier1_unavailable",
             PresaleMembersOnly => "presale_members_only",
             UnknownReference => "unknown_reference",
             GoogleDisabled => "google_disabled",
@@ -113,6 +119,15 @@ impl ErrorCode {
             Unavailable => "unavailable",
             Timeout => "timeout",
             Internal => "internal",
+        }
+    }
+
+    /// Seconds a client should wait before retrying, sent as `Retry-After`, for failures
+    /// that pass on their own.
+    pub fn retry_after_secs(self) -> Option<u64> {
+        match self {
+            ErrorCode::Tier1Unavailable => Some(2),
+            _ => None,
         }
     }
 }
@@ -147,7 +162,23 @@ impl IntoResponse for ApiError {
             tracing::warn!(code = self.code.as_str(), message = %self.message, "request failed");
         }
         let body = json!({"error": {"code": self.code.as_str(), "message": self.message}});
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = self.code.retry_after_secs() {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl From<Tier1Unavailable> for ApiError {
+    fn from(err: Tier1Unavailable) -> Self {
+        tracing::warn!(error = %err.0, "Tier-1 room unreadable: refusing rather than bypassing it");
+        ApiError::new(
+            ErrorCode::Tier1Unavailable,
+            "the waiting room cannot be checked right now; retry shortly",
+        )
     }
 }
 

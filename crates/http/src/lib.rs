@@ -20,4 +20,4 @@ pub use config::HttpConfig;
 pub use error::{ApiError, ErrorCode};
 pub use session::{AdminUser, CurrentUser};
 pub use startup::{router, router_with, router_with_ui, serve};
-pub use state::{AppState, Tier1Rooms};
+pub use state::{AppState, Tier1Rooms, Tier1Unavailable};

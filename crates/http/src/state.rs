@@ -27,8 +27,14 @@ pub struct AppState {
 /// Whether an event's Tier-1 waiting room is active (implemented by the Tier-1 crate).
 #[async_trait::async_trait]
 pub trait Tier1Rooms: Send + Sync {
-    async fn is_active(&self, event: uuid::Uuid) -> bool;
+    /// `Err` when the room's store cannot say: callers fail closed on it, never treating
+    /// an unreadable room as an inactive one.
+    async fn is_active(&self, event: uuid::Uuid) -> Result<bool, Tier1Unavailable>;
 }
+
+/// The Tier-1 room's store failed or did not answer; the message is for the log.
+#[derive(Debug, Clone)]
+pub struct Tier1Unavailable(pub String);
 
 impl AppState {
     /// The edge's view of a node's parts; the node assembles them (`urr::node`).
@@ -64,10 +70,11 @@ impl AppState {
         }
     }
 
-    pub async fn tier1_active(&self, event: uuid::Uuid) -> bool {
+    /// Whether `event`'s Tier-1 room is active; a 503 (retry) when the room cannot be read.
+    pub async fn tier1_active(&self, event: uuid::Uuid) -> Result<bool, crate::ApiError> {
         match &self.tier1 {
-            Some(rooms) => rooms.is_active(event).await,
-            None => false,
+            Some(rooms) => Ok(rooms.is_active(event).await?),
+            None => Ok(false),
         }
     }
 }

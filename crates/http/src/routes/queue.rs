@@ -133,8 +133,7 @@ pub async fn check(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     crate::presale::admit(&state, event, &user).await?;
-    let tier1_required = state.tier1_active(event).await;
-    let tier1_pos = entry::tier1_position(&state, &headers, event, &user, tier1_required)?;
+    let tier1_pos = entry::tier1_position(&state, &headers, event, &user).await?;
     let uid = UserId::from(user.id);
     let view = state
         .events

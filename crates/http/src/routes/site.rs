@@ -45,7 +45,7 @@ pub async fn booking_rules(
     Ok(Json(json!({
         "eventId": event,
         "queueEnabled": settings.enabled,
-        "tier1Active": state.tier1_active(event).await,
+        "tier1Active": state.tier1_active(event).await?,
         "maxSeatsPerHold": settings.max_seats_per_hold,
         "holdTtlSecs": settings.hold_ttl.as_secs(),
     })))

@@ -1,6 +1,7 @@
 //! The room on DynamoDB, for the Lambda. Table `counters` holds one item per room (the
 //! join counter, the settings and the seal), the wave claim counts and the room index;
-//! table `positions` holds one item per join. Both carry a `ttl` attribute; reads filter
+//! table `positions` holds one item per join and one per user's place in a room (which
+//! join is theirs, written by a conditional put). Both carry a `ttl` attribute; reads filter
 //! on it because neither DynamoDB (promptly) nor its emulators delete expired items.
 
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
@@ -32,6 +34,8 @@ const ROOMS_INDEX: &str = "rooms";
 const WRITE_BATCH: usize = 25;
 const GET_BATCH: usize = 100;
 const CLAIMS_TTL_SECS: i64 = 24 * 3600;
+/// Conditional puts of a user's place that lose to a place expiring meanwhile, retried.
+const PLACE_ATTEMPTS: usize = 3;
 
 /// The two table names; a deployment may prefix them per stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +79,11 @@ fn failed<E: std::error::Error + 'static, R: std::fmt::Debug>(err: SdkError<E, R
 fn lost_condition(err: &SdkError<UpdateItemError>) -> bool {
     err.as_service_error()
         .is_some_and(UpdateItemError::is_conditional_check_failed_exception)
+}
+
+fn lost_put(err: &SdkError<PutItemError>) -> bool {
+    err.as_service_error()
+        .is_some_and(PutItemError::is_conditional_check_failed_exception)
 }
 
 impl DynamoStore {
@@ -172,6 +181,10 @@ impl DynamoStore {
 
     fn position_key(event: &EventId, request_id: Uuid) -> AttributeValue {
         s(format!("{event}#{request_id}"))
+    }
+
+    fn place_key(event: &EventId, user: &str) -> AttributeValue {
+        s(format!("user#{event}#{user}"))
     }
 
     async fn write_all(&self, mut pending: Vec<WriteRequest>) -> Result<(), VwrError> {
@@ -397,6 +410,75 @@ impl VwrStore for DynamoStore {
             ticket,
             expires_at,
         }))
+    }
+
+    async fn place_of(
+        &self,
+        event: &EventId,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Uuid>, VwrError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.positions)
+            .key(KEY, Self::place_key(event, user))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(failed)?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let live = num::<i64>(&item, "expiresAtMs").is_some_and(|exp| exp > now.timestamp_millis());
+        Ok(item
+            .get("requestId")
+            .and_then(|v| v.as_s().ok())
+            .filter(|_| live)
+            .and_then(|r| Uuid::parse_str(r).ok()))
+    }
+
+    async fn keep_place(
+        &self,
+        event: &EventId,
+        place: &PositionRecord,
+        stale: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, VwrError> {
+        for _ in 0..PLACE_ATTEMPTS {
+            let item = HashMap::from([
+                (KEY.to_owned(), Self::place_key(event, &place.user_id)),
+                ("requestId".to_owned(), s(place.request_id.to_string())),
+                (
+                    "expiresAtMs".to_owned(),
+                    n(place.expires_at.timestamp_millis()),
+                ),
+                (TTL.to_owned(), n(place.expires_at.timestamp())),
+            ]);
+            let mut put = self
+                .client
+                .put_item()
+                .table_name(&self.tables.positions)
+                .set_item(Some(item))
+                .expression_attribute_values(":now", n(now.timestamp_millis()));
+            put = match stale {
+                Some(stale) => put
+                    .condition_expression(
+                        "attribute_not_exists(pk) OR expiresAtMs <= :now OR requestId = :stale",
+                    )
+                    .expression_attribute_values(":stale", s(stale.to_string())),
+                None => put.condition_expression("attribute_not_exists(pk) OR expiresAtMs <= :now"),
+            };
+            match put.send().await {
+                Ok(_) => return Ok(place.request_id),
+                Err(e) if lost_put(&e) => {}
+                Err(e) => return Err(failed(e)),
+            }
+            if let Some(held) = self.place_of(event, &place.user_id, now).await? {
+                return Ok(held);
+            }
+        }
+        Err(VwrError::Conflict("the place kept changing; retry".into()))
     }
 
     async fn mark_claimed(
