@@ -24,6 +24,22 @@ use uuid::Uuid;
 use crate::cli::ServeArgs;
 use crate::private_services::Services;
 
+/// The shortest token secret a node accepts: HS256 with a shorter key can be guessed
+/// offline from one token.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Refuses a token secret shorter than [`MIN_SECRET_BYTES`], with what to do about it.
+pub fn check_secret(secret: &[u8]) -> anyhow::Result<()> {
+    if secret.len() < MIN_SECRET_BYTES {
+        anyhow::bail!(
+            "the token secret (--jwt-secret / URR_JWT_SECRET) is {} bytes; it must be at least \
+             {MIN_SECRET_BYTES} (e.g. `openssl rand -base64 48`)",
+            secret.len()
+        );
+    }
+    Ok(())
+}
+
 /// What differs between the ways a node is started.
 #[derive(Clone)]
 pub struct NodeOptions {
@@ -68,6 +84,7 @@ impl Node {
             jwt_secret,
             bus,
         } = options;
+        check_secret(&jwt_secret)?;
         let keys = TokenKeys::new(&jwt_secret);
         let queue_defaults = http.events.queue_defaults();
         let store = Arc::new(PgRedisEventStore::new(

@@ -285,3 +285,34 @@ async fn google_sign_in_is_404_when_not_configured() {
         .await;
     assert_error(response, StatusCode::NOT_FOUND, "google_disabled").await;
 }
+
+#[tokio::test]
+async fn a_node_refuses_a_token_secret_shorter_than_32_bytes() {
+    let app = spawn_app().await;
+    let options = |secret: &str| urr::node::NodeOptions {
+        http: urr_http::HttpConfig::default(),
+        vwr: urr_vwr::VwrConfig::default(),
+        jwt_secret: secret.as_bytes().to_vec(),
+        bus: urr_bus::ConsumerConfig::default(),
+    };
+    let refused = urr::node::Node::assemble(
+        app.db.clone(),
+        app.kv.clone(),
+        options("31-bytes-is-one-too-few-for-us!"),
+    )
+    .await
+    .err()
+    .expect("a short secret is refused");
+    let message = format!("{refused:#}");
+    assert!(message.contains("at least 32"), "{message}");
+    assert!(message.contains("URR_JWT_SECRET"), "{message}");
+    assert!(
+        urr::node::Node::assemble(
+            app.db.clone(),
+            app.kv.clone(),
+            options("exactly-32-bytes-is-long-enough!")
+        )
+        .await
+        .is_ok()
+    );
+}
