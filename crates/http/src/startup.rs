@@ -56,6 +56,9 @@ fn assemble(state: AppState, mounts: Vec<(&str, Router)>, ui: Option<Router>) ->
                 "method not allowed on this route",
             )
         })
+        .layer(axum::middleware::map_response(
+            middleware::json_payload_too_large,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             timeout,
             middleware::timeout,
