@@ -6,6 +6,7 @@ mod cookies;
 mod entry;
 mod error;
 mod extract;
+mod memory_windows;
 mod middleware;
 mod pagination;
 mod presale;

@@ -42,7 +42,7 @@ fn assemble(state: AppState, mounts: Vec<(&str, Router)>, ui: Option<Router>) ->
     let timeout = state.config.request_timeout();
     let body_limit = state.config.body_limit;
     let [hsts, nosniff, frames, referrer] = middleware::security_headers();
-    let limiter = crate::rate_limit::RateLimiter::new(state.clone());
+    let limiter = state.limits.clone();
     let mut app = routes::api(&state)
         .merge(routes::health())
         .with_state(state);

@@ -19,6 +19,8 @@ pub struct AppState {
     /// Tier-1 waiting rooms; when one is active for an event, queue/check requires its token.
     pub tier1: Option<Arc<dyn Tier1Rooms>>,
     pub config: Arc<HttpConfig>,
+    /// The gateway's rate limits, also asked by the sign-in handler (per account).
+    pub limits: crate::rate_limit::RateLimiter,
     /// Bounds concurrent argon2 work to all cores but one: a sign-up storm queues here
     /// instead of starving the queue and the holds of CPU (each hash is ~20 ms of a core).
     pub password_slots: Arc<tokio::sync::Semaphore>,
@@ -52,11 +54,17 @@ impl AppState {
                 config.google_jwks_url.clone(),
             ))
         });
+        let limits = crate::rate_limit::RateLimiter::new(
+            kv.clone(),
+            keys.clone(),
+            config.rate_limits.clone(),
+        );
         Self {
             payments,
             db,
             kv,
             keys,
+            limits,
             google,
             events,
             queue_defaults: config.events.queue_defaults(),

@@ -97,6 +97,9 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let refused = || ApiError::new(ErrorCode::InvalidCredentials, BAD_CREDENTIALS);
+    if let Err(limited) = state.limits.account(&body.email).await {
+        return Ok(limited);
+    }
     if body.password.chars().count() > MAX_PASSWORD {
         return Err(refused());
     }
