@@ -29,6 +29,15 @@ pub struct HttpConfig {
     #[arg(long, env = "URR_SECURE_COOKIES", default_value_t = true, action = clap::ArgAction::Set)]
     pub secure_cookies: bool,
 
+    /// Most seat-map streams (server-sent events) open at once on this node; beyond, 503.
+    #[arg(long, env = "URR_SEAT_STREAMS_MAX", default_value_t = 20_000)]
+    pub seat_streams_max: usize,
+
+    /// Most seat-map streams one caller (a signed-in user, else a client address) keeps
+    /// open at once; beyond, 429.
+    #[arg(long, env = "URR_SEAT_STREAMS_PER_CALLER", default_value_t = 4)]
+    pub seat_streams_per_caller: usize,
+
     /// Google OAuth client id; Google sign-in is off when unset.
     #[arg(long, env = "URR_GOOGLE_CLIENT_ID")]
     pub google_client_id: Option<String>,
@@ -133,6 +142,8 @@ impl Default for HttpConfig {
             body_limit: 64 * 1024,
             request_timeout_secs: 15,
             secure_cookies: true,
+            seat_streams_max: 20_000,
+            seat_streams_per_caller: 4,
             google_client_id: None,
             events: EventsConfig::default(),
             payments: urr_payments::PaymentsConfig {

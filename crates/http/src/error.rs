@@ -12,6 +12,7 @@ use urr_payments::PaymentError;
 use urr_store::StoreError;
 
 use crate::state::Tier1Unavailable;
+use crate::stream_slots::Full;
 
 /// A small, stable vocabulary of failures that clients can branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,10 @@ pub enum ErrorCode {
     UnknownReference,
     GoogleDisabled,
     RateLimited,
+    /// The caller has as many streams open as one caller may.
+    TooManyStreams,
+    /// The node has as many streams open as it takes.
+    StreamsFull,
     Unavailable,
     Timeout,
     Internal,
@@ -76,8 +81,10 @@ impl ErrorCode {
             ProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             MethodDisabled => StatusCode::NOT_FOUND,
             UnknownReference => StatusCode::UNPROCESSABLE_ENTITY,
-            RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Unavailable | Timeout | Tier1Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            RateLimited | TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
+            Unavailable | Timeout | Tier1Unavailable | StreamsFull => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -116,6 +123,8 @@ impl ErrorCode {
             UnknownReference => "unknown_reference",
             GoogleDisabled => "google_disabled",
             RateLimited => "rate_limited",
+            TooManyStreams => "too_many_streams",
+            StreamsFull => "streams_full",
             Unavailable => "unavailable",
             Timeout => "timeout",
             Internal => "internal",
@@ -127,6 +136,7 @@ impl ErrorCode {
     pub fn retry_after_secs(self) -> Option<u64> {
         match self {
             ErrorCode::Tier1Unavailable => Some(2),
+            ErrorCode::TooManyStreams | ErrorCode::StreamsFull => Some(10),
             _ => None,
         }
     }
@@ -169,6 +179,24 @@ impl IntoResponse for ApiError {
                 .insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+impl From<Full> for ApiError {
+    fn from(full: Full) -> Self {
+        match full {
+            Full::Caller => ApiError::new(
+                ErrorCode::TooManyStreams,
+                "you have as many live streams open as one person may: close one first",
+            ),
+            Full::Node => {
+                tracing::warn!("seat streams at this node's cap; refusing more");
+                ApiError::new(
+                    ErrorCode::StreamsFull,
+                    "this node has no room for another live stream; retry shortly",
+                )
+            }
+        }
     }
 }
 

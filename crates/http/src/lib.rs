@@ -15,6 +15,7 @@ mod routes;
 mod session;
 mod startup;
 mod state;
+mod stream_slots;
 mod validate;
 
 pub use config::HttpConfig;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{AUTHORIZATION, RETRY_AFTER};
-use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clap::Args;
@@ -256,8 +256,14 @@ impl RateLimiter {
     /// Who is calling: the verified access token's user, else the client address (always
     /// the address for calls that present credentials).
     fn subject(&self, request: &Request) -> String {
-        let headers = request.headers();
-        if !presents_credentials(request.method(), request.uri().path()) {
+        let by_address = presents_credentials(request.method(), request.uri().path());
+        self.caller(request.headers(), request.extensions(), by_address)
+    }
+
+    /// `user:<id>` for a caller with a valid access token (unless `by_address`), else
+    /// `ip:<client address>`.
+    pub fn caller(&self, headers: &HeaderMap, extensions: &Extensions, by_address: bool) -> String {
+        if !by_address {
             let token = headers
                 .get(AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
@@ -267,7 +273,7 @@ impl RateLimiter {
                 return format!("user:{}", claims.sub);
             }
         }
-        match request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        match extensions.get::<ConnectInfo<SocketAddr>>() {
             Some(ConnectInfo(peer)) => {
                 format!(
                     "ip:{}",

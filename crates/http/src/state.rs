@@ -21,6 +21,8 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// The gateway's rate limits, also asked by the sign-in handler (per account).
     pub limits: crate::rate_limit::RateLimiter,
+    /// Open seat-map streams, capped per node and per caller.
+    pub seat_streams: crate::stream_slots::StreamSlots,
     /// Bounds concurrent argon2 work to all cores but one: a sign-up storm queues here
     /// instead of starving the queue and the holds of CPU (each hash is ~20 ms of a core).
     pub password_slots: Arc<tokio::sync::Semaphore>,
@@ -59,12 +61,17 @@ impl AppState {
             keys.clone(),
             config.rate_limits.clone(),
         );
+        let seat_streams = crate::stream_slots::StreamSlots::new(
+            config.seat_streams_max,
+            config.seat_streams_per_caller,
+        );
         Self {
             payments,
             db,
             kv,
             keys,
             limits,
+            seat_streams,
             google,
             events,
             queue_defaults: config.events.queue_defaults(),
