@@ -316,3 +316,114 @@ async fn a_node_refuses_a_token_secret_shorter_than_32_bytes() {
         .is_ok()
     );
 }
+
+/// POST /auth/verify-email with `token`.
+async fn verify(app: &common::TestApp, token: &str) -> reqwest::Response {
+    app.post("/api/v1/auth/verify-email", &json!({"token": token}))
+        .await
+}
+
+async fn me(app: &common::TestApp, access: &str) -> Value {
+    app.client
+        .get(app.url("/api/v1/auth/me"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn a_mailed_single_use_link_verifies_the_email() {
+    let mail = common::mail_file();
+    let app = common::spawn_app_with(|c| common::mail_to(c, &mail)).await;
+    let fan = app.register("verify-me@example.com").await;
+    assert_eq!(me(&app, &fan.access).await["user"]["emailVerified"], false);
+
+    let token = common::mailed_token(&mail, "verify-me@example.com").await;
+    let verified = verify(&app, &token).await;
+    assert_eq!(verified.status(), StatusCode::OK);
+    let verified: Value = verified.json().await.expect("json");
+    assert_eq!(verified["user"]["emailVerified"], true);
+    assert_eq!(me(&app, &fan.access).await["user"]["emailVerified"], true);
+    // Once only.
+    assert_error(
+        verify(&app, &token).await,
+        StatusCode::CONFLICT,
+        "link_used",
+    )
+    .await;
+    // Asking again once verified sends nothing.
+    let resend: Value = app
+        .post_as("/api/v1/auth/verify-email/resend", &json!({}), &fan)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(resend, json!({"emailVerified": true, "sent": false}));
+}
+
+#[tokio::test]
+async fn forged_expired_and_foreign_links_verify_nothing() {
+    let mail = common::mail_file();
+    let app = common::spawn_app_with(|c| common::mail_to(c, &mail)).await;
+    let fan = app.register("careful@example.com").await;
+    let keys = app.keys();
+    let now = chrono::Utc::now().timestamp();
+    let link = |email: &str, exp: i64| {
+        json!({"sub": fan.user_id, "email": email, "jti": uuid::Uuid::new_v4(),
+               "iat": now - 10, "exp": exp, "typ": "email"})
+    };
+    let forged = urr_auth::TokenKeys::new(b"someone-else's-secret-of-32-bytes!!")
+        .sign(&link("careful@example.com", now + 3600))
+        .expect("sign");
+    let expired = keys
+        .sign(&link("careful@example.com", now - 60))
+        .expect("sign");
+    // Signed by us, but for an address the account does not have.
+    let elsewhere = keys
+        .sign(&link("other@example.com", now + 3600))
+        .expect("sign");
+    for token in [
+        forged,
+        expired,
+        elsewhere,
+        fan.access.clone(),
+        "junk".into(),
+    ] {
+        assert_error(
+            verify(&app, &token).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_link",
+        )
+        .await;
+    }
+    assert_eq!(me(&app, &fan.access).await["user"]["emailVerified"], false);
+    // A fresh link can be asked for, and works.
+    let resend = app
+        .post_as("/api/v1/auth/verify-email/resend", &json!({}), &fan)
+        .await;
+    assert_eq!(resend.status(), StatusCode::ACCEPTED);
+    let token = common::mailed_token(&mail, "careful@example.com").await;
+    assert_eq!(verify(&app, &token).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signing_up_does_not_wait_on_a_broken_mail_port() {
+    // A mail file in a directory that does not exist: every send fails.
+    let broken = std::env::temp_dir()
+        .join(format!("no-such-dir-{}", uuid::Uuid::new_v4().simple()))
+        .join("mail.jsonl");
+    let app = common::spawn_app_with(|c| common::mail_to(c, &broken)).await;
+    let started = std::time::Instant::now();
+    let fan = app.register("unlucky@example.com").await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(me(&app, &fan.access).await["user"]["emailVerified"], false);
+    // Asking for a link says plainly that it could not be sent.
+    let resend = app
+        .post_as("/api/v1/auth/verify-email/resend", &json!({}), &fan)
+        .await;
+    assert_error(resend, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+}

@@ -51,6 +51,9 @@ pub struct HttpConfig {
     #[command(flatten)]
     pub rate_limits: crate::rate_limit::RateLimitConfig,
 
+    #[command(flatten)]
+    pub mail: crate::mail::MailConfig,
+
     /// Where Google's signing keys (JWKS) are fetched from.
     #[arg(
         long,
@@ -132,6 +135,14 @@ impl HttpConfig {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
     }
+
+    /// The base URL links in messages point at (no trailing slash).
+    pub fn public_url(&self) -> String {
+        match &self.mail.public_url {
+            Some(url) => url.trim().trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
 }
 
 impl Default for HttpConfig {
@@ -154,6 +165,7 @@ impl Default for HttpConfig {
             google_jwks_url: "https://www.googleapis.com/oauth2/v3/certs".into(),
             // Off here (tests build on this); the CLI's default turns them on.
             rate_limits: crate::rate_limit::RateLimitConfig::default(),
+            mail: crate::mail::MailConfig::default(),
         }
     }
 }

@@ -49,6 +49,13 @@ pub enum ErrorCode {
     PresaleMembersOnly,
     UnknownReference,
     GoogleDisabled,
+    /// An email verification link that is forged, expired, or for an address the account
+    /// no longer has.
+    InvalidLink,
+    /// An email verification link used before.
+    LinkUsed,
+    /// Google sign-in found an account with the email whose ownership was never verified.
+    EmailUnverified,
     RateLimited,
     /// The caller has as many streams open as one caller may.
     TooManyStreams,
@@ -70,6 +77,8 @@ impl ErrorCode {
                 StatusCode::UNAUTHORIZED
             }
             Forbidden => StatusCode::FORBIDDEN,
+            InvalidLink => StatusCode::BAD_REQUEST,
+            LinkUsed | EmailUnverified => StatusCode::CONFLICT,
             NotFound | GoogleDisabled => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Conflict | EmailTaken | NotOnSale | SeatsTaken | SoldOut | HoldExpired
@@ -122,6 +131,9 @@ impl ErrorCode {
             PresaleMembersOnly => "presale_members_only",
             UnknownReference => "unknown_reference",
             GoogleDisabled => "google_disabled",
+            InvalidLink => "invalid_link",
+            LinkUsed => "link_used",
+            EmailUnverified => "email_unverified",
             RateLimited => "rate_limited",
             TooManyStreams => "too_many_streams",
             StreamsFull => "streams_full",

@@ -6,6 +6,7 @@ mod cookies;
 mod entry;
 mod error;
 mod extract;
+pub mod mail;
 mod memory_windows;
 mod middleware;
 mod pagination;

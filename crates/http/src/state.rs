@@ -21,6 +21,8 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// The gateway's rate limits, also asked by the sign-in handler (per account).
     pub limits: crate::rate_limit::RateLimiter,
+    /// How messages (email verification links) are sent.
+    pub mailer: Arc<dyn crate::mail::Mailer>,
     /// Open seat-map streams, capped per node and per caller.
     pub seat_streams: crate::stream_slots::StreamSlots,
     /// Bounds concurrent argon2 work to all cores but one: a sign-up storm queues here
@@ -65,12 +67,14 @@ impl AppState {
             config.seat_streams_max,
             config.seat_streams_per_caller,
         );
+        let mailer = config.mail.mailer();
         Self {
             payments,
             db,
             kv,
             keys,
             limits,
+            mailer,
             seat_streams,
             google,
             events,
