@@ -88,9 +88,11 @@ pub fn check(args: &ServeArgs, matches: &ArgMatches) -> anyhow::Result<Checked> 
              no other node accepts them"
                 .into(),
         ),
-        Some(secret) if secret.len() < 32 => warnings
-            .push("URR_JWT_SECRET is shorter than 32 bytes (the Tier-1 Lambda refuses it)".into()),
-        Some(_) => {}
+        Some(secret) => {
+            if let Err(err) = crate::node::check_secret(secret.as_bytes()) {
+                problems.push(err.to_string());
+            }
+        }
     }
     if http.request_timeout_secs == 0 {
         problems.push("--request-timeout-secs 0 would answer every request 503".into());
@@ -376,10 +378,12 @@ mod tests {
             ("--database-url", "mysql://db/urr"),
             ("--request-timeout-secs", "0"),
             ("--advertise-url", "10.0.3.7:8080"),
+            ("--jwt-secret", "short-secret"),
         ])
         .unwrap_err()
         .to_string();
-        assert!(err.contains("3 problem(s)"), "{err}");
+        assert!(err.contains("4 problem(s)"), "{err}");
+        assert!(err.contains("at least 32"), "{err}");
         assert!(err.contains("DATABASE_URL"), "{err}");
         assert!(err.contains("request-timeout"), "{err}");
         assert!(err.contains("advertise URL"), "{err}");

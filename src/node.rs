@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use urr_actors::event::{DirectoryOptions, EventDirectory};
 use urr_auth::TokenKeys;
-use urr_http::{AppState, HttpConfig, Tier1Rooms};
+use urr_http::{AppState, HttpConfig, Tier1Rooms, Tier1Unavailable};
 use urr_store::event_store::PgRedisEventStore;
 use urr_store::{Kv, PgPool};
 use urr_vwr::{AnyStore, VwrConfig, WaitingRoom};
@@ -24,6 +24,22 @@ use uuid::Uuid;
 
 use crate::cli::ServeArgs;
 use crate::private_services::Services;
+
+/// The shortest token secret a node accepts: HS256 with a shorter key can be guessed
+/// offline from one token.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Refuses a token secret shorter than [`MIN_SECRET_BYTES`], with what to do about it.
+pub fn check_secret(secret: &[u8]) -> anyhow::Result<()> {
+    if secret.len() < MIN_SECRET_BYTES {
+        anyhow::bail!(
+            "the token secret (--jwt-secret / URR_JWT_SECRET) is {} bytes; it must be at least \
+             {MIN_SECRET_BYTES} (e.g. `openssl rand -base64 48`)",
+            secret.len()
+        );
+    }
+    Ok(())
+}
 
 /// What differs between the ways a node is started.
 #[derive(Clone)]
@@ -52,8 +68,11 @@ struct Tier1Gate(WaitingRoom<AnyStore>);
 
 #[async_trait::async_trait]
 impl Tier1Rooms for Tier1Gate {
-    async fn is_active(&self, event: Uuid) -> bool {
-        self.0.is_active(&event.to_string()).await
+    async fn is_active(&self, event: Uuid) -> Result<bool, Tier1Unavailable> {
+        self.0
+            .is_active(&event.to_string())
+            .await
+            .map_err(|err| Tier1Unavailable(err.to_string()))
     }
 }
 
@@ -66,6 +85,7 @@ impl Node {
             jwt_secret,
             bus,
         } = options;
+        check_secret(&jwt_secret)?;
         urr_http::metrics::install();
         let metrics_listen = http.metrics.metrics_listen;
         let keys = TokenKeys::new(&jwt_secret);

@@ -304,3 +304,145 @@ async fn a_granted_admin_role_works_from_the_next_request_without_signing_in_aga
     let created = app.post_as("/api/v1/admin/artists", &artist, &user).await;
     assert_eq!(created.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn a_node_refuses_a_token_secret_shorter_than_32_bytes() {
+    let app = spawn_app().await;
+    let options = |secret: &str| urr::node::NodeOptions {
+        http: urr_http::HttpConfig::default(),
+        vwr: urr_vwr::VwrConfig::default(),
+        jwt_secret: secret.as_bytes().to_vec(),
+        bus: urr_bus::ConsumerConfig::default(),
+    };
+    let refused = urr::node::Node::assemble(
+        app.db.clone(),
+        app.kv.clone(),
+        options("31-bytes-is-one-too-few-for-us!"),
+    )
+    .await
+    .err()
+    .expect("a short secret is refused");
+    let message = format!("{refused:#}");
+    assert!(message.contains("at least 32"), "{message}");
+    assert!(message.contains("URR_JWT_SECRET"), "{message}");
+    assert!(
+        urr::node::Node::assemble(
+            app.db.clone(),
+            app.kv.clone(),
+            options("exactly-32-bytes-is-long-enough!")
+        )
+        .await
+        .is_ok()
+    );
+}
+
+/// POST /auth/verify-email with `token`.
+async fn verify(app: &crate::common::TestApp, token: &str) -> reqwest::Response {
+    app.post("/api/v1/auth/verify-email", &json!({"token": token}))
+        .await
+}
+
+async fn me(app: &crate::common::TestApp, access: &str) -> Value {
+    app.client
+        .get(app.url("/api/v1/auth/me"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test]
+async fn a_mailed_single_use_link_verifies_the_email() {
+    let mail = crate::common::mail_file();
+    let app = crate::common::spawn_app_with(|c| crate::common::mail_to(c, &mail)).await;
+    let fan = app.register("verify-me@example.com").await;
+    assert_eq!(me(&app, &fan.access).await["user"]["emailVerified"], false);
+
+    let token = crate::common::mailed_token(&mail, "verify-me@example.com").await;
+    let verified = verify(&app, &token).await;
+    assert_eq!(verified.status(), StatusCode::OK);
+    let verified: Value = verified.json().await.expect("json");
+    assert_eq!(verified["user"]["emailVerified"], true);
+    assert_eq!(me(&app, &fan.access).await["user"]["emailVerified"], true);
+    // Once only.
+    assert_error(
+        verify(&app, &token).await,
+        StatusCode::CONFLICT,
+        "link_used",
+    )
+    .await;
+    // Asking again once verified sends nothing.
+    let resend: Value = app
+        .post_as("/api/v1/auth/verify-email/resend", &json!({}), &fan)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(resend, json!({"emailVerified": true, "sent": false}));
+}
+
+#[tokio::test]
+async fn forged_expired_and_foreign_links_verify_nothing() {
+    let mail = crate::common::mail_file();
+    let app = crate::common::spawn_app_with(|c| crate::common::mail_to(c, &mail)).await;
+    let fan = app.register("careful@example.com").await;
+    let keys = app.keys();
+    let now = chrono::Utc::now().timestamp();
+    let link = |email: &str, exp: i64| {
+        json!({"sub": fan.user_id, "email": email, "jti": uuid::Uuid::new_v4(),
+               "iat": now - 10, "exp": exp, "typ": "email"})
+    };
+    let forged = urr_auth::TokenKeys::new(b"someone-else's-secret-of-32-bytes!!")
+        .sign(&link("careful@example.com", now + 3600))
+        .expect("sign");
+    let expired = keys
+        .sign(&link("careful@example.com", now - 60))
+        .expect("sign");
+    // Signed by us, but for an address the account does not have.
+    let elsewhere = keys
+        .sign(&link("other@example.com", now + 3600))
+        .expect("sign");
+    for token in [
+        forged,
+        expired,
+        elsewhere,
+        fan.access.clone(),
+        "junk".into(),
+    ] {
+        assert_error(
+            verify(&app, &token).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_link",
+        )
+        .await;
+    }
+    assert_eq!(me(&app, &fan.access).await["user"]["emailVerified"], false);
+    // A fresh link can be asked for, and works.
+    let resend = app
+        .post_as("/api/v1/auth/verify-email/resend", &json!({}), &fan)
+        .await;
+    assert_eq!(resend.status(), StatusCode::ACCEPTED);
+    let token = crate::common::mailed_token(&mail, "careful@example.com").await;
+    assert_eq!(verify(&app, &token).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signing_up_does_not_wait_on_a_broken_mail_port() {
+    // A mail file in a directory that does not exist: every send fails.
+    let broken = std::env::temp_dir()
+        .join(format!("no-such-dir-{}", uuid::Uuid::new_v4().simple()))
+        .join("mail.jsonl");
+    let app = crate::common::spawn_app_with(|c| crate::common::mail_to(c, &broken)).await;
+    let started = std::time::Instant::now();
+    let fan = app.register("unlucky@example.com").await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(me(&app, &fan.access).await["user"]["emailVerified"], false);
+    // Asking for a link says plainly that it could not be sent.
+    let resend = app
+        .post_as("/api/v1/auth/verify-email/resend", &json!({}), &fan)
+        .await;
+    assert_error(resend, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+}

@@ -1,6 +1,6 @@
 //! Google sign-in: ID tokens checked RS256 against a JWKS that this test serves itself.
 
-use crate::common::{TestApp, assert_error, spawn_app_with};
+use crate::common::{TestApp, assert_error, mail_file, mail_to, mailed_token, spawn_app_with};
 use axum::Json;
 use axum::routing::get;
 use base64::Engine;
@@ -18,6 +18,7 @@ struct Google {
     key: EncodingKey,
     other_key: EncodingKey,
     app: TestApp,
+    mail: std::path::PathBuf,
 }
 
 fn private_key() -> (EncodingKey, Value) {
@@ -45,15 +46,18 @@ async fn setup() -> Google {
     let jwks_url = format!("http://{}/certs", listener.local_addr().expect("address"));
     let router = axum::Router::new().route("/certs", get(move || async move { Json(jwks) }));
     tokio::spawn(async move { axum::serve(listener, router).await });
+    let mail = mail_file();
     let app = spawn_app_with(|config| {
         config.google_client_id = Some(CLIENT_ID.into());
         config.google_jwks_url = jwks_url;
+        mail_to(config, &mail);
     })
     .await;
     Google {
         key,
         other_key,
         app,
+        mail,
     }
 }
 
@@ -92,21 +96,76 @@ async fn a_valid_id_token_signs_in_and_finds_the_same_account_again() {
     assert!(crate::common::set_cookie(&first, "access_token").is_some());
     let first: Value = first.json().await.unwrap();
     assert_eq!(first["user"]["email"], "gfan@gmail.com");
+    assert_eq!(
+        first["user"]["emailVerified"], true,
+        "Google vouched for it"
+    );
     let again: Value = sign_in(&g.app, token).await.json().await.unwrap();
     assert_eq!(again["user"]["id"], first["user"]["id"]);
 }
 
+/// Someone registers the victim's address with a password of their own (nothing checks
+/// they own it); the victim then signs in with Google. Linking would hand the squatter
+/// password access to the victim's account: the sign-in is refused and nothing is linked.
 #[tokio::test]
-async fn google_sign_in_links_an_existing_password_account_by_email() {
+async fn google_sign_in_does_not_link_an_account_whose_email_is_unverified() {
     let g = setup().await;
-    let existing = g.app.register("linked@example.com").await;
+    let squatter = g.app.register("victim@example.com").await;
     let token = sign(
         &g.key,
         "key-1",
-        &claims(json!({"sub": "google-sub-2", "email": "linked@example.com"})),
+        &claims(json!({"sub": "google-victim", "email": "victim@example.com"})),
     );
-    let body: Value = sign_in(&g.app, token).await.json().await.unwrap();
+    let refused = sign_in(&g.app, token).await;
+    assert!(crate::common::set_cookie(&refused, "access_token").is_none());
+    assert_error(refused, StatusCode::CONFLICT, "email_unverified").await;
+    let (linked, users): (Option<String>, i64) = sqlx::query_as(
+        "SELECT (SELECT google_sub FROM users WHERE id = $1), (SELECT count(*) FROM users)",
+    )
+    .bind(squatter.user_id)
+    .fetch_one(&g.app.db)
+    .await
+    .unwrap();
+    assert_eq!((linked, users), (None, 1), "no link, no second account");
+}
+
+/// An account whose owner verified its email is linked on Google sign-in, once.
+#[tokio::test]
+async fn google_sign_in_links_an_account_once_its_email_is_verified() {
+    let g = setup().await;
+    let existing = g.app.register("linked@example.com").await;
+    let token = mailed_token(&g.mail, "linked@example.com").await;
+    let verified = g
+        .app
+        .post("/api/v1/auth/verify-email", &json!({"token": token}))
+        .await;
+    assert_eq!(verified.status(), StatusCode::OK);
+    let credential = sign(
+        &g.key,
+        "key-1",
+        &claims(json!({"sub": "google-sub-2", "email": "Linked@Example.com"})),
+    );
+    let body: Value = sign_in(&g.app, credential.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["user"]["id"], existing.user_id.to_string());
+    assert_eq!(body["user"]["emailVerified"], true);
+    // Another Google identity with the same address does not take the account over.
+    let other = sign(
+        &g.key,
+        "key-1",
+        &claims(json!({"sub": "google-sub-3", "email": "linked@example.com"})),
+    );
+    assert_error(
+        sign_in(&g.app, other).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    let again: Value = sign_in(&g.app, credential).await.json().await.unwrap();
+    assert_eq!(again["user"]["id"], existing.user_id.to_string());
 }
 
 #[tokio::test]

@@ -509,6 +509,49 @@ async fn the_seat_stream_pushes_holds_and_releases_live() {
 }
 
 #[tokio::test]
+async fn seat_streams_are_capped_per_caller_and_per_node() {
+    let app = spawn_app_with(|c| {
+        c.seat_streams_per_caller = 2;
+        c.seat_streams_max = 3;
+    })
+    .await;
+    let admin = app.admin().await;
+    let (event, _) = app.seated_event(&admin, 1, 4).await;
+    let path = format!("/api/v1/seats/events/{event}/stream");
+    let (a, b, c) = (
+        app.quick_user("a").await,
+        app.quick_user("b").await,
+        app.quick_user("c").await,
+    );
+    let a1 = app.get_as(&path, &a).await;
+    let a2 = app.get_as(&path, &a).await;
+    assert_eq!((a1.status(), a2.status()), (StatusCode::OK, StatusCode::OK));
+    let a3 = app.get_as(&path, &a).await;
+    assert!(a3.headers().contains_key("retry-after"));
+    assert_error(a3, StatusCode::TOO_MANY_REQUESTS, "too_many_streams").await;
+    let b1 = app.get_as(&path, &b).await;
+    assert_eq!(b1.status(), StatusCode::OK);
+    let c1 = app.get_as(&path, &c).await;
+    assert!(c1.headers().contains_key("retry-after"));
+    assert_error(c1, StatusCode::SERVICE_UNAVAILABLE, "streams_full").await;
+    // A client that goes away gives its slot back.
+    drop(a1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let again = app.get_as(&path, &c).await;
+        if again.status() == StatusCode::OK {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the slot never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop((a2, b1));
+}
+
+#[tokio::test]
 async fn admins_tune_an_events_queue_and_watch_it() {
     let app = spawn_app().await;
     let admin = app.admin().await;

@@ -28,7 +28,10 @@ async fn serve_starts_private_postgres_and_redis_when_none_is_reachable() {
         .env("URR_DEFAULT_REDIS_PORT", unused_port().to_string())
         .env("URR_DEV_DIR", &dev_dir)
         .env("URR_LISTEN", "127.0.0.1:0")
-        .env("URR_JWT_SECRET", "private-services-test-secret")
+        .env(
+            "URR_JWT_SECRET",
+            "private-services-test-secret-of-32-bytes-or-more",
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -90,6 +90,91 @@ async fn signed_in_callers_are_limited_per_user() {
     assert_limited(me(&app, Some(&forged), None).await).await;
 }
 
+/// POST /api/v1/auth/login for `email` (a wrong password), with a bearer token and a
+/// forwarded address when given.
+async fn login(
+    app: &crate::common::TestApp,
+    email: &str,
+    token: Option<&str>,
+    xff: Option<&str>,
+) -> Response {
+    let mut request = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": "not-the-password"}));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(xff) = xff {
+        request = request.header("x-forwarded-for", xff);
+    }
+    request.send().await.expect("POST /auth/login")
+}
+
+#[tokio::test]
+async fn sign_in_is_counted_by_address_whatever_token_comes_along() {
+    let app = spawn_app_with(|c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.rate_limit_auth_per_min = 3;
+    })
+    .await;
+    // Each attempt brings a fresh, valid token of another account of the attacker's: it
+    // buys no fresh window.
+    for i in 0..3 {
+        let own = app.quick_user(&format!("attacker-{i}")).await;
+        let response = login(
+            &app,
+            &format!("victim-{i}@example.com"),
+            Some(&own.access),
+            None,
+        )
+        .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "attempt {}",
+            i + 1
+        );
+    }
+    let own = app.quick_user("attacker-3").await;
+    assert_limited(login(&app, "victim-3@example.com", Some(&own.access), None).await).await;
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_counted_per_account_from_any_address() {
+    let app = spawn_app_with(|c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.rate_limit_login_per_account_per_min = 3;
+        c.rate_limits.trusted_proxies = vec!["127.0.0.0/8".parse().expect("cidr")];
+    })
+    .await;
+    let victim = app.register("victim@example.com").await;
+    for (i, address) in ["1.1.1.1", "2.2.2.2", "3.3.3.3"].iter().enumerate() {
+        let response = login(&app, "victim@example.com", None, Some(address)).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "attempt {}",
+            i + 1
+        );
+    }
+    // A fourth address, and the account's email in another case: still the same account.
+    assert_limited(login(&app, "Victim@Example.com", None, Some("4.4.4.4")).await).await;
+    // Even the right password waits out the window (it is not checked at all)...
+    let right = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", "5.5.5.5")
+        .json(&serde_json::json!({"email": victim.email, "password": crate::common::PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_limited(right).await;
+    // ...while other accounts from the same addresses are not held up.
+    let other = login(&app, "someone-else@example.com", None, Some("4.4.4.4")).await;
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
     let app = spawn_app_with(|c| {

@@ -25,8 +25,9 @@ export const PHONE = { width: 390, height: 844 };
 
 const psql = (sql) => run('psql', [POSTGRES, '-v', 'ON_ERROR_STOP=1', '-qAtc', sql]);
 
-/** Starts a node; `stop()` ends it and drops its database. */
-export async function startNode() {
+/** Starts a node (with `args` added to its command line); `stop()` ends it and drops its
+ * database. */
+export async function startNode({ args = [] } = {}) {
   const id = randomUUID().replaceAll('-', '').slice(0, 16);
   const db = `urr_ui_${id}`;
   await psql(`CREATE DATABASE ${db}`);
@@ -38,13 +39,15 @@ export async function startNode() {
       'serve',
       '--listen', '127.0.0.1:0',
       ...services,
-      '--jwt-secret', `ui-test-${id}`,
+      // The node refuses token secrets shorter than 32 bytes.
+      '--jwt-secret', `ui-test-secret-${randomUUID()}`,
       '--payment-sandbox', 'true',
       '--db-max-connections', '8',
       // Quick Tier-1 advancing and hold sweeping keep waits in seconds.
       '--vwr-advance-tick-ms', '100',
       '--sweep-interval-secs', '1',
       '--sweep-grace-secs', '1',
+      ...args,
     ],
     { env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );

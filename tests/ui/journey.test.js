@@ -21,9 +21,9 @@ after(async () => {
 
 /** Passes Tier 1 by API for `session` and checks in to Tier 2 with the room's token. */
 async function throughBothTiers(eventId, session) {
-  const assigned = await H.call(node, 'POST', `/vwr-api/vwr/assign/${eventId}`, { body: { userId: session.user.id } });
+  const assigned = await H.call(node, 'POST', `/vwr-api/vwr/assign/${eventId}`, { token: session.accessToken, body: {} });
   const token = await H.eventually(
-    async () => (await H.call(node, 'GET', `/vwr-api/vwr/check/${eventId}/${assigned.requestId}?userId=${session.user.id}`)).token,
+    async () => (await H.call(node, 'GET', `/vwr-api/vwr/check/${eventId}/${assigned.requestId}`, { token: session.accessToken })).token,
     { what: 'a Tier-1 token for the filler' },
   );
   return H.call(node, 'POST', `/api/v1/queue/check/${eventId}`, {
@@ -64,7 +64,8 @@ test('a fan goes from the list through both tiers to a confirmed ticket', async 
   assert.equal((await throughBothTiers(eventId, filler)).status, 'active');
   // Two people who joined the room earlier are ahead of the fan.
   for (const n of [1, 2]) {
-    await H.call(node, 'POST', `/vwr-api/vwr/assign/${eventId}`, { body: { userId: `earlier-${n}` } });
+    const earlier = await H.register(node, `earlier-${n}`);
+    await H.call(node, 'POST', `/vwr-api/vwr/assign/${eventId}`, { token: earlier.accessToken, body: {} });
   }
 
   // The fan signs up in Korean and finds the event by searching.

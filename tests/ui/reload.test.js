@@ -34,7 +34,8 @@ test('a reload in the waiting room keeps the place', async () => {
   await H.room(node, operator, event.id, 'open', { batch: 1, intervalSecs: 1 });
   await H.room(node, operator, event.id, 'pause');
   for (const n of [1, 2, 3]) {
-    await H.call(node, 'POST', `/vwr-api/vwr/assign/${event.id}`, { body: { userId: `before-${n}` } });
+    const before = await H.register(node, `before-${n}`);
+    await H.call(node, 'POST', `/vwr-api/vwr/assign/${event.id}`, { token: before.accessToken, body: {} });
   }
 
   const { page } = await H.signedInPage(browser, node, 'patient');
@@ -64,14 +65,21 @@ test('a reload in the waiting room keeps the place', async () => {
   assert.equal(await shownPosition(page, room), place);
   await H.screenshot(page, 'vwr-page');
 
-  // A place the room no longer knows (404 on check) is replaced by a new one at the back.
+  // A requestId the room does not know (404 on check) makes the page ask again, and the
+  // room hands back this person's one place rather than a second one at the back.
+  const savedRequest = () => page.evaluate(({ eventId }) => {
+    const key = Object.keys(localStorage).find((k) => k.startsWith(`urr.vwr.${eventId}.`));
+    return key && JSON.parse(localStorage.getItem(key)).requestId;
+  }, { eventId: event.id });
+  const original = await savedRequest();
   await page.evaluate(({ eventId }) => {
     const key = Object.keys(localStorage).find((k) => k.startsWith(`urr.vwr.${eventId}.`));
     const saved = JSON.parse(localStorage.getItem(key));
     localStorage.setItem(key, JSON.stringify({ ...saved, requestId: crypto.randomUUID() }));
   }, { eventId: event.id });
   await page.reload();
-  await H.eventually(async () => (await shownPosition(page, room)) === place + 1, { what: 'a new place after the 404' });
+  await H.eventually(async () => (await savedRequest()) === original, { what: 'the same place after the 404' });
+  assert.equal(await shownPosition(page, room), place, 'still one place per person');
 
   // The operator resumes the room: the fan is let through, into the queue and on to seats.
   await H.room(node, operator, event.id, 'resume');

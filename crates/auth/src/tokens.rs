@@ -188,7 +188,7 @@ impl TokenKeys {
         )?)
     }
 
-    fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, AuthError> {
+    pub(crate) fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, AuthError> {
         let mut validation = Validation::new(Algorithm::HS256);
         // Clocks within one deployment agree closely; a minute of grace (the default)
         // would keep a revoked-by-expiry token alive for too long.

@@ -29,6 +29,15 @@ pub struct HttpConfig {
     #[arg(long, env = "URR_SECURE_COOKIES", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub secure_cookies: bool,
 
+    /// Most seat-map streams (server-sent events) open at once on this node; beyond, 503.
+    #[arg(long, env = "URR_SEAT_STREAMS_MAX", default_value_t = 20_000)]
+    pub seat_streams_max: usize,
+
+    /// Most seat-map streams one caller (a signed-in user, else a client address) keeps
+    /// open at once; beyond, 429.
+    #[arg(long, env = "URR_SEAT_STREAMS_PER_CALLER", default_value_t = 4)]
+    pub seat_streams_per_caller: usize,
+
     /// Google OAuth client id; Google sign-in is off when unset.
     #[arg(long, env = "URR_GOOGLE_CLIENT_ID")]
     pub google_client_id: Option<String>,
@@ -44,6 +53,9 @@ pub struct HttpConfig {
 
     #[command(flatten)]
     pub metrics: crate::metrics::MetricsConfig,
+
+    #[command(flatten)]
+    pub mail: crate::mail::MailConfig,
 
     /// Where Google's signing keys (JWKS) are fetched from.
     #[arg(
@@ -127,6 +139,14 @@ impl HttpConfig {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
     }
+
+    /// The base URL links in messages point at (no trailing slash).
+    pub fn public_url(&self) -> String {
+        match &self.mail.public_url {
+            Some(url) => url.trim().trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
 }
 
 impl Default for HttpConfig {
@@ -137,6 +157,8 @@ impl Default for HttpConfig {
             body_limit: 64 * 1024,
             request_timeout_secs: 15,
             secure_cookies: true,
+            seat_streams_max: 20_000,
+            seat_streams_per_caller: 4,
             google_client_id: None,
             events: EventsConfig::default(),
             payments: urr_payments::PaymentsConfig {
@@ -148,6 +170,7 @@ impl Default for HttpConfig {
             // Off here (tests build on this); the CLI's default turns them on.
             rate_limits: crate::rate_limit::RateLimitConfig::default(),
             metrics: crate::metrics::MetricsConfig::default(),
+            mail: crate::mail::MailConfig::default(),
         }
     }
 }

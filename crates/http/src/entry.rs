@@ -90,17 +90,17 @@ pub async fn require_entry(
     Ok(())
 }
 
-/// The Tier-1 position from a presented Tier-1 token; a presented token must be valid.
-/// `required` is true when the event's Tier-1 room is active.
-pub fn tier1_position(
+/// The Tier-1 position from a presented Tier-1 token, which must be valid. Without one,
+/// the caller may pass only when the event's Tier-1 room is known to be inactive: a room
+/// that cannot be read refuses with a retryable 503 rather than letting anyone around it.
+pub async fn tier1_position(
     state: &AppState,
     headers: &HeaderMap,
     event: Uuid,
     user: &CurrentUser,
-    required: bool,
 ) -> Result<Option<u64>, ApiError> {
     let Some(token) = presented(headers, TIER1_HEADER, TIER1_COOKIE) else {
-        if required {
+        if state.tier1_active(event).await? {
             return Err(ApiError::new(
                 ErrorCode::Tier1TokenRequired,
                 "this event's waiting room is open: pass through it first",

@@ -2,13 +2,17 @@
 //! with the status its [`ErrorCode`] maps to.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use urr_actors::event::EventError;
 use urr_auth::AuthError;
 use urr_payments::PaymentError;
 use urr_store::StoreError;
 use urr_wire::ErrorBody;
+
+use crate::state::Tier1Unavailable;
+use crate::stream_slots::Full;
 
 /// A small, stable vocabulary of failures that clients can branch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,11 +48,24 @@ pub enum ErrorCode {
     ProviderUnavailable,
     MethodDisabled,
     Tier1TokenRequired,
+    /// The event's Tier-1 room could not be read; retry (the queue fails closed).
+    Tier1Unavailable,
     /// A members-only pre-sale window is open and the caller's tier is not in it.
     PresaleMembersOnly,
     UnknownReference,
     GoogleDisabled,
+    /// An email verification link that is forged, expired, or for an address the account
+    /// no longer has.
+    InvalidLink,
+    /// An email verification link used before.
+    LinkUsed,
+    /// Google sign-in found an account with the email whose ownership was never verified.
+    EmailUnverified,
     RateLimited,
+    /// The caller has as many streams open as one caller may.
+    TooManyStreams,
+    /// The node has as many streams open as it takes.
+    StreamsFull,
     Unavailable,
     Timeout,
     Internal,
@@ -65,6 +82,8 @@ impl ErrorCode {
                 StatusCode::UNAUTHORIZED
             }
             Forbidden => StatusCode::FORBIDDEN,
+            InvalidLink => StatusCode::BAD_REQUEST,
+            LinkUsed | EmailUnverified => StatusCode::CONFLICT,
             NotFound | GoogleDisabled => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Conflict | EmailTaken | NotOnSale | SeatsTaken | SoldOut | HoldExpired
@@ -78,8 +97,10 @@ impl ErrorCode {
             ProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             MethodDisabled => StatusCode::NOT_FOUND,
             UnknownReference => StatusCode::UNPROCESSABLE_ENTITY,
-            RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Unavailable | Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            RateLimited | TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
+            Unavailable | Timeout | Tier1Unavailable | StreamsFull => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -115,13 +136,29 @@ impl ErrorCode {
             ProviderUnavailable => "provider_unavailable",
             MethodDisabled => "method_disabled",
             Tier1TokenRequired => "tier1_token_required",
+            Tier1Unavailable => "tier1_unavailable",
             PresaleMembersOnly => "presale_members_only",
             UnknownReference => "unknown_reference",
             GoogleDisabled => "google_disabled",
+            InvalidLink => "invalid_link",
+            LinkUsed => "link_used",
+            EmailUnverified => "email_unverified",
             RateLimited => "rate_limited",
+            TooManyStreams => "too_many_streams",
+            StreamsFull => "streams_full",
             Unavailable => "unavailable",
             Timeout => "timeout",
             Internal => "internal",
+        }
+    }
+
+    /// Seconds a client should wait before retrying, sent as `Retry-After`, for failures
+    /// that pass on their own.
+    pub fn retry_after_secs(self) -> Option<u64> {
+        match self {
+            ErrorCode::Tier1Unavailable => Some(2),
+            ErrorCode::TooManyStreams | ErrorCode::StreamsFull => Some(10),
+            _ => None,
         }
     }
 }
@@ -156,7 +193,41 @@ impl IntoResponse for ApiError {
             tracing::warn!(code = self.code.as_str(), message = %self.message, "request failed");
         }
         let body = ErrorBody::new(self.code.as_str(), self.message);
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = self.code.retry_after_secs() {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl From<Full> for ApiError {
+    fn from(full: Full) -> Self {
+        match full {
+            Full::Caller => ApiError::new(
+                ErrorCode::TooManyStreams,
+                "you have as many live streams open as one person may: close one first",
+            ),
+            Full::Node => {
+                tracing::warn!("seat streams at this node's cap; refusing more");
+                ApiError::new(
+                    ErrorCode::StreamsFull,
+                    "this node has no room for another live stream; retry shortly",
+                )
+            }
+        }
+    }
+}
+
+impl From<Tier1Unavailable> for ApiError {
+    fn from(err: Tier1Unavailable) -> Self {
+        tracing::warn!(error = %err.0, "Tier-1 room unreadable: refusing rather than bypassing it");
+        ApiError::new(
+            ErrorCode::Tier1Unavailable,
+            "the waiting room cannot be checked right now; retry shortly",
+        )
     }
 }
 

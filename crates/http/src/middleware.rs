@@ -4,7 +4,7 @@ use std::any::Any;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -18,6 +18,21 @@ pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next
         Ok(response) => response,
         Err(_) => ApiError::new(ErrorCode::Timeout, "request timed out").into_response(),
     }
+}
+
+/// Every 413 leaves as the JSON error: extractors that read a raw body (`Bytes`, `String`,
+/// forms) and layers below the handlers answer an oversized body in plain text.
+pub async fn json_payload_too_large(response: Response) -> Response {
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
+        return ApiError::new(ErrorCode::PayloadTooLarge, "request body is too large")
+            .into_response();
+    }
+    response
 }
 
 /// A panic in a handler becomes a JSON 500 instead of a dropped connection.

@@ -2,9 +2,10 @@
 //! Redis by one atomic script, with an in-memory fallback at double the limit while Redis
 //! is unreachable. The caller is the access token's user when it verifies, otherwise the
 //! client address, which is read from `X-Forwarded-For` only when the TCP peer is a
-//! trusted proxy.
+//! trusted proxy. Calls that present credentials (sign-in, sign-up, Google) are counted
+//! by the client address whatever token comes along, so a token of one's own never buys
+//! a fresh window, and sign-in attempts are counted per account too ([`RateLimiter::account`]).
 
-use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,21 +14,22 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{AUTHORIZATION, RETRY_AFTER};
-use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clap::Args;
 
+use urr_auth::TokenKeys;
+use urr_store::Kv;
+
 use crate::cookies::{self, ACCESS_COOKIE};
 use crate::error::{ApiError, ErrorCode};
-use crate::state::AppState;
+use crate::memory_windows::{MemoryWindows, Verdict};
 
 /// The window every limit is counted over.
 pub const WINDOW: Duration = Duration::from_secs(60);
 /// A Redis call slower than this counts as Redis being down.
 const REDIS_DEADLINE: Duration = Duration::from_millis(500);
-/// The in-memory fallback forgets idle callers once it tracks this many.
-const MEMORY_PRUNE_AT: usize = 10_000;
 
 /// Rate limits of the gateway. `HttpConfig::default()` (what the tests build on) has
 /// them off; the `urr` command has them on unless `--rate-limits false`.
@@ -48,6 +50,13 @@ pub struct RateLimitConfig {
     /// Requests per minute per caller to everything else.
     #[arg(long, env = "URR_RATE_LIMIT_GENERAL_PER_MIN", default_value_t = 3000)]
     pub rate_limit_general_per_min: u32,
+    /// Sign-in attempts per minute per account (by email), from any address.
+    #[arg(
+        long,
+        env = "URR_RATE_LIMIT_LOGIN_PER_ACCOUNT_PER_MIN",
+        default_value_t = 10
+    )]
+    pub rate_limit_login_per_account_per_min: u32,
     /// Proxies (IPs or CIDRs, comma-separated) whose `X-Forwarded-For` is believed.
     #[arg(long, env = "URR_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpNet>,
@@ -61,6 +70,7 @@ impl Default for RateLimitConfig {
             rate_limit_queue_per_min: 120,
             rate_limit_booking_per_min: 30,
             rate_limit_general_per_min: 3000,
+            rate_limit_login_per_account_per_min: 10,
             trusted_proxies: Vec::new(),
         }
     }
@@ -212,44 +222,58 @@ impl Class {
     }
 }
 
-/// The limiter the middleware shares: the app (for Redis and token keys), the limits,
-/// and the in-memory fallback.
+/// Whether a call presents credentials, and so is counted by the client address alone.
+pub fn presents_credentials(method: &Method, path: &str) -> bool {
+    method == Method::POST
+        && matches!(
+            path,
+            "/api/v1/auth/login" | "/api/v1/auth/register" | "/api/v1/auth/google"
+        )
+}
+
+/// The limiter the middleware and the sign-in handler share: Redis and the token keys,
+/// the limits, and the in-memory fallback. Cheap to clone.
 #[derive(Clone)]
 pub struct RateLimiter {
-    state: AppState,
+    kv: Kv,
+    keys: TokenKeys,
     config: Arc<RateLimitConfig>,
-    memory: Arc<Mutex<HashMap<String, VecDeque<Instant>>>>,
+    memory: Arc<Mutex<MemoryWindows>>,
     redis_down: Arc<AtomicBool>,
 }
 
-enum Verdict {
-    Allowed,
-    Refused { retry_after: Duration },
-}
-
 impl RateLimiter {
-    pub fn new(state: AppState) -> Self {
-        let config = Arc::new(state.config.rate_limits.clone());
+    pub fn new(kv: Kv, keys: TokenKeys, config: RateLimitConfig) -> Self {
         Self {
-            state,
-            config,
-            memory: Arc::default(),
+            kv,
+            keys,
+            config: Arc::new(config),
+            memory: Arc::new(Mutex::new(MemoryWindows::new(WINDOW, Instant::now()))),
             redis_down: Arc::default(),
         }
     }
 
-    /// Who is calling: the verified access token's user, else the client address.
+    /// Who is calling: the verified access token's user, else the client address (always
+    /// the address for calls that present credentials).
     fn subject(&self, request: &Request) -> String {
-        let headers = request.headers();
-        let token = headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").map(str::trim).map(str::to_owned))
-            .or_else(|| cookies::read(headers, ACCESS_COOKIE));
-        if let Some(claims) = token.and_then(|t| self.state.keys.verify_access(&t).ok()) {
-            return format!("user:{}", claims.sub);
+        let by_address = presents_credentials(request.method(), request.uri().path());
+        self.caller(request.headers(), request.extensions(), by_address)
+    }
+
+    /// `user:<id>` for a caller with a valid access token (unless `by_address`), else
+    /// `ip:<client address>`.
+    pub fn caller(&self, headers: &HeaderMap, extensions: &Extensions, by_address: bool) -> String {
+        if !by_address {
+            let token = headers
+                .get(AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer ").map(str::trim).map(str::to_owned))
+                .or_else(|| cookies::read(headers, ACCESS_COOKIE));
+            if let Some(claims) = token.and_then(|t| self.keys.verify_access(&t).ok()) {
+                return format!("user:{}", claims.sub);
+            }
         }
-        match request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        match extensions.get::<ConnectInfo<SocketAddr>>() {
             Some(ConnectInfo(peer)) => {
                 format!(
                     "ip:{}",
@@ -260,11 +284,26 @@ impl RateLimiter {
         }
     }
 
-    async fn check(&self, class: Class, subject: &str) -> Verdict {
-        let limit = self.config.limit(class);
-        let name = format!("ratelimit:{}:{subject}", class.as_str());
+    /// Counts a sign-in attempt against the account named by `email` (whoever sends it,
+    /// from wherever): `Err` is the 429 to answer, before any password is checked.
+    pub async fn account(&self, email: &str) -> Result<(), Response> {
+        if !self.config.enabled {
+            return Ok(());
+        }
+        let name = format!("ratelimit:login-account:{}", email.trim().to_lowercase());
+        let limit = u64::from(self.config.rate_limit_login_per_account_per_min);
+        match self.check(&name, limit).await {
+            Verdict::Allowed => Ok(()),
+            Verdict::Refused { retry_after } => Err(refused(
+                retry_after,
+                "too many sign-in attempts for this account",
+            )),
+        }
+    }
+
+    async fn check(&self, name: &str, limit: u64) -> Verdict {
         let window_ms = WINDOW.as_millis() as u64;
-        let attempt = urr_store::rate_limit::hit(&self.state.kv, &name, limit, window_ms);
+        let attempt = urr_store::rate_limit::hit(&self.kv, name, limit, window_ms);
         let error = match tokio::time::timeout(REDIS_DEADLINE, attempt).await {
             Ok(Ok(decision)) => {
                 if self.redis_down.swap(false, Ordering::Relaxed) {
@@ -286,38 +325,23 @@ impl RateLimiter {
         } else {
             tracing::debug!(%error, "rate limit in memory");
         }
-        self.check_memory(&name, limit.saturating_mul(2))
-    }
-
-    fn check_memory(&self, name: &str, limit: u64) -> Verdict {
-        let now = Instant::now();
         let mut memory = match self.memory.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if memory.len() >= MEMORY_PRUNE_AT {
-            memory.retain(|_, hits| {
-                hits.back()
-                    .is_some_and(|last| now.duration_since(*last) < WINDOW)
-            });
-        }
-        let hits = memory.entry(name.to_owned()).or_default();
-        while hits
-            .front()
-            .is_some_and(|first| now.duration_since(*first) >= WINDOW)
-        {
-            hits.pop_front();
-        }
-        if (hits.len() as u64) < limit {
-            hits.push_back(now);
-            return Verdict::Allowed;
-        }
-        let retry_after = hits
-            .front()
-            .map(|first| WINDOW.saturating_sub(now.duration_since(*first)))
-            .unwrap_or(WINDOW);
-        Verdict::Refused { retry_after }
+        memory.hit(name, limit.saturating_mul(2), Instant::now())
     }
+}
+
+/// 429 with `Retry-After` (whole seconds, at least 1) and the JSON error.
+fn refused(retry_after: Duration, what: &str) -> Response {
+    let secs = retry_after.as_millis().div_ceil(1000).max(1);
+    let mut response =
+        ApiError::new(ErrorCode::RateLimited, format!("{what}; retry in {secs} s")).into_response();
+    if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
+    response
 }
 
 /// The middleware: refuses a caller over its class's limit with 429, `Retry-After` and
@@ -330,20 +354,10 @@ pub async fn limit(State(limiter): State<RateLimiter>, request: Request, next: N
         return next.run(request).await;
     };
     let subject = limiter.subject(&request);
-    match limiter.check(class, &subject).await {
+    let name = format!("ratelimit:{}:{subject}", class.as_str());
+    match limiter.check(&name, limiter.config.limit(class)).await {
         Verdict::Allowed => next.run(request).await,
-        Verdict::Refused { retry_after } => {
-            let secs = retry_after.as_millis().div_ceil(1000).max(1);
-            let mut response = ApiError::new(
-                ErrorCode::RateLimited,
-                format!("too many requests; retry in {secs} s"),
-            )
-            .into_response();
-            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
-                response.headers_mut().insert(RETRY_AFTER, value);
-            }
-            response
-        }
+        Verdict::Refused { retry_after } => refused(retry_after, "too many requests"),
     }
 }
 
@@ -416,6 +430,7 @@ mod tests {
         assert_eq!(cli.limits.limit(Class::Queue), 120);
         assert_eq!(cli.limits.limit(Class::Booking), 30);
         assert_eq!(cli.limits.limit(Class::General), 3000);
+        assert_eq!(cli.limits.rate_limit_login_per_account_per_min, 10);
         let cli = Cli::try_parse_from([
             "urr",
             "--rate-limits",
@@ -462,6 +477,9 @@ mod tests {
             Class::of(&Method::GET, "/api/v1/events"),
             Some(Class::General)
         );
+        assert!(presents_credentials(&Method::POST, "/api/v1/auth/login"));
+        assert!(presents_credentials(&Method::POST, "/api/v1/auth/google"));
+        assert!(!presents_credentials(&Method::GET, "/api/v1/auth/me"));
         assert_eq!(Class::of(&Method::GET, "/healthz"), None);
         assert_eq!(Class::of(&Method::GET, "/readyz"), None);
         assert_eq!(Class::of(&Method::GET, "/assets/js/main.js"), None);

@@ -42,7 +42,7 @@ fn assemble(state: AppState, mounts: Vec<(&str, Router)>, ui: Option<Router>) ->
     let timeout = state.config.request_timeout();
     let body_limit = state.config.body_limit;
     let [hsts, nosniff, frames, referrer] = middleware::security_headers();
-    let limiter = crate::rate_limit::RateLimiter::new(state.clone());
+    let limiter = state.limits.clone();
     let mut app = routes::api(&state)
         .merge(routes::health())
         .with_state(state);
@@ -58,6 +58,9 @@ fn assemble(state: AppState, mounts: Vec<(&str, Router)>, ui: Option<Router>) ->
         })
         // Innermost, so it sees each route's template (MatchedPath) and the final status.
         .layer(axum::middleware::from_fn(crate::metrics::track))
+        .layer(axum::middleware::map_response(
+            middleware::json_payload_too_large,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             timeout,
             middleware::timeout,

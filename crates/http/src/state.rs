@@ -19,6 +19,12 @@ pub struct AppState {
     /// Tier-1 waiting rooms; when one is active for an event, queue/check requires its token.
     pub tier1: Option<Arc<dyn Tier1Rooms>>,
     pub config: Arc<HttpConfig>,
+    /// The gateway's rate limits, also asked by the sign-in handler (per account).
+    pub limits: crate::rate_limit::RateLimiter,
+    /// How messages (email verification links) are sent.
+    pub mailer: Arc<dyn crate::mail::Mailer>,
+    /// Open seat-map streams, capped per node and per caller.
+    pub seat_streams: crate::stream_slots::StreamSlots,
     /// Bounds concurrent argon2 work to all cores but one: a sign-up storm queues here
     /// instead of starving the queue and the holds of CPU (each hash is ~20 ms of a core).
     pub password_slots: Arc<tokio::sync::Semaphore>,
@@ -27,8 +33,14 @@ pub struct AppState {
 /// Whether an event's Tier-1 waiting room is active (implemented by the Tier-1 crate).
 #[async_trait::async_trait]
 pub trait Tier1Rooms: Send + Sync {
-    async fn is_active(&self, event: uuid::Uuid) -> bool;
+    /// `Err` when the room's store cannot say: callers fail closed on it, never treating
+    /// an unreadable room as an inactive one.
+    async fn is_active(&self, event: uuid::Uuid) -> Result<bool, Tier1Unavailable>;
 }
+
+/// The Tier-1 room's store failed or did not answer; the message is for the log.
+#[derive(Debug, Clone)]
+pub struct Tier1Unavailable(pub String);
 
 impl AppState {
     /// The edge's view of a node's parts; the node assembles them (`urr::node`).
@@ -46,11 +58,24 @@ impl AppState {
                 config.google_jwks_url.clone(),
             ))
         });
+        let limits = crate::rate_limit::RateLimiter::new(
+            kv.clone(),
+            keys.clone(),
+            config.rate_limits.clone(),
+        );
+        let seat_streams = crate::stream_slots::StreamSlots::new(
+            config.seat_streams_max,
+            config.seat_streams_per_caller,
+        );
+        let mailer = config.mail.mailer();
         Self {
             payments,
             db,
             kv,
             keys,
+            limits,
+            mailer,
+            seat_streams,
             google,
             events,
             queue_defaults: config.events.queue_defaults(),
@@ -64,10 +89,11 @@ impl AppState {
         }
     }
 
-    pub async fn tier1_active(&self, event: uuid::Uuid) -> bool {
+    /// Whether `event`'s Tier-1 room is active; a 503 (retry) when the room cannot be read.
+    pub async fn tier1_active(&self, event: uuid::Uuid) -> Result<bool, crate::ApiError> {
         match &self.tier1 {
-            Some(rooms) => rooms.is_active(event).await,
-            None => false,
+            Some(rooms) => Ok(rooms.is_active(event).await?),
+            None => Ok(false),
         }
     }
 }

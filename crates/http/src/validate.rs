@@ -1,9 +1,65 @@
 //! Small input checks shared by handlers; each returns a 400 that names the field.
+//!
+//! Control characters are refused here, in one place, for every text input: the JSON,
+//! path and query extractors run [`clean_json`] and [`clean_text`] on all they bring in,
+//! and [`text`] and [`email`] run it again for text that arrives another way.
+
+use serde_json::Value;
 
 use crate::error::ApiError;
 
+/// Refuses a control character other than line feed and tab: PostgreSQL cannot store a
+/// NUL, and no field of ours means any of the others.
+pub fn clean_text(field: &str, value: &str) -> Result<(), ApiError> {
+    match value
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+    {
+        None => Ok(()),
+        Some(c) => Err(ApiError::invalid(format!(
+            "{field} contains a control character (U+{:04X}); only line breaks and tabs are allowed",
+            u32::from(c)
+        ))),
+    }
+}
+
+/// [`clean_text`] on every string of a JSON document, member names included; the error
+/// names the offending member's path (`seatLayout.sections[0].name`).
+pub fn clean_json(value: &Value) -> Result<(), ApiError> {
+    fn walk(value: &Value, path: &mut String) -> Result<(), ApiError> {
+        match value {
+            Value::String(text) => clean_text(if path.is_empty() { "body" } else { path }, text),
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{index}]"));
+                    walk(item, path)?;
+                    path.truncate(len);
+                }
+                Ok(())
+            }
+            Value::Object(members) => {
+                for (name, member) in members {
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    clean_text("a member name", name)?;
+                    path.push_str(name);
+                    walk(member, path)?;
+                    path.truncate(len);
+                }
+                Ok(())
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+        }
+    }
+    walk(value, &mut String::new())
+}
+
 /// Trims `value` and checks its length in characters.
 pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, ApiError> {
+    clean_text(field, value)?;
     let trimmed = value.trim();
     let len = trimmed.chars().count();
     if len < min {
@@ -53,6 +109,7 @@ pub fn title_body_patch(
 
 /// A plausible email address: one `@`, a non-empty local part, a dotted domain.
 pub fn email(value: &str) -> Result<String, ApiError> {
+    clean_text("email", value)?;
     let email = value.trim();
     let valid = email.len() <= 254
         && !email.chars().any(char::is_whitespace)
@@ -99,6 +156,33 @@ mod tests {
         ] {
             assert!(email(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn control_characters_are_refused_except_line_breaks_and_tabs() {
+        assert!(clean_text("body", "two\nlines\tand a tab").is_ok());
+        for bad in [
+            "nul\0",
+            "bell\u{7}",
+            "cr\r",
+            "esc\u{1b}[0m",
+            "del\u{7f}",
+            "c1\u{85}",
+        ] {
+            let err = clean_text("body", bad).expect_err(bad);
+            assert!(err.message.starts_with("body contains a control character"));
+        }
+        assert!(text("name", "Kim\0", 1, 10).is_err());
+        assert!(email("fan\0@example.com").is_err());
+        let nested = serde_json::json!({"a": [1, {"b": "ok", "c": "x\u{0}"}]});
+        let err = clean_json(&nested).expect_err("nested NUL");
+        assert!(
+            err.message.starts_with("a[1].c contains"),
+            "{}",
+            err.message
+        );
+        assert!(clean_json(&serde_json::json!({"k\u{0}": 1})).is_err());
+        assert!(clean_json(&serde_json::json!({"a": "fine\n", "n": null})).is_ok());
     }
 
     #[test]

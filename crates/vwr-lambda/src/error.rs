@@ -71,6 +71,9 @@ pub enum VwrError {
     Body { code: ErrorCode, message: String },
     #[error("operator credentials required")]
     Unauthorized,
+    /// A join or check without a valid access token.
+    #[error("{0}")]
+    SignIn(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("the waiting room is not active for this event")]
@@ -95,7 +98,7 @@ impl VwrError {
         match self {
             VwrError::Invalid(_) => ErrorCode::InvalidInput,
             VwrError::Body { code, .. } => *code,
-            VwrError::Unauthorized => ErrorCode::Unauthorized,
+            VwrError::Unauthorized | VwrError::SignIn(_) => ErrorCode::Unauthorized,
             VwrError::Forbidden(_) => ErrorCode::Forbidden,
             VwrError::Inactive => ErrorCode::VwrInactive,
             VwrError::NotFound(_) => ErrorCode::NotFound,

@@ -1,23 +1,24 @@
-//! The waiting room over HTTP (SPEC 2.1): the public status, assign and check calls, the
-//! published shuffle, and the operator routes. Every failure, including extractor
-//! rejections and unknown routes, answers `{error: {code, message}}`.
+//! The waiting room over HTTP (SPEC 2.1): the public status, the signed-in assign and
+//! check calls, the published shuffle, and the operator routes. Every failure, including
+//! extractor rejections and unknown routes, answers `{error: {code, message}}`.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::VwrError;
-use crate::domain::ids::{EventId, valid_user_id};
+use crate::domain::ids::EventId;
 use crate::error::ErrorCode;
+use crate::identity::signed_in;
 use crate::operator;
-use crate::request::{event_id, json_body};
+use crate::request::event_id;
 use crate::store::VwrStore;
 use crate::waiting_room::{Assignment, CheckReply, ShuffleAudit, Status, WaitingRoom};
 
-/// Bodies here are a user id or a few settings; anything bigger is not one of ours.
+/// Bodies here are a few operator settings; anything bigger is not one of ours.
 const BODY_LIMIT: usize = 16 * 1024;
 
 struct Api<S> {
@@ -47,16 +48,6 @@ pub fn router<S: VwrStore>(room: WaitingRoom<S>, admin_key: Option<String>) -> R
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
-fn user_id(raw: Option<String>) -> Result<String, VwrError> {
-    match raw {
-        Some(id) if valid_user_id(&id) => Ok(id),
-        Some(_) => Err(VwrError::invalid(
-            "userId must be 1 to 128 printable characters without spaces",
-        )),
-        None => Err(VwrError::invalid("userId is required")),
-    }
-}
-
 async fn status<S: VwrStore>(
     State(api): State<Api<S>>,
     path: Result<Path<String>, PathRejection>,
@@ -65,40 +56,31 @@ async fn status<S: VwrStore>(
     Ok(Json(api.room.status(&event).await?))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AssignBody {
-    user_id: Option<String>,
-}
-
+/// Takes the caller's one place in the room. The user is the access token's; a body (old
+/// clients sent `{userId}`) is not read.
 async fn assign<S: VwrStore>(
     State(api): State<Api<S>>,
     path: Result<Path<String>, PathRejection>,
-    body: Result<Json<AssignBody>, JsonRejection>,
+    headers: HeaderMap,
 ) -> Result<Json<Assignment>, VwrError> {
     let event = event_id(path)?;
-    let user = user_id(json_body(body)?.user_id)?;
+    let user = signed_in(api.room.keys(), &headers)?;
     Ok(Json(api.room.assign(&event, &user).await?))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CheckQuery {
-    user_id: Option<String>,
-}
-
+/// The caller's place: only the user it was assigned to may check it (a `userId` query
+/// parameter, which old clients send, is not read).
 async fn check<S: VwrStore>(
     State(api): State<Api<S>>,
     path: Result<Path<(String, String)>, PathRejection>,
-    query: Result<Query<CheckQuery>, QueryRejection>,
+    headers: HeaderMap,
 ) -> Result<Json<CheckReply>, VwrError> {
     let Path((raw_event, raw_request)) = path.map_err(|e| VwrError::invalid(e.body_text()))?;
     let event = EventId::parse(&raw_event)
         .ok_or_else(|| VwrError::invalid("eventId must be a UUID or a positive number"))?;
     let request_id =
         Uuid::parse_str(&raw_request).map_err(|_| VwrError::invalid("requestId must be a UUID"))?;
-    let Query(query) = query.map_err(|e| VwrError::invalid(e.body_text()))?;
-    let user = user_id(query.user_id)?;
+    let user = signed_in(api.room.keys(), &headers)?;
     Ok(Json(api.room.check(&event, request_id, &user).await?))
 }
 

@@ -23,6 +23,7 @@ pub mod config;
 pub mod domain;
 mod error;
 mod http;
+mod identity;
 pub mod joiner;
 mod operator;
 mod request;
@@ -88,19 +89,14 @@ pub async fn build(config: &VwrConfig, kv: Kv, keys: TokenKeys) -> Result<Tier1,
     })
 }
 
-impl WaitingRoom<AnyStore> {
-    /// Whether `event`'s room is active. A store failure counts as inactive (logged): the
-    /// Tier-2 queue still orders by arrival, and nobody is locked out by a Tier-1 outage.
-    pub async fn is_active(&self, event: &str) -> bool {
+impl<S: VwrStore> WaitingRoom<S> {
+    /// Whether `event`'s room is active. A store failure is an error, never "inactive":
+    /// the Tier-2 queue must not let people past a room it cannot see (it answers 503 and
+    /// the caller retries).
+    pub async fn is_active(&self, event: &str) -> Result<bool, VwrError> {
         let Some(id) = domain::ids::EventId::parse(event) else {
-            return false;
+            return Ok(false);
         };
-        match self.status(&id).await {
-            Ok(status) => status.is_active,
-            Err(err) => {
-                tracing::warn!(%err, event, "Tier-1 room status unavailable; treating as off");
-                false
-            }
-        }
+        Ok(self.status(&id).await?.is_active)
     }
 }

@@ -15,7 +15,7 @@ use crate::domain::pacing::{estimated_wait_secs, next_poll_secs};
 use crate::domain::room::{Advance, Phase, RoomState, Schedule};
 use crate::joiner::Joiner;
 use crate::room_cache::RoomCache;
-use crate::store::{RoomRecord, VwrStore};
+use crate::store::{PositionRecord, RoomRecord, VwrStore};
 
 /// Compare-and-set retries before an operator write gives up on a busy room.
 const CAS_ATTEMPTS: usize = 16;
@@ -184,6 +184,9 @@ impl<S: VwrStore> WaitingRoom<S> {
         })
     }
 
+    /// Gives `user_id` their one place in the room: a new one on the first call, the same
+    /// request id and position on every later call (in the pre-queue too), so joining many
+    /// times buys no extra draws.
     pub async fn assign(&self, event: &EventId, user_id: &str) -> Result<Assignment, VwrError> {
         let now = Utc::now();
         let room = self.cached_room(event).await?.ok_or(VwrError::Inactive)?;
@@ -193,36 +196,39 @@ impl<S: VwrStore> WaitingRoom<S> {
             Phase::NotYetOpen { opens_at } => return Err(VwrError::NotOpen(opens_at)),
             Phase::PreQueue { .. } | Phase::Open => {}
         }
+        let held = self.store.place_of(event, user_id, now).await?;
+        let mut stale = None;
+        if let Some(request_id) = held {
+            match self.store.position(event, request_id, now).await? {
+                Some(record) => return Ok(assignment(&room, &record, now)),
+                // The place points at a join that is gone: it may be replaced.
+                None => stale = Some(request_id),
+            }
+        }
         let expires_at = now + self.defaults.position_ttl;
         let joined = self
             .joiner
             .join(event, user_id, expires_at)
             .await?
             .ok_or(VwrError::Inactive)?;
-        let state = &room.state;
-        let serving = state.serving_counter;
-        let wait =
-            |ahead: u64| estimated_wait_secs(ahead, state.rate, state.batch, state.interval_secs);
-        let (position, pre_queue, estimated_wait) =
-            match state.position_of(joined.ticket, room.seal) {
-                Some(p) => (p, false, wait(p.saturating_sub(serving))),
-                None => {
-                    let until_open = match state.phase(now) {
-                        Phase::PreQueue { sale_opens_at } => {
-                            (sale_opens_at - now).num_seconds().max(0) as u64
-                        }
-                        _ => 0,
-                    };
-                    (joined.ticket, true, until_open + wait(joined.ticket))
-                }
-            };
-        Ok(Assignment {
+        let record = PositionRecord {
             request_id: joined.request_id,
-            position,
-            estimated_wait,
-            serving_counter: serving,
-            pre_queue,
-        })
+            user_id: user_id.to_owned(),
+            ticket: joined.ticket,
+            expires_at,
+        };
+        let kept = self.store.keep_place(event, &record, stale, now).await?;
+        if kept == record.request_id {
+            return Ok(assignment(&room, &record, now));
+        }
+        // Another join of this user won the race; this one's ticket stays unclaimed and
+        // is settled as a no-show like any other.
+        let winner = self
+            .store
+            .position(event, kept, now)
+            .await?
+            .ok_or_else(|| VwrError::Conflict("your place is being recorded; retry".into()))?;
+        Ok(assignment(&room, &winner, now))
     }
 
     pub async fn check(
@@ -401,6 +407,34 @@ impl<S: VwrStore> WaitingRoom<S> {
             .ok_or(VwrError::NotFound("room"))?;
         self.cache.put(event, sealed.clone());
         Ok(sealed)
+    }
+}
+
+/// What assign answers for a join: its place (shuffled once the pre-queue is sealed) and
+/// the wait from here.
+fn assignment(room: &RoomRecord, record: &PositionRecord, now: DateTime<Utc>) -> Assignment {
+    let state = &room.state;
+    let serving = state.serving_counter;
+    let wait =
+        |ahead: u64| estimated_wait_secs(ahead, state.rate, state.batch, state.interval_secs);
+    let (position, pre_queue, estimated_wait) = match state.position_of(record.ticket, room.seal) {
+        Some(p) => (p, false, wait(p.saturating_sub(serving))),
+        None => {
+            let until_open = match state.phase(now) {
+                Phase::PreQueue { sale_opens_at } => {
+                    (sale_opens_at - now).num_seconds().max(0) as u64
+                }
+                _ => 0,
+            };
+            (record.ticket, true, until_open + wait(record.ticket))
+        }
+    };
+    Assignment {
+        request_id: record.request_id,
+        position,
+        estimated_wait,
+        serving_counter: serving,
+        pre_queue,
     }
 }
 

@@ -93,7 +93,12 @@ async fn check_admits_exactly_the_served(h: Harness) {
         if admitted {
             let claims = h
                 .keys
-                .verify_queue(&text(&reply, "token"), Tier::One, event.as_str(), user)
+                .verify_queue(
+                    &text(&reply, "token"),
+                    Tier::One,
+                    event.as_str(),
+                    &h.uid(user),
+                )
                 .expect("a valid tier-1 token");
             assert_eq!(claims.pos, Some(*position));
             assert_eq!(claims.exp - claims.iat, 600);
@@ -202,6 +207,10 @@ async fn expired_positions_answer_404(h: Harness) {
     tokio::time::sleep(Duration::from_millis(1600)).await;
     let (status, reply) = h.check(&event, &request, "u").await;
     assert_eq!(status, 404, "{reply}");
+    // The lapsed place is no longer the user's: joining again takes a new one.
+    let (status, again) = h.assign(&event, "u").await;
+    assert_eq!(status, 200, "{again}");
+    assert_ne!(text(&again, "requestId"), request);
 }
 
 /// The verifier refuses forged, expired, other-event, other-user and wrong-tier tokens.
@@ -213,27 +222,28 @@ async fn tokens_are_bound_and_unforgeable(h: Harness) {
     let (_, reply) = h.check(&event, &text(&joined, "requestId"), "alice").await;
     let token = text(&reply, "token");
     let e = event.as_str();
-    assert!(h.keys.verify_queue(&token, Tier::One, e, "alice").is_ok());
+    let (alice, bob) = (h.uid("alice"), h.uid("bob"));
+    assert!(h.keys.verify_queue(&token, Tier::One, e, &alice).is_ok());
     assert!(
-        h.keys.verify_queue(&token, Tier::Two, e, "alice").is_err(),
+        h.keys.verify_queue(&token, Tier::Two, e, &alice).is_err(),
         "wrong tier"
     );
     assert!(
         h.keys
-            .verify_queue(&token, Tier::One, "42", "alice")
+            .verify_queue(&token, Tier::One, "42", &alice)
             .is_err(),
         "other event"
     );
     assert!(
-        h.keys.verify_queue(&token, Tier::One, e, "bob").is_err(),
+        h.keys.verify_queue(&token, Tier::One, e, &bob).is_err(),
         "other user"
     );
     let forger = TokenKeys::new(b"not-the-secret-but-also-32-bytes-long");
     let (forged, _) = forger
-        .issue_queue(e, "alice", Tier::One, Some(1))
+        .issue_queue(e, &alice, Tier::One, Some(1))
         .expect("sign");
     assert!(
-        h.keys.verify_queue(&forged, Tier::One, e, "alice").is_err(),
+        h.keys.verify_queue(&forged, Tier::One, e, &alice).is_err(),
         "forged"
     );
     let mut tampered = token.clone();
@@ -241,14 +251,14 @@ async fn tokens_are_bound_and_unforgeable(h: Harness) {
     tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
     assert!(
         h.keys
-            .verify_queue(&tampered, Tier::One, e, "alice")
+            .verify_queue(&tampered, Tier::One, e, &alice)
             .is_err(),
         "tampered"
     );
     let now = Utc::now().timestamp();
     let stale = QueueTokenClaims {
         sub: e.into(),
-        uid: "alice".into(),
+        uid: alice.clone(),
         tier: Tier::One,
         pos: Some(1),
         iat: now - 700,
@@ -256,7 +266,7 @@ async fn tokens_are_bound_and_unforgeable(h: Harness) {
     };
     let expired = h.keys.sign(&stale).expect("sign");
     assert_eq!(
-        h.keys.verify_queue(&expired, Tier::One, e, "alice"),
+        h.keys.verify_queue(&expired, Tier::One, e, &alice),
         Err(AuthError::Expired)
     );
 }
@@ -346,6 +356,137 @@ async fn pre_queue_is_shuffled_by_a_published_seed(h: Harness) {
     assert_eq!(h.status(&event).await["servingCounter"], json!(41));
 }
 
+/// One place per user per room, bound to the access token: joining again, or many times
+/// at once, gives back the same requestId and position; a body naming someone else is not
+/// read; only the place's owner may check it.
+async fn one_place_per_signed_in_user(h: Harness) {
+    let event = Harness::event();
+    h.admin(&event, "open", json!({"batch": 100})).await;
+    let (status, first) = h.assign(&event, "alice").await;
+    assert_eq!(status, 200, "{first}");
+    let request = text(&first, "requestId");
+    for _ in 0..5 {
+        let (status, again) = h.assign(&event, "alice").await;
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(text(&again, "requestId"), request);
+        assert_eq!(num(&again, "position"), num(&first, "position"));
+    }
+    let burst = join_all((0..20).map(|_| h.assign(&event, "bob"))).await;
+    let bobs: HashSet<String> = burst
+        .iter()
+        .map(|(status, reply)| {
+            assert_eq!(*status, 200, "{reply}");
+            text(reply, "requestId")
+        })
+        .collect();
+    assert_eq!(
+        bobs.len(),
+        1,
+        "one place for twenty joins at once: {bobs:?}"
+    );
+    let carol: Value = h
+        .http
+        .post(h.url(&format!("/vwr/assign/{event}")))
+        .bearer_auth(h.access("carol"))
+        .json(&json!({"userId": h.uid("alice")}))
+        .send()
+        .await
+        .expect("assign")
+        .json()
+        .await
+        .expect("JSON");
+    assert_ne!(text(&carol, "requestId"), request, "{carol}");
+    // The edge's access-token cookie signs in as well as a bearer token.
+    let by_cookie: Value = h
+        .http
+        .post(h.url(&format!("/vwr/assign/{event}")))
+        .header(
+            "cookie",
+            format!("lang=ko; access_token={}", h.access("alice")),
+        )
+        .send()
+        .await
+        .expect("assign")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(text(&by_cookie, "requestId"), request);
+    let (status, reply) = h.check(&event, &request, "mallory").await;
+    assert_eq!(status, 403, "{reply}");
+    h.room.advance(&event, Utc::now()).await.expect("advance");
+    let (status, reply) = h.check(&event, &request, "alice").await;
+    assert_eq!(status, 200, "{reply}");
+    h.keys
+        .verify_queue(
+            &text(&reply, "token"),
+            Tier::One,
+            event.as_str(),
+            &h.uid("alice"),
+        )
+        .expect("a Tier-1 token for alice's account");
+}
+
+/// In a pre-queue, joining again is no second draw: each person holds one provisional
+/// ticket, so the shuffle at open draws over people, not over calls.
+async fn one_pre_queue_ticket_per_user(h: Harness) {
+    let event = Harness::event();
+    let now = Utc::now();
+    let sale_opens = now + chrono::Duration::milliseconds(2500);
+    h.admin(
+        &event,
+        "schedule",
+        json!({
+            "preQueueOpensAt": (now - chrono::Duration::seconds(1)).to_rfc3339(),
+            "saleOpensAt": sale_opens.to_rfc3339(),
+        }),
+    )
+    .await;
+    let mut held = std::collections::HashMap::new();
+    for _ in 0..4 {
+        for i in 0..5 {
+            let fan = format!("fan-{i}");
+            let (status, reply) = h.assign(&event, &fan).await;
+            assert_eq!(status, 200, "{reply}");
+            assert_eq!(reply["preQueue"], json!(true), "{reply}");
+            let request = text(&reply, "requestId");
+            assert_eq!(held.entry(fan).or_insert_with(|| request.clone()), &request);
+        }
+    }
+    let burst = join_all((0..10).map(|_| h.assign(&event, "fan-0"))).await;
+    for (status, reply) in &burst {
+        assert_eq!(*status, 200, "{reply}");
+        assert_eq!(text(reply, "requestId"), held["fan-0"]);
+    }
+    let wait = (sale_opens + chrono::Duration::milliseconds(100) - Utc::now()).num_milliseconds();
+    tokio::time::sleep(Duration::from_millis(wait.max(0) as u64)).await;
+    let (_, late) = h.assign(&event, "late").await;
+    assert_eq!(
+        num(&late, "position"),
+        6,
+        "five people, five tickets: {late}"
+    );
+    let view: Value = h
+        .http
+        .get(h.url(&format!("/vwr/admin/rooms/{event}")))
+        .header(urr_vwr::ADMIN_KEY_HEADER, ADMIN_KEY)
+        .send()
+        .await
+        .expect("view")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(view["preQueueSize"], json!(5), "{view}");
+    let mut places = HashSet::new();
+    for (fan, request) in &held {
+        let (status, reply) = h.assign(&event, fan).await;
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(&text(&reply, "requestId"), request);
+        assert!(reply.get("preQueue").is_none(), "{reply}");
+        assert!(places.insert(num(&reply, "position")));
+    }
+    assert_eq!(places, (1..=5).collect::<HashSet<u64>>());
+}
+
 /// Pause stops admission but honours it; hold stops it and withholds every token.
 async fn pause_and_hold(h: Harness) {
     let event = Harness::event();
@@ -395,21 +536,30 @@ async fn bad_input_is_4xx_json(h: Harness) {
         .expect("sign")
         .0;
     let huge = "x".repeat(64 * 1024);
+    let queue_token = h
+        .keys
+        .issue_queue(e, &h.uid("u"), Tier::One, Some(1))
+        .expect("sign")
+        .0;
+    let foreign_token = TokenKeys::new(b"some-other-deployment-secret-32-bytes!")
+        .issue_access(Uuid::new_v4(), "u@example.com", Role::User)
+        .expect("sign")
+        .0;
     let http = &h.http;
     let cases: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
         ("non-numeric id", http.get(h.url("/vwr/status/abc")), 400),
         ("huge id", http.get(h.url("/vwr/status/99999999999999999999999999")), 400),
         ("zero id", http.get(h.url("/vwr/status/0")), 400),
-        ("no body", http.post(h.url(&format!("/vwr/assign/{e}"))), 415),
-        ("junk body", http.post(h.url(&format!("/vwr/assign/{e}"))).header("content-type", "application/json").body("{nope"), 400),
-        ("missing userId", http.post(h.url(&format!("/vwr/assign/{e}"))).json(&json!({})), 400),
-        ("numeric userId", http.post(h.url(&format!("/vwr/assign/{e}"))).json(&json!({"userId": 5})), 400),
-        ("array body", http.post(h.url(&format!("/vwr/assign/{e}"))).json(&json!([1, 2])), 400),
-        ("long userId", http.post(h.url(&format!("/vwr/assign/{e}"))).json(&json!({"userId": "x".repeat(500)})), 400),
-        ("huge body", http.post(h.url(&format!("/vwr/assign/{e}"))).header("content-type", "application/json").body(format!("{{\"userId\":\"{huge}\"}}")), 413),
-        ("bad requestId", http.get(h.url(&format!("/vwr/check/{e}/not-a-uuid?userId=u"))), 400),
-        ("check without userId", http.get(h.url(&format!("/vwr/check/{e}/{}", Uuid::new_v4()))), 400),
-        ("check on bad event", http.get(h.url(&format!("/vwr/check/x/{}?userId=u", Uuid::new_v4()))), 400),
+        ("assign signed out", http.post(h.url(&format!("/vwr/assign/{e}"))).json(&json!({"userId": "u"})), 401),
+        ("assign junk token", http.post(h.url(&format!("/vwr/assign/{e}"))).bearer_auth("a.b.c"), 401),
+        ("assign with a queue token", http.post(h.url(&format!("/vwr/assign/{e}"))).bearer_auth(&queue_token), 401),
+        ("assign with a foreign token", http.post(h.url(&format!("/vwr/assign/{e}"))).bearer_auth(&foreign_token), 401),
+        ("assign junk cookie", http.post(h.url(&format!("/vwr/assign/{e}"))).header("cookie", "access_token=nope"), 401),
+        ("assign on bad event", http.post(h.url("/vwr/assign/abc")).bearer_auth(&user_token), 400),
+        ("huge body", http.post(h.url(&format!("/vwr/admin/rooms/{e}/open"))).header(urr_vwr::ADMIN_KEY_HEADER, ADMIN_KEY).header("content-type", "application/json").body(format!("{{\"batch\":\"{huge}\"}}")), 413),
+        ("bad requestId", http.get(h.url(&format!("/vwr/check/{e}/not-a-uuid"))).bearer_auth(&user_token), 400),
+        ("check signed out", http.get(h.url(&format!("/vwr/check/{e}/{}?userId=u", Uuid::new_v4()))), 401),
+        ("check on bad event", http.get(h.url(&format!("/vwr/check/x/{}", Uuid::new_v4()))).bearer_auth(&user_token), 400),
         ("admin without key", http.post(h.url(&format!("/vwr/admin/rooms/{e}/pause"))), 401),
         ("admin wrong key", http.post(h.url(&format!("/vwr/admin/rooms/{e}/pause"))).header(urr_vwr::ADMIN_KEY_HEADER, "guess"), 401),
         ("admin with user token", http.post(h.url(&format!("/vwr/admin/rooms/{e}/pause"))).bearer_auth(&user_token), 403),
@@ -507,6 +657,8 @@ both_stores!(
     inactive_rooms_answer_404,
     expired_positions_answer_404(crate::short_lived()),
     tokens_are_bound_and_unforgeable,
+    one_place_per_signed_in_user,
+    one_pre_queue_ticket_per_user,
     pre_queue_is_shuffled_by_a_published_seed,
     pause_and_hold,
     bad_input_is_4xx_json,

@@ -33,6 +33,9 @@ pub struct UserView {
     pub name: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
+    /// Whether the owner of `email` proved it (a mailed link, or Google).
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// The reply to register, login, refresh and Google sign-in (the cookies carry the same
@@ -49,6 +52,21 @@ pub struct SessionView {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MeView {
     pub user: UserView,
+}
+
+/// `POST /api/v1/auth/verify-email`: the token from the mailed link.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerifyEmailRequest {
+    pub token: String,
+}
+
+/// `POST /api/v1/auth/verify-email/resend`: whether the address needed verifying and
+/// whether a new link went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationSent {
+    pub email_verified: bool,
+    pub sent: bool,
 }
 
 /// `POST /api/v1/auth/logout`.

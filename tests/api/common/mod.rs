@@ -471,6 +471,43 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) ->
     serde_json::from_str(&text).expect("JSON error body")
 }
 
+/// A mail file of this test's own, for `--mail-sender file`.
+pub fn mail_file() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("urr-test-mail-{}.jsonl", Uuid::new_v4().simple()))
+}
+
+/// Sends the node's mail to `path` (one JSON line per message).
+pub fn mail_to(config: &mut HttpConfig, path: &std::path::Path) {
+    config.mail = urr_http::mail::MailConfig {
+        mail_sender: urr_http::mail::MailSender::File,
+        mail_file: Some(path.to_owned()),
+        public_url: Some("https://tickets.example".into()),
+    };
+}
+
+/// The token of the newest verification link mailed to `to`, waiting up to 10 s for it.
+pub async fn mailed_token(path: &std::path::Path, to: &str) -> String {
+    for _ in 0..200 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let token = text
+            .lines()
+            .rev()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|mail| mail["to"] == to)
+            .filter_map(|mail| {
+                let body = mail["text"].as_str()?.to_owned();
+                let (_, rest) = body.split_once("https://tickets.example/verify-email?token=")?;
+                rest.split_whitespace().next().map(str::to_owned)
+            })
+            .next();
+        if let Some(token) = token {
+            return token;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no verification link mailed to {to}");
+}
+
 /// An event body in the SPEC 3 shape, on sale from an hour ago until the show.
 pub fn event_body(title: &str) -> Value {
     let now = chrono::Utc::now();

@@ -1,4 +1,5 @@
-//! Accounts (SPEC 2.5): register, login, refresh with rotation, logout, me, Google.
+//! Accounts (SPEC 2.5): register, login, refresh with rotation, logout, me, Google, and
+//! email verification (a signed, expiring, single-use link sent through the mail port).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -6,15 +7,17 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use urr_auth::{password, refresh as refresh_secret};
 use urr_store::refresh_tokens::{self, NewRefreshToken, Rotation};
-use urr_store::users::{self, User};
+use urr_store::users::{self, EmailVerification, GoogleAccount, User};
 use urr_wire::auth::{
     GoogleRequest, LoginRequest, MeView, RegisterRequest, SessionView, SignedOut, UserView,
+    VerificationSent, VerifyEmailRequest,
 };
 use uuid::Uuid;
 
 use crate::cookies::{self, REFRESH_COOKIE, REFRESH_TTL_DAYS};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::ApiJson;
+use crate::mail::Mail;
 use crate::session::CurrentUser;
 use crate::state::AppState;
 use crate::validate;
@@ -23,6 +26,8 @@ use crate::validate;
 const MAX_PASSWORD: usize = 128;
 /// One message for unknown email and wrong password, so neither reveals an account.
 const BAD_CREDENTIALS: &str = "email or password is incorrect";
+/// How long sending one message may take before it counts as failed.
+const MAIL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn user_view(user: User) -> UserView {
     UserView {
@@ -31,6 +36,7 @@ fn user_view(user: User) -> UserView {
         name: user.name,
         role: user.role,
         created_at: user.created_at,
+        email_verified: user.email_verified_at.is_some(),
     }
 }
 
@@ -58,6 +64,7 @@ pub async fn register(
             }
             other => other.into(),
         })?;
+    send_verification(&state, &user);
     start_session(&state, user, StatusCode::CREATED).await
 }
 
@@ -66,6 +73,9 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let refused = || ApiError::new(ErrorCode::InvalidCredentials, BAD_CREDENTIALS);
+    if let Err(limited) = state.limits.account(&body.email).await {
+        return Ok(limited);
+    }
     if body.password.chars().count() > MAX_PASSWORD {
         return Err(refused());
     }
@@ -156,6 +166,9 @@ pub async fn me(State(state): State<AppState>, caller: CurrentUser) -> ApiResult
     .into_response())
 }
 
+/// Signs in with a Google ID token. An existing account with the same email is linked
+/// only when its email is verified: otherwise whoever registered that address first,
+/// without owning it, would keep password access to the Google user's account.
 pub async fn google(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<GoogleRequest>,
@@ -165,10 +178,124 @@ pub async fn google(
         .clone()
         .ok_or_else(|| ApiError::from(urr_auth::AuthError::GoogleDisabled))?;
     let identity = verifier.verify(&body.credential).await?;
-    let user =
+    let account =
         users::find_or_create_google(&state.db, &identity.sub, &identity.email, &identity.name)
             .await?;
+    let user = match account {
+        GoogleAccount::Found(user) | GoogleAccount::Linked(user) | GoogleAccount::Created(user) => {
+            user
+        }
+        GoogleAccount::Unverified => {
+            return Err(ApiError::new(
+                ErrorCode::EmailUnverified,
+                "an account with this email exists but the address was never verified: sign \
+                 in with its password and verify the address to use Google sign-in with it",
+            ));
+        }
+    };
     start_session(&state, user, StatusCode::OK).await
+}
+
+/// Uses an email verification link (the token from the message's link): once, before it
+/// expires, and only while the account still has the address it was sent to.
+pub async fn verify_email(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<VerifyEmailRequest>,
+) -> ApiResult<Response> {
+    let claims = state
+        .keys
+        .verify_email_link(body.token.trim())
+        .map_err(|err| match err {
+            urr_auth::AuthError::Expired => ApiError::new(
+                ErrorCode::InvalidLink,
+                "this verification link has expired: ask for a new one",
+            ),
+            _ => ApiError::new(
+                ErrorCode::InvalidLink,
+                "this verification link is not valid",
+            ),
+        })?;
+    let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
+    match users::verify_email(&state.db, claims.jti, claims.sub, &claims.email, expires_at).await? {
+        EmailVerification::Verified(user) => Ok(axum::Json(MeView {
+            user: user_view(user),
+        })
+        .into_response()),
+        EmailVerification::LinkUsed => Err(ApiError::new(
+            ErrorCode::LinkUsed,
+            "this verification link was already used",
+        )),
+        EmailVerification::NoSuchAccount => Err(ApiError::new(
+            ErrorCode::InvalidLink,
+            "no account has this address any more",
+        )),
+    }
+}
+
+/// Sends the caller a new verification link (unless their email is verified already).
+pub async fn resend_verification(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+) -> ApiResult<Response> {
+    let user = users::find_by_id(&state.db, caller.id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "account no longer exists"))?;
+    if user.email_verified_at.is_some() {
+        return Ok(axum::Json(VerificationSent {
+            email_verified: true,
+            sent: false,
+        })
+        .into_response());
+    }
+    verification_mail(&state, user.id, &user.email)
+        .await
+        .map_err(|err| {
+            tracing::warn!(%err, "verification mail not sent");
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "the message could not be sent; retry later",
+            )
+        })?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(VerificationSent {
+            email_verified: false,
+            sent: true,
+        }),
+    )
+        .into_response())
+}
+
+/// Sends `user` their verification link in the background: signing up neither waits on
+/// the mail port nor fails with it (a new link can be asked for later).
+fn send_verification(state: &AppState, user: &User) {
+    let (state, id, email) = (state.clone(), user.id, user.email.clone());
+    tokio::spawn(async move {
+        if let Err(err) = verification_mail(&state, id, &email).await {
+            tracing::warn!(%err, user = %id, "verification mail not sent; the user can ask again");
+        }
+    });
+}
+
+async fn verification_mail(state: &AppState, user: Uuid, email: &str) -> Result<(), String> {
+    let (token, _) = state
+        .keys
+        .issue_email_link(user, email)
+        .map_err(|e| e.to_string())?;
+    let link = format!("{}/verify-email?token={token}", state.config.public_url());
+    let mail = Mail {
+        to: email.to_owned(),
+        subject: "Confirm your email address for URR".into(),
+        text: format!(
+            "Open this link within 24 hours to confirm that this address is yours:\n\n{link}\n\n\
+             If you did not create a URR account, ignore this message."
+        ),
+    };
+    match tokio::time::timeout(MAIL_DEADLINE, state.mailer.send(&mail)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err("the mail sender did not answer in time".into()),
+    }
 }
 
 /// Waits for a free core for argon2 (see [`AppState::password_slots`]).

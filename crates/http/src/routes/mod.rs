@@ -40,6 +40,11 @@ pub fn api(state: &AppState) -> Router<AppState> {
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/auth/me", get(auth::me))
         .route("/api/v1/auth/google", post(auth::google))
+        .route("/api/v1/auth/verify-email", post(auth::verify_email))
+        .route(
+            "/api/v1/auth/verify-email/resend",
+            post(auth::resend_verification),
+        )
         .route("/api/v1/events", get(events::list))
         .route("/api/v1/events/{id}", get(events::detail))
         .route("/api/v1/config", get(site::config))

@@ -125,8 +125,7 @@ pub async fn check(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     crate::presale::admit(&state, event, &user).await?;
-    let tier1_required = state.tier1_active(event).await;
-    let tier1_pos = entry::tier1_position(&state, &headers, event, &user, tier1_required)?;
+    let tier1_pos = entry::tier1_position(&state, &headers, event, &user).await?;
     let view = state
         .events
         .event(event)

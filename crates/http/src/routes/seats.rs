@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::{Extensions, HeaderMap};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use tokio::sync::broadcast::error::RecvError;
@@ -104,12 +105,18 @@ pub async fn for_event(
 
 /// Server-sent events: one `seat` event per change (`{seatId, status}`); `resync` when
 /// this client fell behind, or the event's actor was replaced, and should reload the map.
+/// Each stream holds a slot of the node's and the caller's caps (429 or 503 beyond them)
+/// until it ends.
 pub async fn stream(
     State(state): State<AppState>,
     ApiPath(event_id): ApiPath<Uuid>,
+    headers: HeaderMap,
+    extensions: Extensions,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let caller = state.limits.caller(&headers, &extensions, false);
+    let slot = state.seat_streams.take(&caller)?;
     let changes = state.events.event(event_id).subscribe_seats().await?;
-    let stream = futures::stream::unfold(changes, |mut changes| async move {
+    let stream = futures::stream::unfold((changes, slot), |(mut changes, slot)| async move {
         let event = match changes.recv().await {
             Ok(SeatUpdate::Changed(change)) => Event::default()
                 .event("seat")
@@ -123,7 +130,7 @@ pub async fn stream(
             }
             Err(RecvError::Closed) => return None,
         };
-        Some((Ok(event), changes))
+        Some((Ok(event), (changes, slot)))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

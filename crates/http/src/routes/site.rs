@@ -51,7 +51,7 @@ pub async fn booking_rules(
     Ok(Json(BookingRules {
         event_id: event,
         queue_enabled: settings.enabled,
-        tier1_active: state.tier1_active(event).await,
+        tier1_active: state.tier1_active(event).await?,
         max_seats_per_hold: settings.max_seats_per_hold,
         hold_ttl_secs: settings.hold_ttl.as_secs(),
     }))

@@ -62,6 +62,25 @@ impl VwrStore for AnyStore {
         delegate!(self, s => s.position(event, request_id, now).await)
     }
 
+    async fn place_of(
+        &self,
+        event: &EventId,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Uuid>, VwrError> {
+        delegate!(self, s => s.place_of(event, user, now).await)
+    }
+
+    async fn keep_place(
+        &self,
+        event: &EventId,
+        place: &PositionRecord,
+        stale: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, VwrError> {
+        delegate!(self, s => s.keep_place(event, place, stale, now).await)
+    }
+
     async fn mark_claimed(
         &self,
         event: &EventId,

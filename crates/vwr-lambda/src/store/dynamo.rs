@@ -1,6 +1,7 @@
 //! The room on DynamoDB, for the Lambda. Table `counters` holds one item per room (the
 //! join counter, the settings and the seal), the wave claim counts and the room index;
-//! table `positions` holds one item per join. Both carry a `ttl` attribute; reads filter
+//! table `positions` holds one item per join and one per user's place in a room (which
+//! join is theirs, written by a conditional put). Both carry a `ttl` attribute; reads filter
 //! on it because neither DynamoDB (promptly) nor its emulators delete expired items.
 
 use std::collections::HashMap;
@@ -12,12 +13,14 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
     PutRequest, ReturnValue, ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
 };
 use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::{PositionRecord, RoomRecord, VwrStore};
@@ -32,6 +35,10 @@ const ROOMS_INDEX: &str = "rooms";
 const WRITE_BATCH: usize = 25;
 const GET_BATCH: usize = 100;
 const CLAIMS_TTL_SECS: i64 = 24 * 3600;
+/// Conditional puts of a user's place that lose to a place expiring meanwhile, retried.
+const PLACE_ATTEMPTS: usize = 3;
+/// Requests one store handle has in flight at most.
+const IN_FLIGHT: usize = 64;
 
 /// The two table names; a deployment may prefix them per stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +61,7 @@ pub struct DynamoStore {
     client: Client,
     tables: Arc<DynamoTables>,
     counter_writes: Arc<AtomicU64>,
+    slots: Arc<Semaphore>,
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -77,12 +85,26 @@ fn lost_condition(err: &SdkError<UpdateItemError>) -> bool {
         .is_some_and(UpdateItemError::is_conditional_check_failed_exception)
 }
 
+/// Runs one request in one of the store's request slots. A rush of joins queues here
+/// instead of opening a connection per join: an emulator (one process) drops them, and a
+/// Lambda instance gains nothing from more requests in flight than it can answer.
+async fn limited<T>(slots: &Semaphore, request: impl Future<Output = T>) -> T {
+    let _slot = slots.acquire().await;
+    request.await
+}
+
+fn lost_put(err: &SdkError<PutItemError>) -> bool {
+    err.as_service_error()
+        .is_some_and(PutItemError::is_conditional_check_failed_exception)
+}
+
 impl DynamoStore {
     pub fn new(client: Client, tables: DynamoTables) -> Self {
         Self {
             client,
             tables: Arc::new(tables),
             counter_writes: Arc::new(AtomicU64::new(0)),
+            slots: Arc::new(Semaphore::new(IN_FLIGHT)),
         }
     }
 
@@ -115,10 +137,7 @@ impl DynamoStore {
     /// Creates both tables (on-demand, TTL on `ttl`) unless they exist: for emulators and
     /// local stacks; on AWS the deployment template owns the tables.
     pub async fn ensure_tables(&self) -> Result<(), VwrError> {
-        let existing = self
-            .client
-            .list_tables()
-            .send()
+        let existing = limited(&self.slots, self.client.list_tables().send())
             .await
             .map_err(failed)?
             .table_names
@@ -137,27 +156,33 @@ impl DynamoStore {
                 .attribute_type(ScalarAttributeType::S)
                 .build()
                 .map_err(VwrError::store)?;
-            self.client
-                .create_table()
-                .table_name(table)
-                .key_schema(key)
-                .attribute_definitions(attribute)
-                .billing_mode(BillingMode::PayPerRequest)
-                .send()
-                .await
-                .map_err(failed)?;
+            limited(
+                &self.slots,
+                self.client
+                    .create_table()
+                    .table_name(table)
+                    .key_schema(key)
+                    .attribute_definitions(attribute)
+                    .billing_mode(BillingMode::PayPerRequest)
+                    .send(),
+            )
+            .await
+            .map_err(failed)?;
             let ttl = TimeToLiveSpecification::builder()
                 .attribute_name(TTL)
                 .enabled(true)
                 .build()
                 .map_err(VwrError::store)?;
-            self.client
-                .update_time_to_live()
-                .table_name(table)
-                .time_to_live_specification(ttl)
-                .send()
-                .await
-                .map_err(failed)?;
+            limited(
+                &self.slots,
+                self.client
+                    .update_time_to_live()
+                    .table_name(table)
+                    .time_to_live_specification(ttl)
+                    .send(),
+            )
+            .await
+            .map_err(failed)?;
         }
         Ok(())
     }
@@ -174,19 +199,25 @@ impl DynamoStore {
         s(format!("{event}#{request_id}"))
     }
 
+    fn place_key(event: &EventId, user: &str) -> AttributeValue {
+        s(format!("user#{event}#{user}"))
+    }
+
     async fn write_all(&self, mut pending: Vec<WriteRequest>) -> Result<(), VwrError> {
         // Unprocessed items come back under throttling; a few paced retries absorb it.
         for attempt in 0..8u32 {
             if pending.is_empty() {
                 return Ok(());
             }
-            let out = self
-                .client
-                .batch_write_item()
-                .request_items(self.tables.positions.clone(), pending)
-                .send()
-                .await
-                .map_err(failed)?;
+            let out = limited(
+                &self.slots,
+                self.client
+                    .batch_write_item()
+                    .request_items(self.tables.positions.clone(), pending)
+                    .send(),
+            )
+            .await
+            .map_err(failed)?;
             pending = out
                 .unprocessed_items
                 .and_then(|mut m| m.remove(&self.tables.positions))
@@ -205,15 +236,17 @@ impl DynamoStore {
 
 impl VwrStore for DynamoStore {
     async fn room(&self, event: &EventId) -> Result<Option<RoomRecord>, VwrError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.counters)
-            .key(KEY, Self::room_key(event))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(failed)?;
+        let out = limited(
+            &self.slots,
+            self.client
+                .get_item()
+                .table_name(&self.tables.counters)
+                .key(KEY, Self::room_key(event))
+                .consistent_read(true)
+                .send(),
+        )
+        .await
+        .map_err(failed)?;
         let Some(item) = out.item else {
             return Ok(None);
         };
@@ -270,42 +303,51 @@ impl VwrStore for DynamoStore {
                 .expression_attribute_values(":version", n(version))
                 .expression_attribute_values(":next", n(version + 1)),
         };
-        match update
-            .expression_attribute_names("#state", "state")
-            .send()
-            .await
+        match limited(
+            &self.slots,
+            update.expression_attribute_names("#state", "state").send(),
+        )
+        .await
         {
             Ok(_) => {}
             Err(e) if lost_condition(&e) => return Ok(false),
             Err(e) => return Err(failed(e)),
         }
         if expected.is_none() {
-            self.client
-                .update_item()
-                .table_name(&self.tables.counters)
-                .key(KEY, s(ROOMS_INDEX))
-                .update_expression("ADD events :event")
-                .expression_attribute_values(":event", AttributeValue::Ss(vec![event.to_string()]))
-                .send()
-                .await
-                .map_err(failed)?;
+            limited(
+                &self.slots,
+                self.client
+                    .update_item()
+                    .table_name(&self.tables.counters)
+                    .key(KEY, s(ROOMS_INDEX))
+                    .update_expression("ADD events :event")
+                    .expression_attribute_values(
+                        ":event",
+                        AttributeValue::Ss(vec![event.to_string()]),
+                    )
+                    .send(),
+            )
+            .await
+            .map_err(failed)?;
         }
         Ok(true)
     }
 
     async fn seal(&self, event: &EventId, seed: u64, expected: u64) -> Result<bool, VwrError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.counters)
-            .key(KEY, Self::room_key(event))
-            .update_expression("SET preQueueSize = nextPosition, seed = :seed, version = :next")
-            .condition_expression("version = :version AND attribute_not_exists(seed)")
-            .expression_attribute_values(":seed", n(seed))
-            .expression_attribute_values(":version", n(expected))
-            .expression_attribute_values(":next", n(expected + 1))
-            .send()
-            .await;
+        let result = limited(
+            &self.slots,
+            self.client
+                .update_item()
+                .table_name(&self.tables.counters)
+                .key(KEY, Self::room_key(event))
+                .update_expression("SET preQueueSize = nextPosition, seed = :seed, version = :next")
+                .condition_expression("version = :version AND attribute_not_exists(seed)")
+                .expression_attribute_values(":seed", n(seed))
+                .expression_attribute_values(":version", n(expected))
+                .expression_attribute_values(":next", n(expected + 1))
+                .send(),
+        )
+        .await;
         match result {
             Ok(_) => Ok(true),
             Err(e) if lost_condition(&e) => Ok(false),
@@ -315,18 +357,20 @@ impl VwrStore for DynamoStore {
 
     async fn claim_block(&self, event: &EventId, count: u64) -> Result<Option<u64>, VwrError> {
         self.counter_writes.fetch_add(1, Ordering::Relaxed);
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.counters)
-            .key(KEY, Self::room_key(event))
-            .update_expression("ADD nextPosition :count")
-            .condition_expression("isActive = :true")
-            .expression_attribute_values(":count", n(count))
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await;
+        let result = limited(
+            &self.slots,
+            self.client
+                .update_item()
+                .table_name(&self.tables.counters)
+                .key(KEY, Self::room_key(event))
+                .update_expression("ADD nextPosition :count")
+                .condition_expression("isActive = :true")
+                .expression_attribute_values(":count", n(count))
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .return_values(ReturnValue::UpdatedNew)
+                .send(),
+        )
+        .await;
         match result {
             Ok(out) => {
                 let last = out
@@ -373,14 +417,16 @@ impl VwrStore for DynamoStore {
         request_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Option<PositionRecord>, VwrError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.positions)
-            .key(KEY, Self::position_key(event, request_id))
-            .send()
-            .await
-            .map_err(failed)?;
+        let out = limited(
+            &self.slots,
+            self.client
+                .get_item()
+                .table_name(&self.tables.positions)
+                .key(KEY, Self::position_key(event, request_id))
+                .send(),
+        )
+        .await
+        .map_err(failed)?;
         let Some(item) = out.item else {
             return Ok(None);
         };
@@ -399,22 +445,95 @@ impl VwrStore for DynamoStore {
         }))
     }
 
+    async fn place_of(
+        &self,
+        event: &EventId,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Uuid>, VwrError> {
+        let out = limited(
+            &self.slots,
+            self.client
+                .get_item()
+                .table_name(&self.tables.positions)
+                .key(KEY, Self::place_key(event, user))
+                .consistent_read(true)
+                .send(),
+        )
+        .await
+        .map_err(failed)?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let live = num::<i64>(&item, "expiresAtMs").is_some_and(|exp| exp > now.timestamp_millis());
+        Ok(item
+            .get("requestId")
+            .and_then(|v| v.as_s().ok())
+            .filter(|_| live)
+            .and_then(|r| Uuid::parse_str(r).ok()))
+    }
+
+    async fn keep_place(
+        &self,
+        event: &EventId,
+        place: &PositionRecord,
+        stale: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, VwrError> {
+        for _ in 0..PLACE_ATTEMPTS {
+            let item = HashMap::from([
+                (KEY.to_owned(), Self::place_key(event, &place.user_id)),
+                ("requestId".to_owned(), s(place.request_id.to_string())),
+                (
+                    "expiresAtMs".to_owned(),
+                    n(place.expires_at.timestamp_millis()),
+                ),
+                (TTL.to_owned(), n(place.expires_at.timestamp())),
+            ]);
+            let mut put = self
+                .client
+                .put_item()
+                .table_name(&self.tables.positions)
+                .set_item(Some(item))
+                .expression_attribute_values(":now", n(now.timestamp_millis()));
+            put = match stale {
+                Some(stale) => put
+                    .condition_expression(
+                        "attribute_not_exists(pk) OR expiresAtMs <= :now OR requestId = :stale",
+                    )
+                    .expression_attribute_values(":stale", s(stale.to_string())),
+                None => put.condition_expression("attribute_not_exists(pk) OR expiresAtMs <= :now"),
+            };
+            match limited(&self.slots, put.send()).await {
+                Ok(_) => return Ok(place.request_id),
+                Err(e) if lost_put(&e) => {}
+                Err(e) => return Err(failed(e)),
+            }
+            if let Some(held) = self.place_of(event, &place.user_id, now).await? {
+                return Ok(held);
+            }
+        }
+        Err(VwrError::Conflict("the place kept changing; retry".into()))
+    }
+
     async fn mark_claimed(
         &self,
         event: &EventId,
         request_id: Uuid,
         wave: Option<u64>,
     ) -> Result<bool, VwrError> {
-        let first = self
-            .client
-            .update_item()
-            .table_name(&self.tables.positions)
-            .key(KEY, Self::position_key(event, request_id))
-            .update_expression("SET claimed = :true")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(claimed)")
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .send()
-            .await;
+        let first = limited(
+            &self.slots,
+            self.client
+                .update_item()
+                .table_name(&self.tables.positions)
+                .key(KEY, Self::position_key(event, request_id))
+                .update_expression("SET claimed = :true")
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(claimed)")
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .send(),
+        )
+        .await;
         match first {
             Ok(_) => {}
             Err(e) if lost_condition(&e) => return Ok(false),
@@ -422,17 +541,23 @@ impl VwrStore for DynamoStore {
         }
         if let Some(wave) = wave {
             // A separate item per wave keeps claim counting off the hot counter item.
-            self.client
-                .update_item()
-                .table_name(&self.tables.counters)
-                .key(KEY, Self::claims_key(event, wave))
-                .update_expression("ADD claims :one SET #ttl = :ttl")
-                .expression_attribute_names("#ttl", TTL)
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":ttl", n(Utc::now().timestamp() + CLAIMS_TTL_SECS))
-                .send()
-                .await
-                .map_err(failed)?;
+            limited(
+                &self.slots,
+                self.client
+                    .update_item()
+                    .table_name(&self.tables.counters)
+                    .key(KEY, Self::claims_key(event, wave))
+                    .update_expression("ADD claims :one SET #ttl = :ttl")
+                    .expression_attribute_names("#ttl", TTL)
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(
+                        ":ttl",
+                        n(Utc::now().timestamp() + CLAIMS_TTL_SECS),
+                    )
+                    .send(),
+            )
+            .await
+            .map_err(failed)?;
         }
         Ok(true)
     }
@@ -453,13 +578,15 @@ impl VwrStore for DynamoStore {
                 .consistent_read(true)
                 .build()
                 .map_err(VwrError::store)?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(self.tables.counters.clone(), request)
-                .send()
-                .await
-                .map_err(failed)?;
+            let out = limited(
+                &self.slots,
+                self.client
+                    .batch_get_item()
+                    .request_items(self.tables.counters.clone(), request)
+                    .send(),
+            )
+            .await
+            .map_err(failed)?;
             let items = out
                 .responses
                 .and_then(|mut r| r.remove(&self.tables.counters))
@@ -482,15 +609,17 @@ impl VwrStore for DynamoStore {
     }
 
     async fn rooms(&self) -> Result<Vec<EventId>, VwrError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tables.counters)
-            .key(KEY, s(ROOMS_INDEX))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(failed)?;
+        let out = limited(
+            &self.slots,
+            self.client
+                .get_item()
+                .table_name(&self.tables.counters)
+                .key(KEY, s(ROOMS_INDEX))
+                .consistent_read(true)
+                .send(),
+        )
+        .await
+        .map_err(failed)?;
         Ok(out
             .item
             .and_then(|item| item.get("events").and_then(|v| v.as_ss().ok()).cloned())

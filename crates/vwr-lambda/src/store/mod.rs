@@ -1,7 +1,8 @@
 //! Where a room lives: the [`VwrStore`] trait and its two homes, Redis (inside the edge)
 //! and DynamoDB (behind API Gateway). Both give the same atomicity: the join counter moves
 //! only while the room is active, room settings change by compare-and-set on a version,
-//! and the pre-queue seal reads the counter in the same write that seals it.
+//! the pre-queue seal reads the counter in the same write that seals it, and a user's one
+//! place in a room is recorded by a conditional write that only the first join wins.
 
 mod any;
 pub mod dynamo;
@@ -89,6 +90,27 @@ pub trait VwrStore: Clone + Send + Sync + 'static {
         request_id: Uuid,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<PositionRecord>, VwrError>> + Send;
+
+    /// The request id of the place `user` holds in the room, unless none or it has
+    /// expired by `now`.
+    fn place_of(
+        &self,
+        event: &EventId,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Uuid>, VwrError>> + Send;
+
+    /// Records `place` (a join's position record, already stored) as `user`'s one place in
+    /// the room, unless they hold another live one; a held place equal to `stale` (one
+    /// whose position record is gone) does not count. Returns the request id the user
+    /// holds afterwards: `place.request_id`, or the earlier one that won.
+    fn keep_place(
+        &self,
+        event: &EventId,
+        place: &PositionRecord,
+        stale: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Uuid, VwrError>> + Send;
 
     /// Records that an admitted join came back for its token, counting it to `wave` the
     /// first time only. `true` on that first time.

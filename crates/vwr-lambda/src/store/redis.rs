@@ -53,6 +53,18 @@ end
 return 1
 ";
 
+/// KEYS[1] the user's place; ARGV: request id, expiry (ms), now (ms), stale request id
+/// or ''. A live place other than the stale one wins; else this one is written.
+const KEEP_PLACE: &str = r"
+local held = redis.call('HMGET', KEYS[1], 'req', 'exp')
+if held[1] and tonumber(held[2] or '0') > tonumber(ARGV[3]) and held[1] ~= ARGV[4] then
+  return held[1]
+end
+redis.call('HSET', KEYS[1], 'req', ARGV[1], 'exp', ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return ARGV[1]
+";
+
 #[derive(Clone)]
 pub struct RedisStore {
     kv: Kv,
@@ -65,6 +77,7 @@ struct Scripts {
     seal: Script,
     claim_block: Script,
     mark_claimed: Script,
+    keep_place: Script,
 }
 
 impl RedisStore {
@@ -76,6 +89,7 @@ impl RedisStore {
                 seal: Script::new(SEAL),
                 claim_block: Script::new(CLAIM_BLOCK),
                 mark_claimed: Script::new(MARK_CLAIMED),
+                keep_place: Script::new(KEEP_PLACE),
             }),
             counter_writes: Arc::new(AtomicU64::new(0)),
         }
@@ -87,6 +101,10 @@ impl RedisStore {
 
     fn position_key(&self, event: &EventId, request_id: Uuid) -> String {
         self.kv.key(&format!("vwr:{{{event}}}:pos:{request_id}"))
+    }
+
+    fn place_key(&self, event: &EventId, user: &str) -> String {
+        self.kv.key(&format!("vwr:{{{event}}}:user:{user}"))
     }
 
     fn claims_key(&self, event: &EventId) -> String {
@@ -236,6 +254,47 @@ impl VwrStore for RedisStore {
             ticket,
             expires_at,
         }))
+    }
+
+    async fn place_of(
+        &self,
+        event: &EventId,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Uuid>, VwrError> {
+        let mut conn = self.kv.conn();
+        let (request, exp): (Option<String>, Option<i64>) = redis::cmd("HMGET")
+            .arg(self.place_key(event, user))
+            .arg("req")
+            .arg("exp")
+            .query_async(&mut conn)
+            .await?;
+        let live = exp.is_some_and(|exp| exp > now.timestamp_millis());
+        Ok(request
+            .filter(|_| live)
+            .and_then(|r| Uuid::parse_str(&r).ok()))
+    }
+
+    async fn keep_place(
+        &self,
+        event: &EventId,
+        place: &PositionRecord,
+        stale: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, VwrError> {
+        let mut conn = self.kv.conn();
+        let held: String = self
+            .scripts
+            .keep_place
+            .key(self.place_key(event, &place.user_id))
+            .arg(place.request_id.to_string())
+            .arg(place.expires_at.timestamp_millis())
+            .arg(now.timestamp_millis())
+            .arg(stale.map(|s| s.to_string()).unwrap_or_default())
+            .invoke_async(&mut conn)
+            .await?;
+        Uuid::parse_str(&held)
+            .map_err(|e| VwrError::store(format!("place record of {event} is corrupt: {e}")))
     }
 
     async fn mark_claimed(

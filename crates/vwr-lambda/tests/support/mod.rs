@@ -4,12 +4,14 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::net::TcpListener as StdListener;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use urr_auth::TokenKeys;
+use urr_auth::{Role, TokenKeys};
 use urr_kv::Kv;
 use urr_vwr::domain::ids::EventId;
 use urr_vwr::{AnyStore, DynamoStore, DynamoTables, RedisStore, RoomDefaults, WaitingRoom};
@@ -97,6 +99,8 @@ pub struct Harness {
     pub http: reqwest::Client,
     /// The Redis connection, for tests that tamper with records directly.
     pub kv: Option<Kv>,
+    /// The account behind each user label the tests use.
+    users: Mutex<HashMap<String, Uuid>>,
     _moto: Option<Moto>,
 }
 
@@ -150,8 +154,27 @@ impl Harness {
                 .build()
                 .expect("http client"),
             kv,
+            users: Mutex::new(HashMap::new()),
             _moto: moto,
         }
+    }
+
+    /// The account id of user `label` (the same one every time).
+    pub fn uid(&self, label: &str) -> String {
+        let mut users = self.users.lock().expect("users");
+        users
+            .entry(label.to_owned())
+            .or_insert_with(Uuid::new_v4)
+            .to_string()
+    }
+
+    /// A fresh access token for user `label`, as the edge would issue at sign-in.
+    pub fn access(&self, label: &str) -> String {
+        let id = Uuid::parse_str(&self.uid(label)).expect("uuid");
+        self.keys
+            .issue_access(id, &format!("{label}@example.com"), Role::User)
+            .expect("sign")
+            .0
     }
 
     pub fn event() -> EventId {
@@ -191,7 +214,7 @@ impl Harness {
         let response = self
             .http
             .post(self.url(&format!("/vwr/assign/{event}")))
-            .json(&serde_json::json!({"userId": user}))
+            .bearer_auth(self.access(user))
             .send()
             .await
             .expect("assign call");
@@ -208,7 +231,7 @@ impl Harness {
         let response = self
             .http
             .get(self.url(&format!("/vwr/check/{event}/{request_id}")))
-            .query(&[("userId", user)])
+            .bearer_auth(self.access(user))
             .send()
             .await
             .expect("check call");

@@ -20,6 +20,7 @@ export function registerRoutes() {
   route('/', events);
   route('/login', auth.signInPage);
   route('/signup', auth.signUpPage);
+  route('/verify-email', auth.verifyEmailPage);
   route('/events/:id', event);
   route('/events/:id/seats', seats);
   route('/events/:id/book', book);

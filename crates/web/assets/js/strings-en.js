@@ -177,6 +177,9 @@ export const en = {
   'auth.haveAccount': 'Already have an account?',
   'auth.or': 'or',
   'auth.googleUnavailable': 'Google sign-in could not be loaded.',
+  'verify.title': 'Confirm your email',
+  'verify.working': 'Checking your link…',
+  'verify.done': 'Your email address is confirmed.',
 
   'admin.title': 'Operator',
   'admin.forbidden': 'Operator pages are for admins.',
@@ -246,4 +249,9 @@ export const en = {
   'error.user_limit_reached': 'You have reached the per-person limit for this event.',
   'error.payment_declined': 'The payment was declined.',
   'error.method_disabled': 'This payment method is not available.',
+  'error.invalid_link': 'This link is not valid or has expired. Ask for a new one.',
+  'error.link_used': 'This link was already used.',
+  'error.email_unverified': 'An account with this email exists but its address is not confirmed. Sign in with its password and confirm the address first.',
+  'error.tier1_unavailable': 'The waiting room cannot be checked right now. Trying again shortly.',
+  'error.too_many_streams': 'You have this page open in too many tabs.',
 };

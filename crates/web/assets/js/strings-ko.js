@@ -177,6 +177,9 @@ export const ko = {
   'auth.haveAccount': '이미 계정이 있으신가요?',
   'auth.or': '또는',
   'auth.googleUnavailable': 'Google 로그인을 불러오지 못했습니다.',
+  'verify.title': '이메일 인증',
+  'verify.working': '링크를 확인하고 있습니다…',
+  'verify.done': '이메일 주소가 인증되었습니다.',
 
   'admin.title': '운영',
   'admin.forbidden': '운영 화면은 관리자만 볼 수 있습니다.',
@@ -246,4 +249,9 @@ export const ko = {
   'error.user_limit_reached': '이 공연의 1인당 예매 한도에 도달했습니다.',
   'error.payment_declined': '결제가 거절되었습니다.',
   'error.method_disabled': '사용할 수 없는 결제 수단입니다.',
+  'error.invalid_link': '유효하지 않거나 만료된 링크입니다. 새 링크를 요청해 주세요.',
+  'error.link_used': '이미 사용된 링크입니다.',
+  'error.email_unverified': '이 이메일로 가입된 계정이 있지만 주소가 인증되지 않았습니다. 먼저 비밀번호로 로그인해 주소를 인증해 주세요.',
+  'error.tier1_unavailable': '지금은 대기실을 확인할 수 없습니다. 잠시 후 다시 시도합니다.',
+  'error.too_many_streams': '이 페이지를 너무 많은 탭에서 열었습니다.',
 };

@@ -1,8 +1,9 @@
 // Tier 1, the virtual waiting room (SPEC 2.1), as the seed's VWR page and modal run it:
 // status → assign (or bypass when the room is off) → poll check at the server's pace →
-// on admission keep the Tier-1 token in cookie `urr-vwr-token` and move on. The place
-// (requestId) is kept in localStorage, so a reload resumes it instead of queueing again;
-// a 404 on check means the place is gone, and a new one is assigned.
+// on admission keep the Tier-1 token in cookie `urr-vwr-token` and move on. The room
+// knows who is calling from the session cookie, and gives each person one place: a
+// reload resumes the requestId kept in localStorage, and a 404 on check (the place is
+// gone) asks again, which hands back the person's place if the room still has it.
 
 import { ApiError, api } from './api.js';
 
@@ -86,7 +87,7 @@ export class WaitingRoom {
   async assign() {
     let reply;
     try {
-      reply = await api.post(`/vwr-api/vwr/assign/${this.eventId}`, { userId: this.userId });
+      reply = await api.post(`/vwr-api/vwr/assign/${this.eventId}`);
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) return this.finish('bypass');
       throw err;
@@ -109,9 +110,7 @@ export class WaitingRoom {
     const { requestId } = this.place;
     let reply;
     try {
-      reply = await api.get(
-        `/vwr-api/vwr/check/${this.eventId}/${requestId}?userId=${encodeURIComponent(this.userId)}`,
-      );
+      reply = await api.get(`/vwr-api/vwr/check/${this.eventId}/${requestId}`);
     } catch (err) {
       if (this.stopped) return;
       if (err instanceof ApiError && err.status === 404) {

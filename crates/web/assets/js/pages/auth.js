@@ -1,7 +1,7 @@
-// Sign in and sign up (email and password), and Google's button when the node has a
-// Google client id.
+// Sign in and sign up (email and password), Google's button when the node has a Google
+// client id, and the page a mailed verification link opens.
 
-import { describe } from '../api.js';
+import { api, describe } from '../api.js';
 import { loadScript, siteConfig } from '../config.js';
 import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
@@ -100,3 +100,20 @@ export const signUpPage = page({
   submit: (f) => signUp(f.name.input.value.trim(), f.email.input.value.trim(), f.password.input.value),
   footer: (ctx) => h('p', { class: 'muted' }, t('auth.haveAccount'), ' ', h('a', { href: keepNext(ctx, '/login') }, t('auth.signIn'))),
 });
+
+/** Where the mailed link lands: uses its token once and says how that went. */
+export const verifyEmailPage = {
+  async render(outlet, ctx) {
+    const status = h('div', { 'aria-live': 'polite', 'data-testid': 'verify-email' }, notice(t('verify.working')));
+    replace(outlet, h('div', { class: 'card card--narrow' }, pageTitle(t('verify.title')), status));
+    const token = ctx.query.get('token') ?? '';
+    try {
+      await api.post('/api/v1/auth/verify-email', { token });
+      if (!ctx.alive) return;
+      replace(status, notice(t('verify.done'), 'ok'), h('p', {}, h('a', { class: 'btn', href: '/' }, t('nav.events'))));
+    } catch (err) {
+      if (!ctx.alive) return;
+      replace(status, notice(describe(err), 'error'));
+    }
+  },
+};
