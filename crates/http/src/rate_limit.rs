@@ -296,6 +296,7 @@ impl RateLimiter {
             Verdict::Allowed => Ok(()),
             Verdict::Refused { retry_after } => Err(refused(
                 retry_after,
+                "login-account",
                 "too many sign-in attempts for this account",
             )),
         }
@@ -334,7 +335,8 @@ impl RateLimiter {
 }
 
 /// 429 with `Retry-After` (whole seconds, at least 1) and the JSON error.
-fn refused(retry_after: Duration, what: &str) -> Response {
+fn refused(retry_after: Duration, class: &'static str, what: &str) -> Response {
+    metrics::counter!("urr_rate_limited_total", "class" => class).increment(1);
     let secs = retry_after.as_millis().div_ceil(1000).max(1);
     let mut response =
         ApiError::new(ErrorCode::RateLimited, format!("{what}; retry in {secs} s")).into_response();
@@ -357,7 +359,9 @@ pub async fn limit(State(limiter): State<RateLimiter>, request: Request, next: N
     let name = format!("ratelimit:{}:{subject}", class.as_str());
     match limiter.check(&name, limiter.config.limit(class)).await {
         Verdict::Allowed => next.run(request).await,
-        Verdict::Refused { retry_after } => refused(retry_after, "too many requests"),
+        Verdict::Refused { retry_after } => {
+            refused(retry_after, class.as_str(), "too many requests")
+        }
     }
 }
 

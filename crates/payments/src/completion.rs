@@ -62,6 +62,7 @@ impl Settler {
         match self.reservation_status(reservation).await? {
             Some(ReservationStatus::Confirmed) => {
                 payments::ticketed(&self.db, reservation).await?;
+                crate::telemetry::outcome(payment.provider, "ticketed");
                 Ok(Progress::reached(self.reread(payment.id).await?))
             }
             Some(ReservationStatus::Expired) => {
@@ -105,7 +106,10 @@ impl Settler {
             .revive(event, payment.user_id, reservation, seats)
             .await;
         match revived {
-            Ok(()) => Ok(Progress::reached(self.reread(payment.id).await?)),
+            Ok(()) => {
+                crate::telemetry::outcome(payment.provider, "ticketed");
+                Ok(Progress::reached(self.reread(payment.id).await?))
+            }
             Err(err) => {
                 if self.reservation_status(reservation).await? == Some(ReservationStatus::Confirmed)
                 {

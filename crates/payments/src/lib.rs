@@ -14,6 +14,7 @@ mod refund_request;
 mod sandbox;
 mod service;
 mod settler;
+mod telemetry;
 mod tickets;
 mod toss;
 mod view;

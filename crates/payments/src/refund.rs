@@ -53,6 +53,7 @@ impl Settler {
         }
         // A no-op when the ticket's cancellation recorded it already.
         payments::refunded(&self.db, payment.id).await?;
+        crate::telemetry::outcome(payment.provider, "refunded");
         Ok(Progress::reached(self.reread(payment.id).await?))
     }
 

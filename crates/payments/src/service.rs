@@ -35,6 +35,7 @@ use crate::provider::{PaymentProvider, ProviderError};
 use crate::reconciler::Reconciler;
 use crate::sandbox::{Sandbox, sandbox_key};
 use crate::settler::{Progress, Settler};
+use crate::telemetry;
 use crate::tickets::Tickets;
 use crate::toss::Toss;
 use crate::view::{Completion, PaymentView, Prepared, view};
@@ -268,12 +269,15 @@ impl PaymentService {
             let order = payment.order_id.clone();
             match provider.confirm(&key, &order, payment.amount).await {
                 Ok(receipt) => {
+                    telemetry::outcome(payment.provider, "charged");
                     settler.charged(&payment, &receipt.method).await?;
                 }
                 Err(ProviderError::Declined { code, message }) => {
+                    telemetry::outcome(payment.provider, "declined");
                     payments::fail(&settler.db, &order, &code, &message).await?;
                 }
                 Err(ProviderError::Unavailable(why)) => {
+                    telemetry::outcome(payment.provider, "no_verdict");
                     tracing::warn!(%order, %why, "the provider gave no verdict: the payment's outcome is unknown until it is looked up");
                     payments::outcome_unknown(&settler.db, payment.id, &why).await?;
                 }

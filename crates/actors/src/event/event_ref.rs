@@ -14,6 +14,7 @@ use super::directory::EventDirectory;
 use super::error::EventError;
 use super::messages::{EventMsg, Reply};
 use super::settings::QueueSettings;
+use super::telemetry;
 use super::views::{EventOverview, HoldView, QueueTick, QueueView, SeatStatus, SeatUpdate};
 use crate::ids::{ReservationId, SeatId, TicketTypeId, UserId};
 
@@ -48,13 +49,16 @@ impl EventRef {
         build: impl Fn(Reply<T>) -> EventMsg,
     ) -> Result<T, EventError> {
         let (_, actor) = self.directory.actor(self.event_id).await?;
-        match ask(&actor, &build, self.timeout()).await {
-            Err(EventError::Stopped) => {
-                let (_, fresh) = self.directory.actor(self.event_id).await?;
-                ask(&fresh, &build, self.timeout()).await
-            }
+        telemetry::in_flight(self.event_id, 1.0);
+        let answer = match ask(&actor, &build, self.timeout()).await {
+            Err(EventError::Stopped) => match self.directory.actor(self.event_id).await {
+                Ok((_, fresh)) => ask(&fresh, &build, self.timeout()).await,
+                Err(err) => Err(err),
+            },
             other => other,
-        }
+        };
+        telemetry::in_flight(self.event_id, -1.0);
+        answer
     }
 
     /// Takes (or keeps) a place, or is admitted at once when nobody waits.

@@ -8,6 +8,7 @@ use ractor::ActorRef;
 use super::error::EventError;
 use super::messages::{EventMsg, Reply};
 use super::state::{EventState, LOCK_GRACE, PendingHold};
+use super::telemetry;
 use super::turns::may_hold;
 use super::views::{HoldView, SeatStatus};
 use crate::ids::{ReservationId, SeatId};
@@ -84,6 +85,8 @@ pub(super) async fn flush_holds(state: &mut EventState) {
     if holds.is_empty() {
         return;
     }
+    let started = std::time::Instant::now();
+    let batch = holds.len();
     let ttl = state.settings.hold_ttl;
     let requests: Vec<(ReservationId, Vec<SeatId>)> = holds
         .iter()
@@ -116,6 +119,7 @@ pub(super) async fn flush_holds(state: &mut EventState) {
                 locked_holds.push((hold, tokens));
             }
             LockOutcome::Taken(taken) => {
+                telemetry::holds(state.event_id, "seats_taken", 1);
                 refuse(state, hold, false, EventError::SeatsTaken(taken)).await;
             }
         }
@@ -146,6 +150,7 @@ pub(super) async fn flush_holds(state: &mut EventState) {
             refuse(state, hold, true, error).await;
             continue;
         }
+        telemetry::holds(state.event_id, "made", 1);
         let pairs: Vec<_> = hold.seats.iter().copied().zip(tokens).collect();
         if let Err(err) = state.seats.attach_tokens(hold.reservation, &pairs) {
             tracing::error!(%err, "attaching fencing tokens to a hold just taken");
@@ -164,6 +169,7 @@ pub(super) async fn flush_holds(state: &mut EventState) {
             replayed: false,
         }));
     }
+    telemetry::commit("holds", batch, started.elapsed());
 }
 
 /// The pending reservation a locked hold is recorded as.

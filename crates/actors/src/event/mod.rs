@@ -13,6 +13,7 @@ mod sales;
 mod settings;
 mod state;
 mod supervisor;
+mod telemetry;
 mod tick;
 mod ticket_owners;
 mod tickets;

@@ -47,6 +47,7 @@ pub(super) fn join(
             newly_admitted: true,
         }) => {
             state.count_admissions(at, 1);
+            super::telemetry::admitted(state.event_id, 1);
             QueueLogRecord::Admitted { user }
         }
         Ok(JoinOutcome::Queued(joined)) if joined.is_new => QueueLogRecord::Joined {
@@ -123,8 +124,10 @@ pub(super) async fn flush(state: &mut EventState, myself: &ActorRef<EventMsg>) {
         return;
     }
     let records = std::mem::take(&mut state.unflushed);
+    let started = std::time::Instant::now();
     match state.store.append_queue_log(state.event_id, &records).await {
         Ok(()) => {
+            super::telemetry::commit("queue", records.len(), started.elapsed());
             state.log_write_failures = 0;
             // Everything logged so far is durable: the batch was all of `unflushed`.
             state.undurable_admissions.clear();

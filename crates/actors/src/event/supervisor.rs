@@ -48,6 +48,7 @@ impl Actor for EventSupervisor {
         };
         if let Some(why) = failure {
             tracing::error!(event = %event_id, %why, "event actor failed: restarting");
+            super::telemetry::restarted(event_id);
             let directory = EventDirectory { inner };
             tokio::spawn(async move {
                 if let Err(err) = directory.actor(event_id).await {

@@ -10,6 +10,7 @@ use super::messages::EventMsg;
 use super::queue_ops::log;
 use super::sales::{record_sale_status, recorded};
 use super::state::EventState;
+use super::telemetry;
 use super::turns::sweep_finished;
 use super::views::{QueueTick, SeatStatus};
 use crate::ids::{ReservationId, SeatId};
@@ -26,12 +27,14 @@ pub(super) async fn tick(state: &mut EventState, myself: &ActorRef<EventMsg>, at
         log(state, myself, QueueLogRecord::Admitted { user });
     }
     state.count_admissions(at, tick.admitted.len());
+    telemetry::admitted(state.event_id, tick.admitted.len());
     for user in state.admission.drop_stale(at) {
         log(state, myself, QueueLogRecord::Dropped { user });
     }
     sweep_finished(state, at);
     expire_holds(state, at).await;
     record_sale_status(state).await;
+    telemetry::standing(state);
     if state.queue_ticks.receiver_count() > 0 {
         let _ = state.queue_ticks.send(QueueTick {
             admitted: tick.admitted,
@@ -65,6 +68,7 @@ async fn expire_holds(state: &mut EventState, at: Instant) {
     if ended.is_empty() {
         return;
     }
+    telemetry::holds(state.event_id, "expired", ended.len());
     let finished = match state.store.finish_many(&ended, "hold expired").await {
         Ok(finished) if finished.len() == ended.len() => finished,
         Ok(_) | Err(_) => {
