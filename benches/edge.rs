@@ -74,6 +74,7 @@ async fn setup() -> (support::BenchDb, Target, Target) {
         vwr: urr_vwr::VwrConfig::default(),
         jwt_secret: secret.to_vec(),
         bus: urr_bus::ConsumerConfig::default(),
+        cluster: urr::node::cluster_config("edge-bench", "http://127.0.0.1:0", "edge-bench"),
     };
     let node = urr::node::Node::assemble(base.db.clone(), base.kv.clone(), options)
         .await

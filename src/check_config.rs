@@ -150,10 +150,20 @@ pub fn check(args: &ServeArgs, matches: &ArgMatches) -> anyhow::Result<Checked> 
     }
 
     let cluster = &args.cluster;
-    let node_id = cluster.node_id().unwrap_or_else(|err| {
+    let node_id = cluster.node_id(http.listen.port()).unwrap_or_else(|err| {
         problems.push(format!("{err:#}"));
         String::new()
     });
+    if let Err(err) = cluster.ttls() {
+        problems.push(format!("{err:#}"));
+    }
+    if cluster.cluster_secret.is_none() && http.jwt_secret.is_none() {
+        warnings.push(
+            "no token secret and no cluster secret: each node makes its own, so nodes \
+             cannot call each other; set URR_JWT_SECRET (or URR_CLUSTER_SECRET) on every node"
+                .into(),
+        );
+    }
     let advertise_url = cluster.advertise_url(http.listen).unwrap_or_else(|err| {
         problems.push(format!("{err:#}"));
         String::new()
@@ -367,6 +377,7 @@ mod tests {
         );
         assert!(out.contains("URR_QUEUE_THRESHOLD"), "{out}");
         assert!(out.contains("URR_NODE_ID"), "{out}");
+        assert!(out.contains("URR_LEASE_TTL_MS"), "{out}");
         assert_eq!(checked.node_id, "urr-0");
         assert_eq!(checked.advertise_url, "http://10.0.3.7:8080");
         assert!(checked.warnings.is_empty(), "{:?}", checked.warnings);
@@ -379,11 +390,13 @@ mod tests {
             ("--request-timeout-secs", "0"),
             ("--advertise-url", "10.0.3.7:8080"),
             ("--jwt-secret", "short-secret"),
+            ("--lease-ttl-ms", "50"),
         ])
         .unwrap_err()
         .to_string();
-        assert!(err.contains("4 problem(s)"), "{err}");
+        assert!(err.contains("5 problem(s)"), "{err}");
         assert!(err.contains("at least 32"), "{err}");
+        assert!(err.contains("--lease-ttl-ms"), "{err}");
         assert!(err.contains("DATABASE_URL"), "{err}");
         assert!(err.contains("request-timeout"), "{err}");
         assert!(err.contains("advertise URL"), "{err}");

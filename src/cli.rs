@@ -2,9 +2,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,12 +38,28 @@ pub enum Command {
     /// Operator tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The cluster: its members and which node owns which event.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// The event bus's dead letters: list them, replay them after a fix.
     Streams {
         #[command(subcommand)]
         command: urr_bus::StreamsCommand,
         #[command(flatten)]
         services: ServiceArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Members (address, last heartbeat, counters) and each event's owner and epoch, read
+    /// from Redis and PostgreSQL (no node needs to run).
+    Status {
+        #[command(flatten)]
+        services: ServiceArgs,
+        /// A member not heard from for longer is shown as gone (the nodes' setting).
+        #[arg(long, env = "URR_MEMBER_TTL_MS", default_value_t = DEFAULT_MEMBER_TTL_MS)]
+        member_ttl_ms: u64,
     },
 }
 
@@ -81,13 +99,15 @@ pub struct ServeArgs {
     pub cluster: ClusterArgs,
 }
 
-/// How this node is known to the other nodes of a cluster: they find it in the membership
-/// by its id and forward requests for the events it owns to its advertised URL. Which
-/// node owns an event is decided by leases and epochs, never by these names.
-#[derive(Debug, Clone, Default, Args)]
+/// How this node takes part in a cluster (`docs/architecture.md#ownership`): the other
+/// nodes find it in the membership by its id and forward calls for the events it owns to
+/// its advertised URL. Which node owns an event is decided by leases and epochs, never
+/// by these names.
+#[derive(Debug, Clone, Args)]
 pub struct ClusterArgs {
-    /// This node's id in the cluster's membership, unique per node. Defaults to the host
-    /// name (on Kubernetes, the pod name); give each node on one machine its own.
+    /// This node's id in the cluster's membership, unique per node. Defaults to
+    /// <host name>-<port>, unique per process on one machine; on Kubernetes set it to the
+    /// pod name.
     #[arg(long, env = "URR_NODE_ID")]
     pub node_id: Option<String>,
 
@@ -96,14 +116,52 @@ pub struct ClusterArgs {
     /// listening on 0.0.0.0: on Kubernetes set it from the pod IP.
     #[arg(long, env = "URR_ADVERTISE_URL")]
     pub advertise_url: Option<String>,
+
+    /// How long an event's lease lasts unless renewed, in milliseconds. It is renewed
+    /// every third of it; a node stops serving an event a fifth of it before the lease
+    /// could lapse, and a dead owner's events move after about this long.
+    #[arg(long, env = "URR_LEASE_TTL_MS", default_value_t = DEFAULT_LEASE_TTL_MS)]
+    pub lease_ttl_ms: u64,
+
+    /// How long a node stays a member without a heartbeat, in milliseconds (it beats
+    /// every quarter of it).
+    #[arg(long, env = "URR_MEMBER_TTL_MS", default_value_t = DEFAULT_MEMBER_TTL_MS)]
+    pub member_ttl_ms: u64,
+
+    /// The secret node-to-node calls carry; every node of a cluster needs the same one.
+    /// Defaults to one derived from the token secret (URR_JWT_SECRET).
+    #[arg(long, env = "URR_CLUSTER_SECRET", hide_env_values = true)]
+    pub cluster_secret: Option<String>,
 }
 
+impl Default for ClusterArgs {
+    fn default() -> Self {
+        Self {
+            node_id: None,
+            advertise_url: None,
+            lease_ttl_ms: DEFAULT_LEASE_TTL_MS,
+            member_ttl_ms: DEFAULT_MEMBER_TTL_MS,
+            cluster_secret: None,
+        }
+    }
+}
+
+pub const DEFAULT_LEASE_TTL_MS: u64 = 5_000;
+pub const DEFAULT_MEMBER_TTL_MS: u64 = 5_000;
+/// Below this a lease would lapse between renewals on a busy node.
+pub const MIN_LEASE_TTL_MS: u64 = 300;
+
 impl ClusterArgs {
-    /// The node id: `--node-id`, else the host name.
-    pub fn node_id(&self) -> anyhow::Result<String> {
+    /// The node id: `--node-id`, else `<host name>-<port>` (the port this node listens
+    /// on, so two nodes on one machine differ).
+    pub fn node_id(&self, port: u16) -> anyhow::Result<String> {
         let id = match &self.node_id {
             Some(id) => id.trim().to_owned(),
-            None => host_name().context("no host name to default the node id to: set --node-id")?,
+            None => {
+                let host =
+                    host_name().context("no host name to default the node id to: set --node-id")?;
+                format!("{host}-{port}")
+            }
         };
         if id.is_empty() || id.len() > 253 || !id.chars().all(|c| c.is_ascii_graphic()) {
             bail!("node id {id:?}: give 1 to 253 printable ASCII characters, no spaces");
@@ -128,6 +186,44 @@ impl ClusterArgs {
             bail!("advertise URL {url:?}: give http(s)://host[:port] with no path or query");
         }
         Ok(url)
+    }
+
+    /// The lease and member TTLs, checked.
+    pub fn ttls(&self) -> anyhow::Result<(Duration, Duration)> {
+        if self.lease_ttl_ms < MIN_LEASE_TTL_MS {
+            bail!(
+                "--lease-ttl-ms {}: give at least {MIN_LEASE_TTL_MS}",
+                self.lease_ttl_ms
+            );
+        }
+        if self.member_ttl_ms < MIN_LEASE_TTL_MS {
+            bail!(
+                "--member-ttl-ms {}: give at least {MIN_LEASE_TTL_MS}",
+                self.member_ttl_ms
+            );
+        }
+        Ok((
+            Duration::from_millis(self.lease_ttl_ms),
+            Duration::from_millis(self.member_ttl_ms),
+        ))
+    }
+
+    /// `--cluster-secret`, else one derived from the token secret, so nodes that share
+    /// the token secret share this one too without it ever crossing the wire.
+    pub fn secret(&self, jwt_secret: &[u8]) -> String {
+        match &self.cluster_secret {
+            Some(secret) => secret.clone(),
+            None => {
+                let mut hasher = Sha256::new();
+                hasher.update(b"urr cluster secret\0");
+                hasher.update(jwt_secret);
+                hasher
+                    .finalize()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect()
+            }
+        }
     }
 }
 
@@ -241,7 +337,7 @@ mod tests {
 
     use clap::{CommandFactory, Parser};
 
-    use super::{Cli, ClusterArgs, Command};
+    use super::{Cli, ClusterArgs, Command, DEFAULT_LEASE_TTL_MS};
 
     /// Flattened configs share one flag namespace; clap finds clashes only at run time.
     #[test]
@@ -289,7 +385,7 @@ mod tests {
         assert!(serve.check_config);
         let cluster = &serve.node.cluster;
         let listen: SocketAddr = "0.0.0.0:8080".parse().unwrap();
-        assert_eq!(cluster.node_id().unwrap(), "urr-7f9c-x2x4q");
+        assert_eq!(cluster.node_id(8080).unwrap(), "urr-7f9c-x2x4q");
         assert_eq!(
             cluster.advertise_url(listen).unwrap(),
             "http://10.0.3.7:8080"
@@ -297,10 +393,16 @@ mod tests {
     }
 
     #[test]
-    fn cluster_identity_defaults_to_the_host_name_and_listen_address() {
+    fn cluster_identity_defaults_to_the_host_name_port_and_listen_address() {
         let cluster = ClusterArgs::default();
         let listen: SocketAddr = "127.0.0.1:8081".parse().unwrap();
-        assert!(!cluster.node_id().unwrap().is_empty());
+        let id = cluster.node_id(8081).unwrap();
+        assert!(id.ends_with("-8081"), "{id}");
+        assert_ne!(
+            id,
+            cluster.node_id(8082).unwrap(),
+            "two nodes on one machine"
+        );
         assert_eq!(
             cluster.advertise_url(listen).unwrap(),
             "http://127.0.0.1:8081"
@@ -327,7 +429,40 @@ mod tests {
                 node_id: Some(id.into()),
                 ..Default::default()
             };
-            assert!(cluster.node_id().is_err(), "{id:?} accepted");
+            assert!(cluster.node_id(8080).is_err(), "{id:?} accepted");
         }
+    }
+
+    #[test]
+    fn the_cluster_secret_defaults_to_one_derived_from_the_token_secret() {
+        let cluster = ClusterArgs::default();
+        let derived = cluster.secret(b"token-secret");
+        assert_eq!(
+            derived,
+            cluster.secret(b"token-secret"),
+            "every node agrees"
+        );
+        assert_ne!(derived, cluster.secret(b"another-secret"));
+        assert!(!derived.contains("token-secret"));
+        let given = ClusterArgs {
+            cluster_secret: Some("shared".into()),
+            ..Default::default()
+        };
+        assert_eq!(given.secret(b"token-secret"), "shared");
+    }
+
+    #[test]
+    fn lease_and_member_ttls_are_checked() {
+        let cli = Cli::try_parse_from(["urr", "serve"]).unwrap();
+        let Command::Serve(serve) = cli.command else {
+            panic!("not serve");
+        };
+        let (lease, _) = serve.node.cluster.ttls().unwrap();
+        assert_eq!(lease.as_millis() as u64, DEFAULT_LEASE_TTL_MS);
+        let short = ClusterArgs {
+            lease_ttl_ms: 10,
+            ..Default::default()
+        };
+        assert!(short.ttls().is_err());
     }
 }

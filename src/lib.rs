@@ -3,6 +3,7 @@
 
 pub mod check_config;
 pub mod cli;
+pub mod cluster_status;
 pub mod demo;
 pub mod loadgen;
 pub mod node;
@@ -24,6 +25,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = urr_store::db::connect(&services.database_url, 2).await?;
             urr_store::db::migrate(&db).await?;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Cluster(cli::ClusterCommand::Status {
+            services,
+            member_ttl_ms,
+        }) => {
+            let resolved = Services::resolve(&services).await?;
+            let db = urr_store::db::connect(&resolved.database_url, 2).await?;
+            urr_store::db::migrate(&db).await?;
+            let kv =
+                urr_store::Kv::connect(&resolved.redis_url, services.redis_prefix.clone()).await?;
+            let ttl = std::time::Duration::from_millis(member_ttl_ms);
+            let status = urr_cluster::status::read(&db, &kv, ttl).await?;
+            print!("{}", cluster_status::render(&status));
             Ok(())
         }
         Command::Streams { command, services } => {

@@ -1,9 +1,10 @@
-//! A node, assembled in one place: the event directory over its durable store, the
-//! payment service, the edge's state and router with the Tier-1 room and the browser UI
-//! mounted, and the background parts (Tier-1 advancer, outbox relay, bus consumers, hold
-//! sweeper, payment reconciler). `urr serve`, `urr demo`, the test harness and the
-//! benches all start a node through [`Node::assemble`], so none of them wires a part the
-//! others lack.
+//! A node, assembled in one place: its part in the cluster, the event directory over its
+//! durable store (serving events under the cluster's leases), the payment service, the
+//! edge's state and router with the Tier-1 room and the browser UI mounted, and the
+//! background parts (leases and membership, Tier-1 advancer, outbox relay, bus
+//! consumers, hold sweeper, payment reconciler). `urr serve`, `urr demo`, the test
+//! harness and the benches all start a node through [`Node::assemble`], so none of them
+//! wires a part the others lack.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use urr_actors::event::{DirectoryOptions, EventDirectory};
 use urr_auth::TokenKeys;
+use urr_cluster::{Cluster, ClusterConfig};
 use urr_http::{AppState, HttpConfig, Tier1Rooms, Tier1Unavailable};
 use urr_store::event_store::PgRedisEventStore;
 use urr_store::{Kv, PgPool};
@@ -50,12 +52,15 @@ pub struct NodeOptions {
     pub jwt_secret: Vec<u8>,
     /// How the node's bus consumers poll their streams.
     pub bus: urr_bus::ConsumerConfig,
+    /// Its part in the cluster (a single node is a cluster of one).
+    pub cluster: ClusterConfig,
 }
 
 /// A node's parts, wired and ready to run.
 pub struct Node {
     pub state: AppState,
     pub router: Router,
+    pub cluster: Arc<Cluster>,
     /// Background parts, each run until the node stops.
     background: Vec<Background>,
 }
@@ -84,26 +89,28 @@ impl Node {
             vwr,
             jwt_secret,
             bus,
+            cluster,
         } = options;
         check_secret(&jwt_secret)?;
         urr_http::metrics::install();
         let metrics_listen = http.metrics.metrics_listen;
         let keys = TokenKeys::new(&jwt_secret);
         let queue_defaults = http.events.queue_defaults();
-        let store = Arc::new(PgRedisEventStore::new(
-            db.clone(),
-            kv.clone(),
-            queue_defaults,
-        ));
-        let events = EventDirectory::start(
-            store,
+        let store = PgRedisEventStore::new(db.clone(), kv.clone(), queue_defaults);
+        let cluster = Cluster::join(db.clone(), kv.clone(), cluster, store.refused_counter())
+            .await
+            .context("joining the cluster")?;
+        let events = EventDirectory::start_clustered(
+            Arc::new(store),
             DirectoryOptions {
                 idle_after: Duration::from_secs(http.events.actor_idle_secs),
-                call_timeout: Duration::from_secs(10),
+                call_timeout: cluster.config().call_timeout,
             },
+            cluster.clone(),
         )
         .await
         .context("starting the event directory")?;
+        cluster.attach(&events);
         let payments = Arc::new(urr_payments::PaymentService::new(
             db.clone(),
             events.clone(),
@@ -120,6 +127,7 @@ impl Node {
         };
         let mut state = AppState::new(db, kv, http, keys, events, payments);
         state.tier1 = Some(Arc::new(Tier1Gate(tier1.room)));
+        state.cluster = Some(cluster.clone());
         // The browser UI answers every other page path; API paths keep their JSON 404.
         let router = urr_http::router_with_ui(
             state.clone(),
@@ -129,6 +137,8 @@ impl Node {
 
         let node_name = format!("node-{}", Uuid::new_v4().simple());
         let mut background: Vec<Background> = Vec::new();
+        let keeper = cluster.clone();
+        background.push(Box::new(move |stop| Box::pin(keeper.run(stop))));
         let advancer = tier1.advancer;
         background.push(Box::new(move |stop| Box::pin(advancer.run(stop))));
         let relay = urr_bus::Relay::new(state.db.clone(), state.kv.clone(), Default::default());
@@ -164,6 +174,7 @@ impl Node {
         Ok(Node {
             state,
             router,
+            cluster,
             background,
         })
     }
@@ -189,6 +200,7 @@ impl Node {
         Ok(Running {
             address,
             state: self.state,
+            cluster: self.cluster,
             jwt_secret,
             server,
             background,
@@ -231,6 +243,7 @@ impl Sweeper {
 pub struct Running {
     pub address: std::net::SocketAddr,
     pub state: AppState,
+    pub cluster: Arc<Cluster>,
     /// The secret access tokens are signed with (the load generator mints with it).
     pub jwt_secret: Vec<u8>,
     server: JoinHandle<std::io::Result<()>>,
@@ -238,6 +251,26 @@ pub struct Running {
     stop: watch::Sender<bool>,
     /// Private PostgreSQL and Redis started for this node, stopped with it.
     services: Option<Services>,
+}
+
+/// How long a caller waits for an event's answer, here or from its owner's node.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A node's part in the cluster with the default timings, for a node assembled in a
+/// test or a bench: its id, where it is reached, the secret its peers share.
+pub fn cluster_config(
+    node_id: impl Into<String>,
+    advertise_url: impl Into<String>,
+    secret: impl Into<String>,
+) -> ClusterConfig {
+    ClusterConfig {
+        node_id: node_id.into(),
+        advertise_url: advertise_url.into(),
+        lease_ttl: Duration::from_millis(crate::cli::DEFAULT_LEASE_TTL_MS),
+        member_ttl: Duration::from_millis(crate::cli::DEFAULT_MEMBER_TTL_MS),
+        secret: secret.into(),
+        call_timeout: CALL_TIMEOUT,
+    }
 }
 
 /// Resolves the services, migrates, and starts a node as `urr serve` configures it.
@@ -260,11 +293,22 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(args.http.listen)
         .await
         .with_context(|| format!("binding {}", args.http.listen))?;
+    let bound = listener.local_addr()?;
+    let (lease_ttl, member_ttl) = args.cluster.ttls()?;
+    let cluster = ClusterConfig {
+        node_id: args.cluster.node_id(bound.port())?,
+        advertise_url: args.cluster.advertise_url(bound)?,
+        lease_ttl,
+        member_ttl,
+        secret: args.cluster.secret(&jwt_secret),
+        call_timeout: CALL_TIMEOUT,
+    };
     let options = NodeOptions {
         http: args.http,
         vwr: args.vwr,
         jwt_secret: jwt_secret.clone(),
         bus: urr_bus::ConsumerConfig::default(),
+        cluster,
     };
     let mut running = Node::assemble(db, kv, options)
         .await?
@@ -284,9 +328,14 @@ impl Running {
         self.stop().await
     }
 
-    /// Stops taking requests, lets in-flight ones finish, stops the background parts, the
-    /// actors and the private services.
+    /// Leaves the cluster in order, then stops: out of the membership first (no new work
+    /// is placed here), every owned event drained (its actor flushed and stopped, its
+    /// lease released, for another node to take over), then no more requests (in-flight
+    /// ones finish, and those for drained events were forwarded to their new owners), the
+    /// background parts, the actors and the private services. A rolling upgrade that
+    /// stops nodes this way drops nothing (`docs/operations.md`).
     pub async fn stop(self) -> anyhow::Result<()> {
+        self.cluster.drain().await;
         let _ = self.stop.send(true);
         let served = self.server.await.context("the server task")?;
         for part in self.background {
@@ -298,9 +347,13 @@ impl Running {
         Ok(served?)
     }
 
-    /// Stops the node at once, as a process exit would: the listener closes, background
-    /// parts and actors stop, open connections are not waited for (tests of restarts).
+    /// Stops the node at once, as a crash would: its leases are neither renewed nor
+    /// released (they lapse by their TTL, and the other nodes take its events over), it
+    /// stays a member until its heartbeat is missed, the listener closes, background
+    /// parts and actors stop, open connections are not waited for (tests of restarts and
+    /// failover).
     pub async fn halt(self) {
+        self.cluster.halt();
         let _ = self.stop.send(true);
         self.server.abort();
         // Payments being settled stop where they are, as they would in a crash.

@@ -1,5 +1,5 @@
 //! Protobuf messages that cross a process boundary: the domain events on the streams, and
-//! later the messages forwarded between nodes.
+//! the calls forwarded between the nodes of a cluster.
 
 mod domain_event;
 
@@ -8,6 +8,12 @@ pub use domain_event::{DecodeError, DomainEvent, Topic};
 /// Domain events, one message per event kind, as published on the Redis Streams bus.
 pub mod events {
     include!(concat!(env!("OUT_DIR"), "/urr.events.v1.rs"));
+}
+
+/// Calls forwarded to an event's owner and the owner's live updates
+/// (`urr/cluster.proto`).
+pub mod cluster {
+    include!(concat!(env!("OUT_DIR"), "/urr.cluster.v1.rs"));
 }
 
 #[cfg(test)]

@@ -313,6 +313,7 @@ async fn a_node_refuses_a_token_secret_shorter_than_32_bytes() {
         vwr: urr_vwr::VwrConfig::default(),
         jwt_secret: secret.as_bytes().to_vec(),
         bus: urr_bus::ConsumerConfig::default(),
+        cluster: urr::node::cluster_config("secret-test", "http://127.0.0.1:1", "cluster"),
     };
     let refused = urr::node::Node::assemble(
         app.db.clone(),

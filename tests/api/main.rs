@@ -9,6 +9,7 @@ mod bad_input;
 mod catalog;
 mod check_config;
 mod cli;
+mod cluster;
 mod community;
 mod google;
 mod holds;

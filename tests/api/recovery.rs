@@ -340,7 +340,7 @@ async fn locks_of_a_batch_that_died_before_its_write_are_freed_when_the_actor_re
         .await
         .and_then(|v| v.split('|').nth(1).and_then(|t| t.parse().ok()))
         .expect("token");
-    urr_store::seat_locks::confirm(&app.kv, event, selling_id, &[(seats[1], token)])
+    urr_store::seat_locks::confirm(&app.kv, event, None, selling_id, &[(seats[1], token)])
         .await
         .expect("redis")
         .expect("current token");

@@ -21,6 +21,7 @@ async fn page_paths_get_the_ui_and_api_paths_keep_json_404s() {
         "/",
         "/events/0190f3a1-0000-7000-8000-000000000000/seats",
         "/admin",
+        "/admin/cluster",
     ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
@@ -48,6 +49,13 @@ async fn page_paths_get_the_ui_and_api_paths_keep_json_404s() {
     )
     .await;
     assert_error(app.get("/api").await, StatusCode::NOT_FOUND, "not_found").await;
+    // The node-to-node paths are never pages either.
+    assert_error(
+        app.get("/internal/v1/nope").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     assert_error(
         app.get("/vwr-api/vwr/nope").await,
         StatusCode::NOT_FOUND,

@@ -11,7 +11,8 @@
 //! - [`SeatMap`] and [`Inventory`]: seats and counted tickets, held then sold, never twice.
 //!
 //! Around it, the shell: [`event::EventActor`] (ractor) wires the domain to messages,
-//! timers and the durable [`ports::EventStore`]; [`event::EventDirectory`] owns the actors.
+//! timers and the durable [`ports::EventStore`]; [`event::EventDirectory`] owns the actors
+//! and, in a cluster, asks the [`ownership::Ownership`] port where each event is served.
 
 #![warn(missing_docs)]
 
@@ -28,6 +29,8 @@ pub mod booking;
 pub mod event;
 pub mod ids;
 pub mod inventory;
+#[allow(missing_docs)]
+pub mod ownership;
 #[allow(missing_docs)]
 pub mod ports;
 pub mod queue;

@@ -4,6 +4,7 @@
 //! durable record. Implementations live at the edge (`urr-store`: Redis for locks,
 //! fencing tokens and the queue log; PostgreSQL for reservations).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,6 +13,7 @@ use uuid::Uuid;
 
 use crate::event::QueueSettings;
 use crate::ids::{FencingToken, ReservationId, SeatId, TicketTypeId, UserId};
+use crate::ownership::Fence;
 
 /// Everything an actor loads when it starts.
 #[derive(Debug, Clone)]
@@ -118,13 +120,32 @@ pub enum Ending {
     Expired,
 }
 
-/// A storage failure; the actor answers `Unavailable` and keeps running.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("storage failure: {0}")]
-pub struct StoreFailure(pub String);
+/// A storage failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreFailure {
+    /// A dependency failed; the actor answers `Unavailable` and keeps running.
+    #[error("storage failure: {0}")]
+    Unavailable(String),
+    /// The write carried a stale epoch: another node has taken the event since, and the
+    /// store refused it (`docs/architecture.md#fencing`). The actor that gets this is a
+    /// zombie and stops.
+    #[error("write refused: {0} is no longer the event's epoch")]
+    Fenced(Fence),
+}
+
+impl StoreFailure {
+    pub fn is_fenced(&self) -> bool {
+        matches!(self, StoreFailure::Fenced(_))
+    }
+}
 
 #[async_trait]
 pub trait EventStore: Send + Sync + 'static {
+    /// This store bound to one acquisition of one event: every transaction and script it
+    /// runs first checks that `fence` is still the event's epoch and refuses the write
+    /// with [`StoreFailure::Fenced`] when a newer owner has raised it.
+    fn fenced(&self, fence: Fence) -> Arc<dyn EventStore>;
+
     /// The event's seats, ticket types, settings and live reservations; `None` if unknown.
     async fn load(&self, event_id: Uuid) -> Result<Option<EventSnapshot>, StoreFailure>;
 

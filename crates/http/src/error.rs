@@ -314,7 +314,10 @@ impl From<EventError> for ApiError {
                 ErrorCode::StaleFencingToken,
                 format!("seat locks were re-taken: {}", ids(&seats)),
             ),
-            EventError::QueueFull | EventError::Stopped | EventError::Unavailable(_) => {
+            EventError::QueueFull
+            | EventError::Stopped
+            | EventError::NotOwner
+            | EventError::Unavailable(_) => {
                 tracing::warn!(%message, "event unavailable");
                 ApiError::new(
                     ErrorCode::Unavailable,

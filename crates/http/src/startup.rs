@@ -43,6 +43,10 @@ fn assemble(state: AppState, mounts: Vec<(&str, Router)>, ui: Option<Router>) ->
     let body_limit = state.config.body_limit;
     let [hsts, nosniff, frames, referrer] = middleware::security_headers();
     let limiter = state.limits.clone();
+    let internal = routes::internal()
+        .with_state(state.clone())
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::custom(middleware::panic_response));
     let mut app = routes::api(&state)
         .merge(routes::health())
         .with_state(state);
@@ -91,6 +95,7 @@ fn assemble(state: AppState, mounts: Vec<(&str, Router)>, ui: Option<Router>) ->
                 .layer(frames)
                 .layer(referrer),
         )
+        .merge(internal)
 }
 
 async fn fallback(ui: Option<Router>, request: Request) -> Response {

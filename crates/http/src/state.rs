@@ -18,6 +18,9 @@ pub struct AppState {
     pub queue_defaults: QueueSettings,
     /// Tier-1 waiting rooms; when one is active for an event, queue/check requires its token.
     pub tier1: Option<Arc<dyn Tier1Rooms>>,
+    /// This node's part in the cluster: the secret node-to-node calls must carry and the
+    /// membership settings the operator's view reads (`None`: no internal routes).
+    pub cluster: Option<Arc<urr_cluster::Cluster>>,
     pub config: Arc<HttpConfig>,
     /// The gateway's rate limits, also asked by the sign-in handler (per account).
     pub limits: crate::rate_limit::RateLimiter,
@@ -80,6 +83,7 @@ impl AppState {
             events,
             queue_defaults: config.events.queue_defaults(),
             tier1: None,
+            cluster: None,
             config: Arc::new(config),
             password_slots: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism()

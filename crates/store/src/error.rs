@@ -21,6 +21,10 @@ pub enum StoreError {
     /// A `TEXT` column held a word outside its set (statuses, tiers, roles).
     #[error("unreadable column: {0}")]
     Unreadable(#[from] urr_wire::UnknownValue),
+    /// An owning actor's write carried a stale epoch: a newer owner has taken the event
+    /// and the write was refused (`docs/architecture.md#fencing`).
+    #[error("write refused: epoch {epoch} of event {event} is stale")]
+    Fenced { event: uuid::Uuid, epoch: u64 },
 }
 
 impl From<urr_kv::KvError> for StoreError {
@@ -38,7 +42,7 @@ impl StoreError {
                 e,
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
             ),
-            StoreError::Redis(_) => true,
+            StoreError::Redis(_) | StoreError::Fenced { .. } => true,
             _ => false,
         }
     }

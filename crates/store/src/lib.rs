@@ -2,11 +2,13 @@
 //! catalog, seats), and Redis. SQL lives here and in `migrations/`, nowhere else.
 
 pub mod artists;
+pub mod cluster;
 pub mod community;
 pub mod db;
 mod error;
 pub mod event_store;
 pub mod events;
+pub mod fencing;
 pub mod memberships;
 pub mod news;
 pub mod outbox;

@@ -5,6 +5,9 @@
 //! always carries a larger token than the one it replaced, and a confirmation presenting
 //! the old token is refused. All keys of one event share the `{eventId}` hash tag, so a
 //! script's keys live in one slot under Redis Cluster.
+//!
+//! Every script is fenced (`crate::fencing`): the owning actor passes its epoch and a
+//! zombie owner's call is refused before it touches a lock; `None` is unfenced.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -12,7 +15,7 @@ use std::time::Duration;
 use redis::Script;
 use uuid::Uuid;
 
-use crate::{Kv, StoreError};
+use crate::{Kv, StoreError, fencing};
 
 /// Takes the locks of several holds in one call, all or none per hold. KEYS: the fence
 /// counter, then every hold's seat keys in order; ARGV: ttl, then per hold its owner and
@@ -20,7 +23,7 @@ use crate::{Kv, StoreError};
 /// its seats held by someone else). Holds are taken in order, so when two holds of one
 /// batch want the same seat the earlier one wins.
 static LOCK: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    fencing::script(
         r"
 local ttl = tonumber(ARGV[1])
 local results = {}
@@ -54,7 +57,7 @@ return results
 
 /// Deletes the locks `owner` still holds (held or sold).
 static UNLOCK: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    fencing::script(
         r"
 local freed = 0
 for i = 1, #KEYS do
@@ -75,7 +78,7 @@ return freed
 /// reservation and token, while any other value (a lapsed lock, another owner's, a newer
 /// token) still refuses. Returns `{1}` or `{0, index...}` of the stale ones.
 static CONFIRM: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    fencing::script(
         r"
 local owner = ARGV[1]
 local stale = {0}
@@ -108,6 +111,7 @@ fn fence_key(kv: &Kv, event: Uuid) -> String {
 pub async fn lock(
     kv: &Kv,
     event: Uuid,
+    epoch: Option<u64>,
     holds: &[(Uuid, Vec<Uuid>)],
     ttl: Duration,
 ) -> Result<Vec<Result<Vec<u64>, Vec<usize>>>, StoreError> {
@@ -115,6 +119,7 @@ pub async fn lock(
         return Ok(Vec::new());
     }
     let mut invocation = LOCK.prepare_invoke();
+    fencing::bind(&mut invocation, kv, event, epoch);
     invocation.key(fence_key(kv, event));
     invocation.arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
     for (owner, seats) in holds {
@@ -123,20 +128,33 @@ pub async fn lock(
         }
         invocation.arg(owner.to_string()).arg(seats.len());
     }
-    let reply: Vec<Vec<i64>> = invocation.invoke_async(&mut kv.conn()).await?;
+    let reply: Vec<Vec<i64>> = invocation
+        .invoke_async(&mut kv.conn())
+        .await
+        .map_err(|e| fencing::redis_error(e, event, epoch))?;
     Ok(reply.into_iter().map(|r| split_reply(r, 1)).collect())
 }
 
-pub async fn unlock(kv: &Kv, event: Uuid, owner: Uuid, seats: &[Uuid]) -> Result<(), StoreError> {
+pub async fn unlock(
+    kv: &Kv,
+    event: Uuid,
+    epoch: Option<u64>,
+    owner: Uuid,
+    seats: &[Uuid],
+) -> Result<(), StoreError> {
     if seats.is_empty() {
         return Ok(());
     }
     let mut invocation = UNLOCK.prepare_invoke();
+    fencing::bind(&mut invocation, kv, event, epoch);
     for &seat in seats {
         invocation.key(seat_key(kv, event, seat));
     }
     invocation.arg(owner.to_string());
-    let _: i64 = invocation.invoke_async(&mut kv.conn()).await?;
+    let _: i64 = invocation
+        .invoke_async(&mut kv.conn())
+        .await
+        .map_err(|e| fencing::redis_error(e, event, epoch))?;
     Ok(())
 }
 
@@ -145,6 +163,7 @@ pub async fn unlock(kv: &Kv, event: Uuid, owner: Uuid, seats: &[Uuid]) -> Result
 pub async fn confirm(
     kv: &Kv,
     event: Uuid,
+    epoch: Option<u64>,
     owner: Uuid,
     seats: &[(Uuid, u64)],
 ) -> Result<Result<(), Vec<usize>>, StoreError> {
@@ -152,6 +171,7 @@ pub async fn confirm(
         return Ok(Ok(()));
     }
     let mut invocation = CONFIRM.prepare_invoke();
+    fencing::bind(&mut invocation, kv, event, epoch);
     for &(seat, _) in seats {
         invocation.key(seat_key(kv, event, seat));
     }
@@ -159,7 +179,10 @@ pub async fn confirm(
     for &(_, token) in seats {
         invocation.arg(token);
     }
-    let reply: Vec<i64> = invocation.invoke_async(&mut kv.conn()).await?;
+    let reply: Vec<i64> = invocation
+        .invoke_async(&mut kv.conn())
+        .await
+        .map_err(|e| fencing::redis_error(e, event, epoch))?;
     Ok(split_reply(reply, 1).map(|_| ()))
 }
 
@@ -206,7 +229,7 @@ fn split_reply(reply: Vec<i64>, ok: i64) -> Result<Vec<u64>, Vec<usize>> {
 /// Deletes, for each hold `(owner, seats)`, the locks its owner still holds. KEYS: every
 /// hold's seat keys in order; ARGV: per hold its owner and seat count.
 static UNLOCK_MANY: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    fencing::script(
         r"
 local freed = 0
 local key = 1
@@ -230,19 +253,24 @@ return freed
 pub async fn unlock_many(
     kv: &Kv,
     event: Uuid,
+    epoch: Option<u64>,
     holds: &[(Uuid, Vec<Uuid>)],
 ) -> Result<(), StoreError> {
     if holds.iter().all(|(_, seats)| seats.is_empty()) {
         return Ok(());
     }
     let mut invocation = UNLOCK_MANY.prepare_invoke();
+    fencing::bind(&mut invocation, kv, event, epoch);
     for (owner, seats) in holds {
         for &seat in seats {
             invocation.key(seat_key(kv, event, seat));
         }
         invocation.arg(owner.to_string()).arg(seats.len());
     }
-    let _: i64 = invocation.invoke_async(&mut kv.conn()).await?;
+    let _: i64 = invocation
+        .invoke_async(&mut kv.conn())
+        .await
+        .map_err(|e| fencing::redis_error(e, event, epoch))?;
     Ok(())
 }
 
@@ -274,8 +302,10 @@ pub fn owner_of(value: &str) -> Option<Uuid> {
 
 /// Deletes each key only if it still holds the value given for it (a compare-and-delete:
 /// a lock re-taken since it was read stays). KEYS: the seat keys; ARGV: their values.
+/// Fenced like every write of an owner: a zombie's rebuild must not free the locks of
+/// holds the new owner just took.
 static DELETE_UNCHANGED: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    fencing::script(
         r"
 local freed = 0
 for i = 1, #KEYS do
@@ -294,15 +324,20 @@ return freed
 pub async fn delete_unchanged(
     kv: &Kv,
     event: Uuid,
+    epoch: Option<u64>,
     locks: &[(Uuid, String)],
 ) -> Result<usize, StoreError> {
     let mut freed = 0;
     for chunk in locks.chunks(READ_CHUNK) {
         let mut invocation = DELETE_UNCHANGED.prepare_invoke();
+        fencing::bind(&mut invocation, kv, event, epoch);
         for (seat, value) in chunk {
             invocation.key(seat_key(kv, event, *seat)).arg(value);
         }
-        let n: i64 = invocation.invoke_async(&mut kv.conn()).await?;
+        let n: i64 = invocation
+            .invoke_async(&mut kv.conn())
+            .await
+            .map_err(|e| fencing::redis_error(e, event, epoch))?;
         freed += usize::try_from(n).unwrap_or(0);
     }
     Ok(freed)

@@ -80,11 +80,12 @@ pub(crate) async fn struck_off(db: &PgPool, reservations: &[Uuid]) -> Result<(),
 pub async fn release(
     db: &PgPool,
     kv: &Kv,
+    epoch: Option<u64>,
     reservation: Uuid,
     event: Uuid,
     seats: &[Uuid],
 ) -> Result<(), StoreError> {
-    seat_locks::unlock(kv, event, reservation, seats).await?;
+    seat_locks::unlock(kv, event, epoch, reservation, seats).await?;
     sqlx::query("DELETE FROM seat_releases_owed WHERE reservation_id = $1")
         .bind(reservation)
         .execute(db)
@@ -118,7 +119,7 @@ pub async fn retry_due(
     tx.commit().await?;
     let mut landed = 0;
     for (reservation, event, seats) in due {
-        match release(db, kv, reservation, event, &seats).await {
+        match release(db, kv, None, reservation, event, &seats).await {
             Ok(()) => landed += 1,
             Err(err) => {
                 tracing::warn!(%err, %reservation, "releasing seat locks failed; retrying later");

@@ -64,7 +64,7 @@ pub async fn sweep(db: &PgPool, kv: &Kv, grace: Duration, limit: i64) -> Result<
     tx.commit().await?;
     for (reservation, event) in &expired {
         let seats = owned(*reservation);
-        if let Err(err) = seat_releases::release(db, kv, *reservation, *event, &seats).await {
+        if let Err(err) = seat_releases::release(db, kv, None, *reservation, *event, &seats).await {
             tracing::warn!(%err, %reservation, "sweeper could not free locks; the reconciler retries");
         }
     }

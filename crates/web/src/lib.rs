@@ -43,12 +43,19 @@ pub fn router() -> Router {
 /// unknown ones with its JSON 404, and the UI never serves them a page. Called on every
 /// fallback request, so it does not allocate.
 pub fn is_api_path(path: &str) -> bool {
-    ["/api", "/vwr-api", "/healthz", "/readyz", "/metrics"]
-        .iter()
-        .any(|p| {
-            path.strip_prefix(p)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        })
+    [
+        "/api",
+        "/vwr-api",
+        "/internal",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ]
+    .iter()
+    .any(|p| {
+        path.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
 }
 
 /// A client-side route: not an API path, and no file extension on its last segment (so a

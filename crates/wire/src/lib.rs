@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod artists;
 pub mod auth;
+pub mod cluster;
 pub mod community;
 pub mod error;
 pub mod events;

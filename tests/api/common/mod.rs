@@ -30,6 +30,8 @@ pub fn redis_url() -> String {
 }
 
 pub struct TestApp {
+    /// This node's id in its cluster.
+    pub node_id: String,
     pub address: String,
     pub client: reqwest::Client,
     pub db: PgPool,
@@ -40,6 +42,38 @@ pub struct TestApp {
     pub config: HttpConfig,
     running: Option<urr::node::Running>,
     owns_db: bool,
+    timings: ClusterTimings,
+}
+
+/// The lease and member TTLs of a test's cluster.
+#[derive(Debug, Clone, Copy)]
+pub struct ClusterTimings {
+    pub lease_ttl: std::time::Duration,
+    pub member_ttl: std::time::Duration,
+}
+
+impl Default for ClusterTimings {
+    fn default() -> Self {
+        Self {
+            lease_ttl: std::time::Duration::from_millis(urr::cli::DEFAULT_LEASE_TTL_MS),
+            member_ttl: std::time::Duration::from_millis(urr::cli::DEFAULT_MEMBER_TTL_MS),
+        }
+    }
+}
+
+/// Which node of a test's cluster to start.
+struct NodeSpec {
+    node_id: String,
+    timings: ClusterTimings,
+}
+
+impl NodeSpec {
+    fn fresh(timings: ClusterTimings) -> Self {
+        Self {
+            node_id: format!("test-node-{}", &Uuid::new_v4().simple().to_string()[..8]),
+            timings,
+        }
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -56,6 +90,14 @@ pub async fn spawn_app_with_redis(
     redis_url: &str,
     configure: impl FnOnce(&mut HttpConfig),
 ) -> TestApp {
+    spawn_node(redis_url, configure, ClusterTimings::default()).await
+}
+
+async fn spawn_node(
+    redis_url: &str,
+    configure: impl FnOnce(&mut HttpConfig),
+    timings: ClusterTimings,
+) -> TestApp {
     let id = Uuid::new_v4().simple().to_string();
     let db_name = format!("urr_test_{id}");
     let server = postgres_server_url();
@@ -71,7 +113,32 @@ pub async fn spawn_app_with_redis(
     let kv = Kv::connect(redis_url, format!("urr-test:{id}:"))
         .await
         .expect("connect to Redis (is it running?)");
-    start(db, db_name, kv, configure, format!("test-secret-{id}")).await
+    let node = NodeSpec::fresh(timings);
+    start(
+        db,
+        db_name,
+        kv,
+        configure,
+        format!("test-secret-{id}"),
+        node,
+    )
+    .await
+}
+
+/// `n` nodes of one cluster: one database, one Redis prefix, one secret, each node its
+/// own id and port. The first owns the database.
+pub async fn spawn_cluster(
+    n: usize,
+    timings: ClusterTimings,
+    configure: impl Fn(&mut HttpConfig),
+) -> Vec<TestApp> {
+    let first = spawn_node(&redis_url(), |c| configure(c), timings).await;
+    let mut nodes = vec![first];
+    for _ in 1..n {
+        let next = nodes[0].add_node_with(&configure).await;
+        nodes.push(next);
+    }
+    nodes
 }
 
 async fn start(
@@ -80,6 +147,7 @@ async fn start(
     kv: Kv,
     configure: impl FnOnce(&mut HttpConfig),
     jwt_secret: String,
+    node: NodeSpec,
 ) -> TestApp {
     let mut config = HttpConfig {
         listen: "127.0.0.1:0".parse().expect("address"),
@@ -103,16 +171,22 @@ async fn start(
             idle_poll: std::time::Duration::from_millis(50),
             ..urr_bus::ConsumerConfig::default()
         },
+        cluster: urr_cluster::ClusterConfig {
+            lease_ttl: node.timings.lease_ttl,
+            member_ttl: node.timings.member_ttl,
+            ..urr::node::cluster_config(&node.node_id, &address, format!("cluster-{jwt_secret}"))
+        },
     };
-    let node = urr::node::Node::assemble(db.clone(), kv.clone(), options)
+    let assembled = urr::node::Node::assemble(db.clone(), kv.clone(), options)
         .await
         .expect("build the node");
-    let state = node.state.clone();
-    let running = node
+    let state = assembled.state.clone();
+    let running = assembled
         .run(listener, jwt_secret.clone().into_bytes())
         .expect("run the node");
 
     TestApp {
+        node_id: node.node_id,
         address,
         client: reqwest::Client::new(),
         db,
@@ -123,6 +197,7 @@ async fn start(
         config: saved_config,
         running: Some(running),
         owns_db: true,
+        timings: node.timings,
     }
 }
 
@@ -166,22 +241,71 @@ impl TestApp {
         format!("{base}/{}", self.db_name)
     }
 
-    /// A new node on the same database and Redis prefix, as after a process restart; this
-    /// node's event actors are stopped first.
+    /// The same node (same id) started again on the same database and Redis prefix, as
+    /// after a process restart; this run stops first, as a crash would (its leases are
+    /// not released: the new run takes over those of its own id).
     pub async fn restart(mut self) -> TestApp {
         if let Some(running) = self.running.take() {
             running.halt().await;
         }
-        self.owns_db = false;
+        let owns_db = std::mem::replace(&mut self.owns_db, false);
         let config = self.config.clone();
-        start(
+        let node = NodeSpec {
+            node_id: self.node_id.clone(),
+            timings: self.timings,
+        };
+        let mut app = start(
             self.db.clone(),
             self.db_name.clone(),
             self.kv.clone(),
             move |c| *c = config,
             self.jwt_secret.clone(),
+            node,
         )
-        .await
+        .await;
+        app.owns_db = owns_db;
+        app
+    }
+
+    /// Another node of this node's cluster: same database, Redis prefix and secret, its
+    /// own id and port.
+    pub async fn add_node(&self) -> TestApp {
+        let config = self.config.clone();
+        self.add_node_with(move |c| *c = config.clone()).await
+    }
+
+    async fn add_node_with(&self, configure: impl Fn(&mut HttpConfig)) -> TestApp {
+        let mut app = start(
+            self.db.clone(),
+            self.db_name.clone(),
+            self.kv.clone(),
+            |c| configure(c),
+            self.jwt_secret.clone(),
+            NodeSpec::fresh(self.timings),
+        )
+        .await;
+        app.owns_db = false;
+        app
+    }
+
+    /// The node's part in the cluster.
+    pub fn cluster(&self) -> &std::sync::Arc<urr_cluster::Cluster> {
+        &self.running.as_ref().expect("the node runs").cluster
+    }
+
+    /// Stops the node as a crash would: it renews and releases nothing, serves nothing.
+    /// The value stays (it may own the database the other nodes use).
+    pub async fn halt(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.halt().await;
+        }
+    }
+
+    /// Stops the node as SIGTERM does: it drains every event to the other nodes first.
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await.expect("a clean stop");
+        }
     }
 
     /// A user created straight in the store with a minted access token: for tests that

@@ -341,6 +341,7 @@ async fn confirming_a_hold_twice_with_its_token_succeeds_twice() {
     let locked = seat_locks::lock(
         &app.kv,
         event,
+        None,
         &[(owner, seats.to_vec())],
         Duration::from_secs(60),
     )
@@ -349,14 +350,14 @@ async fn confirming_a_hold_twice_with_its_token_succeeds_twice() {
     let tokens = locked[0].clone().unwrap();
     let pairs: Vec<(Uuid, u64)> = seats.iter().copied().zip(tokens.iter().copied()).collect();
     assert_eq!(
-        seat_locks::confirm(&app.kv, event, owner, &pairs)
+        seat_locks::confirm(&app.kv, event, None, owner, &pairs)
             .await
             .unwrap(),
         Ok(())
     );
     // A retry after the database commit failed: the same owner and tokens, already sold.
     assert_eq!(
-        seat_locks::confirm(&app.kv, event, owner, &pairs)
+        seat_locks::confirm(&app.kv, event, None, owner, &pairs)
             .await
             .unwrap(),
         Ok(()),
@@ -367,13 +368,13 @@ async fn confirming_a_hold_twice_with_its_token_succeeds_twice() {
         assert!(value.is_some_and(|v| v.ends_with("|sold")));
     }
     // Anyone else, or another token, is still refused.
-    let stranger = seat_locks::confirm(&app.kv, event, Uuid::new_v4(), &pairs)
+    let stranger = seat_locks::confirm(&app.kv, event, None, Uuid::new_v4(), &pairs)
         .await
         .unwrap();
     assert_eq!(stranger, Err(vec![0, 1]));
     let stale = [(seats[0], tokens[0] + 7)];
     assert_eq!(
-        seat_locks::confirm(&app.kv, event, owner, &stale)
+        seat_locks::confirm(&app.kv, event, None, owner, &stale)
             .await
             .unwrap(),
         Err(vec![0])
@@ -459,6 +460,7 @@ async fn a_lapsed_hold_whose_sold_lock_could_not_be_freed_is_released_later() {
     urr_store::seat_locks::confirm(
         &app.kv,
         event,
+        None,
         reservation,
         &[(seats[0], token), (seats[1], token2)],
     )

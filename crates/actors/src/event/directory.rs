@@ -2,25 +2,31 @@
 //! stops (idle), and starts it again when it fails. Every actor is linked to one
 //! supervisor (`supervisor.rs`); callers talk to an event through its [`EventRef`].
 //!
+//! In a cluster the directory asks the [`Ownership`] port where an event is served
+//! before it starts an actor (`routing.rs`): an actor runs here only under a lease this
+//! node holds, bound to that lease's fence, and a call for an event owned elsewhere is
+//! forwarded to its owner (`docs/architecture.md#ownership`).
+//!
 //! Each event has a slot of its own. The directory's map is locked only to find or add a
-//! slot; an actor's start (a PostgreSQL load and a Redis log replay, seconds for a long
-//! line) runs under its slot's start lock, so concurrent callers of that event wait for
-//! the same start and no other event waits at all.
+//! slot; an actor's start (a lease, a PostgreSQL load and a Redis log replay, seconds for
+//! a long line) runs under its slot's start lock, so concurrent callers of that event
+//! wait for the same start and no other event waits at all.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use ractor::{Actor, ActorId, ActorRef, ActorStatus};
-use tokio::sync::broadcast;
+use ractor::{Actor, ActorId, ActorRef};
 use uuid::Uuid;
 
 use super::actor::EventActor;
 use super::error::EventError;
 use super::event_ref::EventRef;
 use super::messages::{EventArgs, EventMsg};
-use super::supervisor::EventSupervisor;
-use super::views::{QueueTick, SeatUpdate};
+pub(super) use super::slot::{Slot, lock};
+use super::supervisor::{EventSupervisor, FENCED};
+use super::zombie::ZombieGuard;
+use crate::ownership::{Fence, Ownership};
 use crate::ports::EventStore;
 
 /// How the directory runs its actors.
@@ -46,116 +52,112 @@ pub struct EventDirectory {
     pub(super) inner: Arc<Inner>,
 }
 
+/// A directory that does not keep its actors alive: what the cluster's background parts
+/// hold, so the directory and the cluster do not keep each other alive.
+#[derive(Clone)]
+pub struct WeakDirectory(Weak<Inner>);
+
+impl WeakDirectory {
+    pub fn upgrade(&self) -> Option<EventDirectory> {
+        self.0.upgrade().map(|inner| EventDirectory { inner })
+    }
+}
+
 pub(super) struct Inner {
     store: Arc<dyn EventStore>,
     pub(super) options: DirectoryOptions,
     slots: Mutex<HashMap<Uuid, Arc<Slot>>>,
     supervisor: OnceLock<ActorRef<()>>,
-}
-
-/// One event's place in the directory.
-pub(super) struct Slot {
-    event_id: Uuid,
-    /// Made with the first actor; they outlive any one actor, so a subscriber goes on
-    /// hearing from the actor that replaces a crashed one.
-    channels: OnceLock<Channels>,
-    current: Mutex<Current>,
-    /// Held across a start.
-    starting: tokio::sync::Mutex<()>,
-}
-
-struct Channels {
-    seat_changes: broadcast::Sender<SeatUpdate>,
-    queue_ticks: broadcast::Sender<QueueTick>,
-}
-
-#[derive(Default)]
-struct Current {
-    actor: Option<ActorRef<EventMsg>>,
-    /// Out of the map: whoever still holds the slot looks the event up again.
-    retired: bool,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn is_running(actor: &ActorRef<EventMsg>) -> bool {
-    matches!(
-        actor.get_status(),
-        ActorStatus::Running | ActorStatus::Starting | ActorStatus::Upgrading
-    )
-}
-
-impl Slot {
-    fn running(&self) -> Option<ActorRef<EventMsg>> {
-        lock(&self.current).actor.clone().filter(is_running)
-    }
-
-    fn subscribers(&self) -> usize {
-        self.channels.get().map_or(0, |c| {
-            c.seat_changes.receiver_count() + c.queue_ticks.receiver_count()
-        })
-    }
-
-    pub(super) fn subscribe_seats(&self) -> Option<broadcast::Receiver<SeatUpdate>> {
-        let current = lock(&self.current);
-        let channels = self.channels.get().filter(|_| !current.retired)?;
-        Some(channels.seat_changes.subscribe())
-    }
-
-    pub(super) fn subscribe_queue(&self) -> Option<broadcast::Receiver<QueueTick>> {
-        let current = lock(&self.current);
-        let channels = self.channels.get().filter(|_| !current.retired)?;
-        Some(channels.queue_ticks.subscribe())
-    }
+    /// Where events are served; `None` for a directory alone on its stores (benches and
+    /// tests of the actor), which serves every event here, unfenced.
+    pub(super) cluster: Option<Arc<dyn Ownership>>,
+    /// Itself, for the stores it hands its actors.
+    myself: Weak<Inner>,
 }
 
 impl Inner {
     /// The event's slot, added when it has none.
-    fn slot(&self, event_id: Uuid) -> Arc<Slot> {
+    pub(super) fn slot(&self, event_id: Uuid) -> Arc<Slot> {
         lock(&self.slots)
             .entry(event_id)
-            .or_insert_with(|| {
-                Arc::new(Slot {
-                    event_id,
-                    channels: OnceLock::new(),
-                    current: Mutex::new(Current::default()),
-                    starting: tokio::sync::Mutex::new(()),
-                })
-            })
+            .or_insert_with(|| Arc::new(Slot::new(event_id)))
             .clone()
+    }
+
+    pub(super) fn existing_slot(&self, event_id: Uuid) -> Option<Arc<Slot>> {
+        lock(&self.slots).get(&event_id).cloned()
     }
 
     /// Takes a slot without an actor out of the map unless someone listens to it. The
     /// caller makes sure no start is under way on it.
     fn retire_unused(&self, slots: &mut HashMap<Uuid, Arc<Slot>>, slot: &Arc<Slot>) {
-        let mut current = lock(&slot.current);
-        if current.actor.is_none() && slot.subscribers() == 0 {
-            current.retired = true;
-            if slots
+        if slot.retire_if_idle()
+            && slots
                 .get(&slot.event_id)
                 .is_some_and(|s| Arc::ptr_eq(s, slot))
-            {
-                slots.remove(&slot.event_id);
-            }
+        {
+            slots.remove(&slot.event_id);
+        }
+    }
+
+    /// [`retire_unused`](Self::retire_unused) for a caller that holds the slot's start
+    /// lock.
+    pub(super) fn retire_if_unused_starting(&self, slot: &Arc<Slot>) {
+        self.retire_unused(&mut lock(&self.slots), slot);
+    }
+
+    /// [`retire_unused`](Self::retire_unused) unless a start is under way.
+    pub(super) fn retire_if_unused(&self, slot: &Arc<Slot>) {
+        let mut slots = lock(&self.slots);
+        if let Ok(_start) = slot.starting.try_lock() {
+            self.retire_unused(&mut slots, slot);
         }
     }
 
     /// The supervisor's news that `actor` ended: its slot forgets it, and leaves the map
-    /// too after an expected stop with nobody listening. Returns the event it served.
-    pub(super) fn ended(&self, actor: ActorId, expected: bool) -> Option<Uuid> {
+    /// too after an expected stop with nobody listening. Returns the slot and the lease
+    /// the actor ran under.
+    pub(super) fn ended(
+        &self,
+        actor: ActorId,
+        expected: bool,
+    ) -> Option<(Arc<Slot>, Option<Fence>)> {
         let mut slots = lock(&self.slots);
         let slot = slots
             .values()
-            .find(|s| lock(&s.current).actor.as_ref().map(|a| a.get_id()) == Some(actor))?
+            .find(|s| s.actor_id() == Some(actor))?
             .clone();
-        lock(&slot.current).actor = None;
+        let fence = slot.forget_actor();
         // A start already under way keeps the slot.
         if expected && let Ok(_start) = slot.starting.try_lock() {
             self.retire_unused(&mut slots, &slot);
         }
-        Some(slot.event_id)
+        Some((slot, fence))
+    }
+
+    /// A store refused a write of the actor under `fence`: the cluster learns the lease
+    /// is gone and the zombie stops (`zombie.rs`).
+    pub(super) fn fenced(&self, fence: Fence) {
+        if let Some(cluster) = &self.cluster {
+            cluster.fenced(fence);
+        }
+        let Some(slot) = self.existing_slot(fence.event_id) else {
+            return;
+        };
+        if let Some(actor) = slot.actor_under(fence) {
+            tracing::warn!(event = %fence.event_id, epoch = fence.epoch,
+                "a write was refused: a newer owner exists, stopping this actor");
+            actor.stop(Some(FENCED.into()));
+        }
+    }
+
+    /// Whether this node still serves under `fence` (always, without a cluster).
+    pub(super) fn holds(&self, fence: Option<&Fence>) -> bool {
+        match (&self.cluster, fence) {
+            (Some(cluster), Some(fence)) => cluster.holds(fence),
+            (Some(_), None) => false,
+            (None, _) => true,
+        }
     }
 
     fn supervisor_cell(&self) -> Result<ractor::ActorCell, EventError> {
@@ -167,15 +169,37 @@ impl Inner {
 }
 
 impl EventDirectory {
+    /// A directory alone on its stores: every event is served here, unfenced. For benches
+    /// and tests of the actor; a node starts [`start_clustered`](Self::start_clustered).
     pub async fn start(
         store: Arc<dyn EventStore>,
         options: DirectoryOptions,
     ) -> Result<Self, EventError> {
-        let inner = Arc::new(Inner {
+        Self::launch(store, options, None).await
+    }
+
+    /// A directory that serves an event only under a lease `cluster` grants it, and
+    /// forwards calls for the others to their owners.
+    pub async fn start_clustered(
+        store: Arc<dyn EventStore>,
+        options: DirectoryOptions,
+        cluster: Arc<dyn Ownership>,
+    ) -> Result<Self, EventError> {
+        Self::launch(store, options, Some(cluster)).await
+    }
+
+    async fn launch(
+        store: Arc<dyn EventStore>,
+        options: DirectoryOptions,
+        cluster: Option<Arc<dyn Ownership>>,
+    ) -> Result<Self, EventError> {
+        let inner = Arc::new_cyclic(|myself| Inner {
             store,
             options,
             slots: Mutex::new(HashMap::new()),
             supervisor: OnceLock::new(),
+            cluster,
+            myself: myself.clone(),
         });
         let (supervisor, _) = Actor::spawn(None, EventSupervisor, Arc::downgrade(&inner))
             .await
@@ -184,61 +208,55 @@ impl EventDirectory {
         Ok(Self { inner })
     }
 
+    pub fn downgrade(&self) -> WeakDirectory {
+        WeakDirectory(Arc::downgrade(&self.inner))
+    }
+
     /// The way to talk to one event. Cheap, and no I/O: each call on it finds (or starts)
-    /// the event's actor.
+    /// the event's actor, here or on its owner's node.
     pub fn event(&self, event_id: Uuid) -> EventRef {
         EventRef::new(self.clone(), event_id)
     }
 
-    /// The event's running actor and its slot, started (and rebuilt from storage) if it
-    /// is not running.
-    pub(super) async fn actor(
+    /// Starts the slot's actor under `fence`; the caller holds its start lock. When the
+    /// start fails the lease goes back.
+    pub(super) async fn spawn(
         &self,
-        event_id: Uuid,
-    ) -> Result<(Arc<Slot>, ActorRef<EventMsg>), EventError> {
-        loop {
-            let slot = self.inner.slot(event_id);
-            if let Some(actor) = slot.running() {
-                return Ok((slot, actor));
+        slot: &Arc<Slot>,
+        fence: Option<Fence>,
+    ) -> Result<ActorRef<EventMsg>, EventError> {
+        let started = self.try_spawn(slot, fence).await;
+        if started.is_err() {
+            self.inner.retire_if_unused_starting(slot);
+            if let (Some(cluster), Some(fence)) = (&self.inner.cluster, fence) {
+                cluster.release(fence).await;
             }
-            let start = slot.starting.lock().await;
-            {
-                let current = lock(&slot.current);
-                if current.retired {
-                    continue;
-                }
-                if let Some(actor) = current.actor.clone().filter(is_running) {
-                    drop(current);
-                    return Ok((slot.clone(), actor));
-                }
-            }
-            let actor = self.spawn(&slot).await?;
-            drop(start);
-            return Ok((slot, actor));
         }
+        started
     }
 
-    /// Starts the slot's actor; the caller holds its start lock.
-    async fn spawn(&self, slot: &Arc<Slot>) -> Result<ActorRef<EventMsg>, EventError> {
-        let loaded = match self.inner.store.load(slot.event_id).await {
-            Ok(Some(snapshot)) => Ok(snapshot),
-            Ok(None) => Err(EventError::EventNotFound),
-            Err(err) => Err(EventError::Unavailable(err.to_string())),
+    async fn try_spawn(
+        &self,
+        slot: &Arc<Slot>,
+        fence: Option<Fence>,
+    ) -> Result<ActorRef<EventMsg>, EventError> {
+        let snapshot = match self.inner.store.load(slot.event_id).await {
+            Ok(Some(snapshot)) => snapshot,
+            Ok(None) => return Err(EventError::EventNotFound),
+            Err(err) => return Err(EventError::Unavailable(err.to_string())),
         };
-        let snapshot = match loaded {
-            Ok(snapshot) => snapshot,
-            Err(err) => {
-                self.inner.retire_unused(&mut lock(&self.inner.slots), slot);
-                return Err(err);
-            }
+        let store = match fence {
+            Some(fence) => Arc::new(ZombieGuard::new(
+                self.inner.store.fenced(fence),
+                fence,
+                self.inner.myself.clone(),
+            )) as Arc<dyn EventStore>,
+            None => self.inner.store.clone(),
         };
-        let channels = slot.channels.get_or_init(|| Channels {
-            seat_changes: broadcast::channel(4096).0,
-            queue_ticks: broadcast::channel(64).0,
-        });
+        let channels = slot.channels();
         let args = EventArgs {
             snapshot,
-            store: self.inner.store.clone(),
+            store,
             seat_changes: channels.seat_changes.clone(),
             queue_ticks: channels.queue_ticks.clone(),
             idle_after: self.inner.options.idle_after,
@@ -246,42 +264,59 @@ impl EventDirectory {
         let (actor, _) = Actor::spawn_linked(None, EventActor, args, self.inner.supervisor_cell()?)
             .await
             .map_err(|e| EventError::Unavailable(format!("starting event actor: {e}")))?;
-        let mut current = lock(&slot.current);
-        if current.retired {
+        if !slot.install(actor.clone(), fence) {
             // Shut down while this one started.
             actor.stop(Some("shutdown".into()));
             return Err(EventError::Unavailable("the directory is shut down".into()));
         }
-        current.actor = Some(actor.clone());
-        drop(current);
         // Whoever still watches the seats missed what the last actor did not tell them.
-        if channels.seat_changes.receiver_count() > 0 {
-            let _ = channels.seat_changes.send(SeatUpdate::Resync);
-        }
+        slot.resync();
         Ok(actor)
     }
 
     /// The event's running actor, if any, without starting one.
     pub(super) fn running(&self, event_id: Uuid) -> Option<ActorRef<EventMsg>> {
-        let slot = lock(&self.inner.slots).get(&event_id).cloned()?;
-        slot.running()
+        self.inner.existing_slot(event_id)?.running()
     }
 
-    /// The event's actor once any start under way has finished, if one runs.
-    pub(super) async fn running_after_start(&self, event_id: Uuid) -> Option<ActorRef<EventMsg>> {
-        let slot = lock(&self.inner.slots).get(&event_id).cloned()?;
-        drop(slot.starting.lock().await);
-        slot.running()
+    /// Stops the event's actor here, once any start under way has finished, and waits
+    /// until it has flushed what it buffered (its `post_stop`). For the cluster: a
+    /// handoff, a drain, a lease that lapsed. Returns the lease it ran under.
+    pub async fn stop_event(&self, event_id: Uuid, why: &'static str) -> Option<Fence> {
+        let slot = self.inner.existing_slot(event_id)?;
+        let start = slot.starting.lock().await;
+        let (actor, fence) = slot.serving()?;
+        if let Err(err) = actor
+            .stop_and_wait(Some(why.into()), Some(self.inner.options.call_timeout))
+            .await
+        {
+            tracing::warn!(event = %event_id, %err, "the event actor did not stop in time");
+        }
+        drop(start);
+        self.after_move(&slot);
+        fence
     }
 
-    /// Stops every actor (shutdown).
+    /// After the actor left for another node: whoever listens here goes on hearing from
+    /// the new owner through the relay; with nobody listening the slot goes.
+    pub(super) fn after_move(&self, slot: &Arc<Slot>) {
+        if slot.subscribers() > 0 && self.inner.cluster.is_some() {
+            self.relay(slot);
+        } else {
+            self.inner.retire_if_unused(slot);
+        }
+    }
+
+    /// Stops every actor and relay (shutdown). Leases are left as they are: a drain
+    /// releases them first (`urr-cluster`), a crash leaves them to lapse.
     pub async fn shutdown(&self) {
         let slots = std::mem::take(&mut *lock(&self.inner.slots));
         for slot in slots.values() {
-            let mut current = lock(&slot.current);
-            current.retired = true;
-            if let Some(actor) = current.actor.take() {
+            if let Some(actor) = slot.shut() {
                 actor.stop(Some("shutdown".into()));
+            }
+            if let Some(relay) = lock(&slot.relay).take() {
+                relay.abort();
             }
         }
         if let Some(supervisor) = self.inner.supervisor.get() {

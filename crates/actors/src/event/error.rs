@@ -47,6 +47,10 @@ pub enum EventError {
     /// The actor stopped between lookup and call; the caller may retry.
     #[error("event actor stopped")]
     Stopped,
+    /// A forwarded call reached a node that does not own the event (ownership moved);
+    /// the forwarder looks the owner up afresh and may retry.
+    #[error("this node does not own the event")]
+    NotOwner,
     #[error("storage unavailable: {0}")]
     Unavailable(String),
 }

@@ -1,22 +1,21 @@
-//! The typed way to talk to one event: each call finds the event's actor (starting it if
-//! need be), waits at most the directory's timeout, and is made once more on a fresh
-//! actor when the first one had stopped (an idle stop racing the call). Callers never see
-//! reply ports nor write the retry.
+//! The typed way to talk to one event: each call finds where the event is served (here,
+//! starting its actor if need be, or on its owner's node), waits at most the directory's
+//! timeout, and is made once more when the first attempt met a stopped actor or a node
+//! that no longer owns the event (`routing.rs`). Callers never see reply ports, nodes or
+//! retries.
 
-use std::time::Duration;
-
-use ractor::rpc::CallResult;
-use ractor::{ActorId, ActorRef};
+use ractor::ActorId;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use super::call::{EventAnswer, EventCall};
 use super::directory::EventDirectory;
 use super::error::EventError;
-use super::messages::{EventMsg, Reply};
+use super::routing::Route;
 use super::settings::QueueSettings;
-use super::telemetry;
 use super::views::{EventOverview, HoldView, QueueTick, QueueView, SeatStatus, SeatUpdate};
 use crate::ids::{ReservationId, SeatId, TicketTypeId, UserId};
+use crate::ownership::{Ask, Fence};
 
 /// One event, as its callers see it. Cheap to make and to clone.
 #[derive(Clone)]
@@ -27,6 +26,23 @@ pub struct EventRef {
 
 /// How many times a subscription looks for a live slot before giving up.
 const SUBSCRIBE_ATTEMPTS: usize = 3;
+
+/// The owner's side of another node's relay (`relay.rs`): the event's live updates on
+/// this node, which serves it, for as long as it does.
+pub struct OwnerFeed {
+    pub seats: broadcast::Receiver<SeatUpdate>,
+    pub ticks: broadcast::Receiver<QueueTick>,
+    fence: Option<Fence>,
+    directory: EventDirectory,
+}
+
+impl OwnerFeed {
+    /// False once this node no longer serves the event (released, handed off, lapsed):
+    /// the follower then looks for the new owner.
+    pub fn still_owner(&self) -> bool {
+        self.directory.inner.holds(self.fence.as_ref())
+    }
+}
 
 impl EventRef {
     pub(super) fn new(directory: EventDirectory, event_id: Uuid) -> Self {
@@ -40,25 +56,14 @@ impl EventRef {
         self.event_id
     }
 
-    fn timeout(&self) -> Duration {
-        self.directory.inner.options.call_timeout
+    async fn run(&self, call: EventCall) -> Result<EventAnswer, EventError> {
+        self.directory.run(self.event_id, call, false).await
     }
 
-    async fn call<T: Send + 'static>(
-        &self,
-        build: impl Fn(Reply<T>) -> EventMsg,
-    ) -> Result<T, EventError> {
-        let (_, actor) = self.directory.actor(self.event_id).await?;
-        telemetry::in_flight(self.event_id, 1.0);
-        let answer = match ask(&actor, &build, self.timeout()).await {
-            Err(EventError::Stopped) => match self.directory.actor(self.event_id).await {
-                Ok((_, fresh)) => ask(&fresh, &build, self.timeout()).await,
-                Err(err) => Err(err),
-            },
-            other => other,
-        };
-        telemetry::in_flight(self.event_id, -1.0);
-        answer
+    /// Makes a call another node forwarded here: served here (taking the event's free
+    /// lease if need be) or refused with [`EventError::NotOwner`], never sent on.
+    pub async fn serve_forwarded(&self, call: EventCall) -> Result<EventAnswer, EventError> {
+        self.directory.run(self.event_id, call, true).await
     }
 
     /// Takes (or keeps) a place, or is admitted at once when nobody waits.
@@ -67,22 +72,17 @@ impl EventRef {
         user: UserId,
         tier1_pos: Option<u64>,
     ) -> Result<QueueView, EventError> {
-        self.call(|reply| EventMsg::Join {
-            user,
-            tier1_pos,
-            reply,
-        })
-        .await
+        self.run(EventCall::Join { user, tier1_pos }).await?.queue()
     }
 
     /// Where the user stands; asking is also the user's heartbeat.
     pub async fn status(&self, user: UserId) -> Result<QueueView, EventError> {
-        self.call(|reply| EventMsg::Status { user, reply }).await
+        self.run(EventCall::Status { user }).await?.queue()
     }
 
     /// True when the user was waiting or active.
     pub async fn leave(&self, user: UserId) -> Result<bool, EventError> {
-        self.call(|reply| EventMsg::Leave { user, reply }).await
+        self.run(EventCall::Leave { user }).await?.left()
     }
 
     pub async fn hold_seats(
@@ -92,14 +92,14 @@ impl EventRef {
         seats: Vec<SeatId>,
         idempotency_key: String,
     ) -> Result<HoldView, EventError> {
-        self.call(|reply| EventMsg::HoldSeats {
+        self.run(EventCall::HoldSeats {
             user,
             reservation,
-            seats: seats.clone(),
-            idempotency_key: idempotency_key.clone(),
-            reply,
+            seats,
+            idempotency_key,
         })
-        .await
+        .await?
+        .hold()
     }
 
     pub async fn hold_tickets(
@@ -110,31 +110,27 @@ impl EventRef {
         quantity: u32,
         idempotency_key: String,
     ) -> Result<HoldView, EventError> {
-        self.call(|reply| EventMsg::HoldTickets {
+        self.run(EventCall::HoldTickets {
             user,
             reservation,
             ticket_type,
             quantity,
-            idempotency_key: idempotency_key.clone(),
-            reply,
+            idempotency_key,
         })
-        .await
+        .await?
+        .hold()
     }
 
     /// Makes a held reservation a sale, verifying its fencing tokens (payments use this).
     pub async fn confirm(&self, reservation: ReservationId) -> Result<(), EventError> {
-        self.call(|reply| EventMsg::Confirm { reservation, reply })
-            .await
+        self.run(EventCall::Confirm { reservation }).await?.done()
     }
 
     /// Cancels the user's own pending reservation and frees its seats.
     pub async fn cancel(&self, user: UserId, reservation: ReservationId) -> Result<(), EventError> {
-        self.call(|reply| EventMsg::Cancel {
-            user,
-            reservation,
-            reply,
-        })
-        .await
+        self.run(EventCall::Cancel { user, reservation })
+            .await?
+            .done()
     }
 
     /// Completes a lapsed reservation whose payment arrived late, if its seats are free.
@@ -144,56 +140,47 @@ impl EventRef {
         reservation: ReservationId,
         seats: Vec<SeatId>,
     ) -> Result<(), EventError> {
-        self.call(|reply| EventMsg::Revive {
+        self.run(EventCall::Revive {
             user,
             reservation,
-            seats: seats.clone(),
-            reply,
+            seats,
         })
-        .await
+        .await?
+        .done()
     }
 
     /// After a refund: the sold reservation is cancelled and its seats go back on sale.
     pub async fn refund(&self, reservation: ReservationId) -> Result<(), EventError> {
-        self.call(|reply| EventMsg::Refund { reservation, reply })
-            .await
+        self.run(EventCall::Refund { reservation }).await?.done()
     }
 
     pub async fn seat_statuses(&self) -> Result<Vec<(SeatId, SeatStatus)>, EventError> {
-        self.call(|reply| EventMsg::SeatStatuses { reply }).await
+        self.run(EventCall::SeatStatuses).await?.seats()
     }
 
     pub async fn overview(&self) -> Result<EventOverview, EventError> {
-        self.call(|reply| EventMsg::Overview { reply }).await
+        self.run(EventCall::Overview).await?.overview()
     }
 
-    /// Applies new settings to the event's actor if one runs (or is starting); an actor
-    /// started later reads them from storage, so none is started for this.
+    /// Applies new settings to the event's actor if one runs (or is starting), here or
+    /// on its owner's node; an actor started later reads them from storage, so none is
+    /// started for this.
     pub async fn update_settings(
         &self,
         settings: QueueSettings,
         on_sale: bool,
     ) -> Result<(), EventError> {
-        let Some(actor) = self.directory.running_after_start(self.event_id).await else {
-            return Ok(());
-        };
-        let build = |reply| EventMsg::UpdateSettings {
-            settings,
-            on_sale,
-            reply,
-        };
-        match ask(&actor, &build, self.timeout()).await {
-            Err(EventError::Stopped) => Ok(()),
-            other => other,
-        }
+        self.run(EventCall::UpdateSettings { settings, on_sale })
+            .await?
+            .done()
     }
 
-    /// Live seat changes (for the seat-map stream), across actor restarts: after one, a
-    /// [`SeatUpdate::Resync`]. Starts the actor if need be.
+    /// Live seat changes (for the seat-map stream), across actor restarts and moves:
+    /// after one, a [`SeatUpdate::Resync`]. Starts the actor if need be; for an event
+    /// owned by another node, follows the owner's changes.
     pub async fn subscribe_seats(&self) -> Result<broadcast::Receiver<SeatUpdate>, EventError> {
         for _ in 0..SUBSCRIBE_ATTEMPTS {
-            let (slot, _) = self.directory.actor(self.event_id).await?;
-            if let Some(receiver) = slot.subscribe_seats() {
+            if let Some(receiver) = self.subscribe(|slot| slot.subscribe_seats()).await? {
                 return Ok(receiver);
             }
         }
@@ -201,24 +188,72 @@ impl EventRef {
     }
 
     /// A message after every admission tick (for the queue stream), across actor
-    /// restarts. Starts the actor if need be.
+    /// restarts and moves. Starts the actor if need be.
     pub async fn subscribe_queue(&self) -> Result<broadcast::Receiver<QueueTick>, EventError> {
         for _ in 0..SUBSCRIBE_ATTEMPTS {
-            let (slot, _) = self.directory.actor(self.event_id).await?;
-            if let Some(receiver) = slot.subscribe_queue() {
+            if let Some(receiver) = self.subscribe(|slot| slot.subscribe_queue()).await? {
                 return Ok(receiver);
             }
         }
         Err(EventError::Stopped)
     }
 
-    /// Starts the event's actor (rebuilt from storage) if it is not running; its id.
-    pub async fn start(&self) -> Result<ActorId, EventError> {
-        let (_, actor) = self.directory.actor(self.event_id).await?;
-        Ok(actor.get_id())
+    async fn subscribe<R>(
+        &self,
+        take: impl Fn(&super::directory::Slot) -> Option<R>,
+    ) -> Result<Option<R>, EventError> {
+        match self.directory.route(self.event_id, Ask::serve()).await? {
+            Route::Local(slot, _) => Ok(take(&slot)),
+            Route::Remote(_) => {
+                let slot = self.directory.inner.slot(self.event_id);
+                let receiver = take(&slot);
+                if receiver.is_some() {
+                    self.directory.relay(&slot);
+                }
+                Ok(receiver)
+            }
+            Route::Nowhere => Ok(None),
+        }
     }
 
-    /// The actor serving the event now, if one runs (another one after a restart).
+    /// The event's live updates for another node's relay: served here (taking the free
+    /// lease if need be), or [`EventError::NotOwner`].
+    pub async fn feed_here(&self) -> Result<OwnerFeed, EventError> {
+        let route = self
+            .directory
+            .route(self.event_id, Ask::serve().forwarded())
+            .await?;
+        let Route::Local(slot, _) = route else {
+            return Err(EventError::NotOwner);
+        };
+        let (Some(seats), Some(ticks)) = (slot.subscribe_seats(), slot.subscribe_queue()) else {
+            return Err(EventError::Stopped);
+        };
+        let fence = slot.serving().and_then(|(_, fence)| fence);
+        Ok(OwnerFeed {
+            seats,
+            ticks,
+            fence,
+            directory: self.directory.clone(),
+        })
+    }
+
+    /// Starts the event's actor on this node (rebuilt from storage) if it is not
+    /// running, taking the event's lease when nobody holds it; its id.
+    /// [`EventError::NotOwner`] when another node owns the event.
+    pub async fn start(&self) -> Result<ActorId, EventError> {
+        match self
+            .directory
+            .route(self.event_id, Ask::serve().forwarded())
+            .await?
+        {
+            Route::Local(_, actor) => Ok(actor.get_id()),
+            Route::Remote(_) | Route::Nowhere => Err(EventError::NotOwner),
+        }
+    }
+
+    /// The actor serving the event on this node now, if one runs (another one after a
+    /// restart).
     pub fn running_actor(&self) -> Option<ActorId> {
         self.directory
             .running(self.event_id)
@@ -233,19 +268,5 @@ impl EventRef {
             actor.kill();
         }
         actor.is_some()
-    }
-}
-
-async fn ask<T: Send + 'static>(
-    actor: &ActorRef<EventMsg>,
-    build: &impl Fn(Reply<T>) -> EventMsg,
-    timeout: Duration,
-) -> Result<T, EventError> {
-    match actor.call(build, Some(timeout)).await {
-        Ok(CallResult::Success(result)) => result,
-        Ok(CallResult::Timeout) => Err(EventError::Unavailable(
-            "the event did not answer in time".into(),
-        )),
-        Ok(CallResult::SenderError) | Err(_) => Err(EventError::Stopped),
     }
 }

@@ -1,7 +1,9 @@
 //! The EventActor shell: the actor (messages, state, one file per concern of its
-//! handlers), the directory that owns the actors, and the typed reference callers use.
+//! handlers), the directory that owns the actors and routes calls to an event's owner,
+//! and the typed reference callers use.
 
 mod actor;
+mod call;
 mod directory;
 mod error;
 mod event_ref;
@@ -9,8 +11,11 @@ mod holds;
 mod messages;
 mod queue_ops;
 mod recovery;
+mod relay;
+mod routing;
 mod sales;
 mod settings;
+mod slot;
 mod state;
 mod supervisor;
 mod telemetry;
@@ -19,14 +24,17 @@ mod ticket_owners;
 mod tickets;
 mod turns;
 mod views;
+mod zombie;
 
 pub use actor::EventActor;
-pub use directory::{DirectoryOptions, EventDirectory};
+pub use call::{EventAnswer, EventCall};
+pub use directory::{DirectoryOptions, EventDirectory, WeakDirectory};
 pub use error::EventError;
-pub use event_ref::EventRef;
+pub use event_ref::{EventRef, OwnerFeed};
 pub use messages::{EventArgs, EventMsg, Reply};
 pub use settings::QueueSettings;
 pub use state::EventState;
+pub use supervisor::{DRAIN, HANDOFF, LEASE_LOST};
 pub use views::{
     EventOverview, HoldView, QueueTick, QueueView, SeatChange, SeatStatus, SeatUpdate,
 };

@@ -9,9 +9,11 @@ use crate::state::AppState;
 mod admin;
 mod artists;
 mod auth;
+mod cluster;
 mod community;
 mod events;
 mod health;
+mod internal;
 mod memberships;
 mod news;
 mod payments;
@@ -136,6 +138,14 @@ pub fn api(state: &AppState) -> Router<AppState> {
             "/api/v1/admin/events/{id}/queue/log",
             get(queue_audit::queue_log),
         )
+        .route("/api/v1/admin/cluster", get(cluster::overview))
+}
+
+/// The node-to-node routes (`internal.rs`): mounted outside the public API's rate limits.
+pub fn internal() -> Router<AppState> {
+    Router::new()
+        .route("/internal/v1/events/{id}/call", post(internal::call))
+        .route("/internal/v1/events/{id}/feed", get(internal::feed))
 }
 
 pub fn health() -> Router<AppState> {

@@ -3,17 +3,24 @@
 
 use sqlx::PgPool;
 use urr_actors::ids::ReservationId;
+use urr_actors::ownership::Fence;
 use urr_actors::ports::{InsertOutcome, NewItem, NewReservation, StoreFailure};
 use uuid::Uuid;
 
 use super::failure;
 use super::record::history;
+use crate::fencing;
 
-/// A batch insert that Postgres refused as a whole (or that failed): retry one by one.
-struct BatchRefused;
+/// A batch insert that Postgres refused as a whole (or that failed): retry one by one;
+/// or that the fence refused: nothing is retried.
+enum BatchRefused {
+    Retry,
+    Fenced(StoreFailure),
+}
 
 pub(super) async fn insert_pending(
     db: &PgPool,
+    fence: Option<&Fence>,
     reservations: &[NewReservation],
 ) -> Result<Vec<InsertOutcome>, StoreFailure> {
     let all_seats = reservations
@@ -22,13 +29,15 @@ pub(super) async fn insert_pending(
     if reservations.len() > 1 && all_seats {
         // A refusal inside the batch (a duplicate key, a seat conflict) rolls it all
         // back; then it is redone one by one below, so only the offender is refused.
-        if let Ok(outcomes) = insert_seat_batch(db, reservations).await {
-            return Ok(outcomes);
+        match insert_seat_batch(db, fence, reservations).await {
+            Ok(outcomes) => return Ok(outcomes),
+            Err(BatchRefused::Fenced(refused)) => return Err(refused),
+            Err(BatchRefused::Retry) => {}
         }
     }
     let mut outcomes = Vec::with_capacity(reservations.len());
     for reservation in reservations {
-        outcomes.push(insert_one(db, reservation).await?);
+        outcomes.push(insert_one(db, fence, reservation).await?);
     }
     Ok(outcomes)
 }
@@ -37,9 +46,10 @@ pub(super) async fn insert_pending(
 /// isolating the one hold of a batch that Postgres refuses.
 async fn insert_one(
     db: &PgPool,
+    fence: Option<&Fence>,
     reservation: &NewReservation,
 ) -> Result<InsertOutcome, StoreFailure> {
-    let mut tx = db.begin().await.map_err(failure)?;
+    let mut tx = fencing::begin(db, fence).await.map_err(failure)?;
     let inserted: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO reservations (id, user_id, event_id, status, total_amount, \
          idempotency_key, expires_at) VALUES ($1, $2, $3, 'pending', $4, $5, $6) \
@@ -84,29 +94,7 @@ async fn insert_one(
                 ticket_type,
                 quantity,
                 unit_price,
-            } => {
-                // Counted inventory's last line of defence: the type row is locked and
-                // the insert happens only while live quantities stay within capacity.
-                sqlx::query(
-                    "WITH capacity AS (SELECT quantity FROM ticket_types WHERE id = $4 \
-                     FOR UPDATE) \
-                     INSERT INTO reservation_items (id, reservation_id, event_id, \
-                     ticket_type_id, quantity, unit_price) \
-                     SELECT $1, $2, $3, $4, $5, $6 FROM capacity \
-                     WHERE capacity.quantity IS NOT NULL AND capacity.quantity >= $5 + \
-                     (SELECT COALESCE(sum(quantity), 0) FROM reservation_items \
-                      WHERE ticket_type_id = $4 AND live)",
-                )
-                .bind(Uuid::now_v7())
-                .bind(reservation.id.0)
-                .bind(reservation.event_id)
-                .bind(ticket_type.0)
-                .bind(i32::try_from(*quantity).unwrap_or(i32::MAX))
-                .bind(unit_price)
-                .execute(&mut *tx)
-                .await
-                .map(|r| r.rows_affected())
-            }
+            } => insert_tickets(&mut tx, reservation, *ticket_type, *quantity, *unit_price).await,
         };
         match result {
             Ok(1) => {}
@@ -122,12 +110,63 @@ async fn insert_one(
     Ok(InsertOutcome::Inserted)
 }
 
+/// Counted inventory's last line of defence, sound on its own under concurrent
+/// transactions: the ticket type's row is locked first, in a statement of its own, so
+/// the count that follows (a fresh snapshot, in READ COMMITTED) sees every hold committed
+/// by whoever held the lock before. Counting in the locking statement would read a
+/// snapshot taken before it waited for the lock, and two concurrent holds would both
+/// pass. Returns the rows inserted: 0 when capacity would be exceeded.
+async fn insert_tickets(
+    tx: &mut super::record::Tx<'_>,
+    reservation: &NewReservation,
+    ticket_type: urr_actors::ids::TicketTypeId,
+    quantity: u32,
+    unit_price: i64,
+) -> Result<u64, sqlx::Error> {
+    let capacity: Option<Option<i32>> =
+        sqlx::query_scalar("SELECT quantity FROM ticket_types WHERE id = $1 FOR UPDATE")
+            .bind(ticket_type.0)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(Some(capacity)) = capacity else {
+        return Ok(0);
+    };
+    let live: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(sum(quantity), 0)::bigint FROM reservation_items \
+         WHERE ticket_type_id = $1 AND live",
+    )
+    .bind(ticket_type.0)
+    .fetch_one(&mut **tx)
+    .await?;
+    if live + i64::from(quantity) > i64::from(capacity) {
+        return Ok(0);
+    }
+    sqlx::query(
+        "INSERT INTO reservation_items (id, reservation_id, event_id, ticket_type_id, \
+         quantity, unit_price) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(reservation.id.0)
+    .bind(reservation.event_id)
+    .bind(ticket_type.0)
+    .bind(i32::try_from(quantity).unwrap_or(i32::MAX))
+    .bind(unit_price)
+    .execute(&mut **tx)
+    .await
+    .map(|r| r.rows_affected())
+}
+
 /// Every seat hold of the batch in one transaction: three statements whatever its size.
 async fn insert_seat_batch(
     db: &PgPool,
+    fence: Option<&Fence>,
     reservations: &[NewReservation],
 ) -> Result<Vec<InsertOutcome>, BatchRefused> {
-    let mut tx = db.begin().await.map_err(|_| BatchRefused)?;
+    let mut tx = match fencing::begin(db, fence).await.map_err(failure) {
+        Ok(tx) => tx,
+        Err(refused @ StoreFailure::Fenced(_)) => return Err(BatchRefused::Fenced(refused)),
+        Err(StoreFailure::Unavailable(_)) => return Err(BatchRefused::Retry),
+    };
     let (mut ids, mut users, mut totals, mut keys, mut expiries) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for r in reservations {
@@ -154,9 +193,9 @@ async fn insert_seat_batch(
     .bind(&expiries)
     .fetch_all(&mut *tx)
     .await
-    .map_err(|_| BatchRefused)?;
+    .map_err(|_| BatchRefused::Retry)?;
     if inserted.len() != reservations.len() {
-        return Err(BatchRefused);
+        return Err(BatchRefused::Retry);
     }
     let (mut item_ids, mut owners, mut seats, mut prices, mut tokens) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -186,7 +225,7 @@ async fn insert_seat_batch(
     .bind(&tokens)
     .execute(&mut *tx)
     .await
-    .map_err(|_| BatchRefused)?;
+    .map_err(|_| BatchRefused::Retry)?;
     sqlx::query(
         "INSERT INTO reservation_history (reservation_id, status, note) \
          SELECT unnest($1::uuid[]), 'pending', 'held'",
@@ -194,7 +233,7 @@ async fn insert_seat_batch(
     .bind(&ids)
     .execute(&mut *tx)
     .await
-    .map_err(|_| BatchRefused)?;
-    tx.commit().await.map_err(|_| BatchRefused)?;
+    .map_err(|_| BatchRefused::Retry)?;
+    tx.commit().await.map_err(|_| BatchRefused::Retry)?;
     Ok(vec![InsertOutcome::Inserted; reservations.len()])
 }

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use urr_actors::ids::{FencingToken, ReservationId, SeatId};
+use urr_actors::ownership::Fence;
 use urr_actors::ports::{LockOutcome, StoreFailure};
 use uuid::Uuid;
 
@@ -12,6 +13,7 @@ use crate::{Kv, seat_locks};
 
 pub(super) async fn lock(
     kv: &Kv,
+    fence: Option<&Fence>,
     event_id: Uuid,
     holds: &[(ReservationId, Vec<SeatId>)],
     ttl: Duration,
@@ -20,7 +22,7 @@ pub(super) async fn lock(
         .iter()
         .map(|(r, seats)| (r.0, seats.iter().map(|s| s.0).collect()))
         .collect();
-    let results = seat_locks::lock(kv, event_id, &requests, ttl)
+    let results = seat_locks::lock(kv, event_id, fence.map(|f| f.epoch), &requests, ttl)
         .await
         .map_err(failure)?;
     Ok(results
@@ -40,12 +42,13 @@ pub(super) async fn lock(
 
 pub(super) async fn unlock(
     kv: &Kv,
+    fence: Option<&Fence>,
     event_id: Uuid,
     reservation: ReservationId,
     seats: &[SeatId],
 ) -> Result<(), StoreFailure> {
     let ids: Vec<Uuid> = seats.iter().map(|s| s.0).collect();
-    seat_locks::unlock(kv, event_id, reservation.0, &ids)
+    seat_locks::unlock(kv, event_id, fence.map(|f| f.epoch), reservation.0, &ids)
         .await
         .map_err(failure)
 }
@@ -53,6 +56,7 @@ pub(super) async fn unlock(
 /// Frees the locks of many holds in one script call (the tick's batch of lapsed holds).
 pub(super) async fn unlock_many(
     kv: &Kv,
+    fence: Option<&Fence>,
     event_id: Uuid,
     holds: &[(ReservationId, Vec<SeatId>)],
 ) -> Result<(), StoreFailure> {
@@ -60,7 +64,7 @@ pub(super) async fn unlock_many(
         .iter()
         .map(|(r, seats)| (r.0, seats.iter().map(|s| s.0).collect()))
         .collect();
-    seat_locks::unlock_many(kv, event_id, &holds)
+    seat_locks::unlock_many(kv, event_id, fence.map(|f| f.epoch), &holds)
         .await
         .map_err(failure)
 }
@@ -70,6 +74,7 @@ pub(super) async fn unlock_many(
 /// be read from is no live reservation's either, and goes too.
 pub(super) async fn clear_stray(
     kv: &Kv,
+    epoch: Option<u64>,
     event_id: Uuid,
     seats: &[SeatId],
     live: &[ReservationId],
@@ -91,7 +96,7 @@ pub(super) async fn clear_stray(
     if stray.is_empty() {
         return Ok(0);
     }
-    seat_locks::delete_unchanged(kv, event_id, &stray)
+    seat_locks::delete_unchanged(kv, event_id, epoch, &stray)
         .await
         .map_err(failure)
 }

@@ -4,6 +4,7 @@
 use chrono::Utc;
 use sqlx::PgPool;
 use urr_actors::ids::ReservationId;
+use urr_actors::ownership::Fence;
 use urr_actors::ports::{Ending, StoreFailure};
 use urr_proto::DomainEvent;
 use urr_proto::events::{ReservationCancelled, ReservationExpired};
@@ -11,16 +12,18 @@ use uuid::Uuid;
 
 use super::failure;
 use super::record::{history, publish};
+use crate::fencing;
 
 /// Ends `reservation` if it is still pending; false when it was not.
 pub(super) async fn finish(
     db: &PgPool,
+    fence: Option<&Fence>,
     reservation: ReservationId,
     ending: Ending,
     note: &str,
 ) -> Result<bool, StoreFailure> {
     let status = ending_status(ending);
-    let mut tx = db.begin().await.map_err(failure)?;
+    let mut tx = fencing::begin(db, fence).await.map_err(failure)?;
     let ended: Option<(Uuid, Uuid, i64)> = sqlx::query_as(
         "UPDATE reservations SET status = $2, updated_at = now() \
          WHERE id = $1 AND status = 'pending' RETURNING user_id, event_id, total_amount",
@@ -58,6 +61,7 @@ pub(super) async fn finish(
 /// reservation, whether it was still pending.
 pub(super) async fn finish_many(
     db: &PgPool,
+    fence: Option<&Fence>,
     endings: &[(ReservationId, Ending)],
     note: &str,
 ) -> Result<Vec<bool>, StoreFailure> {
@@ -66,7 +70,7 @@ pub(super) async fn finish_many(
     }
     let ids: Vec<Uuid> = endings.iter().map(|(r, _)| r.0).collect();
     let statuses: Vec<&str> = endings.iter().map(|(_, e)| ending_status(*e)).collect();
-    let mut tx = db.begin().await.map_err(failure)?;
+    let mut tx = fencing::begin(db, fence).await.map_err(failure)?;
     let ended: Vec<(Uuid, Uuid, Uuid, i64, String)> = sqlx::query_as(
         "UPDATE reservations r SET status = t.status, updated_at = now() \
          FROM UNNEST($1::uuid[], $2::text[]) AS t(id, status) \

@@ -8,6 +8,7 @@
 use chrono::Utc;
 use sqlx::PgPool;
 use urr_actors::ids::{FencingToken, ReservationId, SeatId};
+use urr_actors::ownership::Fence;
 use urr_actors::ports::{ConfirmOutcome, StoreFailure};
 use urr_proto::DomainEvent;
 use urr_proto::events::{ReservationCancelled, ReservationConfirmed};
@@ -16,7 +17,7 @@ use uuid::Uuid;
 use super::failure;
 use super::record::{Tx, history, publish};
 use crate::memberships::{self, PURCHASE_POINTS};
-use crate::{Kv, payments, seat_locks, seat_releases};
+use crate::{Kv, fencing, payments, seat_locks, seat_releases};
 
 /// A reservation that is becoming (or has been) a sale.
 struct Sale<'a> {
@@ -31,11 +32,12 @@ struct Sale<'a> {
 pub(super) async fn confirm(
     db: &PgPool,
     kv: &Kv,
+    fence: Option<&Fence>,
     event_id: Uuid,
     reservation: ReservationId,
     seats: &[(SeatId, FencingToken)],
 ) -> Result<ConfirmOutcome, StoreFailure> {
-    let mut tx = db.begin().await.map_err(failure)?;
+    let mut tx = fencing::begin(db, fence).await.map_err(failure)?;
     // The row lock keeps the sweeper off this reservation while Redis is checked.
     let status: Option<String> =
         sqlx::query_scalar("SELECT status FROM reservations WHERE id = $1 FOR UPDATE")
@@ -57,9 +59,10 @@ pub(super) async fn confirm(
         return Ok(ConfirmOutcome::NotPending);
     }
     let pairs: Vec<(Uuid, u64)> = seats.iter().map(|(s, t)| (s.0, t.0)).collect();
-    if let Err(stale) = seat_locks::confirm(kv, event_id, reservation.0, &pairs)
-        .await
-        .map_err(failure)?
+    if let Err(stale) =
+        seat_locks::confirm(kv, event_id, fence.map(|f| f.epoch), reservation.0, &pairs)
+            .await
+            .map_err(failure)?
     {
         return Ok(ConfirmOutcome::StaleToken(
             stale
@@ -97,12 +100,13 @@ pub(super) async fn confirm(
 pub(super) async fn revive(
     db: &PgPool,
     kv: &Kv,
+    fence: Option<&Fence>,
     event_id: Uuid,
     reservation: ReservationId,
     seats: &[(SeatId, FencingToken)],
     note: &str,
 ) -> Result<bool, StoreFailure> {
-    let mut tx = db.begin().await.map_err(failure)?;
+    let mut tx = fencing::begin(db, fence).await.map_err(failure)?;
     if payments::refund_blocks_sale(&mut tx, reservation.0)
         .await
         .map_err(failure)?
@@ -139,7 +143,7 @@ pub(super) async fn revive(
         }
     }
     let pairs: Vec<(Uuid, u64)> = seats.iter().map(|(s, t)| (s.0, t.0)).collect();
-    if seat_locks::confirm(kv, event_id, reservation.0, &pairs)
+    if seat_locks::confirm(kv, event_id, fence.map(|f| f.epoch), reservation.0, &pairs)
         .await
         .map_err(failure)?
         .is_err()
@@ -170,12 +174,13 @@ pub(super) async fn revive(
 pub(super) async fn cancel_confirmed(
     db: &PgPool,
     kv: &Kv,
+    fence: Option<&Fence>,
     event_id: Uuid,
     reservation: ReservationId,
     seats: &[SeatId],
     note: &str,
 ) -> Result<bool, StoreFailure> {
-    let mut tx = db.begin().await.map_err(failure)?;
+    let mut tx = fencing::begin(db, fence).await.map_err(failure)?;
     let ended: Option<(Uuid, i64)> = sqlx::query_as(
         "UPDATE reservations SET status = 'cancelled', updated_at = now() \
          WHERE id = $1 AND status = 'confirmed' RETURNING user_id, total_amount",
@@ -234,7 +239,16 @@ pub(super) async fn cancel_confirmed(
         .await
         .map_err(failure)?;
     tx.commit().await.map_err(failure)?;
-    if let Err(err) = seat_releases::release(db, kv, reservation.0, event_id, &ids).await {
+    if let Err(err) = seat_releases::release(
+        db,
+        kv,
+        fence.map(|f| f.epoch),
+        reservation.0,
+        event_id,
+        &ids,
+    )
+    .await
+    {
         tracing::warn!(%err, %reservation, "freeing sold locks after a refund failed; the reconciler retries");
     }
     Ok(true)

@@ -4,6 +4,7 @@
 
 use sqlx::PgPool;
 use urr_actors::ids::{ReservationId, UserId};
+use urr_actors::ownership::Fence;
 use urr_actors::ports::{Recorded, RecordedReservation, StoreFailure};
 use uuid::Uuid;
 
@@ -32,6 +33,7 @@ pub(super) async fn reservation(
 /// Sold out from on sale, or back; any other status (set by an operator) stays.
 pub(super) async fn record_sold_out(
     db: &PgPool,
+    fence: Option<&Fence>,
     event_id: Uuid,
     sold_out: bool,
 ) -> Result<(), StoreFailure> {
@@ -40,12 +42,13 @@ pub(super) async fn record_sold_out(
     } else {
         ("sold_out", "on_sale")
     };
+    let mut tx = crate::fencing::begin(db, fence).await.map_err(failure)?;
     sqlx::query("UPDATE events SET status = $3, updated_at = now() WHERE id = $1 AND status = $2")
         .bind(event_id)
         .bind(from)
         .bind(to)
-        .execute(db)
+        .execute(&mut *tx)
         .await
         .map_err(failure)?;
-    Ok(())
+    tx.commit().await.map_err(failure)
 }

@@ -2,6 +2,7 @@
 
 import { route, setNotFound } from './router.js';
 import * as admin from './pages/admin.js';
+import * as adminCluster from './pages/admin-cluster.js';
 import * as adminEvent from './pages/admin-event.js';
 import * as adminNew from './pages/admin-new.js';
 import * as auth from './pages/auth.js';
@@ -31,6 +32,7 @@ export function registerRoutes() {
   route('/payment/:id', payment);
   route('/reservations', reservations);
   route('/admin', admin);
+  route('/admin/cluster', adminCluster);
   route('/admin/events/new', adminNew);
   route('/admin/events/:id', adminEvent);
   setNotFound(notFound);

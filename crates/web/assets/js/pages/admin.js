@@ -12,7 +12,12 @@ export async function render(outlet, ctx) {
   const list = h('div', {}, loading());
   replace(
     outlet,
-    h('div', { class: 'page-head' }, pageTitle(t('admin.title')), h('a', { class: 'btn btn--primary', href: '/admin/events/new' }, t('admin.newEvent'))),
+    h(
+      'div',
+      { class: 'page-head' },
+      pageTitle(t('admin.title')),
+      h('div', { class: 'actions' }, h('a', { class: 'btn', href: '/admin/cluster' }, t('cluster.title')), h('a', { class: 'btn btn--primary', href: '/admin/events/new' }, t('admin.newEvent'))),
+    ),
     list,
   );
   try {
