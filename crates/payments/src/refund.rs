@@ -32,10 +32,20 @@ impl Settler {
                 .map(|(r, _)| r.status);
             if status == Some(ReservationStatus::Pending) {
                 // No ticket yet, and none can come (a refunding payment's sale is refused):
-                // the hold is let go now. If that fails it simply lapses.
+                // the hold is let go before the refund is called done, so its seats go
+                // back on sale. While the event is served nowhere (its owner cannot hold
+                // a lease: docs/architecture.md#ownership) the refund waits, with the
+                // money back, and the reconciler tries again.
                 let user = payment.user_id;
                 if let Err(err) = self.tickets.cancel_hold(event, user, reservation).await {
-                    tracing::debug!(order = %payment.order_id, %err, "letting go of a refunded hold");
+                    let still = reservations::get(&self.db, reservation)
+                        .await?
+                        .map(|(r, _)| r.status);
+                    if still == Some(ReservationStatus::Pending) {
+                        return Ok(Progress::Waiting(format!(
+                            "the money is back but the hold is not let go yet: {err}"
+                        )));
+                    }
                 }
             }
             if status == Some(ReservationStatus::Confirmed)

@@ -10,10 +10,22 @@ use crate::StoreError;
 /// The schema, embedded at compile time so the binary migrates itself.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How long the server lets a session sit idle inside a transaction before ending it.
+/// Every transaction of an owning actor holds its event's `event_owners` row FOR SHARE
+/// (docs/architecture.md#fencing); a node frozen (SIGSTOP, a VM pause) or cut off between
+/// two statements would otherwise hold that lock, and block the takeover that must
+/// replace it, for as long as it stays frozen. No transaction of ours waits this long
+/// between statements: none calls out to a provider or a person mid-transaction.
+pub const IDLE_IN_TRANSACTION_TIMEOUT: &str = "2s";
+
 /// Opens a pool. Acquiring waits at most a few seconds so a dead database answers 503
 /// quickly instead of hanging requests.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
     let options: PgConnectOptions = url.parse()?;
+    let options = options.options([(
+        "idle_in_transaction_session_timeout",
+        IDLE_IN_TRANSACTION_TIMEOUT,
+    )]);
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
