@@ -2,7 +2,10 @@
 //! for a slot under the run's concurrency bound and records latency and status.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use reqwest::{Method, RequestBuilder};
 use serde::Deserialize;
@@ -28,6 +31,11 @@ impl Reply {
         self.body.get(field).and_then(Value::as_str)
     }
 
+    /// The `error.code` of a JSON error reply.
+    pub fn error_code(&self) -> Option<&str> {
+        self.body.get("error")?.get("code")?.as_str()
+    }
+
     pub fn u64(&self, field: &str) -> Option<u64> {
         self.body.get(field).and_then(Value::as_u64)
     }
@@ -38,25 +46,46 @@ impl Reply {
     }
 }
 
-/// Who is calling: a bearer token and, when the run sends one, a forwarded address.
+/// Who is calling: a bearer token, when the run sends one a forwarded address, and the
+/// node (an index into the run's targets) their browser talks to first.
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
     pub access: Option<String>,
     pub forwarded_for: Option<String>,
+    pub home: usize,
 }
 
 #[derive(Clone)]
 pub struct Api {
     http: reqwest::Client,
-    base: String,
+    /// The nodes of the site, as a load balancer in front of them would see them.
+    bases: Arc<[reqwest::Url]>,
     slots: Arc<Semaphore>,
+    /// How long a call keeps trying through a node that is down (transport errors,
+    /// 502/503/504), moving to the next node each time; zero gives up at once.
+    patience: Duration,
     pub metrics: Arc<Metrics>,
 }
 
+/// The first pause between tries of a call that met a node that is down; it doubles up
+/// to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
 impl Api {
+    /// An API over `targets`, a comma-separated list of base URLs (one node or several).
     pub fn new(
-        base: &str,
+        targets: &str,
         concurrency: usize,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, LoadgenError> {
+        Self::with_patience(targets, concurrency, Duration::ZERO, metrics)
+    }
+
+    pub fn with_patience(
+        targets: &str,
+        concurrency: usize,
+        patience: Duration,
         metrics: Arc<Metrics>,
     ) -> Result<Self, LoadgenError> {
         let http = reqwest::Client::builder()
@@ -65,18 +94,30 @@ impl Api {
             .build()?;
         Ok(Self {
             http,
-            base: base.trim_end_matches('/').to_owned(),
+            bases: parse_targets(targets)?.into(),
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            patience,
             metrics,
         })
     }
 
+    /// How many nodes the run drives.
+    pub fn nodes(&self) -> usize {
+        self.bases.len()
+    }
+
+    /// `path` on the first node.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.url_on(0, path)
+    }
+
+    fn url_on(&self, node: usize, path: &str) -> String {
+        let base = self.bases[node % self.bases.len()].as_str();
+        format!("{}{path}", base.trim_end_matches('/'))
     }
 
     pub fn request(&self, method: Method, path: &str, caller: &Caller) -> RequestBuilder {
-        let mut request = self.http.request(method, self.url(path));
+        let mut request = self.http.request(method, self.url_on(caller.home, path));
         if let Some(access) = &caller.access {
             request = request.bearer_auth(access);
         }
@@ -110,12 +151,7 @@ impl Api {
             .await
             .map_err(|_| LoadgenError::Stopped)?;
         let started = Instant::now();
-        let outcome = async {
-            let response = request.send().await?;
-            let status = response.status().as_u16();
-            Ok::<_, reqwest::Error>((status, response.bytes().await?))
-        }
-        .await;
+        let outcome = self.send_patiently(request).await;
         match outcome {
             Ok((status, bytes)) => {
                 self.metrics.record(call, started.elapsed(), Some(status));
@@ -128,6 +164,51 @@ impl Api {
         }
     }
 
+    /// Sends `request`; while the run has patience left, a transport failure or a
+    /// 502/503/504 is tried again on the next node, as a browser behind a load balancer
+    /// would be. Holds and payments carry idempotency keys, so a retried write that had
+    /// landed does not land twice.
+    async fn send_patiently(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<(u16, bytes::Bytes), reqwest::Error> {
+        let (client, request) = request.build_split();
+        let mut request = request?;
+        let give_up = Instant::now() + self.patience;
+        let mut backoff = FIRST_BACKOFF;
+        let mut node = self
+            .bases
+            .iter()
+            .position(|base| same_origin(base, request.url()))
+            .unwrap_or(0);
+        loop {
+            let retry = request.try_clone();
+            let outcome = async {
+                let response = client.execute(request).await?;
+                let status = response.status().as_u16();
+                Ok::<_, reqwest::Error>((status, response.bytes().await?))
+            }
+            .await;
+            let down = match &outcome {
+                Ok((status, _)) => matches!(status, 502..=504),
+                Err(err) => err.is_connect() || err.is_timeout() || err.is_request(),
+            };
+            let Some(mut next) = retry.filter(|_| down && Instant::now() < give_up) else {
+                return outcome;
+            };
+            self.metrics.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            node = (node + 1) % self.bases.len();
+            let base = &self.bases[node];
+            let url = next.url_mut();
+            // Same scheme and path on another node of the site.
+            let _ = url.set_host(base.host_str());
+            let _ = url.set_port(base.port());
+            request = next;
+        }
+    }
+
     /// A request without the concurrency slot: for long-lived streams, which hold a
     /// connection but no server work.
     pub async fn open_stream(
@@ -136,6 +217,30 @@ impl Api {
     ) -> Result<reqwest::Response, LoadgenError> {
         Ok(request.send().await?)
     }
+}
+
+fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
+    a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// The base URLs in a comma-separated `--target`, each checked to be loopback.
+pub fn parse_targets(targets: &str) -> Result<Vec<reqwest::Url>, LoadgenError> {
+    let parsed = targets
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|target| {
+            ensure_loopback(target)?;
+            reqwest::Url::parse(target)
+                .map_err(|e| LoadgenError::Config(format!("--target {target}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if parsed.is_empty() {
+        return Err(LoadgenError::Config(
+            "--target: give at least one URL".into(),
+        ));
+    }
+    Ok(parsed)
 }
 
 /// Only loopback may be driven: a load generator pointed elsewhere is an attack.
@@ -169,5 +274,14 @@ mod tests {
         assert!(ensure_loopback("http://10.0.0.5:8080").is_err());
         assert!(ensure_loopback("http://example.com").is_err());
         assert!(ensure_loopback("not a url").is_err());
+    }
+
+    #[test]
+    fn several_targets_are_read_and_each_must_be_loopback() {
+        let nodes = parse_targets("http://127.0.0.1:8080, http://127.0.0.1:8081/").expect("two");
+        assert_eq!(nodes.len(), 2);
+        assert_eq!(nodes[1].port(), Some(8081));
+        assert!(parse_targets("http://127.0.0.1:8080,http://10.0.0.5:8080").is_err());
+        assert!(parse_targets(" , ").is_err());
     }
 }

@@ -18,7 +18,8 @@ pub enum Accounts {
 
 #[derive(Debug, Clone, Args)]
 pub struct LoadgenConfig {
-    /// The URR node to drive. Only loopback addresses are accepted.
+    /// The URR node to drive, or several nodes of one site separated by commas (each user
+    /// talks to one, round robin). Only loopback addresses are accepted.
     #[arg(
         long,
         env = "URR_LOADGEN_TARGET",
@@ -94,6 +95,12 @@ pub struct LoadgenConfig {
     #[arg(long, env = "URR_LOADGEN_HOLD_TTL_SECS", default_value_t = 60)]
     pub hold_ttl_secs: u64,
 
+    /// How long a call keeps trying, node after node, while the node it meets is down
+    /// (connection refused, 502/503/504): a fault run's users wait out a crash instead
+    /// of failing. 0: a call fails at once.
+    #[arg(long, env = "URR_LOADGEN_PATIENCE_SECS", default_value_t = 0)]
+    pub patience_secs: u64,
+
     /// How accounts are made.
     #[arg(long, env = "URR_LOADGEN_ACCOUNTS", value_enum, default_value = "http")]
     pub accounts: Accounts,
@@ -138,6 +145,7 @@ impl Default for LoadgenConfig {
             batch: 200,
             tick_ms: 500,
             hold_ttl_secs: 60,
+            patience_secs: 0,
             accounts: Accounts::Http,
             out: PathBuf::from("target/loadgen"),
             progress: true,

@@ -16,9 +16,9 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use urr_wire::payments::{PayFor, PaymentView, ProcessRequest};
 use urr_wire::queue::QueueReply;
-use urr_wire::reservations::{ReservationView, SeatHoldRequest};
+use urr_wire::reservations::{ReservationDetail, ReservationView, SeatHoldRequest};
 use urr_wire::seats::SeatMapView;
-use urr_wire::status::{PaymentStatus, QueueStatus, SeatStatus};
+use urr_wire::status::{PaymentStatus, QueueStatus, ReservationStatus, SeatStatus};
 use uuid::Uuid;
 
 use crate::client::{Api, Reply};
@@ -28,6 +28,8 @@ use crate::setup::{Account, Sale};
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(20);
 /// How long someone staring at a map with only held seats waits before looking again.
 const HELD_ONLY_WAIT: Duration = Duration::from_secs(3);
+/// A user's failure when the queue no longer knows them while they wait.
+pub const LOST_PLACE: &str = "lost the queue place";
 const SANDBOX_METHODS: [&str; 3] = ["kakaopay", "naverpay", "transfer"];
 
 /// What the run shares with every user.
@@ -332,7 +334,7 @@ async fn tier2(
             return Some(entry);
         }
         if place.status == QueueStatus::Absent {
-            *report = report.clone().fail("lost the queue place");
+            *report = report.clone().fail(LOST_PLACE);
             return None;
         }
         next_poll = place.next_poll;
@@ -517,13 +519,19 @@ async fn buy(
                 }),
         )
         .await;
+    let done = match &paid {
+        Ok(reply) if reply.ok() => reply
+            .parse::<PaymentView>()
+            .is_ok_and(|paid| paid.status == PaymentStatus::Done),
+        // A retried payment whose first try landed: ask for its outcome, as the page
+        // tells a person to.
+        Ok(reply) if reply.status == 409 && reply.error_code() == Some("payment_in_progress") => {
+            ticket_issued(run, account, reservation).await
+        }
+        _ => false,
+    };
     match paid {
-        Ok(reply)
-            if reply.ok()
-                && reply
-                    .parse::<PaymentView>()
-                    .is_ok_and(|paid| paid.status == PaymentStatus::Done) =>
-        {
+        Ok(_) if done => {
             let metrics = &run.api.metrics;
             metrics.sales.fetch_add(1, Ordering::Relaxed);
             let n = seats.len() as u64;
@@ -545,6 +553,31 @@ async fn buy(
         Ok(reply) => report.fail(format!("pay: {} {}", reply.status, reply.body)),
         Err(err) => report.fail(format!("pay: {err}")),
     }
+}
+
+/// Follows a reservation whose payment is being settled until it is confirmed (true) or
+/// 30 s pass.
+async fn ticket_issued(run: &Run, account: &Account, reservation: Uuid) -> bool {
+    let path = format!("/api/v1/reservations/{reservation}");
+    for _ in 0..60 {
+        if let Ok(reply) = run
+            .api
+            .call(
+                "payment_outcome",
+                run.api.request(Method::GET, &path, &account.caller),
+            )
+            .await
+            && let Ok(found) = reply.parse::<ReservationDetail>()
+        {
+            match found.reservation.status {
+                ReservationStatus::Confirmed => return true,
+                ReservationStatus::Pending => {}
+                _ => return false,
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    false
 }
 
 /// What a person sees on the seat map: free seats by row, and how many are held.

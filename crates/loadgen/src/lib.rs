@@ -46,14 +46,20 @@ pub async fn run(
     backend: &Backend,
     title: &str,
 ) -> Result<(Report, Written), LoadgenError> {
-    client::ensure_loopback(&config.target)?;
+    client::parse_targets(&config.target)?;
     if !(0.0..=1.0).contains(&config.abandon) || !(0.0..=1.0).contains(&config.sse) {
         return Err(LoadgenError::Config(
             "--abandon and --sse are shares between 0 and 1".into(),
         ));
     }
     let metrics = Arc::new(Metrics::new());
-    let api = client::Api::new(&config.target, config.concurrency, metrics.clone())?;
+    let patience = Duration::from_secs(config.patience_secs);
+    let api = client::Api::with_patience(
+        &config.target,
+        config.concurrency,
+        patience,
+        metrics.clone(),
+    )?;
     let operator = setup::operator(backend).await?;
     let sale = setup::sale(&api, &operator, config, title).await?;
     tracing::info!(event = %sale.event, seats = sale.total_seats, tier1 = sale.tier1, "sale ready");
@@ -70,7 +76,12 @@ pub async fn run(
 
     // The rush proper: counters restart so rates and latencies describe the rush only.
     let metrics = Arc::new(Metrics::new());
-    let api = client::Api::new(&config.target, config.concurrency, metrics.clone())?;
+    let api = client::Api::with_patience(
+        &config.target,
+        config.concurrency,
+        patience,
+        metrics.clone(),
+    )?;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let run = Arc::new(Run {
         api: api.clone(),
@@ -166,8 +177,13 @@ pub async fn run(
         sales: metrics.sales.load(Ordering::Relaxed),
         seats_sold: metrics.seats_sold.load(Ordering::Relaxed),
         abandoned: metrics.abandoned.load(Ordering::Relaxed),
+        retries: metrics.retries.load(Ordering::Relaxed),
         outcomes,
         failure_examples,
+        lost_queue_places: users
+            .iter()
+            .filter(|u| u.failure.as_deref() == Some(journey::LOST_PLACE))
+            .count() as u64,
         checks,
         calls: metrics.calls(),
         timeline,

@@ -37,6 +37,8 @@ pub struct Metrics {
     pub seats_sold: AtomicU64,
     pub abandoned: AtomicU64,
     pub finished: AtomicU64,
+    /// Calls tried again because a node was down (`--patience-secs`).
+    pub retries: AtomicU64,
     /// Milliseconds from the start to the sale of the last seat (0: not yet).
     pub sold_out_ms: AtomicU64,
 }
@@ -87,6 +89,7 @@ impl Metrics {
             seats_sold: AtomicU64::new(0),
             abandoned: AtomicU64::new(0),
             finished: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
             sold_out_ms: AtomicU64::new(0),
         }
     }

@@ -28,9 +28,14 @@ pub struct Report {
     pub sales: u64,
     pub seats_sold: u64,
     pub abandoned: u64,
+    /// Calls tried again on another node because one was down.
+    pub retries: u64,
     pub outcomes: BTreeMap<String, u64>,
     /// A few failures as they were reported, for a first look.
     pub failure_examples: Vec<String>,
+    /// Users whose queue place vanished (the queue answered "absent" while they waited):
+    /// must be 0, whatever fails.
+    pub lost_queue_places: u64,
     pub checks: Checks,
     pub calls: Vec<CallSummary>,
     pub timeline: Vec<Sample>,

@@ -57,6 +57,7 @@ pub async fn operator(backend: &Backend) -> Result<Caller, LoadgenError> {
     Ok(Caller {
         access: Some(access),
         forwarded_for: None,
+        home: 0,
     })
 }
 
@@ -276,6 +277,7 @@ pub async fn accounts(
                         caller: Caller {
                             access: Some(access),
                             forwarded_for: forwarded(i),
+                            home: i,
                         },
                     });
                     on_done();
@@ -292,6 +294,7 @@ pub async fn accounts(
                         let caller = Caller {
                             access: None,
                             forwarded_for: forwarded(i),
+                            home: i,
                         };
                         let on_done = &on_done;
                         async move {
@@ -335,6 +338,7 @@ async fn sign_up(
         caller: Caller {
             access: Some(session.access_token),
             forwarded_for: caller.forwarded_for,
+            home: caller.home,
         },
     })
 }

@@ -1,0 +1,13 @@
+//! Faults against real processes (docs/operations.md#faults): a rush through the load
+//! generator while nodes are killed, frozen past their leases, restarted one by one or
+//! joined by another, then a check of the system of record that nothing was lost and
+//! nothing sold twice. Small in CI; `scripts/faults.sh` runs them full size.
+
+mod checker;
+mod cluster;
+mod rush;
+mod single_node;
+mod site;
+
+/// One fault run at a time: each runs several nodes and a rush, on two cores.
+pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -1,0 +1,34 @@
+//! One node, killed with SIGKILL and started again twice mid-rush (docs/operations.md#faults):
+//! buyers wait it out; every charge ends in a ticket or a refund, no seat is sold twice,
+//! no queue place is lost.
+
+use std::time::{Duration, Instant};
+
+use crate::site::Site;
+use crate::{ONE_AT_A_TIME, checker, rush};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_twice_mid_rush_loses_nothing() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let mut site = Site::start(1, 1_500).await;
+    let rush = rush::start(&site, 160, 80).await;
+    let event = rush.event;
+
+    for (round, sales) in [(1, 5), (2, 20)] {
+        rush::until_sales(&site, event, sales).await;
+        let killed = Instant::now();
+        site.kill(0);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        site.restart(0).await;
+        println!("kill {round}: back serving after {:?}", killed.elapsed());
+    }
+
+    let report = rush::finish(rush).await;
+    let verdict = checker::assert_nothing_lost(&site, event, &report).await;
+    println!(
+        "sold {} of {} seats; calls retried through the outage: {}",
+        verdict.seats_sold, verdict.capacity, report.retries
+    );
+    assert!(verdict.seats_sold > 0, "the rush sold seats");
+    assert!(report.retries > 0, "the kills were felt by the buyers");
+}

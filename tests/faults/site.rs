@@ -1,0 +1,270 @@
+//! A site of real `urr serve` processes on loopback ports, on one fresh PostgreSQL
+//! database and one Redis key prefix, that a test can kill (SIGKILL), freeze (SIGSTOP),
+//! thaw (SIGCONT), stop (SIGTERM) and start again on the same address.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Executor, PgPool};
+use uuid::Uuid;
+
+const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
+
+fn redis_url() -> String {
+    std::env::var("URR_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into())
+}
+
+/// How big a run is: small in CI, full size from `scripts/faults.sh`.
+pub fn size(var: &str, ci: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ci)
+}
+
+pub struct Node {
+    pub id: String,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl Node {
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(pid) = self.pid() {
+            let status = Command::new("kill")
+                .args([signal, &pid.to_string()])
+                .status()
+                .expect("kill runs");
+            assert!(status.success(), "kill {signal} {pid}");
+        }
+    }
+}
+
+pub struct Site {
+    pub db: PgPool,
+    pub database: String,
+    pub prefix: String,
+    pub secret: String,
+    pub lease_ttl_ms: u64,
+    pub nodes: Vec<Node>,
+    logs: std::path::PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Site {
+    /// `nodes` nodes with leases of `lease_ttl_ms`, each started and ready.
+    pub async fn start(nodes: usize, lease_ttl_ms: u64) -> Site {
+        let id = Uuid::new_v4().simple().to_string()[..16].to_owned();
+        let database = format!("urr_fault_{id}");
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&format!("{POSTGRES}/postgres"))
+            .await
+            .expect("postgres");
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+            .await
+            .expect("create database");
+        let db = PgPoolOptions::new()
+            .max_connections(4)
+            .connect(&format!("{POSTGRES}/{database}"))
+            .await
+            .expect("test database");
+        let logs = std::env::temp_dir().join(format!("urr-faults-{id}"));
+        std::fs::create_dir_all(&logs).expect("log dir");
+        println!("node logs: {}", logs.display());
+        let mut site = Site {
+            db,
+            database,
+            prefix: format!("urr-fault:{id}:"),
+            secret: format!("fault-test-secret-{}", Uuid::new_v4()),
+            lease_ttl_ms,
+            nodes: Vec::new(),
+            logs,
+        };
+        for i in 0..nodes {
+            site.nodes.push(Node {
+                id: format!("n{}", i + 1),
+                port: free_port(),
+                child: None,
+            });
+            site.launch(i);
+        }
+        for i in 0..nodes {
+            site.wait_ready(i).await;
+        }
+        site
+    }
+
+    pub fn db_url(&self) -> String {
+        format!("{POSTGRES}/{}", self.database)
+    }
+
+    pub fn targets(&self) -> String {
+        self.nodes
+            .iter()
+            .map(Node::url)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Adds a node and waits until it serves.
+    pub async fn join_node(&mut self) -> usize {
+        let i = self.nodes.len();
+        self.nodes.push(Node {
+            id: format!("n{}", i + 1),
+            port: free_port(),
+            child: None,
+        });
+        self.launch(i);
+        self.wait_ready(i).await;
+        i
+    }
+
+    fn launch(&mut self, i: usize) {
+        let node = &self.nodes[i];
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.logs.join(format!("{}.log", node.id)))
+            .expect("node log");
+        let err = log.try_clone().expect("node log");
+        let child = Command::new(env!("CARGO_BIN_EXE_urr"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", node.port)])
+            .args(["--database-url", &format!("{POSTGRES}/{}", self.database)])
+            .args(["--redis-url", &redis_url(), "--redis-prefix", &self.prefix])
+            .args(["--jwt-secret", &self.secret, "--payment-sandbox"])
+            .args(["--db-max-connections", "8"])
+            .args(["--vwr-advance-tick-ms", "100"])
+            .args(["--sweep-interval-secs", "1", "--sweep-grace-secs", "1"])
+            .args(["--node-id", &node.id, "--advertise-url", &node.url()])
+            .args(["--lease-ttl-ms", &self.lease_ttl_ms.to_string()])
+            .args(["--member-ttl-ms", &self.lease_ttl_ms.to_string()])
+            // Every user of a run comes from loopback: no per-address limits in the way.
+            .args(["--trusted-proxies", "127.0.0.1/32"])
+            .env(
+                "RUST_LOG",
+                std::env::var("URR_FAULT_LOG").unwrap_or("info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .expect("urr serve starts");
+        self.nodes[i].child = Some(child);
+    }
+
+    async fn wait_ready(&self, i: usize) {
+        let url = format!("{}/readyz", self.nodes[i].url());
+        let client = reqwest::Client::new();
+        let limit = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < limit {
+            if let Ok(r) = client.get(&url).send().await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "node {} not ready in 60 s; log in {}",
+            self.nodes[i].id,
+            self.logs.display()
+        );
+    }
+
+    /// SIGKILL: the process dies at once, releasing nothing.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.nodes[i].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then waits for the drain to finish (at most `limit`).
+    pub async fn terminate(&mut self, i: usize, limit: Duration) {
+        self.nodes[i].signal("-TERM");
+        let deadline = Instant::now() + limit;
+        if let Some(mut child) = self.nodes[i].child.take() {
+            loop {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("node {} did not drain in {limit:?}", self.nodes[i].id);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    pub fn freeze(&self, i: usize) {
+        self.nodes[i].signal("-STOP");
+    }
+
+    pub fn thaw(&self, i: usize) {
+        self.nodes[i].signal("-CONT");
+    }
+
+    /// Starts node `i` again on its address and waits until it serves.
+    pub async fn restart(&mut self, i: usize) {
+        self.launch(i);
+        self.wait_ready(i).await;
+    }
+
+    /// Everything node `i` has logged so far.
+    pub fn log_of(&self, i: usize) -> String {
+        std::fs::read_to_string(self.logs.join(format!("{}.log", self.nodes[i].id)))
+            .unwrap_or_default()
+    }
+
+    pub fn index_of(&self, node_id: &str) -> usize {
+        self.nodes
+            .iter()
+            .position(|n| n.id == node_id)
+            .unwrap_or_else(|| panic!("no node {node_id}"))
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(mut child) = node.child.take() {
+                let _ = Command::new("kill")
+                    .args(["-CONT", &child.id().to_string()])
+                    .status();
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        // The database stays when a test failed, for reading; a passing run drops it.
+        if !std::thread::panicking() {
+            let database = self.database.clone();
+            let _ = std::thread::spawn(move || {
+                let _ = Command::new("psql")
+                    .args([&format!("{POSTGRES}/postgres"), "-qAtc"])
+                    .arg(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                    .status();
+            })
+            .join();
+            let _ = std::fs::remove_dir_all(&self.logs);
+        }
+    }
+}
