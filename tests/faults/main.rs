@@ -6,6 +6,7 @@
 mod checker;
 mod cluster;
 mod rush;
+mod services;
 mod single_node;
 mod site;
 

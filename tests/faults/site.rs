@@ -9,10 +9,23 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{Executor, PgPool};
 use uuid::Uuid;
 
-const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
+/// The PostgreSQL server and Redis a site runs on.
+#[derive(Clone)]
+pub struct Backing {
+    /// Base URL of the server, without a database.
+    pub postgres: String,
+    pub redis: String,
+}
 
-fn redis_url() -> String {
-    std::env::var("URR_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into())
+impl Backing {
+    /// The machine's shared servers (each site takes its own database and key prefix).
+    pub fn shared() -> Backing {
+        Backing {
+            postgres: "postgres://postgres@127.0.0.1:5432".into(),
+            redis: std::env::var("URR_TEST_REDIS_URL")
+                .unwrap_or_else(|_| "redis://127.0.0.1:6379/".into()),
+        }
+    }
 }
 
 /// How big a run is: small in CI, full size from `scripts/faults.sh`.
@@ -50,6 +63,7 @@ impl Node {
 }
 
 pub struct Site {
+    pub backing: Backing,
     pub db: PgPool,
     pub database: String,
     pub prefix: String,
@@ -69,11 +83,17 @@ fn free_port() -> u16 {
 impl Site {
     /// `nodes` nodes with leases of `lease_ttl_ms`, each started and ready.
     pub async fn start(nodes: usize, lease_ttl_ms: u64) -> Site {
+        Site::start_on(Backing::shared(), nodes, lease_ttl_ms).await
+    }
+
+    /// A site on `backing`'s servers.
+    pub async fn start_on(backing: Backing, nodes: usize, lease_ttl_ms: u64) -> Site {
+        let server = backing.postgres.clone();
         let id = Uuid::new_v4().simple().to_string()[..16].to_owned();
         let database = format!("urr_fault_{id}");
         let admin = PgPoolOptions::new()
             .max_connections(1)
-            .connect(&format!("{POSTGRES}/postgres"))
+            .connect(&format!("{server}/postgres"))
             .await
             .expect("postgres");
         admin
@@ -82,13 +102,14 @@ impl Site {
             .expect("create database");
         let db = PgPoolOptions::new()
             .max_connections(4)
-            .connect(&format!("{POSTGRES}/{database}"))
+            .connect(&format!("{server}/{database}"))
             .await
             .expect("test database");
         let logs = std::env::temp_dir().join(format!("urr-faults-{id}"));
         std::fs::create_dir_all(&logs).expect("log dir");
         println!("node logs: {}", logs.display());
         let mut site = Site {
+            backing,
             db,
             database,
             prefix: format!("urr-fault:{id}:"),
@@ -112,7 +133,7 @@ impl Site {
     }
 
     pub fn db_url(&self) -> String {
-        format!("{POSTGRES}/{}", self.database)
+        format!("{}/{}", self.backing.postgres, self.database)
     }
 
     pub fn targets(&self) -> String {
@@ -146,8 +167,13 @@ impl Site {
         let err = log.try_clone().expect("node log");
         let child = Command::new(env!("CARGO_BIN_EXE_urr"))
             .args(["serve", "--listen", &format!("127.0.0.1:{}", node.port)])
-            .args(["--database-url", &format!("{POSTGRES}/{}", self.database)])
-            .args(["--redis-url", &redis_url(), "--redis-prefix", &self.prefix])
+            .args(["--database-url", &self.db_url()])
+            .args([
+                "--redis-url",
+                &self.backing.redis,
+                "--redis-prefix",
+                &self.prefix,
+            ])
             .args(["--jwt-secret", &self.secret, "--payment-sandbox"])
             .args(["--db-max-connections", "8"])
             .args(["--vwr-advance-tick-ms", "100"])
@@ -257,9 +283,10 @@ impl Drop for Site {
         // The database stays when a test failed, for reading; a passing run drops it.
         if !std::thread::panicking() {
             let database = self.database.clone();
+            let server = self.backing.postgres.clone();
             let _ = std::thread::spawn(move || {
                 let _ = Command::new("psql")
-                    .args([&format!("{POSTGRES}/postgres"), "-qAtc"])
+                    .args([&format!("{server}/postgres"), "-qAtc"])
                     .arg(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
                     .status();
             })
