@@ -84,3 +84,47 @@ async fn metrics_are_for_operators_and_count_requests_by_route_template() {
             .contains("urr_http_requests_total")
     );
 }
+
+#[tokio::test]
+async fn the_cluster_reports_owned_events_leases_and_refusals_per_node() {
+    let app = spawn_app_with(|_| {}).await;
+    let admin = app.admin().await;
+    let (event, _) = app.seated_event(&admin, 1, 2).await;
+    // Serving the seat map takes the event's lease on this node.
+    let map = app.get(&format!("/api/v1/seats/events/{event}")).await;
+    assert_eq!(map.status(), StatusCode::OK);
+    let node = app
+        .state
+        .cluster
+        .as_ref()
+        .expect("every node is a cluster member")
+        .node_id()
+        .to_owned();
+    let series = |text: &str, name: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(name) && l.contains(&format!("node=\"{node}\"")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    // The heartbeat publishes the counters; renewals come every third of the lease.
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = app
+            .get_as("/metrics", &admin)
+            .await
+            .text()
+            .await
+            .expect("text");
+        if series(&text, "urr_cluster_events_owned") >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(series(&text, "urr_cluster_events_owned") >= 1.0, "{text}");
+    assert!(
+        series(&text, "urr_cluster_lease_acquisitions_total") >= 1.0,
+        "{text}"
+    );
+    assert!(text.contains("urr_cluster_refused_writes_total"), "{text}");
+    assert!(text.contains("urr_cluster_failovers_total"), "{text}");
+}

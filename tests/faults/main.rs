@@ -5,6 +5,7 @@
 
 mod checker;
 mod cluster;
+mod measure;
 mod rush;
 mod services;
 mod single_node;

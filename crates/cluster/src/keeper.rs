@@ -80,7 +80,9 @@ impl Cluster {
             if self.draining.load(Ordering::Relaxed) {
                 continue;
             }
-            if let Err(err) = self.membership.heartbeat(&self.counters()).await {
+            let counters = self.counters();
+            crate::telemetry::publish(&self.config.node_id, &counters);
+            if let Err(err) = self.membership.heartbeat(&counters).await {
                 tracing::warn!(%err, "cluster heartbeat failed");
                 continue;
             }

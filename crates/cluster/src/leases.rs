@@ -219,6 +219,7 @@ impl Leases {
             };
             match renewed {
                 Ok(true) => {
+                    crate::telemetry::renewal("renewed");
                     let mut held = lock(&self.held);
                     if let Some(lease) = held.get_mut(&event)
                         && lease.value == value
@@ -227,12 +228,14 @@ impl Leases {
                     }
                 }
                 Ok(false) => {
+                    crate::telemetry::renewal("lost");
                     tracing::warn!(%event, epoch = value.epoch,
                         "the event's lease is gone: another node holds it");
                     self.forget(&fence);
                     lost.push(fence);
                 }
                 Err(err) => {
+                    crate::telemetry::renewal("failed");
                     tracing::warn!(%event, %err, "renewing the event's lease failed");
                 }
             }

@@ -21,6 +21,7 @@ mod membership;
 mod ownership;
 pub mod placement;
 pub mod status;
+mod telemetry;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
