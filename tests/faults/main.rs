@@ -6,6 +6,7 @@
 mod checker;
 mod cluster;
 mod measure;
+mod partition;
 mod rush;
 mod services;
 mod single_node;

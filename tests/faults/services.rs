@@ -26,6 +26,8 @@ fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
 /// Redis as docs/operations.md asks for it: an append-only file synced on every write,
 /// and no eviction.
 pub struct FaultRedis {
+    /// Loopback addresses it listens on; the first is the one `url` names.
+    hosts: Vec<String>,
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
@@ -33,9 +35,15 @@ pub struct FaultRedis {
 
 impl FaultRedis {
     pub fn start() -> FaultRedis {
+        FaultRedis::start_on(&["127.0.0.1".to_owned()])
+    }
+
+    /// Listening on each of `hosts` (loopback addresses).
+    pub fn start_on(hosts: &[String]) -> FaultRedis {
         let dir = std::env::temp_dir().join(format!("urr-fault-redis-{}", Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("redis dir");
         let mut redis = FaultRedis {
+            hosts: hosts.to_vec(),
             port: free_port(),
             dir,
             child: None,
@@ -45,12 +53,17 @@ impl FaultRedis {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        format!("redis://{}:{}/", self.hosts[0], self.port)
     }
 
     fn launch(&mut self) {
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                &self.hosts.join(" "),
+            ])
             .args([
                 "--save",
                 "",
@@ -67,9 +80,10 @@ impl FaultRedis {
             .expect("redis-server starts");
         self.child = Some(child);
         let port = self.port.to_string();
+        let host = self.hosts[0].clone();
         wait_until("redis", || {
             Command::new("redis-cli")
-                .args(["-p", &port, "ping"])
+                .args(["-h", &host, "-p", &port, "ping"])
                 .output()
                 .is_ok_and(|o| o.stdout.starts_with(b"PONG"))
         });
@@ -98,6 +112,7 @@ impl Drop for FaultRedis {
 /// A PostgreSQL server of its own (initdb'd for the test), run as `postgres` when the
 /// test runs as root, as PostgreSQL requires.
 pub struct FaultPostgres {
+    hosts: Vec<String>,
     port: u16,
     dir: PathBuf,
     bin: PathBuf,
@@ -133,6 +148,11 @@ fn as_postgres(program: PathBuf) -> Command {
 
 impl FaultPostgres {
     pub fn start() -> FaultPostgres {
+        FaultPostgres::start_on(&["127.0.0.1".to_owned()])
+    }
+
+    /// Listening on each of `hosts` (loopback addresses).
+    pub fn start_on(hosts: &[String]) -> FaultPostgres {
         let dir = std::env::temp_dir().join(format!("urr-fault-pg-{}", Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("postgres dir");
         let _ = Command::new("chown")
@@ -140,6 +160,7 @@ impl FaultPostgres {
             .arg(&dir)
             .status();
         let postgres = FaultPostgres {
+            hosts: hosts.to_vec(),
             port: free_port(),
             dir,
             bin: postgres_bin(),
@@ -158,13 +179,14 @@ impl FaultPostgres {
 
     /// The server's base URL (no database).
     pub fn server(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}", self.port)
+        format!("postgres://postgres@{}:{}", self.hosts[0], self.port)
     }
 
     fn launch(&self) {
         let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=200",
-            self.port
+            "-p {} -c listen_addresses={} -c unix_socket_directories= -c max_connections=200",
+            self.port,
+            self.hosts.join(",")
         );
         let status = as_postgres(self.bin.join("pg_ctl"))
             .arg("-D")

@@ -38,13 +38,15 @@ pub fn size(var: &str, ci: usize) -> usize {
 
 pub struct Node {
     pub id: String,
+    /// The loopback address it listens on, advertises, and reaches the stores through.
+    pub host: String,
     pub port: u16,
     child: Option<Child>,
 }
 
 impl Node {
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}:{}", self.host, self.port)
     }
 
     fn pid(&self) -> Option<u32> {
@@ -88,6 +90,14 @@ impl Site {
 
     /// A site on `backing`'s servers.
     pub async fn start_on(backing: Backing, nodes: usize, lease_ttl_ms: u64) -> Site {
+        Site::start_on_hosts(backing, vec!["127.0.0.1".to_owned(); nodes], lease_ttl_ms).await
+    }
+
+    /// One node per entry of `hosts`, each on its own loopback address, reaching
+    /// `backing`'s servers at that address too (they must listen there), so that a
+    /// partition can cut one node's traffic by its address alone.
+    pub async fn start_on_hosts(backing: Backing, hosts: Vec<String>, lease_ttl_ms: u64) -> Site {
+        let nodes = hosts.len();
         let server = backing.postgres.clone();
         let id = Uuid::new_v4().simple().to_string()[..16].to_owned();
         let database = format!("urr_fault_{id}");
@@ -118,9 +128,10 @@ impl Site {
             nodes: Vec::new(),
             logs,
         };
-        for i in 0..nodes {
+        for (i, host) in hosts.into_iter().enumerate() {
             site.nodes.push(Node {
                 id: format!("n{}", i + 1),
+                host,
                 port: free_port(),
                 child: None,
             });
@@ -149,6 +160,7 @@ impl Site {
         let i = self.nodes.len();
         self.nodes.push(Node {
             id: format!("n{}", i + 1),
+            host: "127.0.0.1".to_owned(),
             port: free_port(),
             child: None,
         });
@@ -166,14 +178,16 @@ impl Site {
             .expect("node log");
         let err = log.try_clone().expect("node log");
         let child = Command::new(env!("CARGO_BIN_EXE_urr"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", node.port)])
-            .args(["--database-url", &self.db_url()])
+            .args(["serve", "--listen", &format!("{}:{}", node.host, node.port)])
+            .args([
+                "--database-url",
+                &self.db_url().replace("127.0.0.1", &node.host),
+            ])
             .args([
                 "--redis-url",
-                &self.backing.redis,
-                "--redis-prefix",
-                &self.prefix,
+                &self.backing.redis.replace("127.0.0.1", &node.host),
             ])
+            .args(["--redis-prefix", &self.prefix])
             .args(["--jwt-secret", &self.secret, "--payment-sandbox"])
             .args(["--db-max-connections", "8"])
             .args(["--vwr-advance-tick-ms", "100"])
