@@ -197,7 +197,8 @@ impl Drop for PrivatePostgres {
     }
 }
 
-/// A `redis-server` of our own, with an append-only file so queue logs survive restarts.
+/// A `redis-server` of our own, with an append-only file synced on every write so queue
+/// logs survive restarts, and no eviction.
 struct PrivateRedis {
     child: Child,
     port: u16,
@@ -214,7 +215,16 @@ impl PrivateRedis {
         let port = free_port()?;
         let child = Command::new(binary)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "yes", "--daemonize", "no"])
+            // The persistence docs/operations.md asks of any Redis URR runs on.
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .args(["--maxmemory-policy", "noeviction", "--daemonize", "no"])
             .arg("--dir")
             .arg(&dir)
             .arg("--logfile")

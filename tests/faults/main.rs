@@ -7,10 +7,14 @@ mod checker;
 mod cluster;
 mod measure;
 mod partition;
+mod provider;
 mod rush;
 mod services;
 mod single_node;
 mod site;
+/// The Toss stand-in the API tests use, shared as is.
+#[path = "../api/payments/toss.rs"]
+mod toss;
 
 /// One fault run at a time: each runs several nodes and a rush, on two cores.
 pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -17,7 +17,17 @@ pub struct Rush {
 /// Starts a rush of `URR_FAULT_USERS` (CI: `users`) for `URR_FAULT_SEATS` (CI: `seats`)
 /// across every node of `site`, users waiting out a node that is down for up to 60 s.
 pub async fn start(site: &Site, users: usize, seats: usize) -> Rush {
-    let config = LoadgenConfig {
+    start_with(site, users, seats, |_| {}).await
+}
+
+/// [`start`], with the load generator's settings changed by `change`.
+pub async fn start_with(
+    site: &Site,
+    users: usize,
+    seats: usize,
+    change: impl FnOnce(&mut LoadgenConfig),
+) -> Rush {
+    let mut config = LoadgenConfig {
         target: site.targets(),
         users: size("URR_FAULT_USERS", users),
         seats: size("URR_FAULT_SEATS", seats) as u32,
@@ -40,6 +50,7 @@ pub async fn start(site: &Site, users: usize, seats: usize) -> Rush {
         out: std::env::temp_dir().join(format!("urr-fault-rush-{}", Uuid::new_v4())),
         ..LoadgenConfig::default()
     };
+    change(&mut config);
     let (db_url, secret) = (site.db_url(), site.secret.clone());
     // The rush runs on a runtime of its own, as a separate client would, with its own
     // connections to the database it provisions accounts in.

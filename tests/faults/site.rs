@@ -66,6 +66,8 @@ impl Node {
 
 pub struct Site {
     pub backing: Backing,
+    /// Added to every node's command line.
+    extra: Vec<String>,
     pub db: PgPool,
     pub database: String,
     pub prefix: String,
@@ -97,6 +99,16 @@ impl Site {
     /// `backing`'s servers at that address too (they must listen there), so that a
     /// partition can cut one node's traffic by its address alone.
     pub async fn start_on_hosts(backing: Backing, hosts: Vec<String>, lease_ttl_ms: u64) -> Site {
+        Site::start_with(backing, hosts, lease_ttl_ms, Vec::new()).await
+    }
+
+    /// As [`Site::start_on_hosts`], with `extra` added to every node's command line.
+    pub async fn start_with(
+        backing: Backing,
+        hosts: Vec<String>,
+        lease_ttl_ms: u64,
+        extra: Vec<String>,
+    ) -> Site {
         let nodes = hosts.len();
         let server = backing.postgres.clone();
         let id = Uuid::new_v4().simple().to_string()[..16].to_owned();
@@ -120,6 +132,7 @@ impl Site {
         println!("node logs: {}", logs.display());
         let mut site = Site {
             backing,
+            extra,
             db,
             database,
             prefix: format!("urr-fault:{id}:"),
@@ -197,6 +210,7 @@ impl Site {
             .args(["--member-ttl-ms", &self.lease_ttl_ms.to_string()])
             // Every user of a run comes from loopback: no per-address limits in the way.
             .args(["--trusted-proxies", "127.0.0.1/32"])
+            .args(&self.extra)
             .env(
                 "RUST_LOG",
                 std::env::var("URR_FAULT_LOG").unwrap_or("info".into()),

@@ -101,6 +101,13 @@ pub struct LoadgenConfig {
     #[arg(long, env = "URR_LOADGEN_PATIENCE_SECS", default_value_t = 0)]
     pub patience_secs: u64,
 
+    /// Pay through Toss instead of the sandbox: prepare, then confirm with a payment key
+    /// that starts with one of these prefixes, chosen at random per buyer (a provider
+    /// stand-in may act on the prefix: `ok`, `error`, `slow`, `down`, ...). Empty: the
+    /// sandbox (kakaopay, naverpay, transfer).
+    #[arg(long, env = "URR_LOADGEN_TOSS_KEYS", value_delimiter = ',')]
+    pub toss_keys: Vec<String>,
+
     /// How accounts are made.
     #[arg(long, env = "URR_LOADGEN_ACCOUNTS", value_enum, default_value = "http")]
     pub accounts: Accounts,
@@ -146,6 +153,7 @@ impl Default for LoadgenConfig {
             tick_ms: 500,
             hold_ttl_secs: 60,
             patience_secs: 0,
+            toss_keys: Vec::new(),
             accounts: Accounts::Http,
             out: PathBuf::from("target/loadgen"),
             progress: true,

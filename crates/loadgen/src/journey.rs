@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::time::Instant;
-use urr_wire::payments::{PayFor, PaymentView, ProcessRequest};
+use urr_wire::payments::{ConfirmRequest, PayFor, PaymentView, PreparedPayment, ProcessRequest};
 use urr_wire::queue::QueueReply;
 use urr_wire::reservations::{ReservationDetail, ReservationView, SeatHoldRequest};
 use urr_wire::seats::SeatMapView;
@@ -43,6 +43,8 @@ pub struct Run {
     pub sse_open: AtomicUsize,
     pub sse_max: usize,
     pub retries: u32,
+    /// Payment-key prefixes for Toss (`--toss-keys`); empty: the sandbox.
+    pub toss_keys: Vec<String>,
 }
 
 /// Decided before the user arrives, from the run's seed.
@@ -503,29 +505,34 @@ async fn buy(
         report.outcome = Outcome::Abandoned;
         return report;
     }
-    let method = SANDBOX_METHODS[rng.random_range(0..SANDBOX_METHODS.len())];
-    let paid = run
-        .api
-        .call(
-            "pay",
-            run.api
-                .request(Method::POST, "/api/v1/payments/process", &account.caller)
-                .json(&ProcessRequest {
-                    target: PayFor {
-                        reservation_id: Some(reservation),
-                        ..PayFor::default()
-                    },
-                    method: method.to_owned(),
-                }),
-        )
-        .await;
+    let paid = if run.toss_keys.is_empty() {
+        let method = SANDBOX_METHODS[rng.random_range(0..SANDBOX_METHODS.len())];
+        run.api
+            .call(
+                "pay",
+                run.api
+                    .request(Method::POST, "/api/v1/payments/process", &account.caller)
+                    .json(&ProcessRequest {
+                        target: PayFor {
+                            reservation_id: Some(reservation),
+                            ..PayFor::default()
+                        },
+                        method: method.to_owned(),
+                    }),
+            )
+            .await
+    } else {
+        let prefix = &run.toss_keys[rng.random_range(0..run.toss_keys.len())];
+        pay_with_toss(run, account, reservation, prefix).await
+    };
     let done = match &paid {
         Ok(reply) if reply.ok() => reply
             .parse::<PaymentView>()
             .is_ok_and(|paid| paid.status == PaymentStatus::Done),
-        // A retried payment whose first try landed: ask for its outcome, as the page
-        // tells a person to.
-        Ok(reply) if reply.status == 409 && reply.error_code() == Some("payment_in_progress") => {
+        // A retried payment whose first try landed, a provider that answered late or
+        // not at all, a payment received whose ticket is being issued: ask for the
+        // outcome, as the page tells a person to.
+        Ok(reply) if matches!(reply.status, 200 | 409 | 502..=504) => {
             ticket_issued(run, account, reservation).await
         }
         _ => false,
@@ -553,6 +560,43 @@ async fn buy(
         Ok(reply) => report.fail(format!("pay: {} {}", reply.status, reply.body)),
         Err(err) => report.fail(format!("pay: {err}")),
     }
+}
+
+/// Toss as the browser drives it: prepare an order, then (after the provider's window)
+/// confirm it with the payment key the provider gave.
+async fn pay_with_toss(
+    run: &Run,
+    account: &Account,
+    reservation: Uuid,
+    prefix: &str,
+) -> Result<Reply, crate::LoadgenError> {
+    let prepared = run
+        .api
+        .call(
+            "pay_prepare",
+            run.api
+                .request(Method::POST, "/api/v1/payments/prepare", &account.caller)
+                .json(&PayFor {
+                    reservation_id: Some(reservation),
+                    ..PayFor::default()
+                }),
+        )
+        .await?;
+    let Ok(order) = prepared.parse::<PreparedPayment>() else {
+        return Ok(prepared);
+    };
+    run.api
+        .call(
+            "pay",
+            run.api
+                .request(Method::POST, "/api/v1/payments/confirm", &account.caller)
+                .json(&ConfirmRequest {
+                    payment_key: format!("{prefix}_{}", Uuid::new_v4().simple()),
+                    order_id: order.order_id,
+                    amount: order.amount,
+                }),
+        )
+        .await
 }
 
 /// Follows a reservation whose payment is being settled until it is confirmed (true) or

@@ -92,6 +92,7 @@ pub async fn run(
         sse_open: AtomicUsize::new(0),
         sse_max: config.sse_max,
         retries: config.retries,
+        toss_keys: config.toss_keys.clone(),
     });
     let mut rng = StdRng::seed_from_u64(config.seed);
     let spread = Duration::from_secs(config.arrival_secs);
