@@ -13,6 +13,7 @@ mod services;
 mod single_node;
 mod site;
 /// The Toss stand-in the API tests use, shared as is.
+#[allow(clippy::unwrap_used)]
 #[path = "../api/payments/toss.rs"]
 mod toss;
 
