@@ -93,4 +93,13 @@ test('pages fit a phone screen, in English and Korean', async () => {
   await H.signIn(ops, node, operator.email, { next: '/admin' });
   await visit(ops, '/admin', 'admin-events');
   await visit(ops, `/admin/events/${seated.id}`, 'admin-event-closed-room');
+  // The cluster page: this node live among the members, and the event it owns (the
+  // fan's seat map above made it take the event's lease).
+  await ops.goto(node.url + '/admin/cluster');
+  await ops.getByRole('heading', { name: 'Cluster' }).waitFor();
+  const me = ops.locator('[data-testid="cluster"] tr[data-node]');
+  await me.first().waitFor();
+  assert.match(await me.first().innerText(), /Live/);
+  await ops.locator(`tr[data-event="${seated.id}"]`).waitFor();
+  await H.screenshot(ops, 'admin-cluster');
 });
