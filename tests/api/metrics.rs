@@ -128,3 +128,120 @@ async fn the_cluster_reports_owned_events_leases_and_refusals_per_node() {
     assert!(text.contains("urr_cluster_refused_writes_total"), "{text}");
     assert!(text.contains("urr_cluster_failovers_total"), "{text}");
 }
+
+#[tokio::test]
+async fn the_tier1_room_and_the_event_bus_report_where_they_stand() {
+    let app = spawn_app_with(|_| {}).await;
+    let admin = app.admin().await;
+    let (event, _) = app.seated_event(&admin, 1, 2).await;
+    let open = app
+        .post_as(
+            &format!("/vwr-api/vwr/admin/rooms/{event}/open"),
+            &serde_json::json!({"batch": 500, "intervalSecs": 1}),
+            &admin,
+        )
+        .await;
+    assert_eq!(open.status(), StatusCode::OK);
+    for name in ["a", "b", "c"] {
+        let fan = app.quick_user(name).await;
+        let joined = app
+            .post_as(
+                &format!("/vwr-api/vwr/assign/{event}"),
+                &serde_json::json!({}),
+                &fan,
+            )
+            .await;
+        assert_eq!(joined.status(), StatusCode::OK);
+    }
+    let label = format!("event=\"{event}\"");
+    let value = |text: &str, name: &str, labels: &[&str]| {
+        text.lines()
+            .filter(|l| l.starts_with(name) && labels.iter().all(|n| l.contains(n)))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    // The advancer lets the three through within a tick or two; the relay and consumers
+    // read their gauges as they start.
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = app
+            .get_as("/metrics", &admin)
+            .await
+            .text()
+            .await
+            .expect("text");
+        if value(&text, "urr_tier1_serving", &[&label]) >= 3.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        value(&text, "urr_tier1_joins_total", &[&label]),
+        3.0,
+        "{text}"
+    );
+    assert_eq!(
+        value(&text, "urr_tier1_positions_issued", &[&label]),
+        3.0,
+        "{text}"
+    );
+    assert!(
+        value(&text, "urr_tier1_serving", &[&label]) >= 3.0,
+        "{text}"
+    );
+    assert_eq!(value(&text, "urr_tier1_waiting", &[&label]), 0.0, "{text}");
+    for bus in [
+        "urr_bus_outbox_unpublished",
+        "urr_bus_outbox_lag_seconds",
+        "urr_bus_pending{",
+    ] {
+        assert!(text.contains(bus), "{bus} missing:\n{text}");
+    }
+}
+
+/// Every metric the Grafana dashboard (docs/grafana/urr.json) queries is one the code
+/// emits, so the dashboard cannot drift into names nothing exports.
+#[test]
+fn the_dashboard_queries_only_metrics_the_code_emits() {
+    fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
+        let mut names = std::collections::BTreeSet::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("urr_") {
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+                .unwrap_or(tail.len());
+            names.insert(tail[..end].to_owned());
+            rest = &tail[end..];
+        }
+        names
+    }
+    fn sources(dir: &std::path::Path, out: &mut String) {
+        for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push_str(&std::fs::read_to_string(&path).expect("read source"));
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dashboard =
+        std::fs::read_to_string(root.join("docs/grafana/urr.json")).expect("the dashboard");
+    let mut code = String::new();
+    sources(&root.join("crates"), &mut code);
+    let emitted: std::collections::BTreeSet<String> = metric_names(&code)
+        .into_iter()
+        .filter(|n| code.contains(&format!("\"{n}\"")))
+        .collect();
+    let queried = metric_names(&dashboard);
+    assert!(queried.len() > 15, "{queried:?}");
+    for name in queried {
+        let base = name.strip_suffix("_bucket").unwrap_or(&name).to_owned();
+        assert!(
+            emitted.contains(&base),
+            "the dashboard queries {name}, which no crate emits"
+        );
+    }
+}

@@ -346,8 +346,18 @@ impl Consumer {
     /// The poll in progress finishes first, so no handler is cut off mid-transaction.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
         tokio::pin!(shutdown);
+        let mut gauges_at = tokio::time::Instant::now();
         loop {
-            let pause = match self.poll_once().await {
+            let polled = self.poll_once().await;
+            if let Ok(report) = &polled {
+                crate::telemetry::polled(&self.group, report);
+            }
+            // After a poll, so the group exists.
+            if tokio::time::Instant::now() >= gauges_at {
+                crate::telemetry::pending_gauges(&self.kv, &self.group, &self.topics).await;
+                gauges_at += crate::telemetry::GAUGES_EVERY;
+            }
+            let pause = match polled {
                 Ok(report) if report.is_idle() => self.config.idle_poll,
                 Ok(_) => Duration::ZERO,
                 Err(err) => {

@@ -139,6 +139,12 @@ pub async fn topics(kv: &Kv) -> Result<Vec<String>, BusError> {
     Ok(found)
 }
 
+/// How many dead letters `topic` has.
+pub async fn len(kv: &Kv, topic: &str) -> Result<usize, BusError> {
+    let mut conn = kv.conn();
+    Ok(conn.xlen(kv.key(&dlq_topic(topic))).await?)
+}
+
 /// Up to `limit` dead letters of `topic`, oldest first.
 pub async fn list(kv: &Kv, topic: &str, limit: usize) -> Result<Vec<DeadLetter>, BusError> {
     let mut conn = kv.conn();

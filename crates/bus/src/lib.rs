@@ -14,6 +14,7 @@ pub mod event;
 pub mod relay;
 pub mod retry;
 mod store;
+mod telemetry;
 
 pub use cli::StreamsCommand;
 pub use consumer::{Consumer, ConsumerConfig, Handler, HandlerError, PollReport, Tx};

@@ -76,8 +76,17 @@ impl Relay {
     /// Cycles until `shutdown` resolves; a failed cycle is logged and the next retries it.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
         tokio::pin!(shutdown);
+        let mut gauges_at = tokio::time::Instant::now();
         loop {
-            let pause = match self.relay_once().await {
+            if tokio::time::Instant::now() >= gauges_at {
+                crate::telemetry::relay_gauges(&self.db, &self.kv).await;
+                gauges_at += crate::telemetry::GAUGES_EVERY;
+            }
+            let relayed = self.relay_once().await;
+            if let Ok(n) = &relayed {
+                crate::telemetry::relayed(*n);
+            }
+            let pause = match relayed {
                 // A full batch means more may be waiting: go again at once.
                 Ok(n) if n as i64 >= self.config.batch => Duration::ZERO,
                 Ok(_) => self.config.interval,

@@ -64,3 +64,13 @@ pub(crate) async fn unpublished_count(db: &PgPool) -> Result<i64, sqlx::Error> {
         .fetch_one(db)
         .await
 }
+
+/// Rows waiting for the relay, and the age in seconds of the oldest (0 when none).
+pub(crate) async fn backlog(db: &PgPool) -> Result<(i64, f64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0) \
+         FROM outbox WHERE published_at IS NULL",
+    )
+    .fetch_one(db)
+    .await
+}

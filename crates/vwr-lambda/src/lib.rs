@@ -25,6 +25,7 @@ mod error;
 mod http;
 mod identity;
 pub mod joiner;
+mod metrics;
 mod operator;
 mod request;
 mod room_cache;

@@ -219,6 +219,7 @@ impl<S: VwrStore> WaitingRoom<S> {
         };
         let kept = self.store.keep_place(event, &record, stale, now).await?;
         if kept == record.request_id {
+            crate::metrics::joined(event);
             return Ok(assignment(&room, &record, now));
         }
         // Another join of this user won the race; this one's ticket stays unclaimed and
@@ -372,6 +373,7 @@ impl<S: VwrStore> WaitingRoom<S> {
                     .await?
             {
                 self.cache.forget(event);
+                crate::metrics::standing(event, &state, room.next_position, state.phase(now));
                 return Ok(step);
             }
         }

@@ -1,0 +1,29 @@
+//! What the Tier-1 room reports to Prometheus when it runs in a node (names in
+//! `docs/operations.md#metrics`; on Lambda no recorder is installed and these cost
+//! nothing): joins, and after each advancer step where the room stands.
+
+use crate::domain::ids::EventId;
+use crate::domain::room::{Phase, RoomState};
+
+/// A new place was given (not a repeat of someone's existing one).
+pub(crate) fn joined(event: &EventId) {
+    metrics::counter!("urr_tier1_joins_total", "event" => event.to_string()).increment(1);
+}
+
+/// The room after an advancer step: the last position let through, places given so far,
+/// and how many hold a place not yet let through (in the pre-queue before the sale
+/// opens, which `phase` says).
+pub(crate) fn standing(event: &EventId, state: &RoomState, next_position: u64, phase: Phase) {
+    let event = event.to_string();
+    let waiting = next_position.saturating_sub(state.serving_counter) as f64;
+    metrics::gauge!("urr_tier1_serving", "event" => event.clone())
+        .set(state.serving_counter as f64);
+    metrics::gauge!("urr_tier1_positions_issued", "event" => event.clone())
+        .set(next_position as f64);
+    let (waiting_now, pre_queue) = match phase {
+        Phase::PreQueue { .. } => (0.0, waiting),
+        _ => (waiting, 0.0),
+    };
+    metrics::gauge!("urr_tier1_waiting", "event" => event.clone()).set(waiting_now);
+    metrics::gauge!("urr_tier1_pre_queue", "event" => event).set(pre_queue);
+}
