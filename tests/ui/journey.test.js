@@ -146,6 +146,11 @@ test('a fan goes from the list through both tiers to a confirmed ticket', async 
 
   // The operator's watch saw both admissions; the sold seats show in the counts.
   await H.eventually(async () => Number(await ops.getByTestId('watch-admitted').textContent()) >= 2, { what: 'admissions in the watch' });
+  // Live charts of the queue and the sales: one line each, drawn from the samples so far.
+  for (const chart of ['chart-waiting', 'chart-active', 'chart-sold']) {
+    const points = await ops.getByTestId(chart).locator('polyline').getAttribute('points');
+    assert.ok(points.split(' ').length >= 2, `${chart} has a line: ${points}`);
+  }
   await H.screenshot(ops, 'admin-event');
 
   // A refund from "my reservations" releases the seats.

@@ -231,6 +231,8 @@ export const en = {
   'admin.watch.seats': 'Seats',
   'admin.watch.seatsValue': '{available} free · {held} held · {sold} sold',
   'admin.watch.chart': 'People waiting, last 2 minutes',
+  'admin.watch.chartActive': 'People shopping (active), last 2 minutes',
+  'admin.watch.chartSold': 'Seats sold per 2 s, last 2 minutes',
 
   'cluster.title': 'Cluster',
   'cluster.thisNode': 'this node',

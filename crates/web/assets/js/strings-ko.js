@@ -231,6 +231,8 @@ export const ko = {
   'admin.watch.seats': '좌석',
   'admin.watch.seatsValue': '남음 {available} · 선점 {held} · 판매 {sold}',
   'admin.watch.chart': '최근 2분간 대기 인원',
+  'admin.watch.chartActive': '최근 2분간 입장 중인 인원',
+  'admin.watch.chartSold': '최근 2분간 2초당 판매 좌석',
 
   'cluster.title': '클러스터',
   'cluster.thisNode': '이 노드',

@@ -145,7 +145,16 @@ function watchCard(ctx, eventId) {
   const figures = h('div', { class: 'stats', 'data-testid': 'queue-watch' });
   const chart = h('div', { class: 'chart' });
   const seats = h('p', { class: 'muted', 'data-testid': 'watch-seats' });
-  const history = [];
+  // The last 2 minutes, one sample per refresh: people waiting and shopping, and the
+  // seats sold in each interval (the sales rate).
+  const history = { waiting: [], active: [], sold: [] };
+  let lastSold = null;
+  const keep = (series, value) => {
+    series.push(value);
+    if (series.length > 60) series.shift();
+  };
+  const chartOf = (values, label, id) =>
+    h('figure', { class: 'chart__item', 'data-testid': id }, sparkline(values, { label }), h('figcaption', { class: 'muted' }, label));
   const stat = (label, value, id) => h('div', { class: 'stat' }, h('span', { class: 'stat__label' }, label), h('strong', { class: 'stat__value', 'data-testid': id }, value));
   const refresh = async () => {
     let o;
@@ -157,8 +166,10 @@ function watchCard(ctx, eventId) {
     }
     if (!ctx.alive) return;
     const perMinute = Math.round((o.admittedPerSecond ?? 0) * 60);
-    history.push(o.waiting);
-    if (history.length > 60) history.shift();
+    keep(history.waiting, o.waiting);
+    keep(history.active, o.active);
+    keep(history.sold, lastSold === null ? 0 : Math.max(0, o.seats.sold - lastSold));
+    lastSold = o.seats.sold;
     replace(
       figures,
       stat(t('admin.watch.waiting'), number(o.waiting), 'watch-waiting'),
@@ -167,7 +178,12 @@ function watchCard(ctx, eventId) {
       stat(t('admin.watch.admitted'), number(o.totalAdmitted), 'watch-admitted'),
     );
     seats.textContent = `${t('admin.watch.seats')}: ${t('admin.watch.seatsValue', o.seats)}`;
-    replace(chart, sparkline(history, { label: t('admin.watch.chart') }), h('p', { class: 'muted' }, t('admin.watch.chart')));
+    replace(
+      chart,
+      chartOf(history.waiting, t('admin.watch.chart'), 'chart-waiting'),
+      chartOf(history.active, t('admin.watch.chartActive'), 'chart-active'),
+      chartOf(history.sold, t('admin.watch.chartSold'), 'chart-sold'),
+    );
   };
   refresh();
   ctx.every(2000, refresh);
