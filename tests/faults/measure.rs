@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::site::{Site, size};
+use crate::site::{Backing, Site, size};
 use crate::{ONE_AT_A_TIME, rush};
 
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {
@@ -18,7 +18,14 @@ fn ms(h: &Histogram<u64>, q: f64) -> f64 {
 #[ignore = "a measurement: scripts/faults.sh measure"]
 async fn forwarding_overhead() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let site = Site::start(2, 5_000).await;
+    // Rate limits off: one caller asks thousands of times in a row.
+    let site = Site::start_with(
+        Backing::shared(),
+        vec!["127.0.0.1".to_owned(); 2],
+        5_000,
+        vec!["--rate-limits=false".to_owned()],
+    )
+    .await;
     let backend = urr_loadgen::Backend {
         db: site.db.clone(),
         keys: urr_auth::TokenKeys::new(site.secret.as_bytes()),
