@@ -38,6 +38,20 @@ const MAX_SEATS_PER_ROW: i64 = 200;
 /// The largest venue we model; bounds the rows one request can create.
 const MAX_SEATS: i64 = 100_000;
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/artists",
+    tag = "admin",
+    summary = "Create an artist (admin)",
+    request_body = urr_wire::admin::ArtistRequest,
+    responses(
+        (status = 201, description = "OK", body = urr_wire::artists::ArtistView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn create_artist(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -53,6 +67,21 @@ pub async fn create_artist(
     Ok((StatusCode::CREATED, Json(artist_view(created))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/events",
+    tag = "admin",
+    summary = "Create an event with its seat layout or ticket types (admin)",
+    request_body = urr_wire::admin::CreateEventRequest,
+    responses(
+        (status = 201, description = "OK", body = urr_wire::events::EventDetailView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn create_event(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -169,6 +198,22 @@ fn check_window(
     Ok(())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/events/{id}",
+    tag = "admin",
+    summary = "Edit an event (admin)",
+    params(("id" = Uuid, Path, description = "The event's id")),
+    request_body = urr_wire::admin::UpdateEventRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::events::EventDetailView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn update_event(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -205,6 +250,23 @@ pub async fn update_event(
     )))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/events/{id}/status",
+    tag = "admin",
+    summary = "Set an event's status (admin)",
+    params(("id" = Uuid, Path, description = "The event's id")),
+    request_body = urr_wire::admin::StatusRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::events::EventDetailView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn set_status(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -249,6 +311,22 @@ fn settings_view(s: &QueueSettings) -> QueueSettingsView {
 }
 
 /// Changes an event's queue and hold settings; a running actor applies them at once.
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/events/{id}/queue",
+    tag = "admin",
+    summary = "Change an event's queue settings (admin)",
+    params(("id" = Uuid, Path, description = "The event's id")),
+    request_body = urr_wire::admin::QueueSettingsRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::admin::QueueSettingsView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn queue_settings(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -299,6 +377,21 @@ pub async fn queue_settings(
 }
 
 /// The operator's view of an event's queue: settings, waiting, active, admissions.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/events/{id}/queue",
+    tag = "admin",
+    summary = "An event's queue: settings and figures (admin)",
+    params(("id" = Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::admin::QueueOverview),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn queue_overview(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -326,6 +419,22 @@ const MAX_PRESALE_WINDOWS: usize = 10;
 
 /// Sets an event's members-only pre-sale windows. Only an event whose artist has a fan
 /// club can have them (nobody else could buy in them).
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/events/{id}/presales",
+    tag = "admin",
+    summary = "Set an event's pre-sale windows (admin)",
+    params(("id" = Uuid, Path, description = "The event's id")),
+    request_body = urr_wire::admin::PresalesRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::admin::PresalesView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn presales(
     State(state): State<AppState>,
     _admin: AdminUser,

@@ -23,13 +23,25 @@ pub fn artist_view(a: Artist) -> ArtistView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     q: Option<String>,
     page: Option<i64>,
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/artists",
+    tag = "catalog",
+    summary = "List artists",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::artists::ArtistList),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -43,6 +55,18 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/artists/{id}",
+    tag = "catalog",
+    summary = "An artist",
+    params(("id" = Uuid, Path, description = "The artist's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::artists::ArtistView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn detail(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,

@@ -97,8 +97,9 @@ fn comment_view(c: Comment) -> CommentView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct PostQuery {
     artist_id: Option<Uuid>,
     event_id: Option<Uuid>,
@@ -106,6 +107,17 @@ pub struct PostQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/community/posts",
+    tag = "community",
+    summary = "List posts",
+    params(PostQuery),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::community::PostList),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn list_posts(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<PostQuery>,
@@ -124,6 +136,20 @@ pub async fn list_posts(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/community/posts",
+    tag = "community",
+    summary = "Write a post",
+    request_body = urr_wire::community::CreatePostRequest,
+    responses(
+        (status = 201, description = "OK", body = urr_wire::community::PostView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn create_post(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -153,6 +179,18 @@ async fn visible_post(state: &AppState, id: Uuid, admin: bool) -> ApiResult<Post
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/community/posts/{id}",
+    tag = "community",
+    summary = "A post",
+    params(("id" = Uuid, Path, description = "The post's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::community::PostView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn get_post(
     State(state): State<AppState>,
     user: MaybeUser,
@@ -180,6 +218,22 @@ fn forbid_unless_author_or_admin(author: Uuid, user: &CurrentUser, what: &str) -
     forbid_unless_author(author, user, what)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/community/posts/{id}",
+    tag = "community",
+    summary = "Edit the caller's post",
+    params(("id" = Uuid, Path, description = "The post's id")),
+    request_body = urr_wire::community::UpdatePostRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::community::PostView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn update_post(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -198,6 +252,21 @@ pub async fn update_post(
     Ok(Json(post_view(updated)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/community/posts/{id}",
+    tag = "community",
+    summary = "Delete the caller's post",
+    params(("id" = Uuid, Path, description = "The post's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn delete_post(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -211,12 +280,25 @@ pub async fn delete_post(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     page: Option<i64>,
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/community/posts/{id}/comments",
+    tag = "community",
+    summary = "A post's comments",
+    params(("id" = Uuid, Path, description = "The post's id"), PageQuery),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::community::CommentList),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn list_comments(
     State(state): State<AppState>,
     user: MaybeUser,
@@ -234,6 +316,21 @@ pub async fn list_comments(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/community/posts/{id}/comments",
+    tag = "community",
+    summary = "Comment on a post",
+    params(("id" = Uuid, Path, description = "The post's id")),
+    request_body = urr_wire::community::CommentRequest,
+    responses(
+        (status = 201, description = "OK", body = urr_wire::community::CommentView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn create_comment(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -258,6 +355,22 @@ async fn visible_comment(state: &AppState, id: Uuid, admin: bool) -> ApiResult<C
     }
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/community/comments/{id}",
+    tag = "community",
+    summary = "Edit the caller's comment",
+    params(("id" = Uuid, Path, description = "The comment's id")),
+    request_body = urr_wire::community::CommentRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::community::CommentView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn update_comment(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -272,6 +385,21 @@ pub async fn update_comment(
     )))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/community/comments/{id}",
+    tag = "community",
+    summary = "Delete the caller's comment",
+    params(("id" = Uuid, Path, description = "The comment's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn delete_comment(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -286,6 +414,22 @@ pub async fn delete_comment(
 }
 
 /// Admin moderation: hide (or show again) any post.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/community/posts/{id}",
+    tag = "admin",
+    summary = "Hide or show a post (admin)",
+    params(("id" = Uuid, Path, description = "The post's id")),
+    request_body = urr_wire::community::ModerationRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::community::PostView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn moderate_post(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -302,6 +446,22 @@ pub async fn moderate_post(
 }
 
 /// Admin moderation: hide (or show again) any comment.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/community/comments/{id}",
+    tag = "admin",
+    summary = "Hide or show a comment (admin)",
+    params(("id" = Uuid, Path, description = "The comment's id")),
+    request_body = urr_wire::community::ModerationRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::community::CommentView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn moderate_comment(
     State(state): State<AppState>,
     _admin: AdminUser,

@@ -30,12 +30,24 @@ fn news_view(n: News) -> NewsView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     page: Option<i64>,
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/news",
+    tag = "news",
+    summary = "List news",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::news::NewsList),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -48,6 +60,18 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/news/{id}",
+    tag = "news",
+    summary = "A news item",
+    params(("id" = Uuid, Path, description = "The news item's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::news::NewsView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn detail(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -58,6 +82,20 @@ pub async fn detail(
     Ok(Json(news_view(item)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/news",
+    tag = "news",
+    summary = "Publish news (admin)",
+    request_body = urr_wire::news::NewsRequest,
+    responses(
+        (status = 201, description = "OK", body = urr_wire::news::NewsView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -69,6 +107,22 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(news_view(item))))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/news/{id}",
+    tag = "news",
+    summary = "Edit news (admin)",
+    params(("id" = Uuid, Path, description = "The news item's id")),
+    request_body = urr_wire::news::NewsPatch,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::news::NewsView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -90,6 +144,21 @@ pub async fn update(
     Ok(Json(news_view(item)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/news/{id}",
+    tag = "news",
+    summary = "Delete news (admin)",
+    params(("id" = Uuid, Path, description = "The news item's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     _admin: AdminUser,
