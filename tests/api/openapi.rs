@@ -85,6 +85,14 @@ async fn the_document_is_openapi_3_1_with_the_error_shape_and_security() {
     for scheme in ["bearer", "accessCookie", "entryToken", "entryCookie"] {
         assert!(schemes.contains_key(scheme), "{scheme}");
     }
+    // Closed sets of words are documented as they travel (`on_sale`), not as the Rust
+    // variants are named (`OnSale`).
+    let status = &doc["components"]["schemas"]["EventStatus"];
+    assert_eq!(
+        status["enum"],
+        serde_json::json!(["upcoming", "on_sale", "sold_out", "ended", "cancelled"]),
+        "{status}"
+    );
     let error = &doc["components"]["schemas"]["ErrorBody"];
     assert_eq!(error["required"], serde_json::json!(["error"]));
     // Every security requirement names a declared scheme; every operation documents the
