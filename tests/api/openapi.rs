@@ -95,6 +95,28 @@ async fn the_document_is_openapi_3_1_with_the_error_shape_and_security() {
     );
     let error = &doc["components"]["schemas"]["ErrorBody"];
     assert_eq!(error["required"], serde_json::json!(["error"]));
+    // Every operation has its own id, which the response links name.
+    let all = operations(&doc);
+    let ids: BTreeSet<&str> = all
+        .iter()
+        .map(|(method, path, operation)| {
+            operation["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"))
+        })
+        .collect();
+    assert_eq!(ids.len(), all.len(), "operationIds are unique");
+    let mut links = 0;
+    for (method, path, operation) in &all {
+        for response in operation["responses"].as_object().into_iter().flatten() {
+            for link in response.1["links"].as_object().into_iter().flatten() {
+                links += 1;
+                let target = link.1["operationId"].as_str().unwrap_or_default();
+                assert!(ids.contains(target), "{method} {path}: link to {target}");
+            }
+        }
+    }
+    assert!(links > 10, "{links} links");
     // Every security requirement names a declared scheme; every operation documents the
     // error shape for the statuses it does not list.
     for (method, path, operation) in operations(&doc) {

@@ -101,6 +101,7 @@ pub async fn track(request: Request, next: Next) -> Response {
 /// `/metrics` on the node's own listener: an admin, or the metrics token.
 #[utoipa::path(
     get,
+    operation_id = "metrics_page",
     path = "/metrics",
     tag = "node",
     summary = "Prometheus metrics (an admin, or the metrics token)",

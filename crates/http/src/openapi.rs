@@ -175,6 +175,7 @@ impl Document {
 /// The OpenAPI document of this node.
 #[utoipa::path(
     get,
+    operation_id = "openapi_document",
     path = "/api/openapi.json",
     tag = "node",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object))
@@ -186,6 +187,7 @@ pub async fn document(Extension(doc): Extension<Document>) -> Response {
 /// The API reference page: renders `/api/openapi.json` in the browser, no CDN.
 #[utoipa::path(
     get,
+    operation_id = "openapi_docs_page",
     path = "/api/docs",
     tag = "node",
     responses((status = 200, description = "An HTML page", content_type = "text/html", body = String))

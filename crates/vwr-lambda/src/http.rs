@@ -63,6 +63,7 @@ pub fn documented_router<S: VwrStore>(
 
 #[utoipa::path(
     get,
+    operation_id = "tier1_status",
     path = "/vwr/status/{event_id}",
     tag = "tier1",
     summary = "Whether an event's waiting room is active, and its counters",
@@ -85,6 +86,7 @@ async fn status<S: VwrStore>(
 /// clients sent `{userId}`) is not read.
 #[utoipa::path(
     post,
+    operation_id = "tier1_assign",
     path = "/vwr/assign/{event_id}",
     tag = "tier1",
     summary = "Take the caller's one place in the room (the same place when asked again)",
@@ -113,6 +115,7 @@ async fn assign<S: VwrStore>(
 /// parameter, which old clients send, is not read).
 #[utoipa::path(
     get,
+    operation_id = "tier1_check",
     path = "/vwr/check/{event_id}/{request_id}",
     tag = "tier1",
     summary = "The caller's place; a Tier-1 token once admitted",
@@ -143,6 +146,7 @@ async fn check<S: VwrStore>(
 
 #[utoipa::path(
     get,
+    operation_id = "tier1_shuffle",
     path = "/vwr/shuffle/{event_id}",
     tag = "tier1",
     summary = "The published draw of an event's pre-queue",

@@ -105,6 +105,7 @@ type EventPath = Result<Path<String>, PathRejection>;
 
 #[utoipa::path(
     post,
+    operation_id = "tier1_operator_close",
     path = "/vwr/admin/rooms/{event_id}/close",
     tag = "tier1",
     summary = "Close the room",
@@ -128,6 +129,7 @@ async fn close<S: VwrStore>(
 
 #[utoipa::path(
     post,
+    operation_id = "tier1_operator_pause",
     path = "/vwr/admin/rooms/{event_id}/pause",
     tag = "tier1",
     summary = "Pause admissions",
@@ -151,6 +153,7 @@ async fn pause<S: VwrStore>(
 
 #[utoipa::path(
     post,
+    operation_id = "tier1_operator_resume",
     path = "/vwr/admin/rooms/{event_id}/resume",
     tag = "tier1",
     summary = "Resume admissions",
@@ -174,6 +177,7 @@ async fn resume<S: VwrStore>(
 
 #[utoipa::path(
     post,
+    operation_id = "tier1_operator_hold",
     path = "/vwr/admin/rooms/{event_id}/hold",
     tag = "tier1",
     summary = "Hold everyone in the room",
@@ -197,6 +201,7 @@ async fn hold<S: VwrStore>(
 
 #[utoipa::path(
     post,
+    operation_id = "tier1_operator_release",
     path = "/vwr/admin/rooms/{event_id}/release",
     tag = "tier1",
     summary = "Release the hold",
@@ -220,6 +225,7 @@ async fn release<S: VwrStore>(
 
 #[utoipa::path(
     post,
+    operation_id = "tier1_operator_publish_seed",
     path = "/vwr/admin/rooms/{event_id}/publish-seed",
     tag = "tier1",
     summary = "Publish the pre-queue's shuffle seed",
@@ -243,6 +249,7 @@ async fn publish_seed<S: VwrStore>(
 
 #[utoipa::path(
     get,
+    operation_id = "tier1_operator_view",
     path = "/vwr/admin/rooms/{event_id}",
     tag = "tier1",
     summary = "An event's room as operators see it",
@@ -288,6 +295,7 @@ struct OpenBody {
 
 #[utoipa::path(
     post,
+    operation_id = "tier1_operator_open",
     path = "/vwr/admin/rooms/{event_id}/open",
     tag = "tier1",
     summary = "Open the room (no body: the defaults)",
@@ -340,6 +348,7 @@ struct ScheduleBody {
 
 #[utoipa::path(
     post,
+    operation_id = "tier1_operator_schedule",
     path = "/vwr/admin/rooms/{event_id}/schedule",
     tag = "tier1",
     summary = "Schedule a pre-queue and the sale opening",

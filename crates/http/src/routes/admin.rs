@@ -40,12 +40,19 @@ const MAX_SEATS: i64 = 100_000;
 
 #[utoipa::path(
     post,
+    operation_id = "admin_create_artist",
     path = "/api/v1/admin/artists",
     tag = "admin",
     summary = "Create an artist (admin)",
     request_body = urr_wire::admin::ArtistRequest,
     responses(
-        (status = 201, description = "OK", body = urr_wire::artists::ArtistView),
+        (status = 201, description = "OK", body = urr_wire::artists::ArtistView,
+            links(
+                ("GetArtist" = (operation_id = "artists_detail", parameters(("id" = "$response.body#/id")))),
+                ("GetClub" = (operation_id = "memberships_club", parameters(("id" = "$response.body#/id")))),
+                ("PutClub" = (operation_id = "memberships_put_club", parameters(("id" = "$response.body#/id"))))
+            )
+        ),
         (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
         (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
         (status = 403, description = "Forbidden", body = urr_wire::ErrorBody)
@@ -69,12 +76,26 @@ pub async fn create_artist(
 
 #[utoipa::path(
     post,
+    operation_id = "admin_create_event",
     path = "/api/v1/admin/events",
     tag = "admin",
     summary = "Create an event with its seat layout or ticket types (admin)",
     request_body = urr_wire::admin::CreateEventRequest,
     responses(
-        (status = 201, description = "OK", body = urr_wire::events::EventDetailView),
+        (status = 201, description = "OK", body = urr_wire::events::EventDetailView,
+            links(
+                ("GetEvent" = (operation_id = "events_detail", parameters(("id" = "$response.body#/id")))),
+                ("GetBookingRules" = (operation_id = "site_booking_rules", parameters(("id" = "$response.body#/id")))),
+                ("GetSeats" = (operation_id = "seats_for_event", parameters(("event_id" = "$response.body#/id")))),
+                ("JoinQueue" = (operation_id = "queue_check", parameters(("event_id" = "$response.body#/id")))),
+                ("GetQueue" = (operation_id = "admin_queue_overview", parameters(("id" = "$response.body#/id")))),
+                ("GetStats" = (operation_id = "stats_event", parameters(("event_id" = "$response.body#/id")))),
+                ("UpdateEvent" = (operation_id = "admin_update_event", parameters(("id" = "$response.body#/id")))),
+                ("SetStatus" = (operation_id = "admin_set_status", parameters(("id" = "$response.body#/id")))),
+                ("SetPresales" = (operation_id = "admin_presales", parameters(("id" = "$response.body#/id")))),
+                ("GetQueueLog" = (operation_id = "queue_audit_queue_log", parameters(("id" = "$response.body#/id"))))
+            )
+        ),
         (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
         (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
         (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
@@ -200,6 +221,7 @@ fn check_window(
 
 #[utoipa::path(
     patch,
+    operation_id = "admin_update_event",
     path = "/api/v1/admin/events/{id}",
     tag = "admin",
     summary = "Edit an event (admin)",
@@ -252,6 +274,7 @@ pub async fn update_event(
 
 #[utoipa::path(
     patch,
+    operation_id = "admin_set_status",
     path = "/api/v1/admin/events/{id}/status",
     tag = "admin",
     summary = "Set an event's status (admin)",
@@ -313,6 +336,7 @@ fn settings_view(s: &QueueSettings) -> QueueSettingsView {
 /// Changes an event's queue and hold settings; a running actor applies them at once.
 #[utoipa::path(
     put,
+    operation_id = "admin_queue_settings",
     path = "/api/v1/admin/events/{id}/queue",
     tag = "admin",
     summary = "Change an event's queue settings (admin)",
@@ -379,6 +403,7 @@ pub async fn queue_settings(
 /// The operator's view of an event's queue: settings, waiting, active, admissions.
 #[utoipa::path(
     get,
+    operation_id = "admin_queue_overview",
     path = "/api/v1/admin/events/{id}/queue",
     tag = "admin",
     summary = "An event's queue: settings and figures (admin)",
@@ -421,6 +446,7 @@ const MAX_PRESALE_WINDOWS: usize = 10;
 /// club can have them (nobody else could buy in them).
 #[utoipa::path(
     put,
+    operation_id = "admin_presales",
     path = "/api/v1/admin/events/{id}/presales",
     tag = "admin",
     summary = "Set an event's pre-sale windows (admin)",

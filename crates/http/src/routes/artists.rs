@@ -33,6 +33,7 @@ pub struct ListQuery {
 
 #[utoipa::path(
     get,
+    operation_id = "artists_list",
     path = "/api/v1/artists",
     tag = "catalog",
     summary = "List artists",
@@ -57,6 +58,7 @@ pub async fn list(
 
 #[utoipa::path(
     get,
+    operation_id = "artists_detail",
     path = "/api/v1/artists/{id}",
     tag = "catalog",
     summary = "An artist",

@@ -42,6 +42,7 @@ fn user_view(user: User) -> UserView {
 
 #[utoipa::path(
     post,
+    operation_id = "auth_register",
     path = "/api/v1/auth/register",
     tag = "auth",
     summary = "Create an account and sign in",
@@ -82,6 +83,7 @@ pub async fn register(
 
 #[utoipa::path(
     post,
+    operation_id = "auth_login",
     path = "/api/v1/auth/login",
     tag = "auth",
     summary = "Sign in with email and password",
@@ -129,6 +131,7 @@ pub async fn login(
 /// family) and a new access token are set. A spent token revokes its family.
 #[utoipa::path(
     post,
+    operation_id = "auth_refresh",
     path = "/api/v1/auth/refresh",
     tag = "auth",
     summary = "Rotate the refresh token (cookie) for a new session",
@@ -176,6 +179,7 @@ pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> ApiRe
 /// Revokes the refresh family (if a token came along) and clears both cookies.
 #[utoipa::path(
     post,
+    operation_id = "auth_logout",
     path = "/api/v1/auth/logout",
     tag = "auth",
     summary = "Revoke the refresh family and clear the cookies",
@@ -202,6 +206,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
 
 #[utoipa::path(
     get,
+    operation_id = "auth_me",
     path = "/api/v1/auth/me",
     tag = "auth",
     summary = "The signed-in user",
@@ -226,6 +231,7 @@ pub async fn me(State(state): State<AppState>, caller: CurrentUser) -> ApiResult
 /// without owning it, would keep password access to the Google user's account.
 #[utoipa::path(
     post,
+    operation_id = "auth_google",
     path = "/api/v1/auth/google",
     tag = "auth",
     summary = "Sign in with a Google ID token",
@@ -269,6 +275,7 @@ pub async fn google(
 /// expires, and only while the account still has the address it was sent to.
 #[utoipa::path(
     post,
+    operation_id = "auth_verify_email",
     path = "/api/v1/auth/verify-email",
     tag = "auth",
     summary = "Confirm an email address with the mailed link",
@@ -316,6 +323,7 @@ pub async fn verify_email(
 /// Sends the caller a new verification link (unless their email is verified already).
 #[utoipa::path(
     post,
+    operation_id = "auth_resend_verification",
     path = "/api/v1/auth/verify-email/resend",
     tag = "auth",
     summary = "Mail a new verification link",

@@ -64,6 +64,7 @@ pub fn view(node_id: String, status: ClusterStatus) -> ClusterView {
 
 #[utoipa::path(
     get,
+    operation_id = "cluster_overview",
     path = "/api/v1/admin/cluster",
     tag = "admin",
     summary = "The cluster's members and event owners (admin)",

@@ -109,6 +109,7 @@ pub struct PostQuery {
 
 #[utoipa::path(
     get,
+    operation_id = "community_list_posts",
     path = "/api/v1/community/posts",
     tag = "community",
     summary = "List posts",
@@ -138,12 +139,21 @@ pub async fn list_posts(
 
 #[utoipa::path(
     post,
+    operation_id = "community_create_post",
     path = "/api/v1/community/posts",
     tag = "community",
     summary = "Write a post",
     request_body = urr_wire::community::CreatePostRequest,
     responses(
-        (status = 201, description = "OK", body = urr_wire::community::PostView),
+        (status = 201, description = "OK", body = urr_wire::community::PostView,
+            links(
+                ("GetPost" = (operation_id = "community_get_post", parameters(("id" = "$response.body#/id")))),
+                ("ListComments" = (operation_id = "community_list_comments", parameters(("id" = "$response.body#/id")))),
+                ("Comment" = (operation_id = "community_create_comment", parameters(("id" = "$response.body#/id")))),
+                ("UpdatePost" = (operation_id = "community_update_post", parameters(("id" = "$response.body#/id")))),
+                ("ModeratePost" = (operation_id = "community_moderate_post", parameters(("id" = "$response.body#/id"))))
+            )
+        ),
         (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
         (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
         (status = 404, description = "Not found", body = urr_wire::ErrorBody)
@@ -181,6 +191,7 @@ async fn visible_post(state: &AppState, id: Uuid, admin: bool) -> ApiResult<Post
 
 #[utoipa::path(
     get,
+    operation_id = "community_get_post",
     path = "/api/v1/community/posts/{id}",
     tag = "community",
     summary = "A post",
@@ -220,6 +231,7 @@ fn forbid_unless_author_or_admin(author: Uuid, user: &CurrentUser, what: &str) -
 
 #[utoipa::path(
     patch,
+    operation_id = "community_update_post",
     path = "/api/v1/community/posts/{id}",
     tag = "community",
     summary = "Edit the caller's post",
@@ -254,6 +266,7 @@ pub async fn update_post(
 
 #[utoipa::path(
     delete,
+    operation_id = "community_delete_post",
     path = "/api/v1/community/posts/{id}",
     tag = "community",
     summary = "Delete the caller's post",
@@ -289,6 +302,7 @@ pub struct PageQuery {
 
 #[utoipa::path(
     get,
+    operation_id = "community_list_comments",
     path = "/api/v1/community/posts/{id}/comments",
     tag = "community",
     summary = "A post's comments",
@@ -318,13 +332,19 @@ pub async fn list_comments(
 
 #[utoipa::path(
     post,
+    operation_id = "community_create_comment",
     path = "/api/v1/community/posts/{id}/comments",
     tag = "community",
     summary = "Comment on a post",
     params(("id" = Uuid, Path, description = "The post's id")),
     request_body = urr_wire::community::CommentRequest,
     responses(
-        (status = 201, description = "OK", body = urr_wire::community::CommentView),
+        (status = 201, description = "OK", body = urr_wire::community::CommentView,
+            links(
+                ("UpdateComment" = (operation_id = "community_update_comment", parameters(("id" = "$response.body#/id")))),
+                ("ModerateComment" = (operation_id = "community_moderate_comment", parameters(("id" = "$response.body#/id"))))
+            )
+        ),
         (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
         (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
         (status = 404, description = "Not found", body = urr_wire::ErrorBody)
@@ -357,6 +377,7 @@ async fn visible_comment(state: &AppState, id: Uuid, admin: bool) -> ApiResult<C
 
 #[utoipa::path(
     patch,
+    operation_id = "community_update_comment",
     path = "/api/v1/community/comments/{id}",
     tag = "community",
     summary = "Edit the caller's comment",
@@ -387,6 +408,7 @@ pub async fn update_comment(
 
 #[utoipa::path(
     delete,
+    operation_id = "community_delete_comment",
     path = "/api/v1/community/comments/{id}",
     tag = "community",
     summary = "Delete the caller's comment",
@@ -416,6 +438,7 @@ pub async fn delete_comment(
 /// Admin moderation: hide (or show again) any post.
 #[utoipa::path(
     patch,
+    operation_id = "community_moderate_post",
     path = "/api/v1/admin/community/posts/{id}",
     tag = "admin",
     summary = "Hide or show a post (admin)",
@@ -448,6 +471,7 @@ pub async fn moderate_post(
 /// Admin moderation: hide (or show again) any comment.
 #[utoipa::path(
     patch,
+    operation_id = "community_moderate_comment",
     path = "/api/v1/admin/community/comments/{id}",
     tag = "admin",
     summary = "Hide or show a comment (admin)",

@@ -84,6 +84,7 @@ pub struct ListQuery {
 
 #[utoipa::path(
     get,
+    operation_id = "events_list",
     path = "/api/v1/events",
     tag = "catalog",
     summary = "List events",
@@ -123,6 +124,7 @@ pub async fn list(
 
 #[utoipa::path(
     get,
+    operation_id = "events_detail",
     path = "/api/v1/events/{id}",
     tag = "catalog",
     summary = "An event with its ticket types and pre-sale windows",

@@ -11,6 +11,7 @@ use crate::state::AppState;
 
 #[utoipa::path(
     get,
+    operation_id = "health_live",
     path = "/healthz",
     tag = "node",
     summary = "Liveness: the process answers",
@@ -27,6 +28,7 @@ pub async fn live() -> Json<Live> {
 /// 200 when PostgreSQL and Redis both answer, else 503 naming which did not.
 #[utoipa::path(
     get,
+    operation_id = "health_ready",
     path = "/readyz",
     tag = "node",
     summary = "Readiness: PostgreSQL and Redis answer",

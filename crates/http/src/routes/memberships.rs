@@ -89,6 +89,7 @@ fn point_view(p: PointEntry) -> PointView {
 /// The caller's memberships, newest first.
 #[utoipa::path(
     get,
+    operation_id = "memberships_mine",
     path = "/api/v1/memberships",
     tag = "memberships",
     summary = "The caller's fan-club memberships",
@@ -111,6 +112,7 @@ pub async fn mine(
 /// One of the caller's memberships with its newest point changes.
 #[utoipa::path(
     get,
+    operation_id = "memberships_get",
     path = "/api/v1/memberships/{id}",
     tag = "memberships",
     summary = "A membership of the caller with its points history",
@@ -143,6 +145,7 @@ pub async fn get(
 /// paid. 201 when this call opened the membership, 200 when it was already pending.
 #[utoipa::path(
     post,
+    operation_id = "memberships_join",
     path = "/api/v1/memberships",
     tag = "memberships",
     summary = "Join an artist's fan club",
@@ -186,6 +189,7 @@ pub async fn join(
 /// An artist's fan club, for anyone deciding whether to join.
 #[utoipa::path(
     get,
+    operation_id = "memberships_club",
     path = "/api/v1/artists/{id}/membership",
     tag = "memberships",
     summary = "An artist's fan club",
@@ -209,6 +213,7 @@ pub async fn club(
 /// Sets up or changes an artist's fan club (admin).
 #[utoipa::path(
     put,
+    operation_id = "memberships_put_club",
     path = "/api/v1/admin/artists/{id}/membership",
     tag = "admin",
     summary = "Set an artist's fan club (admin)",

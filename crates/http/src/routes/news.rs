@@ -39,6 +39,7 @@ pub struct ListQuery {
 
 #[utoipa::path(
     get,
+    operation_id = "news_list",
     path = "/api/v1/news",
     tag = "news",
     summary = "List news",
@@ -62,6 +63,7 @@ pub async fn list(
 
 #[utoipa::path(
     get,
+    operation_id = "news_detail",
     path = "/api/v1/news/{id}",
     tag = "news",
     summary = "A news item",
@@ -84,12 +86,18 @@ pub async fn detail(
 
 #[utoipa::path(
     post,
+    operation_id = "news_create",
     path = "/api/v1/news",
     tag = "news",
     summary = "Publish news (admin)",
     request_body = urr_wire::news::NewsRequest,
     responses(
-        (status = 201, description = "OK", body = urr_wire::news::NewsView),
+        (status = 201, description = "OK", body = urr_wire::news::NewsView,
+            links(
+                ("GetNews" = (operation_id = "news_detail", parameters(("id" = "$response.body#/id")))),
+                ("UpdateNews" = (operation_id = "news_update", parameters(("id" = "$response.body#/id"))))
+            )
+        ),
         (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
         (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
         (status = 403, description = "Forbidden", body = urr_wire::ErrorBody)
@@ -109,6 +117,7 @@ pub async fn create(
 
 #[utoipa::path(
     patch,
+    operation_id = "news_update",
     path = "/api/v1/news/{id}",
     tag = "news",
     summary = "Edit news (admin)",
@@ -146,6 +155,7 @@ pub async fn update(
 
 #[utoipa::path(
     delete,
+    operation_id = "news_delete",
     path = "/api/v1/news/{id}",
     tag = "news",
     summary = "Delete news (admin)",

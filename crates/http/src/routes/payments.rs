@@ -34,12 +34,17 @@ fn target(pay_for: &PayFor) -> Result<Target, ApiError> {
 
 #[utoipa::path(
     post,
+    operation_id = "payments_prepare",
     path = "/api/v1/payments/prepare",
     tag = "payments",
     summary = "Prepare an order for a reservation or a transfer",
     request_body = urr_wire::payments::PayFor,
     responses(
-        (status = 200, description = "OK", body = urr_wire::payments::PreparedPayment),
+        (status = 200, description = "OK", body = urr_wire::payments::PreparedPayment,
+            links(
+                ("GetPayment" = (operation_id = "payments_get", parameters(("order_id" = "$response.body#/orderId"))))
+            )
+        ),
         (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
         (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
         (status = 404, description = "Not found", body = urr_wire::ErrorBody),
@@ -67,6 +72,7 @@ pub async fn prepare(
 
 #[utoipa::path(
     post,
+    operation_id = "payments_confirm",
     path = "/api/v1/payments/confirm",
     tag = "payments",
     summary = "Confirm a Toss payment",
@@ -102,6 +108,7 @@ pub async fn confirm(
 
 #[utoipa::path(
     post,
+    operation_id = "payments_process",
     path = "/api/v1/payments/process",
     tag = "payments",
     summary = "Pay with the sandbox provider",
@@ -133,6 +140,7 @@ pub async fn process(
 /// cross-site page can send without asking is refused (415, or 400 when it is not JSON).
 #[utoipa::path(
     post,
+    operation_id = "payments_refund",
     path = "/api/v1/payments/{order_id}/refund",
     tag = "payments",
     summary = "Refund a payment of the caller",
@@ -169,6 +177,7 @@ pub async fn refund(
 
 #[utoipa::path(
     get,
+    operation_id = "payments_get",
     path = "/api/v1/payments/{order_id}",
     tag = "payments",
     summary = "A payment of the caller",

@@ -120,6 +120,7 @@ fn respond(state: &AppState, body: QueueReply) -> Response {
 /// members-only pre-sale window, only members of its tier may check in.
 #[utoipa::path(
     post,
+    operation_id = "queue_check",
     path = "/api/v1/queue/check/{event_id}",
     tag = "queue",
     summary = "Join an event's queue, or be admitted at once",
@@ -154,6 +155,7 @@ pub async fn check(
 /// The same as `status`, as a `POST` for clients that keep their place explicitly.
 #[utoipa::path(
     post,
+    operation_id = "queue_heartbeat",
     path = "/api/v1/queue/heartbeat/{event_id}",
     tag = "queue",
     summary = "Keep the caller's place in an event's queue",
@@ -178,6 +180,7 @@ pub async fn heartbeat(
 /// `POST heartbeat` answer alike.
 #[utoipa::path(
     get,
+    operation_id = "queue_status",
     path = "/api/v1/queue/status/{event_id}",
     tag = "queue",
     summary = "The caller's place in an event's queue (also a heartbeat)",
@@ -205,6 +208,7 @@ pub async fn status(
 
 #[utoipa::path(
     post,
+    operation_id = "queue_leave",
     path = "/api/v1/queue/leave/{event_id}",
     tag = "queue",
     summary = "Leave an event's queue",
@@ -240,6 +244,7 @@ pub async fn leave(
 /// the new one.
 #[utoipa::path(
     get,
+    operation_id = "queue_stream",
     path = "/api/v1/queue/stream/{event_id}",
     tag = "queue",
     summary = "The caller's queue place as server-sent events",

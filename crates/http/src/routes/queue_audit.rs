@@ -34,6 +34,7 @@ fn record_view(record: QueueLogRecord) -> RecordView {
 
 #[utoipa::path(
     get,
+    operation_id = "queue_audit_queue_log",
     path = "/api/v1/admin/events/{id}/queue/log",
     tag = "admin",
     summary = "An event's queue log (admin)",

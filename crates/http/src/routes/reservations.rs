@@ -84,12 +84,19 @@ async fn replay(
 
 #[utoipa::path(
     post,
+    operation_id = "reservations_reserve_seats",
     path = "/api/v1/seats/reserve",
     tag = "seats",
     summary = "Hold seats (idempotent per idempotencyKey)",
     request_body = urr_wire::reservations::SeatHoldRequest,
     responses(
-        (status = 201, description = "Held", body = urr_wire::reservations::ReservationView),
+        (status = 201, description = "Held", body = urr_wire::reservations::ReservationView,
+            links(
+                ("GetReservation" = (operation_id = "reservations_get", parameters(("id" = "$response.body#/reservationId")))),
+                ("GetPayment" = (operation_id = "site_reservation_payment", parameters(("id" = "$response.body#/reservationId")))),
+                ("Cancel" = (operation_id = "reservations_cancel", parameters(("id" = "$response.body#/reservationId"))))
+            )
+        ),
         (status = 200, description = "The hold this idempotency key made before", body = urr_wire::reservations::ReservationView),
         (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
         (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
@@ -132,12 +139,19 @@ pub async fn reserve_seats(
 
 #[utoipa::path(
     post,
+    operation_id = "reservations_reserve_tickets",
     path = "/api/v1/reservations",
     tag = "reservations",
     summary = "Hold counted tickets (idempotent per idempotencyKey)",
     request_body = urr_wire::reservations::TicketHoldRequest,
     responses(
-        (status = 201, description = "Held", body = urr_wire::reservations::ReservationView),
+        (status = 201, description = "Held", body = urr_wire::reservations::ReservationView,
+            links(
+                ("GetReservation" = (operation_id = "reservations_get", parameters(("id" = "$response.body#/reservationId")))),
+                ("GetPayment" = (operation_id = "site_reservation_payment", parameters(("id" = "$response.body#/reservationId")))),
+                ("Cancel" = (operation_id = "reservations_cancel", parameters(("id" = "$response.body#/reservationId"))))
+            )
+        ),
         (status = 200, description = "The hold this idempotency key made before", body = urr_wire::reservations::ReservationView),
         (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
         (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
@@ -194,6 +208,7 @@ async fn finish_hold(
 /// One of the caller's reservations, with its history (what happened, and why).
 #[utoipa::path(
     get,
+    operation_id = "reservations_get",
     path = "/api/v1/reservations/{id}",
     tag = "reservations",
     summary = "A reservation of the caller with its history",
@@ -236,6 +251,7 @@ pub struct MyQuery {
 
 #[utoipa::path(
     get,
+    operation_id = "reservations_mine",
     path = "/api/v1/reservations/my",
     tag = "reservations",
     summary = "The caller's reservations",
@@ -264,6 +280,7 @@ pub async fn mine(
 /// Cancels the caller's pending reservation; its seats go back on the map at once.
 #[utoipa::path(
     post,
+    operation_id = "reservations_cancel",
     path = "/api/v1/reservations/{id}/cancel",
     tag = "reservations",
     summary = "Cancel a pending reservation of the caller",

@@ -77,6 +77,7 @@ fn seat_map_view(layout: SeatLayout) -> SeatMapView {
 /// single writer, so the freshest truth).
 #[utoipa::path(
     get,
+    operation_id = "seats_for_event",
     path = "/api/v1/seats/events/{event_id}",
     tag = "seats",
     summary = "An event's seat map with live statuses",
@@ -121,6 +122,7 @@ pub async fn for_event(
 /// until it ends.
 #[utoipa::path(
     get,
+    operation_id = "seats_stream",
     path = "/api/v1/seats/events/{event_id}/stream",
     tag = "seats",
     summary = "Seat changes as server-sent events",

@@ -19,6 +19,7 @@ use crate::state::AppState;
 /// Public: nothing here is secret (the Toss client key is meant for browsers).
 #[utoipa::path(
     get,
+    operation_id = "site_config",
     path = "/api/v1/config",
     tag = "catalog",
     summary = "Sign-in and payment options for the UI",
@@ -51,6 +52,7 @@ pub async fn config(State(state): State<AppState>) -> Json<SiteConfig> {
 /// An event's booking rules as its actor applies them.
 #[utoipa::path(
     get,
+    operation_id = "site_booking_rules",
     path = "/api/v1/events/{id}/booking",
     tag = "catalog",
     summary = "Seat limit, hold time and whether the queue is on",
@@ -81,6 +83,7 @@ pub async fn booking_rules(
 /// The caller's paid (or refunded, or being refunded) order for one of their reservations.
 #[utoipa::path(
     get,
+    operation_id = "site_reservation_payment",
     path = "/api/v1/reservations/{id}/payment",
     tag = "reservations",
     summary = "The caller's payment of a reservation",

@@ -14,6 +14,7 @@ use crate::state::AppState;
 
 #[utoipa::path(
     get,
+    operation_id = "stats_event",
     path = "/api/v1/stats/events/{event_id}",
     tag = "admin",
     summary = "An event's figures (admin)",
@@ -67,6 +68,7 @@ pub fn seat_counts(live: &urr_actors::event::EventOverview) -> SeatCounts {
 
 #[utoipa::path(
     get,
+    operation_id = "stats_overview",
     path = "/api/v1/stats/overview",
     tag = "admin",
     summary = "Figures over all events (admin)",

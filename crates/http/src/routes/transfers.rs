@@ -79,12 +79,18 @@ async fn one(state: &AppState, listing: Transfer, viewer: Uuid) -> ApiResult<Tra
 /// Lists one of the caller's confirmed tickets for transfer.
 #[utoipa::path(
     post,
+    operation_id = "transfers_create",
     path = "/api/v1/transfers",
     tag = "transfers",
     summary = "List a confirmed ticket for resale at no more than face value",
     request_body = urr_wire::transfers::ListingRequest,
     responses(
-        (status = 201, description = "OK", body = urr_wire::transfers::TransferView),
+        (status = 201, description = "OK", body = urr_wire::transfers::TransferView,
+            links(
+                ("GetTransfer" = (operation_id = "transfers_get", parameters(("id" = "$response.body#/id")))),
+                ("CancelTransfer" = (operation_id = "transfers_cancel", parameters(("id" = "$response.body#/id"))))
+            )
+        ),
         (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
         (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
         (status = 404, description = "Not found", body = urr_wire::ErrorBody),
@@ -140,6 +146,7 @@ pub struct OpenQuery {
 /// Open listings, of one event when `eventId` is given, oldest first.
 #[utoipa::path(
     get,
+    operation_id = "transfers_open",
     path = "/api/v1/transfers",
     tag = "transfers",
     summary = "Open listings, of one event when eventId is given",
@@ -168,6 +175,7 @@ pub async fn open(
 /// The transfers the caller sold or bought, newest first.
 #[utoipa::path(
     get,
+    operation_id = "transfers_mine",
     path = "/api/v1/transfers/my",
     tag = "transfers",
     summary = "The caller's listings and purchases",
@@ -190,6 +198,7 @@ pub async fn mine(
 /// A listing: anyone signed in sees an open one; a closed one only its seller and buyer.
 #[utoipa::path(
     get,
+    operation_id = "transfers_get",
     path = "/api/v1/transfers/{id}",
     tag = "transfers",
     summary = "A listing",
@@ -221,6 +230,7 @@ pub async fn get(
 /// The seller withdraws an open listing.
 #[utoipa::path(
     post,
+    operation_id = "transfers_cancel",
     path = "/api/v1/transfers/{id}/cancel",
     tag = "transfers",
     summary = "Withdraw the caller's listing",
