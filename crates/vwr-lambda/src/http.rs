@@ -67,7 +67,7 @@ pub fn documented_router<S: VwrStore>(
     path = "/vwr/status/{event_id}",
     tag = "tier1",
     summary = "Whether an event's waiting room is active, and its counters",
-    params(("event_id" = String, Path, description = "The event's id (a UUID, or a positive number)")),
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
     responses(
         (status = 200, description = "OK", body = Status),
         (status = 400, description = "Invalid input", body = ErrorBody),
@@ -90,7 +90,7 @@ async fn status<S: VwrStore>(
     path = "/vwr/assign/{event_id}",
     tag = "tier1",
     summary = "Take the caller's one place in the room (the same place when asked again)",
-    params(("event_id" = String, Path, description = "The event's id (a UUID, or a positive number)")),
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
     responses(
         (status = 200, description = "OK", body = Assignment),
         (status = 400, description = "Invalid input", body = ErrorBody),
@@ -119,7 +119,7 @@ async fn assign<S: VwrStore>(
     path = "/vwr/check/{event_id}/{request_id}",
     tag = "tier1",
     summary = "The caller's place; a Tier-1 token once admitted",
-    params(("event_id" = String, Path, description = "The event's id (a UUID, or a positive number)"), ("request_id" = Uuid, Path, description = "The requestId assign gave")),
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)"), ("request_id" = Uuid, Path, description = "The requestId assign gave")),
     responses(
         (status = 200, description = "OK", body = CheckReply),
         (status = 400, description = "Invalid input", body = ErrorBody),
@@ -150,7 +150,7 @@ async fn check<S: VwrStore>(
     path = "/vwr/shuffle/{event_id}",
     tag = "tier1",
     summary = "The published draw of an event's pre-queue",
-    params(("event_id" = String, Path, description = "The event's id (a UUID, or a positive number)")),
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
     responses(
         (status = 200, description = "OK", body = ShuffleAudit),
         (status = 400, description = "Invalid input", body = ErrorBody),

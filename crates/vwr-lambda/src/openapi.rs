@@ -3,6 +3,10 @@
 //! does for one handler: the route's path and methods come from the handler's
 //! `#[utoipa::path]`, and a route cannot be served without being documented.
 //!
+//! An `event_id` is documented with a pattern a little looser than `EventId::parse` (a
+//! UUID in any of its spellings, or digits; a number past `i64` is still refused by the
+//! route), so no request the route takes is outside the document.
+//!
 //! The security schemes the handlers name (`bearer`, `accessCookie`, `vwrAdminKey`) are
 //! declared by the document this part is nested into (the edge's, `urr_http::openapi`).
 

@@ -78,7 +78,11 @@ pub fn detail_view(d: EventDetail) -> EventDetailView {
 pub struct ListQuery {
     status: Option<String>,
     q: Option<String>,
+    /// 1-based.
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items per page (20 when absent; more than 100 is 100).
+    #[param(minimum = 1)]
     limit: Option<i64>,
 }
 

@@ -139,7 +139,11 @@ pub async fn create(
 #[into_params(parameter_in = Query)]
 pub struct OpenQuery {
     event_id: Option<Uuid>,
+    /// 1-based.
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items per page (20 when absent; more than 100 is 100).
+    #[param(minimum = 1)]
     limit: Option<i64>,
 }
 
