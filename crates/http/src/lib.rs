@@ -10,7 +10,7 @@ pub mod mail;
 mod memory_windows;
 pub mod metrics;
 mod middleware;
-pub mod openapi;
+mod openapi;
 mod pagination;
 mod presale;
 pub mod rate_limit;

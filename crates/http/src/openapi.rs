@@ -22,13 +22,13 @@ use crate::cookies::{ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::entry::{ENTRY_COOKIE, ENTRY_HEADER};
 
 /// Security scheme names, as the handlers' `security(...)` lists name them.
-pub const BEARER: &str = "bearer";
-pub const ACCESS_COOKIE_SCHEME: &str = "accessCookie";
-pub const ENTRY_TOKEN: &str = "entryToken";
-pub const ENTRY_COOKIE_SCHEME: &str = "entryCookie";
-pub const REFRESH_COOKIE_SCHEME: &str = "refreshCookie";
-pub const METRICS_TOKEN: &str = "metricsToken";
-pub const VWR_ADMIN_KEY: &str = "vwrAdminKey";
+const BEARER: &str = "bearer";
+const ACCESS_COOKIE_SCHEME: &str = "accessCookie";
+const ENTRY_TOKEN: &str = "entryToken";
+const ENTRY_COOKIE_SCHEME: &str = "entryCookie";
+const REFRESH_COOKIE_SCHEME: &str = "refreshCookie";
+const METRICS_TOKEN: &str = "metricsToken";
+const VWR_ADMIN_KEY: &str = "vwrAdminKey";
 
 const DESCRIPTION: &str = "\
 The public HTTP API of a URR node. Every failure answers `{\"error\": {\"code\", \"message\"}}` \
@@ -150,6 +150,19 @@ fn with_default_error(openapi: &mut OpenApi) {
                 .or_insert_with(|| RefOr::T(error.clone()));
         }
     }
+}
+
+/// One event of a `text/event-stream` response, as OpenAPI 3.1 tools read a stream: the
+/// payload is JSON text in `data`; each stream's operation says which type. Only
+/// described, never built: the streams write their events with axum's `Event`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ServerSentEvent {
+    /// The event's name (its `event:` line).
+    event: Option<String>,
+    /// The payload, a JSON document.
+    data: Option<String>,
+    id: Option<String>,
 }
 
 /// The base document (info, tags, schemes) that the routers' paths are merged into.

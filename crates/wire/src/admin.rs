@@ -12,6 +12,7 @@ use crate::stats::SeatCounts;
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ArtistRequest {
+    #[schema(min_length = 1)]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub genre: Option<String>,
@@ -24,6 +25,7 @@ pub struct ArtistRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketTypeRequest {
+    #[schema(min_length = 1)]
     pub name: String,
     pub price: i64,
     /// `None`: unlimited.
@@ -35,6 +37,7 @@ pub struct TicketTypeRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SectionRequest {
+    #[schema(min_length = 1)]
     pub name: String,
     pub rows: i64,
     pub seats_per_row: i64,
@@ -51,12 +54,15 @@ pub struct SeatLayoutRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateEventRequest {
+    #[schema(min_length = 1)]
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artist_id: Option<Uuid>,
+    #[schema(min_length = 1)]
     pub venue: String,
+    #[schema(min_length = 1)]
     pub address: String,
     pub starts_at: DateTime<Utc>,
     pub sale_starts_at: DateTime<Utc>,

@@ -62,7 +62,9 @@ pub struct CreatePostRequest {
     pub artist_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_id: Option<Uuid>,
+    #[schema(min_length = 1)]
     pub title: String,
+    #[schema(min_length = 1)]
     pub body: String,
 }
 
@@ -78,6 +80,7 @@ pub struct UpdatePostRequest {
 /// A new comment, or a comment's new text.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CommentRequest {
+    #[schema(min_length = 1)]
     pub body: String,
 }
 

@@ -27,7 +27,9 @@ pub struct NewsList {
 /// `POST /api/v1/news`.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewsRequest {
+    #[schema(min_length = 1)]
     pub title: String,
+    #[schema(min_length = 1)]
     pub body: String,
 }
 

@@ -23,7 +23,9 @@ pub struct PayFor {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfirmRequest {
+    #[schema(min_length = 1)]
     pub payment_key: String,
+    #[schema(min_length = 1)]
     pub order_id: String,
     pub amount: i64,
 }

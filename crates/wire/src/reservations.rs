@@ -15,6 +15,7 @@ use crate::status::{HistoryStatus, ReservationStatus};
 pub struct SeatHoldRequest {
     pub event_id: Uuid,
     pub seat_ids: Vec<Uuid>,
+    #[schema(min_length = 1)]
     pub idempotency_key: String,
 }
 
@@ -25,6 +26,7 @@ pub struct TicketHoldRequest {
     pub event_id: Uuid,
     pub ticket_type_id: Uuid,
     pub quantity: u32,
+    #[schema(min_length = 1)]
     pub idempotency_key: String,
 }
 

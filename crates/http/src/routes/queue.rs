@@ -250,7 +250,7 @@ pub async fn leave(
     summary = "The caller's queue place as server-sent events",
     params(("event_id" = Uuid, Path, description = "The event's id")),
     responses(
-        (status = 200, description = "A stream of `QueueReply` events", content_type = "text/event-stream", body = urr_wire::queue::QueueReply),
+        (status = 200, description = "Server-sent events (`position` or `sold_out` while waiting, then `admitted` or `left`) whose `data` is a `QueueReply` as JSON", content_type = "text/event-stream", body = crate::openapi::ServerSentEvent),
         (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
         (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
         (status = 404, description = "Not found", body = urr_wire::ErrorBody)

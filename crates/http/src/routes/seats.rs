@@ -128,7 +128,7 @@ pub async fn for_event(
     summary = "Seat changes as server-sent events",
     params(("event_id" = Uuid, Path, description = "The event's id")),
     responses(
-        (status = 200, description = "A stream of `SeatChange` events", content_type = "text/event-stream", body = urr_wire::seats::SeatChange),
+        (status = 200, description = "Server-sent events: `seat` with a `SeatChange` as JSON in `data`, or `resync` (read the map again)", content_type = "text/event-stream", body = crate::openapi::ServerSentEvent),
         (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
         (status = 404, description = "Not found", body = urr_wire::ErrorBody)
     )
