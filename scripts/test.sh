@@ -55,6 +55,14 @@ if [ "$(id -u)" = 0 ]; then export URR_REQUIRE_NFT=1; fi
 
 cargo test --workspace "$@"
 
+# The API contract under fire: Schemathesis (PyPI) generates requests for every
+# operation of /api/openapi.json against a live `urr serve` and fails on any 5xx or any
+# response the document does not describe (scripts/fuzz-api.sh). URR_SKIP_FUZZ=1 skips it.
+if [ "${URR_SKIP_FUZZ:-0}" != 1 ]; then
+  cargo build --bin urr
+  scripts/fuzz-api.sh
+fi
+
 # The browser UI (tests/ui): Playwright driving Debian's Chromium against a real
 # `urr serve` per test file, each on its own database and Redis prefix. Screenshots of
 # every page land in target/ui-screenshots/. URR_SKIP_UI_TESTS=1 skips them.

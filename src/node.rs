@@ -131,7 +131,11 @@ impl Node {
         // The browser UI answers every other page path; API paths keep their JSON 404.
         let router = urr_http::router_with_ui(
             state.clone(),
-            vec![("/vwr-api", tier1.router)],
+            vec![urr_http::Mount {
+                path: "/vwr-api",
+                router: tier1.router,
+                api: tier1.api,
+            }],
             urr_web::router(),
         );
 

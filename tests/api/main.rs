@@ -16,6 +16,7 @@ mod holds;
 mod loadgen;
 mod memberships;
 mod metrics;
+mod openapi;
 mod payments;
 mod private_services;
 mod queue;

@@ -123,6 +123,27 @@ async fn open_room(app: &TestApp, admin: &Session, event: Uuid) {
     assert_eq!(open.status(), StatusCode::OK, "{:?}", open.text().await);
 }
 
+/// A wrong operator key is refused even beside an admin's valid token (the node has no
+/// key configured, so any key is wrong), though the token alone works. Found by the API
+/// fuzz (`scripts/fuzz-api.sh`, its ignored-auth check).
+#[tokio::test]
+async fn a_wrong_operator_key_is_refused_beside_a_valid_token() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let event = Uuid::new_v4();
+    // The token alone works.
+    open_room(&app, &admin, event).await;
+    let with_key = app
+        .client
+        .post(app.url(&format!("/vwr-api/vwr/admin/rooms/{event}/pause")))
+        .bearer_auth(&admin.access)
+        .header(urr_vwr::ADMIN_KEY_HEADER, "guess")
+        .send()
+        .await
+        .expect("POST pause");
+    assert_error(with_key, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
 #[tokio::test]
 async fn a_user_holds_one_place_bound_to_their_sign_in() {
     let app = spawn_app().await;

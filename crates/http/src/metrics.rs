@@ -99,6 +99,19 @@ pub async fn track(request: Request, next: Next) -> Response {
 }
 
 /// `/metrics` on the node's own listener: an admin, or the metrics token.
+#[utoipa::path(
+    get,
+    operation_id = "metrics_page",
+    path = "/metrics",
+    tag = "node",
+    summary = "Prometheus metrics (an admin, or the metrics token)",
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody)
+    ),
+    security(("metricsToken" = []), ("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn page(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let (mut parts, _) = request.into_parts();
     if !token_matches(

@@ -2,19 +2,21 @@
 
 use std::future::Future;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::{HeaderName, Method};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::middleware;
+use crate::openapi;
 use crate::routes;
 use crate::state::AppState;
 
@@ -25,20 +27,28 @@ pub fn router(state: AppState) -> Router {
     router_with(state, Vec::new())
 }
 
+/// A router mounted beside the API (the Tier-1 room at `/vwr-api`) with its own part of
+/// the OpenAPI document, whose paths are prefixed with `path` like its routes.
+pub struct Mount {
+    pub path: &'static str,
+    pub router: Router,
+    pub api: utoipa::openapi::OpenApi,
+}
+
 /// The node's surface with further routers mounted (e.g. the Tier-1 room at `/vwr-api`),
 /// all behind the same middleware.
-pub fn router_with(state: AppState, mounts: Vec<(&str, Router)>) -> Router {
+pub fn router_with(state: AppState, mounts: Vec<Mount>) -> Router {
     assemble(state, mounts, None)
 }
 
 /// The node's surface with the browser UI as the fallback: a `GET`/`HEAD` that no route
 /// took and that is not an API path (`/api/**`, `/vwr-api/**`, the probes) goes to `ui`;
 /// everything else unknown stays the JSON 404 API clients expect.
-pub fn router_with_ui(state: AppState, mounts: Vec<(&str, Router)>, ui: Router) -> Router {
+pub fn router_with_ui(state: AppState, mounts: Vec<Mount>, ui: Router) -> Router {
     assemble(state, mounts, Some(ui))
 }
 
-fn assemble(state: AppState, mounts: Vec<(&str, Router)>, ui: Option<Router>) -> Router {
+fn assemble(state: AppState, mounts: Vec<Mount>, ui: Option<Router>) -> Router {
     let timeout = state.config.request_timeout();
     let body_limit = state.config.body_limit;
     let [hsts, nosniff, frames, referrer] = middleware::security_headers();
@@ -47,13 +57,18 @@ fn assemble(state: AppState, mounts: Vec<(&str, Router)>, ui: Option<Router>) ->
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(middleware::panic_response));
-    let mut app = routes::api(&state)
+    let (app, mut api) = OpenApiRouter::with_openapi(openapi::base())
+        .merge(routes::api(&state))
         .merge(routes::health())
-        .with_state(state);
-    for (path, mounted) in mounts {
-        app = app.nest(path, mounted);
+        .split_for_parts();
+    let mut app = app.with_state(state);
+    for mount in mounts {
+        app = app.nest(mount.path, mount.router);
+        api = api.nest(mount.path, mount.api);
     }
-    app.fallback(move |request: Request| fallback(ui.clone(), request))
+    let document = openapi::Document::new(api);
+    app.layer(Extension(document))
+        .fallback(move |request: Request| fallback(ui.clone(), request))
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 ErrorCode::MethodNotAllowed,

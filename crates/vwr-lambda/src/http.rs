@@ -5,14 +5,16 @@
 use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::HeaderMap;
-use axum::routing::{get, post};
 use axum::{Json, Router};
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use crate::VwrError;
 use crate::domain::ids::EventId;
 use crate::error::ErrorCode;
 use crate::identity::signed_in;
+use crate::openapi::{ErrorBody, route};
 use crate::operator;
 use crate::request::event_id;
 use crate::store::VwrStore;
@@ -35,19 +37,43 @@ impl<S: Clone> Clone for Api<S> {
 
 /// The waiting room's routes, to serve at the root (Lambda) or nest under `/vwr-api`.
 pub fn router<S: VwrStore>(room: WaitingRoom<S>, admin_key: Option<String>) -> Router {
-    let operator = operator::router(room.clone(), admin_key);
-    Router::new()
-        .route("/vwr/status/{event_id}", get(status::<S>))
-        .route("/vwr/assign/{event_id}", post(assign::<S>))
-        .route("/vwr/check/{event_id}/{request_id}", get(check::<S>))
-        .route("/vwr/shuffle/{event_id}", get(shuffle::<S>))
-        .with_state(Api { room })
-        .merge(operator)
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+    documented_router(room, admin_key).0
 }
 
+/// The routes with their OpenAPI document (paths relative to where they are served).
+pub fn documented_router<S: VwrStore>(
+    room: WaitingRoom<S>,
+    admin_key: Option<String>,
+) -> (Router, OpenApi) {
+    let operator = operator::router(room.clone(), admin_key);
+    let (router, api) = OpenApiRouter::new()
+        .routes(route::<__path_status, _, _, _>(status::<S>))
+        .routes(route::<__path_assign, _, _, _>(assign::<S>))
+        .routes(route::<__path_check, _, _, _>(check::<S>))
+        .routes(route::<__path_shuffle, _, _, _>(shuffle::<S>))
+        .with_state(Api { room })
+        .merge(operator)
+        .split_for_parts();
+    let router = router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    (router, api)
+}
+
+#[utoipa::path(
+    get,
+    operation_id = "tier1_status",
+    path = "/vwr/status/{event_id}",
+    tag = "tier1",
+    summary = "Whether an event's waiting room is active, and its counters",
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    responses(
+        (status = 200, description = "OK", body = Status),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody)
+    )
+)]
 async fn status<S: VwrStore>(
     State(api): State<Api<S>>,
     path: Result<Path<String>, PathRejection>,
@@ -58,6 +84,23 @@ async fn status<S: VwrStore>(
 
 /// Takes the caller's one place in the room. The user is the access token's; a body (old
 /// clients sent `{userId}`) is not read.
+#[utoipa::path(
+    post,
+    operation_id = "tier1_assign",
+    path = "/vwr/assign/{event_id}",
+    tag = "tier1",
+    summary = "Take the caller's one place in the room (the same place when asked again)",
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    responses(
+        (status = 200, description = "OK", body = Assignment),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody),
+        (status = 409, description = "Conflict", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 async fn assign<S: VwrStore>(
     State(api): State<Api<S>>,
     path: Result<Path<String>, PathRejection>,
@@ -70,6 +113,23 @@ async fn assign<S: VwrStore>(
 
 /// The caller's place: only the user it was assigned to may check it (a `userId` query
 /// parameter, which old clients send, is not read).
+#[utoipa::path(
+    get,
+    operation_id = "tier1_check",
+    path = "/vwr/check/{event_id}/{request_id}",
+    tag = "tier1",
+    summary = "The caller's place; a Tier-1 token once admitted",
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)"), ("request_id" = Uuid, Path, description = "The requestId assign gave")),
+    responses(
+        (status = 200, description = "OK", body = CheckReply),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = ErrorBody),
+        (status = 403, description = "Forbidden", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 async fn check<S: VwrStore>(
     State(api): State<Api<S>>,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -84,6 +144,20 @@ async fn check<S: VwrStore>(
     Ok(Json(api.room.check(&event, request_id, &user).await?))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "tier1_shuffle",
+    path = "/vwr/shuffle/{event_id}",
+    tag = "tier1",
+    summary = "The published draw of an event's pre-queue",
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    responses(
+        (status = 200, description = "OK", body = ShuffleAudit),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 404, description = "Not found", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody)
+    )
+)]
 async fn shuffle<S: VwrStore>(
     State(api): State<Api<S>>,
     path: Result<Path<String>, PathRejection>,

@@ -26,6 +26,7 @@ mod http;
 mod identity;
 pub mod joiner;
 mod metrics;
+mod openapi;
 mod operator;
 mod request;
 mod room_cache;
@@ -40,7 +41,7 @@ use urr_kv::Kv;
 pub use advancer::{Advancer, CycleReport};
 pub use config::{StoreKind, VwrConfig};
 pub use error::{ErrorCode, VwrError};
-pub use http::router;
+pub use http::{documented_router, router};
 pub use operator::ADMIN_KEY_HEADER;
 pub use store::{AnyStore, DynamoStore, DynamoTables, RedisStore, VwrStore};
 pub use waiting_room::{RoomDefaults, WaitingRoom};
@@ -75,6 +76,8 @@ pub async fn open_store(config: &VwrConfig, kv: Option<Kv>) -> Result<AnyStore, 
 /// queue can ask whether an event's room is active).
 pub struct Tier1 {
     pub router: Router,
+    /// The routes' part of the OpenAPI document, paths relative to the router.
+    pub api: utoipa::openapi::OpenApi,
     pub advancer: Advancer<AnyStore>,
     pub room: WaitingRoom<AnyStore>,
 }
@@ -83,8 +86,10 @@ pub async fn build(config: &VwrConfig, kv: Kv, keys: TokenKeys) -> Result<Tier1,
     let store = open_store(config, Some(kv)).await?;
     let room = WaitingRoom::new(store, keys, config.room_defaults());
     let advancer = Advancer::new(room.clone(), config.advance_tick());
+    let (router, api) = http::documented_router(room.clone(), config.admin_key.clone());
     Ok(Tier1 {
-        router: router(room.clone(), config.admin_key.clone()),
+        router,
+        api,
         advancer,
         room,
     })

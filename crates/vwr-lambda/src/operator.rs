@@ -2,20 +2,21 @@
 //! publish its seed. Callers prove they are operators with the shared admin key or an
 //! admin access token.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use urr_auth::{Role, TokenKeys};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::VwrError;
 use crate::domain::room::Schedule;
 use crate::error::ErrorCode;
+use crate::openapi::{ErrorBody, route};
 use crate::request::{event_id, json_body};
 use crate::store::VwrStore;
 use crate::waiting_room::{RoomChange, RoomView, WaitingRoom};
@@ -36,11 +37,13 @@ impl OperatorAuth {
     }
 
     fn authorize(&self, headers: &HeaderMap) -> Result<(), VwrError> {
-        if let (Some(expected), Some(given)) = (&self.admin_key, headers.get(ADMIN_KEY_HEADER)) {
-            if constant_time_eq(expected.as_bytes(), given.as_bytes()) {
-                return Ok(());
-            }
-            return Err(VwrError::Unauthorized);
+        // A key that is presented is checked, even beside a valid token: a wrong key (or
+        // one sent to a node that takes none) is refused, not silently passed over.
+        if let Some(given) = headers.get(ADMIN_KEY_HEADER) {
+            return match &self.admin_key {
+                Some(expected) if constant_time_eq(expected.as_bytes(), given.as_bytes()) => Ok(()),
+                _ => Err(VwrError::Unauthorized),
+            };
         }
         let bearer = headers
             .get(AUTHORIZATION)
@@ -82,68 +85,186 @@ impl<S: Clone> Clone for Api<S> {
 }
 
 /// The operator routes, merged into the room's router by `http::router`.
-pub(crate) fn router<S: VwrStore>(room: WaitingRoom<S>, admin_key: Option<String>) -> Router {
+pub(crate) fn router<S: VwrStore>(
+    room: WaitingRoom<S>,
+    admin_key: Option<String>,
+) -> OpenApiRouter {
     let auth = OperatorAuth::new(admin_key, room.keys().clone());
-    Router::new()
-        .route("/vwr/admin/rooms/{event_id}", get(view::<S>))
-        .route("/vwr/admin/rooms/{event_id}/open", post(open::<S>))
-        .route(
-            "/vwr/admin/rooms/{event_id}/close",
-            post(simple::<S, Close>),
-        )
-        .route(
-            "/vwr/admin/rooms/{event_id}/pause",
-            post(simple::<S, Pause>),
-        )
-        .route(
-            "/vwr/admin/rooms/{event_id}/resume",
-            post(simple::<S, Resume>),
-        )
-        .route(
-            "/vwr/admin/rooms/{event_id}/hold",
-            post(simple::<S, HoldOn>),
-        )
-        .route(
-            "/vwr/admin/rooms/{event_id}/release",
-            post(simple::<S, HoldOff>),
-        )
-        .route("/vwr/admin/rooms/{event_id}/schedule", post(schedule::<S>))
-        .route(
-            "/vwr/admin/rooms/{event_id}/publish-seed",
-            post(simple::<S, PublishSeed>),
-        )
+    OpenApiRouter::new()
+        .routes(route::<__path_view, _, _, _>(view::<S>))
+        .routes(route::<__path_open, _, _, _>(open::<S>))
+        .routes(route::<__path_close, _, _, _>(close::<S>))
+        .routes(route::<__path_pause, _, _, _>(pause::<S>))
+        .routes(route::<__path_resume, _, _, _>(resume::<S>))
+        .routes(route::<__path_hold, _, _, _>(hold::<S>))
+        .routes(route::<__path_release, _, _, _>(release::<S>))
+        .routes(route::<__path_schedule, _, _, _>(schedule::<S>))
+        .routes(route::<__path_publish_seed, _, _, _>(publish_seed::<S>))
         .with_state(Api { room, auth })
 }
 
-/// A body-less operator change, named by type so each route is one line above.
-trait SimpleChange {
-    const CHANGE: RoomChange;
-}
-struct Close;
-struct Pause;
-struct Resume;
-struct HoldOn;
-struct HoldOff;
-struct PublishSeed;
-impl SimpleChange for Close {
-    const CHANGE: RoomChange = RoomChange::Close;
-}
-impl SimpleChange for Pause {
-    const CHANGE: RoomChange = RoomChange::Pause(true);
-}
-impl SimpleChange for Resume {
-    const CHANGE: RoomChange = RoomChange::Pause(false);
-}
-impl SimpleChange for HoldOn {
-    const CHANGE: RoomChange = RoomChange::Hold(true);
-}
-impl SimpleChange for HoldOff {
-    const CHANGE: RoomChange = RoomChange::Hold(false);
-}
-impl SimpleChange for PublishSeed {
-    const CHANGE: RoomChange = RoomChange::PublishSeed;
+type EventPath = Result<Path<String>, PathRejection>;
+
+#[utoipa::path(
+    post,
+    operation_id = "tier1_operator_close",
+    path = "/vwr/admin/rooms/{event_id}/close",
+    tag = "tier1",
+    summary = "Close the room",
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    responses(
+        (status = 200, description = "The room after the change", body = RoomView),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Operator credentials required", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody)
+    ),
+    security(("vwrAdminKey" = []), ("bearer" = []))
+)]
+async fn close<S: VwrStore>(
+    api: State<Api<S>>,
+    headers: HeaderMap,
+    path: EventPath,
+) -> Result<Json<RoomView>, VwrError> {
+    change(api, headers, path, RoomChange::Close).await
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "tier1_operator_pause",
+    path = "/vwr/admin/rooms/{event_id}/pause",
+    tag = "tier1",
+    summary = "Pause admissions",
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    responses(
+        (status = 200, description = "The room after the change", body = RoomView),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Operator credentials required", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody)
+    ),
+    security(("vwrAdminKey" = []), ("bearer" = []))
+)]
+async fn pause<S: VwrStore>(
+    api: State<Api<S>>,
+    headers: HeaderMap,
+    path: EventPath,
+) -> Result<Json<RoomView>, VwrError> {
+    change(api, headers, path, RoomChange::Pause(true)).await
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "tier1_operator_resume",
+    path = "/vwr/admin/rooms/{event_id}/resume",
+    tag = "tier1",
+    summary = "Resume admissions",
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    responses(
+        (status = 200, description = "The room after the change", body = RoomView),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Operator credentials required", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody)
+    ),
+    security(("vwrAdminKey" = []), ("bearer" = []))
+)]
+async fn resume<S: VwrStore>(
+    api: State<Api<S>>,
+    headers: HeaderMap,
+    path: EventPath,
+) -> Result<Json<RoomView>, VwrError> {
+    change(api, headers, path, RoomChange::Pause(false)).await
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "tier1_operator_hold",
+    path = "/vwr/admin/rooms/{event_id}/hold",
+    tag = "tier1",
+    summary = "Hold everyone in the room",
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    responses(
+        (status = 200, description = "The room after the change", body = RoomView),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Operator credentials required", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody)
+    ),
+    security(("vwrAdminKey" = []), ("bearer" = []))
+)]
+async fn hold<S: VwrStore>(
+    api: State<Api<S>>,
+    headers: HeaderMap,
+    path: EventPath,
+) -> Result<Json<RoomView>, VwrError> {
+    change(api, headers, path, RoomChange::Hold(true)).await
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "tier1_operator_release",
+    path = "/vwr/admin/rooms/{event_id}/release",
+    tag = "tier1",
+    summary = "Release the hold",
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    responses(
+        (status = 200, description = "The room after the change", body = RoomView),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Operator credentials required", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody)
+    ),
+    security(("vwrAdminKey" = []), ("bearer" = []))
+)]
+async fn release<S: VwrStore>(
+    api: State<Api<S>>,
+    headers: HeaderMap,
+    path: EventPath,
+) -> Result<Json<RoomView>, VwrError> {
+    change(api, headers, path, RoomChange::Hold(false)).await
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "tier1_operator_publish_seed",
+    path = "/vwr/admin/rooms/{event_id}/publish-seed",
+    tag = "tier1",
+    summary = "Publish the pre-queue's shuffle seed",
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    responses(
+        (status = 200, description = "The room after the change", body = RoomView),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Operator credentials required", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody)
+    ),
+    security(("vwrAdminKey" = []), ("bearer" = []))
+)]
+async fn publish_seed<S: VwrStore>(
+    api: State<Api<S>>,
+    headers: HeaderMap,
+    path: EventPath,
+) -> Result<Json<RoomView>, VwrError> {
+    change(api, headers, path, RoomChange::PublishSeed).await
+}
+
+#[utoipa::path(
+    get,
+    operation_id = "tier1_operator_view",
+    path = "/vwr/admin/rooms/{event_id}",
+    tag = "tier1",
+    summary = "An event's room as operators see it",
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    responses(
+        (status = 200, description = "The room after the change", body = RoomView),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Operator credentials required", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody)
+    ),
+    security(("vwrAdminKey" = []), ("bearer" = []))
+)]
 async fn view<S: VwrStore>(
     State(api): State<Api<S>>,
     headers: HeaderMap,
@@ -154,17 +275,19 @@ async fn view<S: VwrStore>(
     Ok(Json(api.room.view(&event).await?))
 }
 
-async fn simple<S: VwrStore, C: SimpleChange>(
+/// A body-less operator change.
+async fn change<S: VwrStore>(
     State(api): State<Api<S>>,
     headers: HeaderMap,
-    path: Result<Path<String>, PathRejection>,
+    path: EventPath,
+    change: RoomChange,
 ) -> Result<Json<RoomView>, VwrError> {
     api.auth.authorize(&headers)?;
     let event = event_id(path)?;
-    Ok(Json(api.room.change(&event, C::CHANGE).await?))
+    Ok(Json(api.room.change(&event, change).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct OpenBody {
     batch: Option<u64>,
@@ -172,6 +295,23 @@ struct OpenBody {
     claim_window_secs: Option<u64>,
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "tier1_operator_open",
+    path = "/vwr/admin/rooms/{event_id}/open",
+    tag = "tier1",
+    summary = "Open the room (no body: the defaults)",
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    request_body(content = Option<OpenBody>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The room after the change", body = RoomView),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Operator credentials required", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody)
+    ),
+    security(("vwrAdminKey" = []), ("bearer" = []))
+)]
 async fn open<S: VwrStore>(
     State(api): State<Api<S>>,
     headers: HeaderMap,
@@ -201,13 +341,30 @@ async fn open<S: VwrStore>(
     Ok(Json(api.room.change(&event, change).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ScheduleBody {
     pre_queue_opens_at: DateTime<Utc>,
     sale_opens_at: DateTime<Utc>,
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "tier1_operator_schedule",
+    path = "/vwr/admin/rooms/{event_id}/schedule",
+    tag = "tier1",
+    summary = "Schedule a pre-queue and the sale opening",
+    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    request_body = ScheduleBody,
+    responses(
+        (status = 200, description = "The room after the change", body = RoomView),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Operator credentials required", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody)
+    ),
+    security(("vwrAdminKey" = []), ("bearer" = []))
+)]
 async fn schedule<S: VwrStore>(
     State(api): State<Api<S>>,
     headers: HeaderMap,

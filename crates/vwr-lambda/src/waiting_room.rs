@@ -49,7 +49,7 @@ impl Default for RoomDefaults {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     pub is_active: bool,
@@ -57,7 +57,7 @@ pub struct Status {
     pub serving_counter: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Assignment {
     pub request_id: Uuid,
@@ -69,7 +69,7 @@ pub struct Assignment {
     pub pre_queue: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckReply {
     pub admitted: bool,
@@ -83,7 +83,7 @@ pub struct CheckReply {
 }
 
 /// What an operator sees of a room (never the unpublished seed).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomView {
     pub event_id: String,
@@ -104,7 +104,7 @@ pub struct RoomView {
 
 /// The published draw of a pre-queue: with these two numbers anyone can recompute every
 /// place with [`crate::domain::shuffle::Shuffle`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShuffleAudit {
     pub pre_queue_size: u64,

@@ -22,6 +22,7 @@ struct Assets;
 /// Where the assets live in URL space; `index.html` links them under it.
 const ASSET_PREFIX: &str = "/assets/";
 const INDEX: &str = "index.html";
+const API_DOCS: &str = "api-docs.html";
 
 /// No inline script or style anywhere; the only other origins are Google's sign-in button
 /// and Toss Payments' window, loaded only when the node configures them.
@@ -37,6 +38,15 @@ const CSP: &str = "default-src 'self'; \
 /// The UI's router, to mount as the edge's fallback.
 pub fn router() -> Router {
     Router::new().fallback(serve)
+}
+
+/// The API reference page (`GET /api/docs`, routed by the edge since it lives under
+/// `/api`): `api-docs.html`, whose script renders the node's `/api/openapi.json`.
+pub fn api_docs_page() -> Response {
+    match Assets::get(API_DOCS) {
+        Some(file) => respond(API_DOCS, file, &HeaderMap::new()),
+        None => not_found(),
+    }
 }
 
 /// Whether `path` belongs to the API side of the node, never to the UI: the edge answers

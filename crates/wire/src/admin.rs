@@ -9,9 +9,10 @@ use crate::events::PresaleWindowView;
 use crate::stats::SeatCounts;
 
 /// `POST /api/v1/admin/artists`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ArtistRequest {
+    #[schema(min_length = 1)]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub genre: Option<String>,
@@ -21,9 +22,10 @@ pub struct ArtistRequest {
     pub image_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketTypeRequest {
+    #[schema(min_length = 1)]
     pub name: String,
     pub price: i64,
     /// `None`: unlimited.
@@ -32,31 +34,35 @@ pub struct TicketTypeRequest {
 }
 
 /// A section of `rows` rows of `seatsPerRow` seats, all at `price`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SectionRequest {
+    #[schema(min_length = 1)]
     pub name: String,
     pub rows: i64,
     pub seats_per_row: i64,
     pub price: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SeatLayoutRequest {
     pub sections: Vec<SectionRequest>,
 }
 
 /// `POST /api/v1/admin/events`: the event shape shared by the UI, the load generator and
 /// the tests. It needs ticket types, a seat layout, or both.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateEventRequest {
+    #[schema(min_length = 1)]
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artist_id: Option<Uuid>,
+    #[schema(min_length = 1)]
     pub venue: String,
+    #[schema(min_length = 1)]
     pub address: String,
     pub starts_at: DateTime<Utc>,
     pub sale_starts_at: DateTime<Utc>,
@@ -73,7 +79,7 @@ pub struct CreateEventRequest {
 }
 
 /// `PATCH /api/v1/admin/events/{id}`: what is given changes.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateEventRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,14 +101,14 @@ pub struct UpdateEventRequest {
 }
 
 /// `PATCH /api/v1/admin/events/{id}/status`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusRequest {
     /// An event status; a string so that a wrong one is refused with the right ones.
     pub status: String,
 }
 
 /// `PUT /api/v1/admin/events/{id}/queue`: what is given changes.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueSettingsRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,7 +133,7 @@ pub struct QueueSettingsRequest {
 }
 
 /// An event's queue and hold settings as its actor applies them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueSettingsView {
     /// False: the event sells without a queue (no entry token needed).
@@ -146,7 +152,7 @@ pub struct QueueSettingsView {
 }
 
 /// `GET /api/v1/admin/events/{id}/queue`: settings, waiting, active, admissions.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueOverview {
     pub event_id: Uuid,
@@ -163,7 +169,7 @@ pub struct QueueOverview {
     pub seats: SeatCounts,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PresaleWindowRequest {
     /// `silver`, `gold` or `diamond`; a string so that a wrong one is refused with the
@@ -176,7 +182,7 @@ pub struct PresaleWindowRequest {
 /// `PUT /api/v1/admin/events/{id}/presales`: either the windows themselves (none clears
 /// them), or `preset: "seed"`, the seed's tier schedule ending at the event's
 /// `saleStartsAt`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PresalesRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub windows: Option<Vec<PresaleWindowRequest>>,
@@ -185,7 +191,7 @@ pub struct PresalesRequest {
 }
 
 /// The reply to `PUT /api/v1/admin/events/{id}/presales`: the windows as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PresalesView {
     pub event_id: Uuid,

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::page::PageMeta;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ArtistView {
     pub id: Uuid,
@@ -18,7 +18,7 @@ pub struct ArtistView {
 }
 
 /// `GET /api/v1/artists`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ArtistList {
     pub artists: Vec<ArtistView>,
     #[serde(flatten)]

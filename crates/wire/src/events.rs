@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::page::PageMeta;
 use crate::status::{EventStatus, MembershipTier};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventView {
     pub id: Uuid,
@@ -30,7 +30,7 @@ pub struct EventView {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketTypeView {
     pub id: Uuid,
@@ -41,7 +41,7 @@ pub struct TicketTypeView {
 }
 
 /// A members-only window before the general sale: `{tier, opensAt, closesAt}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PresaleWindowView {
     /// The lowest tier admitted; higher tiers are too.
@@ -51,7 +51,7 @@ pub struct PresaleWindowView {
 }
 
 /// An event with its ticket types and its pre-sale schedule (empty when it has none).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventDetailView {
     #[serde(flatten)]
@@ -61,7 +61,7 @@ pub struct EventDetailView {
 }
 
 /// `GET /api/v1/events`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventList {
     pub events: Vec<EventView>,
     #[serde(flatten)]

@@ -5,12 +5,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::ErrorDetail;
 
 /// `GET /healthz`: `{"status": "ok"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Live {
     pub status: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Dependency {
     Ok,
@@ -18,7 +18,7 @@ pub enum Dependency {
 }
 
 /// `GET /readyz` when both dependencies answer: `status` is `ready`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Ready {
     pub status: String,
     pub postgres: Dependency,
@@ -27,7 +27,7 @@ pub struct Ready {
 
 /// `GET /readyz` with a dependency down (503): the usual error body, with each
 /// dependency's state beside it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Unready {
     pub error: ErrorDetail,
     pub postgres: Dependency,

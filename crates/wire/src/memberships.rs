@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::status::{MembershipStatus, MembershipTier, PointReason};
 
 /// A tier and the points it starts at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TierView {
     pub tier: MembershipTier,
@@ -16,7 +16,7 @@ pub struct TierView {
 }
 
 /// An artist's fan club, for anyone deciding whether to join.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClubView {
     pub artist_id: Uuid,
@@ -31,7 +31,7 @@ pub struct ClubView {
 }
 
 /// `PUT /api/v1/admin/artists/{id}/membership`: set up or change a fan club.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClubRequest {
     /// Won for a year; 0 makes joining free.
@@ -42,7 +42,7 @@ pub struct ClubRequest {
     pub diamond_points: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MembershipView {
     pub membership_id: Uuid,
@@ -62,7 +62,7 @@ pub struct MembershipView {
 }
 
 /// A change to a membership's points.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PointView {
     pub points: i64,
@@ -72,13 +72,13 @@ pub struct PointView {
 }
 
 /// `GET /api/v1/memberships`, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MembershipList {
     pub memberships: Vec<MembershipView>,
 }
 
 /// `GET /api/v1/memberships/{id}`, with its newest point changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MembershipDetail {
     #[serde(flatten)]
@@ -87,13 +87,13 @@ pub struct MembershipDetail {
 }
 
 /// `POST /api/v1/memberships`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JoinRequest {
     pub artist_id: Uuid,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JoinReply {
     #[serde(flatten)]

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::page::PageMeta;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewsView {
     pub id: Uuid,
@@ -17,7 +17,7 @@ pub struct NewsView {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewsList {
     pub news: Vec<NewsView>,
     #[serde(flatten)]
@@ -25,14 +25,16 @@ pub struct NewsList {
 }
 
 /// `POST /api/v1/news`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewsRequest {
+    #[schema(min_length = 1)]
     pub title: String,
+    #[schema(min_length = 1)]
     pub body: String,
 }
 
 /// `PATCH /api/v1/news/{id}`: what is given changes.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewsPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,

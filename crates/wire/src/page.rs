@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// `page, limit, total, totalPages`, flattened into list replies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PageMeta {
     /// 1-based.

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::status::{PaymentProvider, PaymentPurpose, PaymentStatus};
 
 /// What is paid for: exactly one of the three ids.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PayFor {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -20,17 +20,19 @@ pub struct PayFor {
 }
 
 /// `POST /api/v1/payments/confirm`: the browser paid through Toss; confirm the order.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfirmRequest {
+    #[schema(min_length = 1)]
     pub payment_key: String,
+    #[schema(min_length = 1)]
     pub order_id: String,
     pub amount: i64,
 }
 
 /// `POST /api/v1/payments/process`: pay through the sandbox (`naverpay`, `kakaopay`,
 /// `transfer`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessRequest {
     #[serde(flatten)]
@@ -39,14 +41,14 @@ pub struct ProcessRequest {
 }
 
 /// `POST /api/v1/payments/{orderId}/refund`; the body is optional.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RefundRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
 /// `POST /api/v1/payments/prepare`: what the browser needs to open Toss's payment window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PreparedPayment {
     pub purpose: PaymentPurpose,
@@ -60,7 +62,7 @@ pub struct PreparedPayment {
 
 /// A payment as its payer (or an admin) sees it: the reply of confirm, process, refund
 /// and `GET /api/v1/payments/{orderId}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentView {
     /// `ORD_{unix ms}_{8 hex}`.
@@ -82,7 +84,7 @@ pub struct PaymentView {
 
 /// `GET /api/v1/reservations/{id}/payment`: the order that paid for one of the caller's
 /// reservations (to refund it from "my reservations").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReservationPayment {
     pub order_id: String,

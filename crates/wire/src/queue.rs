@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::status::QueueStatus;
 
 /// The reply to check, status and heartbeat, and the data of each queue stream event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueReply {
     pub event_id: Uuid,
@@ -30,7 +30,7 @@ pub struct QueueReply {
 }
 
 /// `POST /api/v1/queue/leave/{id}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LeaveReply {
     pub event_id: Uuid,
@@ -39,7 +39,7 @@ pub struct LeaveReply {
 }
 
 /// One record of an event's queue log, in the order the event's actor wrote them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(
     rename_all = "camelCase",
     rename_all_fields = "camelCase",
@@ -70,7 +70,7 @@ pub enum QueueLogRecord {
 }
 
 /// `GET /api/v1/admin/events/{id}/queue/log`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueLog {
     pub event_id: Uuid,

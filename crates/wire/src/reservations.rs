@@ -10,26 +10,28 @@ use crate::status::{HistoryStatus, ReservationStatus};
 
 /// `POST /api/v1/seats/reserve`: hold these seats. A repeated `idempotencyKey` answers
 /// with the first reservation.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SeatHoldRequest {
     pub event_id: Uuid,
     pub seat_ids: Vec<Uuid>,
+    #[schema(min_length = 1)]
     pub idempotency_key: String,
 }
 
 /// `POST /api/v1/reservations`: hold `quantity` tickets of a type.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketHoldRequest {
     pub event_id: Uuid,
     pub ticket_type_id: Uuid,
     pub quantity: u32,
+    #[schema(min_length = 1)]
     pub idempotency_key: String,
 }
 
 /// A seat, or a number of tickets of one type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemView {
     pub seat_id: Option<Uuid>,
@@ -41,7 +43,7 @@ pub struct ItemView {
     pub unit_price: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReservationView {
     pub reservation_id: Uuid,
@@ -57,7 +59,7 @@ pub struct ReservationView {
 }
 
 /// What happened to a reservation, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryView {
     pub status: HistoryStatus,
@@ -66,7 +68,7 @@ pub struct HistoryView {
 }
 
 /// `GET /api/v1/reservations/{id}`: the reservation with its history, oldest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReservationDetail {
     #[serde(flatten)]
@@ -75,7 +77,7 @@ pub struct ReservationDetail {
 }
 
 /// `GET /api/v1/reservations/my`, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MyReservations {
     pub reservations: Vec<ReservationView>,
     #[serde(flatten)]

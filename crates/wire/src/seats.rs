@@ -6,14 +6,14 @@ use uuid::Uuid;
 
 use crate::status::SeatStatus;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SeatMapView {
     pub event_id: Uuid,
     pub layout: LayoutView,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LayoutView {
     pub id: Uuid,
@@ -22,7 +22,7 @@ pub struct LayoutView {
     pub sections: Vec<SectionView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SectionView {
     pub id: Uuid,
@@ -32,7 +32,7 @@ pub struct SectionView {
     pub rows: Vec<RowView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RowView {
     pub number: i32,
@@ -40,7 +40,7 @@ pub struct RowView {
     pub seats: Vec<SeatView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SeatView {
     pub id: Uuid,
@@ -63,7 +63,7 @@ impl SeatMapView {
 }
 
 /// The data of one `seat` event on the seat stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SeatChange {
     pub seat_id: Uuid,

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Seats of an event by state, live from its actor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SeatCounts {
     pub available: u64,
     pub held: u64,
@@ -12,7 +12,7 @@ pub struct SeatCounts {
 }
 
 /// An event's queue as the stats page shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueFigures {
     pub waiting: u64,
@@ -23,7 +23,7 @@ pub struct QueueFigures {
 }
 
 /// `GET /api/v1/stats/events/{id}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventStats {
     pub event_id: Uuid,
@@ -41,7 +41,7 @@ pub struct EventStats {
 }
 
 /// `GET /api/v1/stats/overview`: the sums over every event with figures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsOverview {
     /// How many events have figures.

@@ -50,6 +50,19 @@ macro_rules! words {
             }
         }
 
+        // By hand rather than derived: the derive does not see a `rename` whose text
+        // comes from a macro argument, and would document the variant names instead.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
         impl FromStr for $name {
             type Err = UnknownValue;
 

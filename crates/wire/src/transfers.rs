@@ -9,7 +9,7 @@ use crate::page::PageMeta;
 use crate::status::{Settlement, SettlementStatus, TransferRole, TransferStatus};
 
 /// `POST /api/v1/transfers`: list one of the caller's confirmed tickets.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListingRequest {
     pub reservation_id: Uuid,
@@ -17,7 +17,7 @@ pub struct ListingRequest {
     pub price: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketView {
     pub seat_id: Option<Uuid>,
@@ -28,7 +28,7 @@ pub struct TicketView {
 
 /// A listing as anyone sees it; its seller and buyer also see `reservationId`, their
 /// `role` and how the seller was settled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferView {
     pub transfer_id: Uuid,
@@ -52,7 +52,7 @@ pub struct TransferView {
 }
 
 /// `GET /api/v1/transfers`: open listings, oldest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TransferList {
     pub transfers: Vec<TransferView>,
     #[serde(flatten)]
@@ -60,7 +60,7 @@ pub struct TransferList {
 }
 
 /// `GET /api/v1/transfers/my`: what the caller sold or bought, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MyTransfers {
     pub transfers: Vec<TransferView>,
 }

@@ -38,6 +38,27 @@ const MAX_SEATS_PER_ROW: i64 = 200;
 /// The largest venue we model; bounds the rows one request can create.
 const MAX_SEATS: i64 = 100_000;
 
+#[utoipa::path(
+    post,
+    operation_id = "admin_create_artist",
+    path = "/api/v1/admin/artists",
+    tag = "admin",
+    summary = "Create an artist (admin)",
+    request_body = urr_wire::admin::ArtistRequest,
+    responses(
+        (status = 201, description = "OK", body = urr_wire::artists::ArtistView,
+            links(
+                ("GetArtist" = (operation_id = "artists_detail", parameters(("id" = "$response.body#/id")))),
+                ("GetClub" = (operation_id = "memberships_club", parameters(("id" = "$response.body#/id")))),
+                ("PutClub" = (operation_id = "memberships_put_club", parameters(("id" = "$response.body#/id"))))
+            )
+        ),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn create_artist(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -53,6 +74,35 @@ pub async fn create_artist(
     Ok((StatusCode::CREATED, Json(artist_view(created))))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "admin_create_event",
+    path = "/api/v1/admin/events",
+    tag = "admin",
+    summary = "Create an event with its seat layout or ticket types (admin)",
+    request_body = urr_wire::admin::CreateEventRequest,
+    responses(
+        (status = 201, description = "OK", body = urr_wire::events::EventDetailView,
+            links(
+                ("GetEvent" = (operation_id = "events_detail", parameters(("id" = "$response.body#/id")))),
+                ("GetBookingRules" = (operation_id = "site_booking_rules", parameters(("id" = "$response.body#/id")))),
+                ("GetSeats" = (operation_id = "seats_for_event", parameters(("event_id" = "$response.body#/id")))),
+                ("JoinQueue" = (operation_id = "queue_check", parameters(("event_id" = "$response.body#/id")))),
+                ("GetQueue" = (operation_id = "admin_queue_overview", parameters(("id" = "$response.body#/id")))),
+                ("GetStats" = (operation_id = "stats_event", parameters(("event_id" = "$response.body#/id")))),
+                ("UpdateEvent" = (operation_id = "admin_update_event", parameters(("id" = "$response.body#/id")))),
+                ("SetStatus" = (operation_id = "admin_set_status", parameters(("id" = "$response.body#/id")))),
+                ("SetPresales" = (operation_id = "admin_presales", parameters(("id" = "$response.body#/id")))),
+                ("GetQueueLog" = (operation_id = "queue_audit_queue_log", parameters(("id" = "$response.body#/id"))))
+            )
+        ),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn create_event(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -169,6 +219,23 @@ fn check_window(
     Ok(())
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "admin_update_event",
+    path = "/api/v1/admin/events/{id}",
+    tag = "admin",
+    summary = "Edit an event (admin)",
+    params(("id" = Uuid, Path, description = "The event's id")),
+    request_body = urr_wire::admin::UpdateEventRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::events::EventDetailView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn update_event(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -205,6 +272,24 @@ pub async fn update_event(
     )))
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "admin_set_status",
+    path = "/api/v1/admin/events/{id}/status",
+    tag = "admin",
+    summary = "Set an event's status (admin)",
+    params(("id" = Uuid, Path, description = "The event's id")),
+    request_body = urr_wire::admin::StatusRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::events::EventDetailView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn set_status(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -249,6 +334,23 @@ fn settings_view(s: &QueueSettings) -> QueueSettingsView {
 }
 
 /// Changes an event's queue and hold settings; a running actor applies them at once.
+#[utoipa::path(
+    put,
+    operation_id = "admin_queue_settings",
+    path = "/api/v1/admin/events/{id}/queue",
+    tag = "admin",
+    summary = "Change an event's queue settings (admin)",
+    params(("id" = Uuid, Path, description = "The event's id")),
+    request_body = urr_wire::admin::QueueSettingsRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::admin::QueueSettingsView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn queue_settings(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -299,6 +401,22 @@ pub async fn queue_settings(
 }
 
 /// The operator's view of an event's queue: settings, waiting, active, admissions.
+#[utoipa::path(
+    get,
+    operation_id = "admin_queue_overview",
+    path = "/api/v1/admin/events/{id}/queue",
+    tag = "admin",
+    summary = "An event's queue: settings and figures (admin)",
+    params(("id" = Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::admin::QueueOverview),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn queue_overview(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -326,6 +444,23 @@ const MAX_PRESALE_WINDOWS: usize = 10;
 
 /// Sets an event's members-only pre-sale windows. Only an event whose artist has a fan
 /// club can have them (nobody else could buy in them).
+#[utoipa::path(
+    put,
+    operation_id = "admin_presales",
+    path = "/api/v1/admin/events/{id}/presales",
+    tag = "admin",
+    summary = "Set an event's pre-sale windows (admin)",
+    params(("id" = Uuid, Path, description = "The event's id")),
+    request_body = urr_wire::admin::PresalesRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::admin::PresalesView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn presales(
     State(state): State<AppState>,
     _admin: AdminUser,

@@ -23,13 +23,30 @@ pub fn artist_view(a: Artist) -> ArtistView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     q: Option<String>,
+    /// 1-based.
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items per page (20 when absent; more than 100 is 100).
+    #[param(minimum = 1)]
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "artists_list",
+    path = "/api/v1/artists",
+    tag = "catalog",
+    summary = "List artists",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::artists::ArtistList),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -43,6 +60,19 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "artists_detail",
+    path = "/api/v1/artists/{id}",
+    tag = "catalog",
+    summary = "An artist",
+    params(("id" = Uuid, Path, description = "The artist's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::artists::ArtistView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn detail(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,

@@ -40,6 +40,19 @@ fn user_view(user: User) -> UserView {
     }
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "auth_register",
+    path = "/api/v1/auth/register",
+    tag = "auth",
+    summary = "Create an account and sign in",
+    request_body = urr_wire::auth::RegisterRequest,
+    responses(
+        (status = 201, description = "Signed up; access and refresh cookies set", body = urr_wire::auth::SessionView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterRequest>,
@@ -68,6 +81,19 @@ pub async fn register(
     start_session(&state, user, StatusCode::CREATED).await
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "auth_login",
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    summary = "Sign in with email and password",
+    request_body = urr_wire::auth::LoginRequest,
+    responses(
+        (status = 200, description = "Signed in; access and refresh cookies set", body = urr_wire::auth::SessionView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
@@ -103,6 +129,18 @@ pub async fn login(
 
 /// Rotates the refresh token from the cookie: the old one is spent, a new one (same
 /// family) and a new access token are set. A spent token revokes its family.
+#[utoipa::path(
+    post,
+    operation_id = "auth_refresh",
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    summary = "Rotate the refresh token (cookie) for a new session",
+    responses(
+        (status = 200, description = "OK", body = urr_wire::auth::SessionView),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody)
+    ),
+    security(("refreshCookie" = []))
+)]
 pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let presented = cookies::read(&headers, REFRESH_COOKIE)
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "no refresh token"))?;
@@ -139,6 +177,16 @@ pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> ApiRe
 }
 
 /// Revokes the refresh family (if a token came along) and clears both cookies.
+#[utoipa::path(
+    post,
+    operation_id = "auth_logout",
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    summary = "Revoke the refresh family and clear the cookies",
+    responses(
+        (status = 200, description = "OK", body = urr_wire::auth::SignedOut)
+    )
+)]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     if let Some(presented) = cookies::read(&headers, REFRESH_COOKIE) {
         refresh_tokens::revoke_family_of(
@@ -156,6 +204,18 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
     Ok(response)
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "auth_me",
+    path = "/api/v1/auth/me",
+    tag = "auth",
+    summary = "The signed-in user",
+    responses(
+        (status = 200, description = "OK", body = urr_wire::auth::MeView),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn me(State(state): State<AppState>, caller: CurrentUser) -> ApiResult<Response> {
     let user = users::find_by_id(&state.db, caller.id)
         .await?
@@ -169,6 +229,21 @@ pub async fn me(State(state): State<AppState>, caller: CurrentUser) -> ApiResult
 /// Signs in with a Google ID token. An existing account with the same email is linked
 /// only when its email is verified: otherwise whoever registered that address first,
 /// without owning it, would keep password access to the Google user's account.
+#[utoipa::path(
+    post,
+    operation_id = "auth_google",
+    path = "/api/v1/auth/google",
+    tag = "auth",
+    summary = "Sign in with a Google ID token",
+    request_body = urr_wire::auth::GoogleRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::auth::SessionView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn google(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<GoogleRequest>,
@@ -198,6 +273,19 @@ pub async fn google(
 
 /// Uses an email verification link (the token from the message's link): once, before it
 /// expires, and only while the account still has the address it was sent to.
+#[utoipa::path(
+    post,
+    operation_id = "auth_verify_email",
+    path = "/api/v1/auth/verify-email",
+    tag = "auth",
+    summary = "Confirm an email address with the mailed link",
+    request_body = urr_wire::auth::VerifyEmailRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::auth::MeView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn verify_email(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<VerifyEmailRequest>,
@@ -233,6 +321,20 @@ pub async fn verify_email(
 }
 
 /// Sends the caller a new verification link (unless their email is verified already).
+#[utoipa::path(
+    post,
+    operation_id = "auth_resend_verification",
+    path = "/api/v1/auth/verify-email/resend",
+    tag = "auth",
+    summary = "Mail a new verification link",
+    responses(
+        (status = 200, description = "Already verified; nothing sent", body = urr_wire::auth::VerificationSent),
+        (status = 202, description = "A new link was sent", body = urr_wire::auth::VerificationSent),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 503, description = "Unavailable; retry", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn resend_verification(
     State(state): State<AppState>,
     caller: CurrentUser,

@@ -62,6 +62,19 @@ pub fn view(node_id: String, status: ClusterStatus) -> ClusterView {
     }
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "cluster_overview",
+    path = "/api/v1/admin/cluster",
+    tag = "admin",
+    summary = "The cluster's members and event owners (admin)",
+    responses(
+        (status = 200, description = "OK", body = urr_wire::cluster::ClusterView),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn overview(
     State(state): State<AppState>,
     _admin: AdminUser,

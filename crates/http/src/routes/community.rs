@@ -97,15 +97,32 @@ fn comment_view(c: Comment) -> CommentView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct PostQuery {
     artist_id: Option<Uuid>,
     event_id: Option<Uuid>,
+    /// 1-based.
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items per page (20 when absent; more than 100 is 100).
+    #[param(minimum = 1)]
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "community_list_posts",
+    path = "/api/v1/community/posts",
+    tag = "community",
+    summary = "List posts",
+    params(PostQuery),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::community::PostList),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn list_posts(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<PostQuery>,
@@ -124,6 +141,29 @@ pub async fn list_posts(
     }))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "community_create_post",
+    path = "/api/v1/community/posts",
+    tag = "community",
+    summary = "Write a post",
+    request_body = urr_wire::community::CreatePostRequest,
+    responses(
+        (status = 201, description = "OK", body = urr_wire::community::PostView,
+            links(
+                ("GetPost" = (operation_id = "community_get_post", parameters(("id" = "$response.body#/id")))),
+                ("ListComments" = (operation_id = "community_list_comments", parameters(("id" = "$response.body#/id")))),
+                ("Comment" = (operation_id = "community_create_comment", parameters(("id" = "$response.body#/id")))),
+                ("UpdatePost" = (operation_id = "community_update_post", parameters(("id" = "$response.body#/id")))),
+                ("ModeratePost" = (operation_id = "community_moderate_post", parameters(("id" = "$response.body#/id"))))
+            )
+        ),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn create_post(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -153,6 +193,19 @@ async fn visible_post(state: &AppState, id: Uuid, admin: bool) -> ApiResult<Post
     }
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "community_get_post",
+    path = "/api/v1/community/posts/{id}",
+    tag = "community",
+    summary = "A post",
+    params(("id" = Uuid, Path, description = "The post's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::community::PostView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn get_post(
     State(state): State<AppState>,
     user: MaybeUser,
@@ -180,6 +233,23 @@ fn forbid_unless_author_or_admin(author: Uuid, user: &CurrentUser, what: &str) -
     forbid_unless_author(author, user, what)
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "community_update_post",
+    path = "/api/v1/community/posts/{id}",
+    tag = "community",
+    summary = "Edit the caller's post",
+    params(("id" = Uuid, Path, description = "The post's id")),
+    request_body = urr_wire::community::UpdatePostRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::community::PostView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn update_post(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -198,6 +268,22 @@ pub async fn update_post(
     Ok(Json(post_view(updated)))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "community_delete_post",
+    path = "/api/v1/community/posts/{id}",
+    tag = "community",
+    summary = "Delete the caller's post",
+    params(("id" = Uuid, Path, description = "The post's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn delete_post(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -211,12 +297,30 @@ pub async fn delete_post(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// 1-based.
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items per page (20 when absent; more than 100 is 100).
+    #[param(minimum = 1)]
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "community_list_comments",
+    path = "/api/v1/community/posts/{id}/comments",
+    tag = "community",
+    summary = "A post's comments",
+    params(("id" = Uuid, Path, description = "The post's id"), PageQuery),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::community::CommentList),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn list_comments(
     State(state): State<AppState>,
     user: MaybeUser,
@@ -234,6 +338,27 @@ pub async fn list_comments(
     }))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "community_create_comment",
+    path = "/api/v1/community/posts/{id}/comments",
+    tag = "community",
+    summary = "Comment on a post",
+    params(("id" = Uuid, Path, description = "The post's id")),
+    request_body = urr_wire::community::CommentRequest,
+    responses(
+        (status = 201, description = "OK", body = urr_wire::community::CommentView,
+            links(
+                ("UpdateComment" = (operation_id = "community_update_comment", parameters(("id" = "$response.body#/id")))),
+                ("ModerateComment" = (operation_id = "community_moderate_comment", parameters(("id" = "$response.body#/id"))))
+            )
+        ),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn create_comment(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -258,6 +383,23 @@ async fn visible_comment(state: &AppState, id: Uuid, admin: bool) -> ApiResult<C
     }
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "community_update_comment",
+    path = "/api/v1/community/comments/{id}",
+    tag = "community",
+    summary = "Edit the caller's comment",
+    params(("id" = Uuid, Path, description = "The comment's id")),
+    request_body = urr_wire::community::CommentRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::community::CommentView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn update_comment(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -272,6 +414,22 @@ pub async fn update_comment(
     )))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "community_delete_comment",
+    path = "/api/v1/community/comments/{id}",
+    tag = "community",
+    summary = "Delete the caller's comment",
+    params(("id" = Uuid, Path, description = "The comment's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn delete_comment(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -286,6 +444,23 @@ pub async fn delete_comment(
 }
 
 /// Admin moderation: hide (or show again) any post.
+#[utoipa::path(
+    patch,
+    operation_id = "community_moderate_post",
+    path = "/api/v1/admin/community/posts/{id}",
+    tag = "admin",
+    summary = "Hide or show a post (admin)",
+    params(("id" = Uuid, Path, description = "The post's id")),
+    request_body = urr_wire::community::ModerationRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::community::PostView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn moderate_post(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -302,6 +477,23 @@ pub async fn moderate_post(
 }
 
 /// Admin moderation: hide (or show again) any comment.
+#[utoipa::path(
+    patch,
+    operation_id = "community_moderate_comment",
+    path = "/api/v1/admin/community/comments/{id}",
+    tag = "admin",
+    summary = "Hide or show a comment (admin)",
+    params(("id" = Uuid, Path, description = "The comment's id")),
+    request_body = urr_wire::community::ModerationRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::community::CommentView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn moderate_comment(
     State(state): State<AppState>,
     _admin: AdminUser,

@@ -73,14 +73,31 @@ pub fn detail_view(d: EventDetail) -> EventDetailView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     status: Option<String>,
     q: Option<String>,
+    /// 1-based.
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items per page (20 when absent; more than 100 is 100).
+    #[param(minimum = 1)]
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "events_list",
+    path = "/api/v1/events",
+    tag = "catalog",
+    summary = "List events",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::events::EventList),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -109,6 +126,19 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "events_detail",
+    path = "/api/v1/events/{id}",
+    tag = "catalog",
+    summary = "An event with its ticket types and pre-sale windows",
+    params(("id" = Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::events::EventDetailView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn detail(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,

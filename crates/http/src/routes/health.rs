@@ -9,6 +9,16 @@ use urr_wire::health::{Dependency, Live, Ready, Unready};
 
 use crate::state::AppState;
 
+#[utoipa::path(
+    get,
+    operation_id = "health_live",
+    path = "/healthz",
+    tag = "node",
+    summary = "Liveness: the process answers",
+    responses(
+        (status = 200, description = "OK", body = urr_wire::health::Live)
+    )
+)]
 pub async fn live() -> Json<Live> {
     Json(Live {
         status: "ok".to_owned(),
@@ -16,6 +26,17 @@ pub async fn live() -> Json<Live> {
 }
 
 /// 200 when PostgreSQL and Redis both answer, else 503 naming which did not.
+#[utoipa::path(
+    get,
+    operation_id = "health_ready",
+    path = "/readyz",
+    tag = "node",
+    summary = "Readiness: PostgreSQL and Redis answer",
+    responses(
+        (status = 200, description = "OK", body = urr_wire::health::Ready),
+        (status = 503, description = "A dependency is down", body = urr_wire::health::Unready)
+    )
+)]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let (db, kv) = tokio::join!(urr_store::db::ping(&state.db), state.kv.ping());
     let verdict = |ok: bool| {

@@ -87,6 +87,18 @@ fn point_view(p: PointEntry) -> PointView {
 }
 
 /// The caller's memberships, newest first.
+#[utoipa::path(
+    get,
+    operation_id = "memberships_mine",
+    path = "/api/v1/memberships",
+    tag = "memberships",
+    summary = "The caller's fan-club memberships",
+    responses(
+        (status = 200, description = "OK", body = urr_wire::memberships::MembershipList),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn mine(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -98,6 +110,21 @@ pub async fn mine(
 }
 
 /// One of the caller's memberships with its newest point changes.
+#[utoipa::path(
+    get,
+    operation_id = "memberships_get",
+    path = "/api/v1/memberships/{id}",
+    tag = "memberships",
+    summary = "A membership of the caller with its points history",
+    params(("id" = Uuid, Path, description = "The membership's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::memberships::MembershipDetail),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -116,6 +143,23 @@ pub async fn get(
 
 /// Joins an artist's fan club: active at once when the club is free, else pending until
 /// paid. 201 when this call opened the membership, 200 when it was already pending.
+#[utoipa::path(
+    post,
+    operation_id = "memberships_join",
+    path = "/api/v1/memberships",
+    tag = "memberships",
+    summary = "Join an artist's fan club",
+    request_body = urr_wire::memberships::JoinRequest,
+    responses(
+        (status = 201, description = "Joined", body = urr_wire::memberships::JoinReply),
+        (status = 200, description = "Already a member", body = urr_wire::memberships::JoinReply),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn join(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -143,6 +187,19 @@ pub async fn join(
 }
 
 /// An artist's fan club, for anyone deciding whether to join.
+#[utoipa::path(
+    get,
+    operation_id = "memberships_club",
+    path = "/api/v1/artists/{id}/membership",
+    tag = "memberships",
+    summary = "An artist's fan club",
+    params(("id" = Uuid, Path, description = "The artist's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::memberships::ClubView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn club(
     State(state): State<AppState>,
     ApiPath(artist): ApiPath<Uuid>,
@@ -154,6 +211,23 @@ pub async fn club(
 }
 
 /// Sets up or changes an artist's fan club (admin).
+#[utoipa::path(
+    put,
+    operation_id = "memberships_put_club",
+    path = "/api/v1/admin/artists/{id}/membership",
+    tag = "admin",
+    summary = "Set an artist's fan club (admin)",
+    params(("id" = Uuid, Path, description = "The artist's id")),
+    request_body = urr_wire::memberships::ClubRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::memberships::ClubView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn put_club(
     State(state): State<AppState>,
     _admin: AdminUser,

@@ -30,12 +30,29 @@ fn news_view(n: News) -> NewsView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// 1-based.
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items per page (20 when absent; more than 100 is 100).
+    #[param(minimum = 1)]
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "news_list",
+    path = "/api/v1/news",
+    tag = "news",
+    summary = "List news",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::news::NewsList),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -48,6 +65,19 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "news_detail",
+    path = "/api/v1/news/{id}",
+    tag = "news",
+    summary = "A news item",
+    params(("id" = Uuid, Path, description = "The news item's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::news::NewsView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn detail(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -58,6 +88,26 @@ pub async fn detail(
     Ok(Json(news_view(item)))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "news_create",
+    path = "/api/v1/news",
+    tag = "news",
+    summary = "Publish news (admin)",
+    request_body = urr_wire::news::NewsRequest,
+    responses(
+        (status = 201, description = "OK", body = urr_wire::news::NewsView,
+            links(
+                ("GetNews" = (operation_id = "news_detail", parameters(("id" = "$response.body#/id")))),
+                ("UpdateNews" = (operation_id = "news_update", parameters(("id" = "$response.body#/id"))))
+            )
+        ),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -69,6 +119,23 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(news_view(item))))
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "news_update",
+    path = "/api/v1/news/{id}",
+    tag = "news",
+    summary = "Edit news (admin)",
+    params(("id" = Uuid, Path, description = "The news item's id")),
+    request_body = urr_wire::news::NewsPatch,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::news::NewsView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -90,6 +157,22 @@ pub async fn update(
     Ok(Json(news_view(item)))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "news_delete",
+    path = "/api/v1/news/{id}",
+    tag = "news",
+    summary = "Delete news (admin)",
+    params(("id" = Uuid, Path, description = "The news item's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     _admin: AdminUser,

@@ -32,6 +32,26 @@ fn target(pay_for: &PayFor) -> Result<Target, ApiError> {
     }
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "payments_prepare",
+    path = "/api/v1/payments/prepare",
+    tag = "payments",
+    summary = "Prepare an order for a reservation or a transfer",
+    request_body = urr_wire::payments::PayFor,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::payments::PreparedPayment,
+            links(
+                ("GetPayment" = (operation_id = "payments_get", parameters(("order_id" = "$response.body#/orderId"))))
+            )
+        ),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn prepare(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -50,6 +70,24 @@ pub async fn prepare(
     }))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "payments_confirm",
+    path = "/api/v1/payments/confirm",
+    tag = "payments",
+    summary = "Confirm a Toss payment",
+    request_body = urr_wire::payments::ConfirmRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::payments::PaymentView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody),
+        (status = 422, description = "Unprocessable", body = urr_wire::ErrorBody),
+        (status = 503, description = "Unavailable; retry", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn confirm(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -68,6 +106,23 @@ pub async fn confirm(
     ))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "payments_process",
+    path = "/api/v1/payments/process",
+    tag = "payments",
+    summary = "Pay with the sandbox provider",
+    request_body = urr_wire::payments::ProcessRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::payments::PaymentView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody),
+        (status = 422, description = "Unprocessable", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn process(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -83,6 +138,24 @@ pub async fn process(
 
 /// A JSON body is required (`{}` when no reason is given): a form or text body a
 /// cross-site page can send without asking is refused (415, or 400 when it is not JSON).
+#[utoipa::path(
+    post,
+    operation_id = "payments_refund",
+    path = "/api/v1/payments/{order_id}/refund",
+    tag = "payments",
+    summary = "Refund a payment of the caller",
+    params(("order_id" = String, Path, description = "The order id from prepare")),
+    request_body = urr_wire::payments::RefundRequest,
+    responses(
+        (status = 200, description = "OK", body = urr_wire::payments::PaymentView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody),
+        (status = 503, description = "Unavailable; retry", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn refund(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -102,6 +175,21 @@ pub async fn refund(
     ))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "payments_get",
+    path = "/api/v1/payments/{order_id}",
+    tag = "payments",
+    summary = "A payment of the caller",
+    params(("order_id" = String, Path, description = "The order id from prepare")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::payments::PaymentView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -118,6 +118,24 @@ fn respond(state: &AppState, body: QueueReply) -> Response {
 /// is room and nobody waits. With the event's Tier-1 room active, a Tier-1 token is
 /// required and its position, not any query parameter, is the priority. During a
 /// members-only pre-sale window, only members of its tier may check in.
+#[utoipa::path(
+    post,
+    operation_id = "queue_check",
+    path = "/api/v1/queue/check/{event_id}",
+    tag = "queue",
+    summary = "Join an event's queue, or be admitted at once",
+    params(("event_id" = Uuid, Path, description = "The event's id"), ("x-vwr-token" = Option<String>, Header, description = "A Tier-1 token: queue priority by its position (or the urr-vwr-token cookie); required while the event's Tier-1 room is active")),
+    responses(
+        (status = 200, description = "Queued or admitted; when admitted the entry token is also set as the urr-entry-token cookie", body = urr_wire::queue::QueueReply),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody),
+        (status = 503, description = "Unavailable; retry", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn check(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -134,8 +152,47 @@ pub async fn check(
     Ok(respond(&state, reply(&state, event, &user, view)?))
 }
 
+/// The same as `status`, as a `POST` for clients that keep their place explicitly.
+#[utoipa::path(
+    post,
+    operation_id = "queue_heartbeat",
+    path = "/api/v1/queue/heartbeat/{event_id}",
+    tag = "queue",
+    summary = "Keep the caller's place in an event's queue",
+    params(("event_id" = Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::queue::QueueReply),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
+pub async fn heartbeat(
+    state: State<AppState>,
+    user: CurrentUser,
+    event: ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    status(state, user, event).await
+}
+
 /// Where the user stands. Asking is also the heartbeat, so `GET status` and
-/// `POST heartbeat` are this one handler.
+/// `POST heartbeat` answer alike.
+#[utoipa::path(
+    get,
+    operation_id = "queue_status",
+    path = "/api/v1/queue/status/{event_id}",
+    tag = "queue",
+    summary = "The caller's place in an event's queue (also a heartbeat)",
+    params(("event_id" = Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::queue::QueueReply),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn status(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -149,6 +206,21 @@ pub async fn status(
     Ok(respond(&state, reply(&state, event, &user, view)?))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "queue_leave",
+    path = "/api/v1/queue/leave/{event_id}",
+    tag = "queue",
+    summary = "Leave an event's queue",
+    params(("event_id" = Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::queue::LeaveReply),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn leave(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -170,6 +242,21 @@ pub async fn leave(
 /// brings a seat back), then one `admitted` event carrying the entry token, then the
 /// stream ends. The stream outlives the event's actor: after a restart it goes on with
 /// the new one.
+#[utoipa::path(
+    get,
+    operation_id = "queue_stream",
+    path = "/api/v1/queue/stream/{event_id}",
+    tag = "queue",
+    summary = "The caller's queue place as server-sent events",
+    params(("event_id" = Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "Server-sent events (`position` or `sold_out` while waiting, then `admitted` or `left`) whose `data` is a `QueueReply` as JSON", content_type = "text/event-stream", body = crate::openapi::ServerSentEvent),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn stream(
     State(state): State<AppState>,
     user: CurrentUser,

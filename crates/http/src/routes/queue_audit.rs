@@ -32,6 +32,22 @@ fn record_view(record: QueueLogRecord) -> RecordView {
     }
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "queue_audit_queue_log",
+    path = "/api/v1/admin/events/{id}/queue/log",
+    tag = "admin",
+    summary = "An event's queue log (admin)",
+    params(("id" = Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::queue::QueueLog),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn queue_log(
     State(state): State<AppState>,
     _admin: AdminUser,

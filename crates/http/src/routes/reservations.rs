@@ -82,6 +82,30 @@ async fn replay(
     Ok(Some(found))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "reservations_reserve_seats",
+    path = "/api/v1/seats/reserve",
+    tag = "seats",
+    summary = "Hold seats (idempotent per idempotencyKey)",
+    request_body = urr_wire::reservations::SeatHoldRequest,
+    responses(
+        (status = 201, description = "Held", body = urr_wire::reservations::ReservationView,
+            links(
+                ("GetReservation" = (operation_id = "reservations_get", parameters(("id" = "$response.body#/reservationId")))),
+                ("GetPayment" = (operation_id = "site_reservation_payment", parameters(("id" = "$response.body#/reservationId")))),
+                ("Cancel" = (operation_id = "reservations_cancel", parameters(("id" = "$response.body#/reservationId"))))
+            )
+        ),
+        (status = 200, description = "The hold this idempotency key made before", body = urr_wire::reservations::ReservationView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = [], "entryToken" = []), ("accessCookie" = [], "entryCookie" = []), ("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn reserve_seats(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -113,6 +137,30 @@ pub async fn reserve_seats(
     finish_hold(&state, &user, held).await
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "reservations_reserve_tickets",
+    path = "/api/v1/reservations",
+    tag = "reservations",
+    summary = "Hold counted tickets (idempotent per idempotencyKey)",
+    request_body = urr_wire::reservations::TicketHoldRequest,
+    responses(
+        (status = 201, description = "Held", body = urr_wire::reservations::ReservationView,
+            links(
+                ("GetReservation" = (operation_id = "reservations_get", parameters(("id" = "$response.body#/reservationId")))),
+                ("GetPayment" = (operation_id = "site_reservation_payment", parameters(("id" = "$response.body#/reservationId")))),
+                ("Cancel" = (operation_id = "reservations_cancel", parameters(("id" = "$response.body#/reservationId"))))
+            )
+        ),
+        (status = 200, description = "The hold this idempotency key made before", body = urr_wire::reservations::ReservationView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = [], "entryToken" = []), ("accessCookie" = [], "entryCookie" = []), ("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn reserve_tickets(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -158,6 +206,21 @@ async fn finish_hold(
 }
 
 /// One of the caller's reservations, with its history (what happened, and why).
+#[utoipa::path(
+    get,
+    operation_id = "reservations_get",
+    path = "/api/v1/reservations/{id}",
+    tag = "reservations",
+    summary = "A reservation of the caller with its history",
+    params(("id" = Uuid, Path, description = "The reservation's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::reservations::ReservationDetail),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -179,12 +242,31 @@ pub async fn get(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MyQuery {
+    /// 1-based.
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items per page (20 when absent; more than 100 is 100).
+    #[param(minimum = 1)]
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "reservations_mine",
+    path = "/api/v1/reservations/my",
+    tag = "reservations",
+    summary = "The caller's reservations",
+    params(MyQuery),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::reservations::MyReservations),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn mine(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -200,6 +282,22 @@ pub async fn mine(
 }
 
 /// Cancels the caller's pending reservation; its seats go back on the map at once.
+#[utoipa::path(
+    post,
+    operation_id = "reservations_cancel",
+    path = "/api/v1/reservations/{id}/cancel",
+    tag = "reservations",
+    summary = "Cancel a pending reservation of the caller",
+    params(("id" = Uuid, Path, description = "The reservation's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::reservations::ReservationView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -75,6 +75,19 @@ fn seat_map_view(layout: SeatLayout) -> SeatMapView {
 
 /// The layout from Postgres with each seat's live status from the event's actor (the
 /// single writer, so the freshest truth).
+#[utoipa::path(
+    get,
+    operation_id = "seats_for_event",
+    path = "/api/v1/seats/events/{event_id}",
+    tag = "seats",
+    summary = "An event's seat map with live statuses",
+    params(("event_id" = Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::seats::SeatMapView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn for_event(
     State(state): State<AppState>,
     ApiPath(event_id): ApiPath<Uuid>,
@@ -107,6 +120,19 @@ pub async fn for_event(
 /// this client fell behind, or the event's actor was replaced, and should reload the map.
 /// Each stream holds a slot of the node's and the caller's caps (429 or 503 beyond them)
 /// until it ends.
+#[utoipa::path(
+    get,
+    operation_id = "seats_stream",
+    path = "/api/v1/seats/events/{event_id}/stream",
+    tag = "seats",
+    summary = "Seat changes as server-sent events",
+    params(("event_id" = Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "Server-sent events: `seat` with a `SeatChange` as JSON in `data`, or `resync` (read the map again)", content_type = "text/event-stream", body = crate::openapi::ServerSentEvent),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn stream(
     State(state): State<AppState>,
     ApiPath(event_id): ApiPath<Uuid>,

@@ -17,6 +17,16 @@ use crate::session::CurrentUser;
 use crate::state::AppState;
 
 /// Public: nothing here is secret (the Toss client key is meant for browsers).
+#[utoipa::path(
+    get,
+    operation_id = "site_config",
+    path = "/api/v1/config",
+    tag = "catalog",
+    summary = "Sign-in and payment options for the UI",
+    responses(
+        (status = 200, description = "OK", body = urr_wire::site::SiteConfig)
+    )
+)]
 pub async fn config(State(state): State<AppState>) -> Json<SiteConfig> {
     let payments = &state.config.payments;
     let toss = payments
@@ -40,6 +50,19 @@ pub async fn config(State(state): State<AppState>) -> Json<SiteConfig> {
 }
 
 /// An event's booking rules as its actor applies them.
+#[utoipa::path(
+    get,
+    operation_id = "site_booking_rules",
+    path = "/api/v1/events/{id}/booking",
+    tag = "catalog",
+    summary = "Seat limit, hold time and whether the queue is on",
+    params(("id" = Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::site::BookingRules),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    )
+)]
 pub async fn booking_rules(
     State(state): State<AppState>,
     ApiPath(event): ApiPath<Uuid>,
@@ -58,6 +81,21 @@ pub async fn booking_rules(
 }
 
 /// The caller's paid (or refunded, or being refunded) order for one of their reservations.
+#[utoipa::path(
+    get,
+    operation_id = "site_reservation_payment",
+    path = "/api/v1/reservations/{id}/payment",
+    tag = "reservations",
+    summary = "The caller's payment of a reservation",
+    params(("id" = Uuid, Path, description = "The reservation's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::payments::ReservationPayment),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn reservation_payment(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -12,6 +12,22 @@ use crate::extract::ApiPath;
 use crate::session::AdminUser;
 use crate::state::AppState;
 
+#[utoipa::path(
+    get,
+    operation_id = "stats_event",
+    path = "/api/v1/stats/events/{event_id}",
+    tag = "admin",
+    summary = "An event's figures (admin)",
+    params(("event_id" = Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::stats::EventStats),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn event(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -50,6 +66,19 @@ pub fn seat_counts(live: &urr_actors::event::EventOverview) -> SeatCounts {
     }
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "stats_overview",
+    path = "/api/v1/stats/overview",
+    tag = "admin",
+    summary = "Figures over all events (admin)",
+    responses(
+        (status = 200, description = "OK", body = urr_wire::stats::StatsOverview),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 403, description = "Forbidden", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn overview(
     State(state): State<AppState>,
     _admin: AdminUser,

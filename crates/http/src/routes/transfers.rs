@@ -77,6 +77,27 @@ async fn one(state: &AppState, listing: Transfer, viewer: Uuid) -> ApiResult<Tra
 }
 
 /// Lists one of the caller's confirmed tickets for transfer.
+#[utoipa::path(
+    post,
+    operation_id = "transfers_create",
+    path = "/api/v1/transfers",
+    tag = "transfers",
+    summary = "List a confirmed ticket for resale at no more than face value",
+    request_body = urr_wire::transfers::ListingRequest,
+    responses(
+        (status = 201, description = "OK", body = urr_wire::transfers::TransferView,
+            links(
+                ("GetTransfer" = (operation_id = "transfers_get", parameters(("id" = "$response.body#/id")))),
+                ("CancelTransfer" = (operation_id = "transfers_cancel", parameters(("id" = "$response.body#/id"))))
+            )
+        ),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -113,15 +134,34 @@ pub async fn create(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct OpenQuery {
     event_id: Option<Uuid>,
+    /// 1-based.
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items per page (20 when absent; more than 100 is 100).
+    #[param(minimum = 1)]
     limit: Option<i64>,
 }
 
 /// Open listings, of one event when `eventId` is given, oldest first.
+#[utoipa::path(
+    get,
+    operation_id = "transfers_open",
+    path = "/api/v1/transfers",
+    tag = "transfers",
+    summary = "Open listings, of one event when eventId is given",
+    params(OpenQuery),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::transfers::TransferList),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn open(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -137,6 +177,18 @@ pub async fn open(
 }
 
 /// The transfers the caller sold or bought, newest first.
+#[utoipa::path(
+    get,
+    operation_id = "transfers_mine",
+    path = "/api/v1/transfers/my",
+    tag = "transfers",
+    summary = "The caller's listings and purchases",
+    responses(
+        (status = 200, description = "OK", body = urr_wire::transfers::MyTransfers),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn mine(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -148,6 +200,21 @@ pub async fn mine(
 }
 
 /// A listing: anyone signed in sees an open one; a closed one only its seller and buyer.
+#[utoipa::path(
+    get,
+    operation_id = "transfers_get",
+    path = "/api/v1/transfers/{id}",
+    tag = "transfers",
+    summary = "A listing",
+    params(("id" = Uuid, Path, description = "The listing's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::transfers::TransferView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -165,6 +232,22 @@ pub async fn get(
 }
 
 /// The seller withdraws an open listing.
+#[utoipa::path(
+    post,
+    operation_id = "transfers_cancel",
+    path = "/api/v1/transfers/{id}/cancel",
+    tag = "transfers",
+    summary = "Withdraw the caller's listing",
+    params(("id" = Uuid, Path, description = "The listing's id")),
+    responses(
+        (status = 200, description = "OK", body = urr_wire::transfers::TransferView),
+        (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
+        (status = 404, description = "Not found", body = urr_wire::ErrorBody),
+        (status = 409, description = "Conflict", body = urr_wire::ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -14,7 +14,7 @@ const MAX_OPEN_WAVES: usize = 128;
 
 /// The pre-queue opens at `pre_queue_opens_at`; at `sale_opens_at` its entrants are
 /// shuffled and admission begins in FIFO order for everyone after them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Schedule {
     pub pre_queue_opens_at: DateTime<Utc>,
