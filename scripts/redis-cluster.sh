@@ -37,17 +37,29 @@ start() {
     fi
   done
   mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
   for port in "${ports[@]}"; do
     mkdir -p "$dir/$port"
     rm -f "$dir/$port/nodes.conf"
     rm -rf "$dir/$port/appendonlydir"
-    redis-server --daemonize yes --bind 127.0.0.1 --port "$port" \
-      --cluster-enabled yes --cluster-config-file "$dir/$port/nodes.conf" \
-      --cluster-node-timeout 2000 \
-      --appendonly yes --appendfsync everysec --save "" \
-      --maxmemory-policy noeviction \
-      --dir "$dir/$port" --logfile "$dir/$port/redis.log" \
-      --pidfile "$dir/$port/redis.pid"
+    # A config file per node, so a test that kills a node can start it again as it was:
+    # `redis-server DIR/PORT/redis.conf`.
+    cat >"$dir/$port/redis.conf" <<CONF
+daemonize yes
+bind 127.0.0.1
+port $port
+cluster-enabled yes
+cluster-config-file $dir/$port/nodes.conf
+cluster-node-timeout 2000
+appendonly yes
+appendfsync everysec
+save ""
+maxmemory-policy noeviction
+dir $dir/$port
+logfile $dir/$port/redis.log
+pidfile $dir/$port/redis.pid
+CONF
+    redis-server "$dir/$port/redis.conf"
   done
   for port in "${ports[@]}"; do
     for _ in $(seq 1 50); do running "$port" && break; sleep 0.1; done
