@@ -46,6 +46,24 @@ fi
 
 cargo test --workspace "$@"
 
+# The same node on a six-process Redis Cluster on loopback (scripts/redis-cluster.sh):
+# a sale, the Tier-1 room, dead letters on every master, and a master killed mid-sale.
+# URR_SKIP_CLUSTER_TESTS=1 skips it; URR_TEST_REDIS_CLUSTER_PORT moves its six ports.
+if [ "${URR_SKIP_CLUSTER_TESTS:-0}" != 1 ]; then
+  cluster_port=${URR_TEST_REDIS_CLUSTER_PORT:-7100}
+  cluster_dir=$(mktemp -d "${TMPDIR:-/tmp}/urr-redis-cluster.XXXXXX")
+  stop_cluster() {
+    scripts/redis-cluster.sh stop "$cluster_dir" "$cluster_port" || true
+    rm -rf "$cluster_dir"
+  }
+  trap stop_cluster EXIT
+  cluster_url=$(timeout 60 scripts/redis-cluster.sh start "$cluster_dir" "$cluster_port")
+  URR_TEST_REDIS_CLUSTER_URL=$cluster_url timeout 900 cargo test -p urr-kv --test cluster
+  URR_TEST_REDIS_CLUSTER_URL=$cluster_url timeout 900 cargo test -p urr --test api redis_cluster
+  stop_cluster
+  trap - EXIT
+fi
+
 # The browser UI (tests/ui): Playwright driving Debian's Chromium against a real
 # `urr serve` per test file, each on its own database and Redis prefix. Screenshots of
 # every page land in target/ui-screenshots/. URR_SKIP_UI_TESTS=1 skips them.
