@@ -30,14 +30,15 @@ impl KvConn {
     pub async fn connect(url: &str) -> Result<Self, RedisError> {
         match cluster_nodes(url)? {
             Some(nodes) => {
-                // Retries span a failover: a master's replica takes over within a few
-                // seconds of cluster-node-timeout (docs/operations.md#redis-cluster), and
-                // commands sent meanwhile wait (about 8 s in all) instead of failing.
+                // Retries span a failover: a master's replica takes over about two
+                // cluster-node-timeouts after it dies (docs/operations.md#redis-cluster),
+                // and commands sent meanwhile back off (jittered; about 8 s in all on
+                // average, at most about 12 s) instead of failing at once.
                 let client = ClusterClientBuilder::new(nodes)
                     .connection_timeout(TIMEOUT)
                     .response_timeout(TIMEOUT)
-                    .retries(10)
-                    .min_retry_wait(250)
+                    .retries(12)
+                    .min_retry_wait(300)
                     .max_retry_wait(2000)
                     .build()?;
                 Ok(Self::Cluster(client.get_async_connection().await?))
