@@ -9,6 +9,7 @@ use redis::Value as RedisValue;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::RwLock;
+use urr_wire::status::SeatStatus;
 use uuid::Uuid;
 
 use crate::common::{Session, TestApp};
@@ -120,11 +121,7 @@ async fn a_sale_runs_on_a_redis_cluster() {
     pay(&app, &user, &id).await;
     assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
     let statuses = app.seat_statuses(event).await;
-    assert_eq!(
-        statuses[&seats[0]],
-        urr_wire::status::SeatStatus::Reserved,
-        "{statuses:?}"
-    );
+    assert_eq!(statuses[&seats[0]], SeatStatus::Reserved, "{statuses:?}");
     // The confirmation travels the bus (streams on several slots) into the stats.
     let admin = app.admin().await;
     let stats = stats_until(&app, &admin, event, |s| s["confirmed"] == 1).await;
@@ -262,12 +259,13 @@ impl Drop for Revive {
         let _ = std::process::Command::new("redis-server")
             .arg(&self.config)
             .status();
-        for _ in 0..50 {
-            let up = std::process::Command::new("redis-cli")
-                .args(["-p", &self.port.to_string(), "ping"])
+        // Back and rejoined: it answers and sees the cluster whole again.
+        for _ in 0..100 {
+            let joined = std::process::Command::new("redis-cli")
+                .args(["-p", &self.port.to_string(), "cluster", "info"])
                 .output()
-                .is_ok_and(|o| o.stdout.starts_with(b"PONG"));
-            if up {
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"));
+            if joined {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -293,13 +291,13 @@ async fn kill_master(host: &str, port: u16) -> Revive {
         .expect("process_id")
         .trim()
         .to_owned();
-    let (_, config): (String, String) = redis::cmd("CONFIG")
+    let (_, dir): (String, String) = redis::cmd("CONFIG")
         .arg("GET")
         .arg("dir")
         .query_async(&mut conn)
         .await
-        .map(|(name, dir): (String, String)| (name, format!("{dir}/redis.conf")))
         .expect("CONFIG GET dir");
+    let config = format!("{dir}/redis.conf");
     assert!(
         std::path::Path::new(&config).exists(),
         "{config}: start the cluster with scripts/redis-cluster.sh"
@@ -366,6 +364,16 @@ async fn a_master_killed_mid_sale_fails_over_and_nothing_is_lost() {
             StatusCode::CONFLICT,
             "seat {seat} sold twice"
         );
+    }
+    let statuses = app.seat_statuses(event).await;
+    let expected = [
+        SeatStatus::Reserved,
+        SeatStatus::Reserved,
+        SeatStatus::Locked,
+        SeatStatus::Available,
+    ];
+    for (seat, status) in seats.iter().zip(expected) {
+        assert_eq!(statuses[seat], status, "seat {seat}: {statuses:?}");
     }
     let admin = app.admin().await;
     let stats = stats_until(&app, &admin, event, |s| s["confirmed"] == 1).await;
