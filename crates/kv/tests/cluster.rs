@@ -62,7 +62,6 @@ async fn keys_group_by_slot_and_each_group_takes_one_command() {
         "keys sharing a hash tag share a group: {groups:?}"
     );
     let mut conn = kv.conn();
-    let mut conn = kv.conn();
     let mut pipe = redis::pipe();
     for key in &names {
         pipe.cmd("SET").arg(*key).arg(1).ignore();
