@@ -47,7 +47,8 @@ fi
 cargo test --workspace "$@"
 
 # The same node on a six-process Redis Cluster on loopback (scripts/redis-cluster.sh):
-# a sale, the Tier-1 room, dead letters on every master, and a master killed mid-sale.
+# a sale, the Tier-1 room, dead letters on every master, a master killed mid-sale and
+# one killed mid-rush.
 # URR_SKIP_CLUSTER_TESTS=1 skips it; URR_TEST_REDIS_CLUSTER_PORT moves its six ports.
 if [ "${URR_SKIP_CLUSTER_TESTS:-0}" != 1 ]; then
   cluster_port=${URR_TEST_REDIS_CLUSTER_PORT:-7100}

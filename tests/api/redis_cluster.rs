@@ -259,13 +259,20 @@ impl Drop for Revive {
         let _ = std::process::Command::new("redis-server")
             .arg(&self.config)
             .status();
-        // Back and rejoined: it answers and sees the cluster whole again.
-        for _ in 0..100 {
-            let joined = std::process::Command::new("redis-cli")
-                .args(["-p", &self.port.to_string(), "cluster", "info"])
+        // Back and rejoined: it sees the cluster whole again and has caught up with its
+        // new master, so it can take over in turn if the next test kills that one.
+        let port = self.port.to_string();
+        let says = |args: &[&str], text: &str| {
+            std::process::Command::new("redis-cli")
+                .args(["-p", &port])
+                .args(args)
                 .output()
-                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"));
-            if joined {
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(text))
+        };
+        for _ in 0..200 {
+            if says(&["cluster", "info"], "cluster_state:ok")
+                && says(&["info", "replication"], "master_link_status:up")
+            {
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -380,4 +387,83 @@ async fn a_master_killed_mid_sale_fails_over_and_nothing_is_lost() {
     assert_eq!(stats["revenue"], 20000);
     assert_eq!(app.outbox("PaymentConfirmed").await, 1);
     drop(revive);
+}
+
+/// Kills the master serving the first event `app` creates, 1.5 s after it appears (the
+/// rush is under way by then); the guard that starts it again.
+async fn kill_the_events_master_soon(app: &TestApp, seed: String) -> Revive {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let event = loop {
+        let event: Option<Uuid> = sqlx::query_scalar("SELECT id FROM events LIMIT 1")
+            .fetch_optional(&app.db)
+            .await
+            .expect("read events");
+        if let Some(event) = event {
+            break event;
+        }
+        assert!(Instant::now() < deadline, "the rush never made its event");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (host, port) = master_of(&seed, &event.to_string()).await;
+    eprintln!("killing the master on {host}:{port} mid-rush");
+    kill_master(&host, port).await
+}
+
+#[tokio::test]
+async fn a_rush_keeps_its_checks_while_a_master_is_killed() {
+    let Some(url) = cluster_url() else { return };
+    let _exclusive = FAILOVER.write().await;
+    let app =
+        crate::common::spawn_app_with_redis(&url, |c| c.payments.payment_sandbox = true).await;
+    let out = std::env::temp_dir().join(format!("urr-loadgen-{}", Uuid::new_v4()));
+    let config = urr_loadgen::LoadgenConfig {
+        target: app.address.clone(),
+        users: 120,
+        seats: 50,
+        concurrency: 32,
+        arrival_secs: 2,
+        max_secs: 120,
+        accounts: urr_loadgen::Accounts::Provisioned,
+        threshold: 15,
+        batch: 10,
+        tick_ms: 100,
+        hold_ttl_secs: 2,
+        tier1: true,
+        tier1_batch: 30,
+        tier1_interval_secs: 1,
+        abandon: 0.2,
+        sse: 0.3,
+        progress: false,
+        forwarded_for: false,
+        out: out.clone(),
+        ..urr_loadgen::LoadgenConfig::default()
+    };
+    let backend = urr_loadgen::Backend {
+        db: app.db.clone(),
+        keys: app.keys(),
+    };
+    let seed = urr_kv::conn::cluster_nodes(&url)
+        .expect("cluster URL")
+        .expect("a cluster")
+        .remove(0);
+    let rush = urr_loadgen::run(&config, &backend, "Failover rush");
+    let kill = kill_the_events_master_soon(&app, seed);
+    let (ran, revive) = tokio::join!(rush, kill);
+    let (report, _) = ran.expect("the rush runs");
+    println!("{}", report.summary());
+
+    // Some calls failed or waited while the replica took over; none of that may oversell,
+    // lose a paid sale or let anyone past an earlier place.
+    let checks = &report.checks;
+    assert_eq!(checks.oversold_api, 0);
+    assert_eq!(checks.oversold_postgres, 0);
+    assert_eq!(checks.sales_not_confirmed, 0, "a paid sale was lost");
+    assert_eq!(checks.fairness.inversions, 0, "admitted out of order");
+    assert_eq!(checks.fairness.position_mismatches, 0);
+    assert!(checks.passed());
+    assert!(report.seats_sold > 0, "{}", report.summary());
+    assert_eq!(checks.seats_sold_on_map, report.seats_sold);
+    drop(revive);
+    let _ = std::fs::remove_dir_all(out);
 }
