@@ -81,6 +81,21 @@ CONF
     done
     [ $ok = 1 ] || { echo "cluster_state is not ok on $port" >&2; stop; exit 1; }
   done
+  # And every node knows the roles: three masters serving slots, three replicas (a fresh
+  # replica calls itself master until the news has gone round).
+  for port in "${ports[@]}"; do
+    ok=0
+    for _ in $(seq 1 100); do
+      replicas=$(redis-cli -h 127.0.0.1 -p "$port" cluster nodes 2>/dev/null |
+        awk '$3 ~ /(^|,)slave(,|$)/' | wc -l)
+      if [ "$replicas" = 3 ]; then
+        ok=1
+        break
+      fi
+      sleep 0.2
+    done
+    [ $ok = 1 ] || { echo "node $port does not see three replicas" >&2; stop; exit 1; }
+  done
   local seeds
   seeds=$(IFS=,; echo "${nodes[*]}")
   echo "redis+cluster://$seeds"

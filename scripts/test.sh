@@ -61,6 +61,9 @@ if [ "${URR_SKIP_CLUSTER_TESTS:-0}" != 1 ]; then
   cluster_url=$(timeout 60 scripts/redis-cluster.sh start "$cluster_dir" "$cluster_port")
   URR_TEST_REDIS_CLUSTER_URL=$cluster_url timeout 900 cargo test -p urr-kv --test cluster
   URR_TEST_REDIS_CLUSTER_URL=$cluster_url timeout 900 cargo test -p urr --test api redis_cluster
+  # The store, bus, queue, hold and payment tests once more, on the cluster.
+  URR_TEST_REDIS_URL=$cluster_url timeout 900 cargo test -p urr-store -p urr-bus
+  URR_TEST_REDIS_URL=$cluster_url timeout 1200 cargo test -p urr --test api -- queue holds payments
   stop_cluster
   trap - EXIT
 fi

@@ -39,7 +39,9 @@ async fn app_on_cluster(url: &str) -> TestApp {
     app
 }
 
-/// Pays for `reservation` through the Toss stand-in; the order id.
+/// Pays for `reservation` through the Toss stand-in and waits until it is confirmed; the
+/// order id. During a failover the charge may land while the ticket cannot be confirmed
+/// yet (`paid`); the ticket consumer confirms it once Redis answers again.
 async fn pay(app: &TestApp, user: &Session, reservation: &str) -> String {
     let prepared = retry_5xx(|| prepare(app, user, reservation)).await;
     assert_eq!(prepared.status(), StatusCode::OK);
@@ -49,8 +51,28 @@ async fn pay(app: &TestApp, user: &Session, reservation: &str) -> String {
     let paid = retry_5xx(|| confirm(app, user, "ok_key_cluster", &order, amount)).await;
     assert_eq!(paid.status(), StatusCode::OK);
     let paid: Value = paid.json().await.expect("json");
-    assert_eq!(paid["status"], "done");
-    order
+    assert!(
+        paid["status"] == "done" || paid["status"] == "paid",
+        "charged: {paid}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let path = format!("/api/v1/reservations/{reservation}");
+    loop {
+        let status = retry_5xx(|| app.get_as(&path, user))
+            .await
+            .json::<Value>()
+            .await
+            .expect("json")["status"]
+            .clone();
+        if status == "confirmed" {
+            return order;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a paid reservation was never confirmed: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Repeats a request the node answered with a 5xx (Redis failing over underneath it),

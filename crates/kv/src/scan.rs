@@ -66,35 +66,41 @@ fn scan_cmd(cursor: u64, pattern: &str, kind: Option<&str>) -> Cmd {
     cmd
 }
 
-/// The cluster's masters that are not failed, as the cluster itself reports them.
+/// The masters serving slots, as the cluster's slot map (`CLUSTER SLOTS`) names them: the
+/// map the client routes by, so each is a node it holds a connection to. (`CLUSTER NODES`
+/// would also list a fresh replica that still calls itself master.)
 async fn masters(cluster: &mut ClusterConnection) -> Result<Vec<(String, u16)>, RedisError> {
     let reply: Value = redis::cmd("CLUSTER")
-        .arg("NODES")
+        .arg("SLOTS")
         .query_async(cluster)
         .await?;
-    let text: String = FromRedisValue::from_redis_value(reply)?;
-    Ok(parse_masters(&text))
+    Ok(parse_masters(reply))
 }
 
-/// Reads `CLUSTER NODES`: `id host:port@bus[,hostname] flags master ...` per line.
-fn parse_masters(text: &str) -> Vec<(String, u16)> {
+/// Reads `CLUSTER SLOTS`: `[start, end, [host, port, id, ...], replicas...]` per range.
+fn parse_masters(reply: Value) -> Vec<(String, u16)> {
+    let Value::Array(ranges) = reply else {
+        return Vec::new();
+    };
     let mut masters = Vec::new();
-    for line in text.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(_id), Some(address), Some(flags)) = (fields.next(), fields.next(), fields.next())
-        else {
+    for range in ranges {
+        let Value::Array(range) = range else { continue };
+        let Some(Value::Array(master)) = range.get(2) else {
             continue;
         };
-        let flags: Vec<&str> = flags.split(',').collect();
-        if !flags.contains(&"master") || flags.iter().any(|f| f.starts_with("fail")) {
-            continue;
-        }
-        let address = address.split(['@', ',']).next().unwrap_or_default();
-        let Some((host, port)) = address.rsplit_once(':') else {
+        let (Some(host), Some(Value::Int(port))) = (master.first(), master.get(1)) else {
             continue;
         };
-        if let Ok(port) = port.parse() {
-            masters.push((host.to_owned(), port));
+        let host = match host {
+            Value::BulkString(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            Value::SimpleString(text) => text.clone(),
+            _ => continue,
+        };
+        let Ok(port) = u16::try_from(*port) else {
+            continue;
+        };
+        if !masters.contains(&(host.clone(), port)) {
+            masters.push((host, port));
         }
     }
     masters
@@ -102,20 +108,46 @@ fn parse_masters(text: &str) -> Vec<(String, u16)> {
 
 #[cfg(test)]
 mod tests {
+    use redis::Value;
+
+    fn node(host: &str, port: i64) -> Value {
+        Value::Array(vec![
+            Value::BulkString(host.as_bytes().to_vec()),
+            Value::Int(port),
+            Value::BulkString(b"id".to_vec()),
+        ])
+    }
+
+    fn range(start: i64, end: i64, master: Value, replica: Value) -> Value {
+        Value::Array(vec![Value::Int(start), Value::Int(end), master, replica])
+    }
+
     #[test]
-    fn masters_are_read_from_cluster_nodes() {
-        let text = "\
-a1 127.0.0.1:7100@17100 myself,master - 0 0 1 connected 0-5460
-b2 127.0.0.1:7103@17103 slave a1 0 1 1 connected
-c3 127.0.0.1:7101@17101,node-b master - 0 1 2 connected 5461-10922
-d4 127.0.0.1:7102@17102 master,fail - 0 1 3 disconnected
-";
+    fn masters_are_read_from_the_slot_map_once_each() {
+        let reply = Value::Array(vec![
+            range(0, 5460, node("127.0.0.1", 7100), node("127.0.0.1", 7103)),
+            range(
+                5461,
+                10922,
+                node("127.0.0.1", 7101),
+                node("127.0.0.1", 7104),
+            ),
+            // A master may serve several ranges.
+            range(
+                10923,
+                12000,
+                node("127.0.0.1", 7100),
+                node("127.0.0.1", 7103),
+            ),
+            Value::Nil,
+        ]);
         assert_eq!(
-            super::parse_masters(text),
+            super::parse_masters(reply),
             vec![
                 ("127.0.0.1".to_owned(), 7100),
                 ("127.0.0.1".to_owned(), 7101)
             ]
         );
+        assert!(super::parse_masters(Value::Nil).is_empty());
     }
 }
