@@ -39,10 +39,13 @@ async fn app_on_cluster(url: &str) -> TestApp {
     app
 }
 
-/// Pays for `reservation` through the Toss stand-in and waits until it is confirmed; the
-/// order id. During a failover the charge may land while the ticket cannot be confirmed
-/// yet (`paid`); the ticket consumer confirms it once Redis answers again.
-async fn pay(app: &TestApp, user: &Session, reservation: &str) -> String {
+/// Pays for `reservation` (of `event`) through the Toss stand-in and waits until it is
+/// confirmed; the order id. During a failover the charge may land while the ticket cannot
+/// be confirmed yet (`paid`); the reconciler or the ticket consumer confirms it later.
+/// Meanwhile the seat map is read, as the other buyers of a sale would: when the event's
+/// lease lapsed during the outage, a request for the event takes it up again. (Without
+/// such requests a paid reservation was once seen still pending after 30 s.)
+async fn pay(app: &TestApp, event: Uuid, user: &Session, reservation: &str) -> String {
     let prepared = retry_5xx(|| prepare(app, user, reservation)).await;
     assert_eq!(prepared.status(), StatusCode::OK);
     let prepared: Value = prepared.json().await.expect("json");
@@ -67,6 +70,8 @@ async fn pay(app: &TestApp, user: &Session, reservation: &str) -> String {
         if status == "confirmed" {
             return order;
         }
+        let seats = format!("/api/v1/seats/events/{event}");
+        let _ = retry_5xx(|| app.get(&seats)).await;
         assert!(
             Instant::now() < deadline,
             "a paid reservation was never confirmed: {status}"
@@ -140,7 +145,7 @@ async fn a_sale_runs_on_a_redis_cluster() {
         .await;
     assert_eq!(taken.status(), StatusCode::CONFLICT);
 
-    pay(&app, &user, &id).await;
+    pay(&app, event, &user, &id).await;
     assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
     let statuses = app.seat_statuses(event).await;
     assert_eq!(statuses[&seats[0]], SeatStatus::Reserved, "{statuses:?}");
@@ -354,7 +359,7 @@ async fn a_master_killed_mid_sale_fails_over_and_nothing_is_lost() {
     let killed_at = Instant::now();
 
     // The sale goes on: the held seats are paid for, another buyer joins and holds.
-    pay(&app, &user, &id).await;
+    pay(&app, event, &user, &id).await;
     let second = app.quick_user("second").await;
     let entry = enter_retrying(&app, event, &second).await;
     let held_again =
