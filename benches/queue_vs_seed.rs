@@ -67,7 +67,7 @@ async fn setup() -> Setup {
 }
 
 /// The seed's status: position and line length, as its reply needs.
-async fn seed_status(mut conn: redis::aio::ConnectionManager, key: String, member: String) {
+async fn seed_status(mut conn: urr_kv::KvConn, key: String, member: String) {
     let _: (Option<i64>, i64) = redis::pipe()
         .cmd("ZRANK")
         .arg(&key)
@@ -80,7 +80,7 @@ async fn seed_status(mut conn: redis::aio::ConnectionManager, key: String, membe
 }
 
 /// The seed's join: ZADD NX at the arrival score, then ZRANK for the position.
-async fn seed_join(mut conn: redis::aio::ConnectionManager, key: String, at: f64) {
+async fn seed_join(mut conn: urr_kv::KvConn, key: String, at: f64) {
     let member = Uuid::new_v4().to_string();
     let _: (i64, Option<i64>) = redis::pipe()
         .cmd("ZADD")

@@ -31,11 +31,12 @@ SECRET_STANDINS = {
     "password": "standinpassword",
 }
 # Settings the chart sets itself (never in values' config) and the ones that only matter
-# when no DATABASE_URL/REDIS_URL is given, which the chart never allows.
+# when no DATABASE_URL/REDIS_URL is given, which the chart never allows. URR_CLUSTER_SECRET
+# is left unset: each node derives it from URR_JWT_SECRET, which every pod shares.
 CHART_MANAGED = {
     "URR_LISTEN", "URR_NODE_ID", "URR_ADVERTISE_URL", "DATABASE_URL", "REDIS_URL",
     "URR_JWT_SECRET", "URR_TOSS_SECRET_KEY", "URR_VWR_ADMIN_KEY",
-    "URR_METRICS_LISTEN", "URR_METRICS_TOKEN",
+    "URR_METRICS_LISTEN", "URR_METRICS_TOKEN", "URR_CLUSTER_SECRET",
 }
 LOCAL_ONLY = {
     "URR_DEFAULT_POSTGRES_PORT", "URR_DEFAULT_REDIS_PORT", "URR_DATABASE_NAME",

@@ -63,6 +63,34 @@ if [ "${URR_SKIP_FUZZ:-0}" != 1 ]; then
   scripts/fuzz-api.sh
 fi
 
+# The same node on a six-process Redis Cluster on loopback (scripts/redis-cluster.sh):
+# a sale, the Tier-1 room, dead letters on every master, a master killed mid-sale and
+# one killed mid-rush.
+# URR_SKIP_CLUSTER_TESTS=1 skips it; URR_TEST_REDIS_CLUSTER_PORT moves its six ports.
+if [ "${URR_SKIP_CLUSTER_TESTS:-0}" != 1 ]; then
+  cluster_port=${URR_TEST_REDIS_CLUSTER_PORT:-7100}
+  cluster_dir=$(mktemp -d "${TMPDIR:-/tmp}/urr-redis-cluster.XXXXXX")
+  stop_cluster() {
+    scripts/redis-cluster.sh stop "$cluster_dir" "$cluster_port" || true
+    rm -rf "$cluster_dir"
+  }
+  trap stop_cluster EXIT
+  cluster_url=$(timeout 60 scripts/redis-cluster.sh start "$cluster_dir" "$cluster_port")
+  URR_TEST_REDIS_CLUSTER_URL=$cluster_url timeout 900 cargo test -p urr-kv --test cluster
+  URR_TEST_REDIS_CLUSTER_URL=$cluster_url timeout 900 cargo test -p urr --test api redis_cluster
+  # The store, bus, queue, hold and payment tests once more, on the cluster. Those that
+  # kill a Redis of their own (payments::settlement's DurableRedis) would only repeat.
+  URR_TEST_REDIS_URL=$cluster_url timeout 900 cargo test -p urr-store -p urr-bus
+  URR_TEST_REDIS_URL=$cluster_url timeout 1200 cargo test -p urr --test api -- \
+    queue holds payments \
+    --skip the_ticket_consumer_never_confirms_a_refunded_reservation \
+    --skip a_paid_reservation_whose_hold_lapsed_is_completed_by_the_ticket_consumer \
+    --skip a_failed_unlock_after_a_refund_is_retried_until_the_seat_can_be_held_again \
+    --skip a_lapsed_hold_whose_sold_lock_could_not_be_freed_is_released_later
+  stop_cluster
+  trap - EXIT
+fi
+
 # The browser UI (tests/ui): Playwright driving Debian's Chromium against a real
 # `urr serve` per test file, each on its own database and Redis prefix. Screenshots of
 # every page land in target/ui-screenshots/. URR_SKIP_UI_TESTS=1 skips them.

@@ -67,8 +67,14 @@ pub fn check(args: &ServeArgs, matches: &ArgMatches) -> anyhow::Result<Checked> 
     match &services.redis_url {
         Some(url) => {
             let schemes = ["redis", "rediss", "redis+unix", "unix", "valkey", "valkeys"];
-            if !has_scheme(url, &schemes) {
-                problems.push("REDIS_URL must be a redis://, rediss:// or unix:// URL".into());
+            if let Err(err) = urr_kv::conn::cluster_nodes(url) {
+                problems.push(format!("REDIS_URL names a Redis Cluster badly: {err}"));
+            } else if !has_scheme(url, &schemes) && !has_scheme(url, &["redis+cluster"]) {
+                problems.push(
+                    "REDIS_URL must be a redis://, rediss://, unix:// or \
+                     redis+cluster://host:port[,host:port...] URL"
+                        .into(),
+                );
             }
         }
         None => warnings.push(format!(
@@ -400,6 +406,21 @@ mod tests {
         assert!(err.contains("DATABASE_URL"), "{err}");
         assert!(err.contains("request-timeout"), "{err}");
         assert!(err.contains("advertise URL"), "{err}");
+    }
+
+    #[test]
+    fn a_redis_cluster_url_passes_and_a_bad_one_fails() {
+        let passed = checked(&[(
+            "--redis-url",
+            "redis+cluster://:redis-pass-word@10.0.0.1:6379,10.0.0.2:6379",
+        )])
+        .unwrap();
+        let out = passed.render();
+        assert!(!out.contains("redis-pass-word"), "{out}");
+        let err = checked(&[("--redis-url", "redis+cluster://10.0.0.1:6379/3")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Redis Cluster"), "{err}");
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod private_services;
 mod queue;
 mod rate_limits;
 mod recovery;
+mod redis_cluster;
 mod tier1;
 mod transfers;
 mod web;

@@ -10,7 +10,7 @@ mod private_redis;
 #[path = "payments/settlement.rs"]
 mod settlement;
 #[path = "payments/toss.rs"]
-mod toss;
+pub(crate) mod toss;
 
 use std::time::Duration;
 
@@ -56,7 +56,7 @@ async fn app_configured(
 }
 
 /// [`app_configured`] on a Redis server of the test's own.
-async fn app_on_redis(
+pub(crate) async fn app_on_redis(
     redis_url: &str,
     hold_ttl: u64,
     timeout: u64,
@@ -72,7 +72,7 @@ async fn app_on_redis(
 }
 
 /// A user holding two seats (20,000 won): the event, the user, the reservation, seats.
-async fn held(app: &TestApp) -> (Uuid, Session, String, Vec<Uuid>) {
+pub(crate) async fn held(app: &TestApp) -> (Uuid, Session, String, Vec<Uuid>) {
     let admin = app.admin().await;
     let (event, seats) = app.seated_event(&admin, 1, 4).await;
     let user = app.quick_user("buyer").await;
@@ -87,7 +87,7 @@ async fn held(app: &TestApp) -> (Uuid, Session, String, Vec<Uuid>) {
     (event, user, id, seats)
 }
 
-async fn prepare(app: &TestApp, user: &Session, reservation: &str) -> reqwest::Response {
+pub(crate) async fn prepare(app: &TestApp, user: &Session, reservation: &str) -> reqwest::Response {
     app.post_as(
         "/api/v1/payments/prepare",
         &json!({"reservationId": reservation}),
@@ -96,7 +96,7 @@ async fn prepare(app: &TestApp, user: &Session, reservation: &str) -> reqwest::R
     .await
 }
 
-async fn confirm(
+pub(crate) async fn confirm(
     app: &TestApp,
     user: &Session,
     key: &str,
@@ -111,7 +111,7 @@ async fn confirm(
     .await
 }
 
-async fn reservation(app: &TestApp, user: &Session, id: &str) -> Value {
+pub(crate) async fn reservation(app: &TestApp, user: &Session, id: &str) -> Value {
     app.get_as(&format!("/api/v1/reservations/{id}"), user)
         .await
         .json()
@@ -119,7 +119,7 @@ async fn reservation(app: &TestApp, user: &Session, id: &str) -> Value {
         .unwrap()
 }
 
-async fn seat_status(app: &TestApp, event: Uuid, seat: Uuid) -> String {
+pub(crate) async fn seat_status(app: &TestApp, event: Uuid, seat: Uuid) -> String {
     let map: Value = app
         .get(&format!("/api/v1/seats/events/{event}"))
         .await
@@ -500,7 +500,7 @@ async fn the_sandbox_confirms_at_once_when_enabled() {
 }
 
 /// Polls the admin stats of `event` until `check` holds (the bus is asynchronous).
-async fn stats_until(
+pub(crate) async fn stats_until(
     app: &TestApp,
     admin: &Session,
     event: Uuid,

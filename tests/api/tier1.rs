@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 /// Assigns `user` their Tier-1 place (as the signed-in user) and waits until the room
 /// admits them; the position and the token.
-async fn pass_tier1(app: &TestApp, event: Uuid, user: &Session) -> (u64, String) {
+pub(crate) async fn pass_tier1(app: &TestApp, event: Uuid, user: &Session) -> (u64, String) {
     let assigned: Value = app
         .post_as(&format!("/vwr-api/vwr/assign/{event}"), &json!({}), user)
         .await
@@ -112,7 +112,7 @@ async fn an_active_room_gates_the_queue_and_its_positions_order_it() {
 }
 
 /// Opens `event`'s Tier-1 room as `admin`, admitting everyone at once.
-async fn open_room(app: &TestApp, admin: &Session, event: Uuid) {
+pub(crate) async fn open_room(app: &TestApp, admin: &Session, event: Uuid) {
     let open = app
         .post_as(
             &format!("/vwr-api/vwr/admin/rooms/{event}/open"),

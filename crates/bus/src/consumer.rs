@@ -252,18 +252,24 @@ impl Consumer {
             .map(String::as_str)
             .zip(self.topics.iter().map(String::as_str))
             .collect();
-        let cursors = vec![">"; keys.len()];
         let options = StreamReadOptions::default()
             .group(&self.group, &self.name)
             .count(self.config.batch);
         let mut conn = self.kv.conn();
-        let reply: Option<StreamReadReply> = conn.xread_options(&keys, &cursors, &options).await?;
+        let names: Vec<&str> = keys.iter().map(String::as_str).collect();
         let mut entries = Vec::new();
-        for stream in reply.map(|r| r.keys).unwrap_or_default() {
-            let Some(topic) = topic_of.get(stream.key.as_str()) else {
-                continue;
-            };
-            entries.extend(stream.ids.into_iter().map(|e| ((*topic).to_owned(), e)));
+        // One XREADGROUP per hash slot: on a cluster one read over streams of several
+        // slots fails with CROSSSLOT; on one Redis this is a single read as before.
+        for group in self.kv.group_by_slot(&names) {
+            let cursors = vec![">"; group.len()];
+            let reply: Option<StreamReadReply> =
+                conn.xread_options(&group, &cursors, &options).await?;
+            for stream in reply.map(|r| r.keys).unwrap_or_default() {
+                let Some(topic) = topic_of.get(stream.key.as_str()) else {
+                    continue;
+                };
+                entries.extend(stream.ids.into_iter().map(|e| ((*topic).to_owned(), e)));
+            }
         }
         Ok(entries)
     }

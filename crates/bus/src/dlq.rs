@@ -110,30 +110,16 @@ pub(crate) async fn send_raw(
 pub async fn topics(kv: &Kv) -> Result<Vec<String>, BusError> {
     let prefix = kv.key("");
     let pattern = format!("{}*{DLQ_SUFFIX}", glob_escape(&prefix));
-    let mut conn = kv.conn();
-    let mut cursor: u64 = 0;
-    let mut found = Vec::new();
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(500)
-            .arg("TYPE")
-            .arg("stream")
-            .query_async(&mut conn)
-            .await?;
-        found.extend(keys.iter().filter_map(|k| {
+    // Dead-letter streams live in every slot: scan every master of a cluster.
+    let keys = kv.scan(&pattern, Some("stream")).await.map_err(|e| e.0)?;
+    let mut found: Vec<String> = keys
+        .iter()
+        .filter_map(|k| {
             k.strip_prefix(&prefix)?
                 .strip_suffix(DLQ_SUFFIX)
                 .map(str::to_owned)
-        }));
-        if next == 0 {
-            break;
-        }
-        cursor = next;
-    }
+        })
+        .collect();
     found.sort();
     found.dedup();
     Ok(found)

@@ -126,27 +126,36 @@ impl ClaimedBatch {
         self.rows.iter().map(|r| r.id).collect()
     }
 
-    /// XADDs every row, in id order, in one pipeline.
+    /// XADDs every row, in id order, in one pipeline per hash slot: one pipeline on a
+    /// single Redis; on a cluster a pipeline must stay on one slot, and each topic's
+    /// rows keep their order within its own stream.
     pub async fn publish(&self) -> Result<(), BusError> {
-        let mut pipe = redis::pipe();
-        for row in &self.rows {
-            let mut cmd = redis::cmd("XADD");
-            cmd.arg(self.kv.key(&row.topic));
-            if let Some(max) = self.max_stream_len {
-                cmd.arg("MAXLEN").arg(StreamTrimmingMode::Approx).arg(max);
-            }
-            cmd.arg("*");
-            Fields {
-                id: row.id.to_string(),
-                key: row.key.clone(),
-                event_type: row.event_type.clone(),
-                payload: row.payload.clone(),
-            }
-            .write_to(&mut cmd);
-            pipe.add_command(cmd);
-        }
+        let streams: Vec<String> = self.rows.iter().map(|r| self.kv.key(&r.topic)).collect();
+        let names: Vec<&str> = streams.iter().map(String::as_str).collect();
         let mut conn = self.kv.conn();
-        let _: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+        for group in self.kv.group_by_slot(&names) {
+            let mut pipe = redis::pipe();
+            for (row, stream) in self.rows.iter().zip(&streams) {
+                if !group.contains(&stream.as_str()) {
+                    continue;
+                }
+                let mut cmd = redis::cmd("XADD");
+                cmd.arg(stream);
+                if let Some(max) = self.max_stream_len {
+                    cmd.arg("MAXLEN").arg(StreamTrimmingMode::Approx).arg(max);
+                }
+                cmd.arg("*");
+                Fields {
+                    id: row.id.to_string(),
+                    key: row.key.clone(),
+                    event_type: row.event_type.clone(),
+                    payload: row.payload.clone(),
+                }
+                .write_to(&mut cmd);
+                pipe.add_command(cmd);
+            }
+            let _: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+        }
         Ok(())
     }
 
