@@ -1,4 +1,4 @@
-//! Fan clubs, memberships, points and members-only pre-sales (SPEC 2.6) through the real
+//! Fan clubs, memberships, points and members-only pre-sales (`docs/architecture.md#fan-clubs-pre-sales-and-transfers`) through the real
 //! router, payments (sandbox), actor, Postgres and the outbox.
 
 use crate::common::{Session, TestApp, assert_error, spawn_app_with};

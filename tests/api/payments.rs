@@ -1,4 +1,4 @@
-//! Payments (SPEC 2.4) against real Postgres and Redis and a local HTTP server speaking
+//! Payments (`docs/architecture.md#money`) against real Postgres and Redis and a local HTTP server speaking
 //! the Toss Payments API (`payments/toss.rs`). How charges with no verdict, cut-off
 //! settlements and refunds end: `payments/settlement.rs`.
 

@@ -1,4 +1,4 @@
-//! Ticket transfers (SPEC 2.6) through the real router, payments (sandbox), actor,
+//! Ticket transfers (`docs/architecture.md#fan-clubs-pre-sales-and-transfers`) through the real router, payments (sandbox), actor,
 //! Postgres and the outbox: listing, buying, ownership moving exactly once, settlement of
 //! the seller, and the races.
 

@@ -86,7 +86,7 @@ test('a fan goes from the list through both tiers to a confirmed ticket', async 
   await fan.getByRole('heading', { name: 'URR Live in Seoul' }).waitFor();
   await H.screenshot(fan, 'event-detail-ko');
 
-  // Tier 1: the seed's modal, with position, people ahead, progress and the poll pace.
+  // Tier 1: the seed's modal (docs/architecture.md#the-design-urr-rebuilds), with position, people ahead, progress and the poll pace.
   await fan.getByTestId('book').click();
   const modal = fan.getByTestId('vwr-modal');
   await modal.waitFor();

@@ -59,7 +59,8 @@ test('a reload in the waiting room keeps the place', async () => {
   assert.equal(assigns, 0, 'no second place was taken');
   await H.screenshot(page, 'vwr-modal-after-reload');
 
-  // The seed's static room page resumes the same place too.
+  // The seed's static room page (docs/architecture.md#the-design-urr-rebuilds) resumes the
+  // same place too.
   await page.goto(`${node.url}/vwr/${event.id}`);
   const room = page.getByTestId('vwr-page');
   assert.equal(await shownPosition(page, room), place);

@@ -632,7 +632,7 @@ pub async fn mailed_token(path: &std::path::Path, to: &str) -> String {
     panic!("no verification link mailed to {to}");
 }
 
-/// An event body in the SPEC 3 shape, on sale from an hour ago until the show.
+/// An event body in the shape of `docs/architecture.md#the-apis-shape`, on sale from an hour ago until the show.
 pub fn event_body(title: &str) -> Value {
     let now = chrono::Utc::now();
     json!({
