@@ -46,13 +46,12 @@ async fn put_presales(
     event: Uuid,
     body: Value,
 ) -> reqwest::Response {
-    app.client
-        .put(app.url(&format!("/api/v1/admin/events/{event}/presales")))
-        .bearer_auth(&admin.access)
-        .json(&body)
-        .send()
-        .await
-        .expect("PUT presales")
+    app.put_as(
+        &format!("/api/v1/admin/events/{event}/presales"),
+        &body,
+        admin,
+    )
+    .await
 }
 
 async fn check_in(app: &TestApp, event: Uuid, user: &Session) -> reqwest::Response {
@@ -168,32 +167,25 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
         .post_as("/api/v1/memberships", &json!({"artistId": "nope"}), &fan)
         .await;
     assert_error(junk, StatusCode::BAD_REQUEST, "invalid_input").await;
-    let put = |who: &Session, body: Value| {
-        app.client
-            .put(app.url(&format!("/api/v1/admin/artists/{paid}/membership")))
-            .bearer_auth(&who.access)
-            .json(&body)
-            .send()
-    };
     assert_error(
-        put(&fan, json!({"price": 0})).await.unwrap(),
+        app.set_club(&fan, paid, json!({"price": 0})).await,
         StatusCode::FORBIDDEN,
         "forbidden",
     )
     .await;
     assert_error(
-        put(&admin, json!({"price": -1})).await.unwrap(),
+        app.set_club(&admin, paid, json!({"price": -1})).await,
         StatusCode::BAD_REQUEST,
         "invalid_input",
     )
     .await;
     assert_error(
-        put(
+        app.set_club(
             &admin,
+            paid,
             json!({"price": 0, "goldPoints": 900, "diamondPoints": 900}),
         )
-        .await
-        .unwrap(),
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_input",
     )
@@ -267,13 +259,12 @@ async fn points_are_credited_on_a_confirmed_reservation_and_taken_back_on_refund
     // Another purchase earns again; points decide the tier.
     app.buy(&fan, event, &seats[3..4], "second").await;
     let club = app
-        .client
-        .put(app.url(&format!("/api/v1/admin/artists/{artist}/membership")))
-        .bearer_auth(&admin.access)
-        .json(&json!({"price": 0, "goldPoints": 300, "diamondPoints": 1000}))
-        .send()
-        .await
-        .unwrap();
+        .set_club(
+            &admin,
+            artist,
+            json!({"price": 0, "goldPoints": 300, "diamondPoints": 1000}),
+        )
+        .await;
     assert_eq!(club.status(), StatusCode::OK);
     let gold = membership(&app, &fan, artist).await;
     assert_eq!(gold["points"], 300);

@@ -24,26 +24,33 @@ pub struct ClubEvent {
 impl TestApp {
     /// A new artist whose fan club costs `price` won a year (0: free to join).
     pub async fn artist_with_club(&self, admin: &Session, price: i64) -> Uuid {
-        let artist: Value = self
-            .post_as("/api/v1/admin/artists", &json!({"name": "IU"}), admin)
-            .await
-            .json()
-            .await
-            .expect("artist");
-        let id: Uuid = artist["id"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .expect("artist id");
-        let club = self
-            .client
-            .put(self.url(&format!("/api/v1/admin/artists/{id}/membership")))
-            .bearer_auth(&admin.access)
-            .json(&json!({"price": price}))
-            .send()
-            .await
-            .expect("PUT club");
+        let id = self.artist(admin).await;
+        let club = self.set_club(admin, id, json!({"price": price})).await;
         assert_eq!(club.status(), StatusCode::OK, "set up the fan club");
         id
+    }
+
+    /// A new artist (IU), created by `admin`.
+    pub async fn artist(&self, admin: &Session) -> Uuid {
+        let response = self
+            .post_as("/api/v1/admin/artists", &json!({"name": "IU"}), admin)
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "create the artist");
+        let artist: Value = response.json().await.expect("artist");
+        artist["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("artist id")
+    }
+
+    /// Asks, as `who`, to set `artist`'s fan club (price, tier thresholds) to `body`.
+    pub async fn set_club(&self, who: &Session, artist: Uuid, body: Value) -> Response {
+        self.put_as(
+            &format!("/api/v1/admin/artists/{artist}/membership"),
+            &body,
+            who,
+        )
+        .await
     }
 
     /// Like [`TestApp::seated_event`], for `artist`.
