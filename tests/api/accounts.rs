@@ -1,4 +1,4 @@
-//! Accounts (SPEC 2.5) against real PostgreSQL and Redis through the real router.
+//! Accounts (`docs/architecture.md#accounts-and-tokens`) against real PostgreSQL and Redis through the real router.
 
 use crate::common::{PASSWORD, assert_error, session_from, set_cookie, spawn_app};
 use reqwest::StatusCode;

@@ -1,4 +1,4 @@
-//! SPEC 4: bad input gets a clear JSON error with the right status and changes nothing.
+//! `docs/architecture.md#bad-input`: bad input gets a clear JSON error with the right status and changes nothing.
 
 use crate::common::{assert_error, event_body, spawn_app, spawn_app_with};
 use reqwest::StatusCode;

@@ -1,4 +1,4 @@
-//! The catalog (SPEC 2, 3): events, artists, the admin API and the seat map.
+//! The catalog (`docs/architecture.md#the-apis-shape`): events, artists, the admin API and the seat map.
 
 use crate::common::{Session, TestApp, assert_error, event_body, spawn_app};
 use reqwest::StatusCode;

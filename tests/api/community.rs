@@ -23,13 +23,7 @@ async fn json_of(response: Response, status: StatusCode) -> Value {
 }
 
 async fn artist(app: &TestApp, admin: &Session) -> String {
-    let response = app
-        .post_as("/api/v1/admin/artists", &json!({"name": "IU"}), admin)
-        .await;
-    json_of(response, StatusCode::CREATED).await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned()
+    app.artist(admin).await.to_string()
 }
 
 async fn post(app: &TestApp, fan: &Session, artist: &str, title: &str) -> Value {

@@ -1,4 +1,4 @@
-//! Seat holds (SPEC 2.3) against real Redis and PostgreSQL: no seat is ever held twice.
+//! Seat holds (`docs/architecture.md#booking`) against real Redis and PostgreSQL: no seat is ever held twice.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;

@@ -1,7 +1,7 @@
-//! Fan clubs, memberships, points and members-only pre-sales (SPEC 2.6) through the real
+//! Fan clubs, memberships, points and members-only pre-sales (`docs/architecture.md#fan-clubs-pre-sales-and-transfers`) through the real
 //! router, payments (sandbox), actor, Postgres and the outbox.
 
-use crate::common::{Session, TestApp, assert_error, spawn_app_with};
+use crate::common::{ClubEvent, Session, TestApp, assert_error, spawn_app_with};
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -17,11 +17,6 @@ async fn app() -> TestApp {
         c.payments.toss_secret_key = Some("test_sk_urr".into());
     })
     .await
-}
-
-async fn join(app: &TestApp, user: &Session, artist: Uuid) -> reqwest::Response {
-    app.post_as("/api/v1/memberships", &json!({"artistId": artist}), user)
-        .await
 }
 
 /// The caller's membership of `artist`, with its point history.
@@ -51,13 +46,12 @@ async fn put_presales(
     event: Uuid,
     body: Value,
 ) -> reqwest::Response {
-    app.client
-        .put(app.url(&format!("/api/v1/admin/events/{event}/presales")))
-        .bearer_auth(&admin.access)
-        .json(&body)
-        .send()
-        .await
-        .expect("PUT presales")
+    app.put_as(
+        &format!("/api/v1/admin/events/{event}/presales"),
+        &body,
+        admin,
+    )
+    .await
 }
 
 async fn check_in(app: &TestApp, event: Uuid, user: &Session) -> reqwest::Response {
@@ -72,7 +66,7 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
     let fan = app.quick_user("fan").await;
 
     let free = app.artist_with_club(&admin, 0).await;
-    let joined = join(&app, &fan, free).await;
+    let joined = app.join_club(&fan, free).await;
     assert_eq!(joined.status(), StatusCode::CREATED);
     let joined: Value = joined.json().await.unwrap();
     assert_eq!(joined["status"], "active");
@@ -82,7 +76,7 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
     assert_eq!(joined["nextTier"], "gold");
     assert_eq!(joined["nextTierPoints"], 500);
     assert_error(
-        join(&app, &fan, free).await,
+        app.join_club(&fan, free).await,
         StatusCode::CONFLICT,
         "conflict",
     )
@@ -99,14 +93,14 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
     assert_eq!(club["price"], 30000);
     assert_eq!(club["free"], false);
     assert_eq!(club["tiers"][2]["tier"], "diamond");
-    let pending = join(&app, &fan, paid).await;
+    let pending = app.join_club(&fan, paid).await;
     assert_eq!(pending.status(), StatusCode::CREATED);
     let pending: Value = pending.json().await.unwrap();
     assert_eq!(pending["status"], "pending");
     assert_eq!(pending["paymentRequired"], true);
     assert_eq!(pending["points"], 0);
     let id = pending["membershipId"].as_str().unwrap().to_owned();
-    let again = join(&app, &fan, paid).await;
+    let again = app.join_club(&fan, paid).await;
     assert_eq!(
         again.status(),
         StatusCode::OK,
@@ -122,13 +116,7 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
 
     // Another fan cannot pay for it; the owner pays through the payments flow.
     let stranger = app.quick_user("stranger").await;
-    let theirs = app
-        .post_as(
-            "/api/v1/payments/process",
-            &json!({"membershipId": id, "method": "kakaopay"}),
-            &stranger,
-        )
-        .await;
+    let theirs = app.pay_membership(&stranger, &id).await;
     assert_error(theirs, StatusCode::NOT_FOUND, "not_found").await;
     let both = app
         .post_as(
@@ -154,13 +142,7 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
         prepared.membership_id.map(|m| m.to_string()),
         Some(id.clone())
     );
-    let paid_fee = app
-        .post_as(
-            "/api/v1/payments/process",
-            &json!({"membershipId": id, "method": "kakaopay"}),
-            &fan,
-        )
-        .await;
+    let paid_fee = app.pay_membership(&fan, &id).await;
     assert_eq!(paid_fee.status(), StatusCode::OK);
     let paid_fee: PaymentView = paid_fee.json().await.unwrap();
     assert_eq!(paid_fee.status, PaymentStatus::Done);
@@ -171,58 +153,39 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
     assert_eq!(active["points"], 200);
     assert!(active["expiresAt"].is_string());
     assert_eq!(app.outbox("MembershipActivated").await, 2);
-    let twice = app
-        .post_as(
-            "/api/v1/payments/process",
-            &json!({"membershipId": id, "method": "kakaopay"}),
-            &fan,
-        )
-        .await;
+    let twice = app.pay_membership(&fan, &id).await;
     assert_eq!(twice.status(), StatusCode::OK, "idempotent");
     assert_eq!(app.outbox("PaymentConfirmed").await, 1, "charged once");
     let order = &paid_fee.order_id;
-    let refund = app
-        .post_as(
-            &format!("/api/v1/payments/{order}/refund"),
-            &json!({}),
-            &fan,
-        )
-        .await;
+    let refund = app.refund(&fan, order).await;
     assert_error(refund, StatusCode::CONFLICT, "conflict").await;
 
     // Bad input: clear errors, nothing changes.
-    let unknown = join(&app, &fan, Uuid::new_v4()).await;
+    let unknown = app.join_club(&fan, Uuid::new_v4()).await;
     assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
     let junk = app
         .post_as("/api/v1/memberships", &json!({"artistId": "nope"}), &fan)
         .await;
     assert_error(junk, StatusCode::BAD_REQUEST, "invalid_input").await;
-    let put = |who: &Session, body: Value| {
-        app.client
-            .put(app.url(&format!("/api/v1/admin/artists/{paid}/membership")))
-            .bearer_auth(&who.access)
-            .json(&body)
-            .send()
-    };
     assert_error(
-        put(&fan, json!({"price": 0})).await.unwrap(),
+        app.set_club(&fan, paid, json!({"price": 0})).await,
         StatusCode::FORBIDDEN,
         "forbidden",
     )
     .await;
     assert_error(
-        put(&admin, json!({"price": -1})).await.unwrap(),
+        app.set_club(&admin, paid, json!({"price": -1})).await,
         StatusCode::BAD_REQUEST,
         "invalid_input",
     )
     .await;
     assert_error(
-        put(
+        app.set_club(
             &admin,
+            paid,
             json!({"price": 0, "goldPoints": 900, "diamondPoints": 900}),
         )
-        .await
-        .unwrap(),
+        .await,
         StatusCode::BAD_REQUEST,
         "invalid_input",
     )
@@ -246,11 +209,13 @@ async fn joining_a_free_club_activates_at_once_and_a_paid_one_once_paid() {
 async fn points_are_credited_on_a_confirmed_reservation_and_taken_back_on_refund() {
     let app = app().await;
     let admin = app.admin().await;
-    let artist = app.artist_with_club(&admin, 0).await;
-    let (event, seats) = app.artist_event(&admin, artist, 1, 6).await;
-    let fan = app.quick_user("fan").await;
+    let ClubEvent {
+        artist,
+        event,
+        seats,
+    } = app.club_event(&admin, 1, 6).await;
+    let fan = app.member("fan", artist).await;
     let outsider = app.quick_user("outsider").await;
-    assert_eq!(join(&app, &fan, artist).await.status(), StatusCode::CREATED);
 
     let (reservation, order) = app.buy(&fan, event, &seats[..2], "first").await;
     let after = membership(&app, &fan, artist).await;
@@ -276,13 +241,7 @@ async fn points_are_credited_on_a_confirmed_reservation_and_taken_back_on_refund
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(membership(&app, &fan, artist).await["points"], 300);
 
-    let refund = app
-        .post_as(
-            &format!("/api/v1/payments/{order}/refund"),
-            &json!({}),
-            &fan,
-        )
-        .await;
+    let refund = app.refund(&fan, &order).await;
     assert_eq!(refund.status(), StatusCode::OK);
     let refunded = membership(&app, &fan, artist).await;
     assert_eq!(
@@ -291,13 +250,7 @@ async fn points_are_credited_on_a_confirmed_reservation_and_taken_back_on_refund
     );
     assert_eq!(refunded["pointHistory"][0]["reason"], "refund");
     assert_eq!(refunded["pointHistory"][0]["points"], -100);
-    let again = app
-        .post_as(
-            &format!("/api/v1/payments/{order}/refund"),
-            &json!({}),
-            &fan,
-        )
-        .await;
+    let again = app.refund(&fan, &order).await;
     // Asking again answers the refund's final state and takes nothing more back.
     assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(again.json::<Value>().await.unwrap()["status"], "refunded");
@@ -306,13 +259,12 @@ async fn points_are_credited_on_a_confirmed_reservation_and_taken_back_on_refund
     // Another purchase earns again; points decide the tier.
     app.buy(&fan, event, &seats[3..4], "second").await;
     let club = app
-        .client
-        .put(app.url(&format!("/api/v1/admin/artists/{artist}/membership")))
-        .bearer_auth(&admin.access)
-        .json(&json!({"price": 0, "goldPoints": 300, "diamondPoints": 1000}))
-        .send()
-        .await
-        .unwrap();
+        .set_club(
+            &admin,
+            artist,
+            json!({"price": 0, "goldPoints": 300, "diamondPoints": 1000}),
+        )
+        .await;
     assert_eq!(club.status(), StatusCode::OK);
     let gold = membership(&app, &fan, artist).await;
     assert_eq!(gold["points"], 300);
@@ -324,14 +276,13 @@ async fn points_are_credited_on_a_confirmed_reservation_and_taken_back_on_refund
 async fn a_presale_window_refuses_a_non_member_and_admits_a_member() {
     let app = app().await;
     let admin = app.admin().await;
-    let artist = app.artist_with_club(&admin, 0).await;
-    let (event, seats) = app.artist_event(&admin, artist, 1, 6).await;
-    let member = app.quick_user("member").await;
+    let ClubEvent {
+        artist,
+        event,
+        seats,
+    } = app.club_event(&admin, 1, 6).await;
+    let member = app.member("member", artist).await;
     let outsider = app.quick_user("outsider").await;
-    assert_eq!(
-        join(&app, &member, artist).await.status(),
-        StatusCode::CREATED
-    );
 
     let detail: Value = app
         .get(&format!("/api/v1/events/{event}"))
@@ -398,12 +349,7 @@ async fn a_presale_window_refuses_a_non_member_and_admits_a_member() {
 
     // The member queues, holds and buys.
     let (reservation, _) = app.buy(&member, event, &seats[..1], "early").await;
-    let bought: Value = app
-        .get_as(&format!("/api/v1/reservations/{reservation}"), &member)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let bought: Value = app.reservation(&member, reservation).await;
     assert_eq!(bought["status"], "confirmed");
 
     // A gold-only window turns the silver member away too, saying so.
@@ -416,11 +362,7 @@ async fn a_presale_window_refuses_a_non_member_and_admits_a_member() {
     )
     .await;
     assert_eq!(gold.status(), StatusCode::OK);
-    let silver = app.quick_user("silver").await;
-    assert_eq!(
-        join(&app, &silver, artist).await.status(),
-        StatusCode::CREATED
-    );
+    let silver = app.member("silver", artist).await;
     let refused = assert_error(
         check_in(&app, event, &silver).await,
         StatusCode::FORBIDDEN,
@@ -454,8 +396,7 @@ async fn presale_schedules_are_validated_and_the_seed_preset_ends_at_the_general
     let app = app().await;
     let admin = app.admin().await;
     let fan = app.quick_user("fan").await;
-    let artist = app.artist_with_club(&admin, 0).await;
-    let (event, _) = app.artist_event(&admin, artist, 1, 2).await;
+    let ClubEvent { event, .. } = app.club_event(&admin, 1, 2).await;
     let (clubless, _) = app.seated_event(&admin, 1, 2).await;
     let now = Utc::now();
     let window = |tier: &str, from: i64, to: i64| {

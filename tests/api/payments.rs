@@ -1,4 +1,4 @@
-//! Payments (SPEC 2.4) against real Postgres and Redis and a local HTTP server speaking
+//! Payments (`docs/architecture.md#money`) against real Postgres and Redis and a local HTTP server speaking
 //! the Toss Payments API (`payments/toss.rs`). How charges with no verdict, cut-off
 //! settlements and refunds end: `payments/settlement.rs`.
 
@@ -76,14 +76,10 @@ pub(crate) async fn held(app: &TestApp) -> (Uuid, Session, String, Vec<Uuid>) {
     let admin = app.admin().await;
     let (event, seats) = app.seated_event(&admin, 1, 4).await;
     let user = app.quick_user("buyer").await;
-    let entry = app.enter(event, &user).await;
-    let hold: Value = app
-        .hold(&user, Some(&entry), event, &seats[..2], "pay")
+    let id = app
+        .held_reservation(&user, event, &seats[..2], "pay")
         .await
-        .json()
-        .await
-        .unwrap();
-    let id = hold["reservationId"].as_str().unwrap().to_owned();
+        .to_string();
     (event, user, id, seats)
 }
 
@@ -109,14 +105,6 @@ pub(crate) async fn confirm(
         user,
     )
     .await
-}
-
-pub(crate) async fn reservation(app: &TestApp, user: &Session, id: &str) -> Value {
-    app.get_as(&format!("/api/v1/reservations/{id}"), user)
-        .await
-        .json()
-        .await
-        .unwrap()
 }
 
 pub(crate) async fn seat_status(app: &TestApp, event: Uuid, seat: Uuid) -> String {
@@ -158,7 +146,7 @@ async fn hold_prepare_confirm_makes_a_confirmed_reservation_and_refund_undoes_it
     let paid: Value = paid.json().await.unwrap();
     assert_eq!(paid["status"], "done");
     assert_eq!(paid["method"], "카드");
-    assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
+    assert_eq!(app.reservation(&user, &id).await["status"], "confirmed");
     assert_eq!(seat_status(&app, event, seats[0]).await, "reserved");
     assert_eq!(app.outbox("PaymentConfirmed").await, 1);
     assert_eq!(app.outbox("ReservationConfirmed").await, 1);
@@ -175,27 +163,20 @@ async fn hold_prepare_confirm_makes_a_confirmed_reservation_and_refund_undoes_it
     let refund: Value = refund.json().await.unwrap();
     assert_eq!(refund["status"], "refunded");
     assert_eq!(calls.lock().unwrap().cancels["ok_key_1"], 1);
-    assert_eq!(reservation(&app, &user, &id).await["status"], "cancelled");
+    assert_eq!(app.reservation(&user, &id).await["status"], "cancelled");
     assert_eq!(seat_status(&app, event, seats[0]).await, "available");
     assert_eq!(app.outbox("PaymentRefunded").await, 1);
     assert_eq!(app.outbox("ReservationCancelled").await, 1);
     // Asking again answers with where the refund stands; the money goes back once.
-    let twice = app
-        .post_as(
-            &format!("/api/v1/payments/{order}/refund"),
-            &json!({}),
-            &user,
-        )
-        .await;
+    let twice = app.refund(&user, &order).await;
     assert_eq!(twice.status(), StatusCode::OK);
     let twice: Value = twice.json().await.unwrap();
     assert_eq!(twice["status"], "refunded");
     assert_eq!(calls.lock().unwrap().cancels["ok_key_1"], 1);
     // The seat can be sold again.
     let other = app.quick_user("next").await;
-    let entry = app.enter(event, &other).await;
     let rehold = app
-        .hold(&other, Some(&entry), event, &seats[..1], "again")
+        .enter_and_hold(&other, event, &seats[..1], "again")
         .await;
     assert_eq!(rehold.status(), StatusCode::CREATED);
 }
@@ -256,16 +237,8 @@ async fn bad_confirmations_are_clear_4xx_and_charge_nothing() {
         calls.lock().unwrap().confirms.is_empty(),
         "nothing reached the provider"
     );
-    assert_eq!(reservation(&app, &user, &id).await["status"], "pending");
+    assert_eq!(app.reservation(&user, &id).await["status"], "pending");
     assert_eq!(app.outbox("PaymentConfirmed").await, 0);
-}
-
-async fn payment(app: &TestApp, user: &Session, order: &str) -> Value {
-    app.get_as(&format!("/api/v1/payments/{order}"), user)
-        .await
-        .json()
-        .await
-        .unwrap()
 }
 
 /// Polls the payment until its status is `status` (the reconciler works in the
@@ -279,7 +252,7 @@ async fn payment_until(
 ) -> Value {
     let mut last = Value::Null;
     for _ in 0..secs * 10 {
-        last = payment(app, user, order).await;
+        last = app.payment::<Value>(user, order).await;
         if last["status"] == status {
             return last;
         }
@@ -302,8 +275,11 @@ async fn declines_and_charges_the_provider_never_made_leave_the_reservation_pend
         "payment_declined",
     )
     .await;
-    assert_eq!(payment(&app, &user, &declined).await["status"], "failed");
-    assert_eq!(reservation(&app, &user, &id).await["status"], "pending");
+    assert_eq!(
+        app.payment::<Value>(&user, &declined).await["status"],
+        "failed"
+    );
+    assert_eq!(app.reservation(&user, &id).await["status"], "pending");
 
     // A 503 is no verdict: unknown (it might have charged) until the provider's record
     // says it never did.
@@ -316,14 +292,17 @@ async fn declines_and_charges_the_provider_never_made_leave_the_reservation_pend
         "provider_unavailable",
     )
     .await;
-    assert_eq!(payment(&app, &user, &order).await["status"], "unknown");
+    assert_eq!(
+        app.payment::<Value>(&user, &order).await["status"],
+        "unknown"
+    );
     let failed = payment_until(&app, &user, &order, "failed", 10).await;
     assert_eq!(failed["failureCode"], "NOT_CHARGED", "{failed}");
     assert!(
         calls.lock().unwrap().lookups[&order] >= 1,
         "the provider was asked"
     );
-    assert_eq!(reservation(&app, &user, &id).await["status"], "pending");
+    assert_eq!(app.reservation(&user, &id).await["status"], "pending");
     assert_eq!(
         app.outbox("PaymentConfirmed").await,
         0,
@@ -334,7 +313,7 @@ async fn declines_and_charges_the_provider_never_made_leave_the_reservation_pend
     let order = prepared["orderId"].as_str().unwrap().to_owned();
     let ok = confirm(&app, &user, "ok_key_4", &order, 20000).await;
     assert_eq!(ok.status(), StatusCode::OK);
-    assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
+    assert_eq!(app.reservation(&user, &id).await["status"], "confirmed");
 }
 
 fn notes(detail: &Value) -> Vec<String> {
@@ -361,7 +340,7 @@ async fn a_late_payment_completes_the_sale_when_the_seats_are_still_free() {
         !calls.lock().unwrap().cancels.contains_key("lag_1"),
         "not refunded"
     );
-    let detail = reservation(&app, &user, &id).await;
+    let detail = app.reservation(&user, &id).await;
     assert_eq!(detail["status"], "confirmed");
     let history = notes(&detail);
     assert!(
@@ -429,7 +408,7 @@ async fn a_late_payment_is_refunded_when_the_seats_were_taken() {
         .await
         .unwrap();
     assert_eq!(payment["status"], "refunded");
-    let detail = reservation(&app, &user, &id).await;
+    let detail = app.reservation(&user, &id).await;
     assert_ne!(detail["status"], "confirmed");
     let history = notes(&detail);
     assert!(
@@ -452,34 +431,16 @@ async fn a_late_payment_is_refunded_when_the_seats_were_taken() {
 async fn the_sandbox_confirms_at_once_when_enabled() {
     let (app, calls) = app_with(300, 5, true).await;
     let (event, user, id, seats) = held(&app).await;
-    let bad = app
-        .post_as(
-            "/api/v1/payments/process",
-            &json!({"reservationId": id, "method": "bitcoin"}),
-            &user,
-        )
-        .await;
+    let bad = app.pay_reservation(&user, &id, "bitcoin").await;
     assert_error(bad, StatusCode::BAD_REQUEST, "invalid_input").await;
-    let paid = app
-        .post_as(
-            "/api/v1/payments/process",
-            &json!({"reservationId": id, "method": "kakaopay"}),
-            &user,
-        )
-        .await;
+    let paid = app.pay_reservation(&user, &id, "kakaopay").await;
     assert_eq!(paid.status(), StatusCode::OK);
     let paid: Value = paid.json().await.unwrap();
     assert_eq!(paid["status"], "done");
     assert_eq!(paid["provider"], "sandbox");
-    assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
+    assert_eq!(app.reservation(&user, &id).await["status"], "confirmed");
     assert_eq!(seat_status(&app, event, seats[1]).await, "reserved");
-    let again = app
-        .post_as(
-            "/api/v1/payments/process",
-            &json!({"reservationId": id, "method": "kakaopay"}),
-            &user,
-        )
-        .await;
+    let again = app.pay_reservation(&user, &id, "kakaopay").await;
     assert_eq!(again.status(), StatusCode::OK, "idempotent");
     assert_eq!(app.outbox("PaymentConfirmed").await, 1);
     assert!(
@@ -489,13 +450,7 @@ async fn the_sandbox_confirms_at_once_when_enabled() {
 
     let (off, _) = app_with(300, 5, false).await;
     let (_, user, id, _) = held(&off).await;
-    let refused = off
-        .post_as(
-            "/api/v1/payments/process",
-            &json!({"reservationId": id, "method": "kakaopay"}),
-            &user,
-        )
-        .await;
+    let refused = off.pay_reservation(&user, &id, "kakaopay").await;
     assert_error(refused, StatusCode::NOT_FOUND, "method_disabled").await;
 }
 
@@ -528,11 +483,7 @@ async fn stats_follow_confirmations_and_refunds_through_the_stream() {
     let (event, user, id, _) = held(&app).await;
     let admin = app.admin().await;
     let paid: Value = app
-        .post_as(
-            "/api/v1/payments/process",
-            &json!({"reservationId": id, "method": "transfer"}),
-            &user,
-        )
+        .pay_reservation(&user, &id, "transfer")
         .await
         .json()
         .await
@@ -543,13 +494,7 @@ async fn stats_follow_confirmations_and_refunds_through_the_stream() {
     assert_eq!(stats["queue"]["active"], 0);
 
     let order = paid["orderId"].as_str().unwrap();
-    let refund = app
-        .post_as(
-            &format!("/api/v1/payments/{order}/refund"),
-            &json!({}),
-            &user,
-        )
-        .await;
+    let refund = app.refund(&user, order).await;
     assert_eq!(refund.status(), StatusCode::OK);
     let stats = stats_until(&app, &admin, event, |s| {
         s["refunded"] == 1 && s["cancelled"] == 1
@@ -592,11 +537,7 @@ async fn a_refund_needs_a_json_body() {
     let (app, calls) = app_with(300, 5, true).await;
     let (_, user, id, _) = held(&app).await;
     let paid: Value = app
-        .post_as(
-            "/api/v1/payments/process",
-            &json!({"reservationId": id, "method": "kakaopay"}),
-            &user,
-        )
+        .pay_reservation(&user, &id, "kakaopay")
         .await
         .json()
         .await
@@ -642,7 +583,7 @@ async fn a_refund_needs_a_json_body() {
         .await
         .unwrap();
     assert_error(broken, StatusCode::BAD_REQUEST, "invalid_json").await;
-    assert_eq!(payment(&app, &user, order).await["status"], "done");
-    assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
+    assert_eq!(app.payment::<Value>(&user, order).await["status"], "done");
+    assert_eq!(app.reservation(&user, &id).await["status"], "confirmed");
     assert!(calls.lock().unwrap().cancels.is_empty());
 }

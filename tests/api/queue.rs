@@ -1,4 +1,4 @@
-//! The Tier-2 queue (SPEC 2.2) through the real router, actor, Redis log and Postgres.
+//! The Tier-2 queue (`docs/architecture.md#tier-1-and-tier-2`) through the real router, actor, Redis log and Postgres.
 
 use std::collections::HashMap;
 use std::time::Duration;

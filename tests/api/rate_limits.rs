@@ -1,4 +1,4 @@
-//! Gateway rate limits (SPEC 2.6): per route class and caller, a sliding window in Redis,
+//! Gateway rate limits (`docs/architecture.md#the-gateway`): per route class and caller, a sliding window in Redis,
 //! an in-memory fallback at double the limit when Redis is down, and client addresses that
 //! only trusted proxies can forward.
 

@@ -13,7 +13,7 @@ use urr_wire::status::SeatStatus;
 use uuid::Uuid;
 
 use crate::common::{Session, TestApp};
-use crate::payments::{app_on_redis, confirm, held, prepare, reservation, stats_until};
+use crate::payments::{app_on_redis, confirm, held, prepare, stats_until};
 use crate::tier1::{open_room, pass_tier1};
 
 /// The failover test takes this for writing: the others would see its outage.
@@ -146,7 +146,7 @@ async fn a_sale_runs_on_a_redis_cluster() {
     assert_eq!(taken.status(), StatusCode::CONFLICT);
 
     pay(&app, event, &user, &id).await;
-    assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
+    assert_eq!(app.reservation(&user, &id).await["status"], "confirmed");
     let statuses = app.seat_statuses(event).await;
     assert_eq!(statuses[&seats[0]], SeatStatus::Reserved, "{statuses:?}");
     // The confirmation travels the bus (streams on several slots) into the stats.
@@ -378,7 +378,7 @@ async fn a_master_killed_mid_sale_fails_over_and_nothing_is_lost() {
     );
 
     // Nothing lost, nothing sold twice.
-    assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
+    assert_eq!(app.reservation(&user, &id).await["status"], "confirmed");
     let third = app.quick_user("third").await;
     let entry = enter_retrying(&app, event, &third).await;
     for seat in &seats[..3] {

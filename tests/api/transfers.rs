@@ -1,4 +1,4 @@
-//! Ticket transfers (SPEC 2.6) through the real router, payments (sandbox), actor,
+//! Ticket transfers (`docs/architecture.md#fan-clubs-pre-sales-and-transfers`) through the real router, payments (sandbox), actor,
 //! Postgres and the outbox: listing, buying, ownership moving exactly once, settlement of
 //! the seller, and the races.
 
@@ -31,23 +31,6 @@ async fn list(app: &TestApp, seller: &Session, reservation: Uuid, price: i64) ->
     .await
 }
 
-async fn buy(app: &TestApp, buyer: &Session, transfer: &str) -> reqwest::Response {
-    app.post_as(
-        "/api/v1/payments/process",
-        &json!({"transferId": transfer, "method": "naverpay"}),
-        buyer,
-    )
-    .await
-}
-
-async fn payment(app: &TestApp, user: &Session, order: &str) -> PaymentView {
-    app.get_as(&format!("/api/v1/payments/{order}"), user)
-        .await
-        .json()
-        .await
-        .expect("payment")
-}
-
 async fn open_listings(app: &TestApp, user: &Session, event: Uuid) -> Vec<Value> {
     let listed: Value = app
         .get_as(&format!("/api/v1/transfers?eventId={event}"), user)
@@ -72,18 +55,11 @@ async fn points(app: &TestApp, user: &Session) -> i64 {
 /// free fan club both seller and the returned buyer belong to.
 async fn sold_ticket(app: &TestApp) -> (Uuid, Session, Uuid, String, Session) {
     let admin = app.admin().await;
-    let artist = app.artist_with_club(&admin, 0).await;
-    let (event, seats) = app.artist_event(&admin, artist, 1, 4).await;
-    let seller = app.quick_user("seller").await;
-    let buyer = app.quick_user("buyer").await;
-    for fan in [&seller, &buyer] {
-        let joined = app
-            .post_as("/api/v1/memberships", &json!({"artistId": artist}), fan)
-            .await;
-        assert_eq!(joined.status(), StatusCode::CREATED);
-    }
-    let (reservation, order) = app.buy(&seller, event, &seats[..2], "mine").await;
-    (event, seller, reservation, order, buyer)
+    let club = app.club_event(&admin, 1, 4).await;
+    let seller = app.member("seller", club.artist).await;
+    let buyer = app.member("buyer", club.artist).await;
+    let (reservation, order) = app.buy(&seller, club.event, &club.seats[..2], "mine").await;
+    (club.event, seller, reservation, order, buyer)
 }
 
 #[tokio::test]
@@ -124,7 +100,7 @@ async fn a_listed_ticket_is_bought_and_its_owner_changes_once() {
     let elsewhere = open_listings(&app, &buyer, Uuid::new_v4()).await;
     assert!(elsewhere.is_empty());
 
-    let bought = buy(&app, &buyer, &transfer).await;
+    let bought = app.pay_transfer(&buyer, &transfer).await;
     assert_eq!(bought.status(), StatusCode::OK);
     let bought: PaymentView = bought.json().await.unwrap();
     assert_eq!(bought.status, PaymentStatus::Done);
@@ -157,7 +133,7 @@ async fn a_listed_ticket_is_bought_and_its_owner_changes_once() {
     assert_eq!(points(&app, &buyer).await, 300);
 
     // The seller was refunded the buyer's price from their own payment.
-    let original = payment(&app, &seller, &order).await;
+    let original = app.payment::<PaymentView>(&seller, &order).await;
     assert_eq!(original.status, PaymentStatus::Refunded);
     assert_eq!(original.refunded_amount, Some(15000));
     let record: TransferView = app
@@ -172,7 +148,7 @@ async fn a_listed_ticket_is_bought_and_its_owner_changes_once() {
 
     // It cannot be bought again, transferred again, or refunded by either side.
     let late = app.quick_user("late").await;
-    let again = buy(&app, &late, &transfer).await;
+    let again = app.pay_transfer(&late, &transfer).await;
     assert_error(again, StatusCode::CONFLICT, "conflict").await;
     let relist = list(&app, &buyer, reservation, 10000).await;
     let relist = assert_error(relist, StatusCode::CONFLICT, "conflict").await;
@@ -182,29 +158,12 @@ async fn a_listed_ticket_is_bought_and_its_owner_changes_once() {
             .unwrap()
             .contains("once")
     );
-    let seller_refund = app
-        .post_as(
-            &format!("/api/v1/payments/{order}/refund"),
-            &json!({}),
-            &seller,
-        )
-        .await;
+    let seller_refund = app.refund(&seller, &order).await;
     assert_error(seller_refund, StatusCode::CONFLICT, "not_pending").await;
     let bought_order = &bought.order_id;
-    let buyer_refund = app
-        .post_as(
-            &format!("/api/v1/payments/{bought_order}/refund"),
-            &json!({}),
-            &buyer,
-        )
-        .await;
+    let buyer_refund = app.refund(&buyer, bought_order).await;
     assert_error(buyer_refund, StatusCode::CONFLICT, "conflict").await;
-    let still: Value = app
-        .get_as(&format!("/api/v1/reservations/{reservation}"), &buyer)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let still: Value = app.reservation(&buyer, reservation).await;
     assert_eq!(still["status"], "confirmed");
     let per_seat = urr_store::reservations::live_holders_per_seat(&app.db, event)
         .await
@@ -239,14 +198,9 @@ async fn pending_reservations_and_other_peoples_tickets_cannot_be_listed() {
     // A pending hold of the buyer's.
     let admin = app.admin().await;
     let (other_event, seats) = app.seated_event(&admin, 1, 2).await;
-    let entry = app.enter(other_event, &buyer).await;
-    let held: Value = app
-        .hold(&buyer, Some(&entry), other_event, &seats[..1], "pending")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let pending: Uuid = held["reservationId"].as_str().unwrap().parse().unwrap();
+    let pending = app
+        .held_reservation(&buyer, other_event, &seats[..1], "pending")
+        .await;
     let refused = list(&app, &buyer, pending, 5000).await;
     assert_error(refused, StatusCode::CONFLICT, "not_pending").await;
 
@@ -280,7 +234,7 @@ async fn pending_reservations_and_other_peoples_tickets_cannot_be_listed() {
         .await
         .unwrap();
     let transfer = listed["transferId"].as_str().unwrap().to_owned();
-    let own = buy(&app, &seller, &transfer).await;
+    let own = app.pay_transfer(&seller, &transfer).await;
     assert_error(own, StatusCode::BAD_REQUEST, "invalid_input").await;
     let stranger = app
         .post_as(
@@ -290,7 +244,7 @@ async fn pending_reservations_and_other_peoples_tickets_cannot_be_listed() {
         )
         .await;
     assert_error(stranger, StatusCode::NOT_FOUND, "not_found").await;
-    let unknown = buy(&app, &buyer, &Uuid::new_v4().to_string()).await;
+    let unknown = app.pay_transfer(&buyer, &Uuid::new_v4().to_string()).await;
     assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
 
     // Withdrawn, it cannot be bought; listed again, it can.
@@ -304,7 +258,7 @@ async fn pending_reservations_and_other_peoples_tickets_cannot_be_listed() {
     assert_eq!(withdrawn.status(), StatusCode::OK);
     let withdrawn: Value = withdrawn.json().await.unwrap();
     assert_eq!(withdrawn["status"], "cancelled");
-    let closed = buy(&app, &buyer, &transfer).await;
+    let closed = app.pay_transfer(&buyer, &transfer).await;
     assert_error(closed, StatusCode::CONFLICT, "conflict").await;
     let relisted = list(&app, &seller, reservation, 20000).await;
     assert_eq!(relisted.status(), StatusCode::CREATED);
@@ -321,16 +275,10 @@ async fn a_refund_withdraws_the_listing() {
         .await
         .unwrap();
     let transfer = listed["transferId"].as_str().unwrap().to_owned();
-    let refund = app
-        .post_as(
-            &format!("/api/v1/payments/{order}/refund"),
-            &json!({}),
-            &seller,
-        )
-        .await;
+    let refund = app.refund(&seller, &order).await;
     assert_eq!(refund.status(), StatusCode::OK);
     assert!(open_listings(&app, &buyer, event).await.is_empty());
-    let bought = buy(&app, &buyer, &transfer).await;
+    let bought = app.pay_transfer(&buyer, &transfer).await;
     assert_error(bought, StatusCode::CONFLICT, "conflict").await;
     let relist = list(&app, &seller, reservation, 100).await;
     assert_error(relist, StatusCode::CONFLICT, "not_pending").await;
@@ -350,7 +298,8 @@ async fn concurrent_buyers_one_wins_and_no_loser_is_charged() {
     for i in 0..8 {
         buyers.push(app.quick_user(&format!("buyer{i}")).await);
     }
-    let replies = futures::future::join_all(buyers.iter().map(|b| buy(&app, b, &transfer))).await;
+    let replies =
+        futures::future::join_all(buyers.iter().map(|b| app.pay_transfer(b, &transfer))).await;
     let mut winners = Vec::new();
     for (reply, who) in replies.into_iter().zip(&buyers) {
         match reply.status() {
@@ -395,8 +344,11 @@ async fn a_payout_settlement_keeps_the_sellers_payment_and_records_what_is_owed(
         .await
         .unwrap();
     let transfer = listed.transfer_id.to_string();
-    assert_eq!(buy(&app, &buyer, &transfer).await.status(), StatusCode::OK);
-    let original = payment(&app, &seller, &order).await;
+    assert_eq!(
+        app.pay_transfer(&buyer, &transfer).await.status(),
+        StatusCode::OK
+    );
+    let original = app.payment::<PaymentView>(&seller, &order).await;
     assert_eq!(
         original.status,
         PaymentStatus::Done,
@@ -412,20 +364,9 @@ async fn a_payout_settlement_keeps_the_sellers_payment_and_records_what_is_owed(
     assert_eq!(record.settlement, Some(Settlement::Payout));
     assert_eq!(record.settlement_status, Some(SettlementStatus::PayoutOwed));
     // The seller's payment cannot take the buyer's ticket back.
-    let refund = app
-        .post_as(
-            &format!("/api/v1/payments/{order}/refund"),
-            &json!({}),
-            &seller,
-        )
-        .await;
+    let refund = app.refund(&seller, &order).await;
     assert_error(refund, StatusCode::CONFLICT, "conflict").await;
-    let still: Value = app
-        .get_as(&format!("/api/v1/reservations/{reservation}"), &buyer)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let still: Value = app.reservation(&buyer, reservation).await;
     assert_eq!(still["status"], "confirmed");
     let mine: Value = app
         .get_as("/api/v1/transfers/my", &seller)

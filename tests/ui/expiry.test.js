@@ -2,39 +2,28 @@
 // page says the hold is over.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import * as H from './harness.js';
 
-let node;
-let browser;
-
-before(async () => {
-  node = await H.startNode();
-  browser = await H.launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await node?.stop();
-});
+const ui = H.suite();
 
 const seat = (page, id) => page.locator(`.seat[data-seat-id="${id}"]`);
 
 test('an expired hold returns the seat to the map', async () => {
-  const operator = await H.admin(node);
-  const event = await H.seatedEvent(node, operator, { title: 'Short Hold Show' });
-  await H.queueSettings(node, operator, event.id, { holdTtlSecs: 4 });
-  const [target] = await H.seatIds(node, event.id);
+  const operator = await H.admin(ui.node);
+  const event = await H.seatedEvent(ui.node, operator, { title: 'Short Hold Show' });
+  await H.queueSettings(ui.node, operator, event.id, { holdTtlSecs: 4 });
+  const [target] = await H.seatIds(ui.node, event.id);
 
-  const { page: holder, session: holderSession } = await H.signedInPage(browser, node, 'holder');
-  const { page: watcher } = await H.signedInPage(browser, node, 'watcher');
-  await watcher.goto(`${node.url}/events/${event.id}/seats`);
+  const { page: holder, session: holderSession } = await H.signedInPage(ui.browser, ui.node, 'holder');
+  const { page: watcher } = await H.signedInPage(ui.browser, ui.node, 'watcher');
+  await watcher.goto(`${ui.node.url}/events/${event.id}/seats`);
   await seat(watcher, target.id).waitFor();
 
   // The holder books from the event page: with the room off, Tier 1 is bypassed, and
   // the Tier-2 queue (on, with room to spare) admits at once with an entry token.
-  await holder.goto(`${node.url}/events/${event.id}`);
+  await holder.goto(`${ui.node.url}/events/${event.id}`);
   await holder.getByTestId('book').click();
   await holder.waitForURL(/\/seats$/);
   await seat(holder, target.id).click();
@@ -55,6 +44,6 @@ test('an expired hold returns the seat to the map', async () => {
   await H.eventually(async () => holder.getByTestId('pay').isDisabled(), { what: 'payment closed' });
   assert.match(await holder.locator('[role="alert"]').first().textContent(), /hold expired/);
   await H.screenshot(holder, 'payment-expired');
-  const reservation = await H.call(node, 'GET', `/api/v1/reservations/${reservationId}`, { token: holderSession.accessToken });
+  const reservation = await H.call(ui.node, 'GET', `/api/v1/reservations/${reservationId}`, { token: holderSession.accessToken });
   assert.equal(reservation.status, 'expired');
 });

@@ -7,6 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -86,6 +87,22 @@ export async function startNode({ args = [] } = {}) {
       await psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => {});
     },
   };
+}
+
+/** The preamble every UI test file shares: before its tests, a fresh node (with `args`
+ * added to its command line) and a Chromium; after them, both stopped and the node's
+ * database dropped. The returned object holds them as `node` and `browser` meanwhile. */
+export function suite({ args } = {}) {
+  const ui = { node: undefined, browser: undefined };
+  before(async () => {
+    ui.node = await startNode({ args });
+    ui.browser = await launchBrowser();
+  });
+  after(async () => {
+    await ui.browser?.close();
+    await ui.node?.stop();
+  });
+  return ui;
 }
 
 export function launchBrowser() {

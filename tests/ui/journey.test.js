@@ -2,31 +2,20 @@
 // Korean; an operator creates the event and runs its room through the operator pages.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import * as H from './harness.js';
 
-let node;
-let browser;
-
-before(async () => {
-  node = await H.startNode();
-  browser = await H.launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await node?.stop();
-});
+const ui = H.suite();
 
 /** Passes Tier 1 by API for `session` and checks in to Tier 2 with the room's token. */
 async function throughBothTiers(eventId, session) {
-  const assigned = await H.call(node, 'POST', `/vwr-api/vwr/assign/${eventId}`, { token: session.accessToken, body: {} });
+  const assigned = await H.call(ui.node, 'POST', `/vwr-api/vwr/assign/${eventId}`, { token: session.accessToken, body: {} });
   const token = await H.eventually(
-    async () => (await H.call(node, 'GET', `/vwr-api/vwr/check/${eventId}/${assigned.requestId}`, { token: session.accessToken })).token,
+    async () => (await H.call(ui.node, 'GET', `/vwr-api/vwr/check/${eventId}/${assigned.requestId}`, { token: session.accessToken })).token,
     { what: 'a Tier-1 token for the filler' },
   );
-  return H.call(node, 'POST', `/api/v1/queue/check/${eventId}`, {
+  return H.call(ui.node, 'POST', `/api/v1/queue/check/${eventId}`, {
     token: session.accessToken,
     headers: { 'x-vwr-token': token },
     body: {},
@@ -35,9 +24,9 @@ async function throughBothTiers(eventId, session) {
 
 test('a fan goes from the list through both tiers to a confirmed ticket', async () => {
   // The operator creates the event with its seat layout in the operator pages.
-  const operator = await H.admin(node);
-  const ops = await H.newPage(browser);
-  await H.signIn(ops, node, operator.email, { next: '/admin' });
+  const operator = await H.admin(ui.node);
+  const ops = await H.newPage(ui.browser);
+  await H.signIn(ops, ui.node, operator.email, { next: '/admin' });
   await ops.getByRole('link', { name: 'New event' }).click();
   await ops.getByLabel('Title').fill('URR Live in Seoul');
   await ops.getByLabel('Venue').fill('KSPO Dome');
@@ -60,23 +49,23 @@ test('a fan goes from the list through both tiers to a confirmed ticket', async 
   await roomCard.locator('[data-action="open"]').click();
   await H.eventually(async () => (await ops.getByTestId('room-badge').textContent()) === 'Open', { what: 'room open' });
 
-  const filler = await H.register(node, 'filler');
+  const filler = await H.register(ui.node, 'filler');
   assert.equal((await throughBothTiers(eventId, filler)).status, 'active');
   // Two people who joined the room earlier are ahead of the fan.
   for (const n of [1, 2]) {
-    const earlier = await H.register(node, `earlier-${n}`);
-    await H.call(node, 'POST', `/vwr-api/vwr/assign/${eventId}`, { token: earlier.accessToken, body: {} });
+    const earlier = await H.register(ui.node, `earlier-${n}`);
+    await H.call(ui.node, 'POST', `/vwr-api/vwr/assign/${eventId}`, { token: earlier.accessToken, body: {} });
   }
 
   // The fan signs up in Korean and finds the event by searching.
-  const fan = await H.newPage(browser, { locale: 'ko-KR' });
-  await fan.goto(`${node.url}/signup`);
+  const fan = await H.newPage(ui.browser, { locale: 'ko-KR' });
+  await fan.goto(`${ui.node.url}/signup`);
   await fan.getByLabel('이름').fill('김민지');
   await fan.getByLabel('이메일').fill(H.uniqueEmail('fan'));
   await fan.getByLabel('비밀번호 (8자 이상)').fill(H.PASSWORD);
   await H.screenshot(fan, 'signup-ko');
   await fan.getByRole('button', { name: '회원가입' }).click();
-  await fan.waitForURL(`${node.url}/`);
+  await fan.waitForURL(`${ui.node.url}/`);
   await fan.getByRole('searchbox', { name: '검색' }).fill('seoul');
   await fan.getByRole('button', { name: '검색' }).click();
   await fan.waitForURL(/\?q=seoul/);
@@ -86,7 +75,7 @@ test('a fan goes from the list through both tiers to a confirmed ticket', async 
   await fan.getByRole('heading', { name: 'URR Live in Seoul' }).waitFor();
   await H.screenshot(fan, 'event-detail-ko');
 
-  // Tier 1: the seed's modal, with position, people ahead, progress and the poll pace.
+  // Tier 1: the seed's modal (docs/architecture.md#the-design-urr-rebuilds), with position, people ahead, progress and the poll pace.
   await fan.getByTestId('book').click();
   const modal = fan.getByTestId('vwr-modal');
   await modal.waitFor();
@@ -104,7 +93,7 @@ test('a fan goes from the list through both tiers to a confirmed ticket', async 
   await H.eventually(async () => (await queue.getByTestId('position').textContent()) === '1', { what: 'queue position 1' });
   await H.eventually(async () => (await fan.getByTestId('queue-mode').getAttribute('data-mode')) === 'live', { what: 'live queue updates' });
   await H.screenshot(fan, 'queue-ko');
-  await H.call(node, 'POST', `/api/v1/queue/leave/${eventId}`, { token: filler.accessToken, body: {} });
+  await H.call(ui.node, 'POST', `/api/v1/queue/leave/${eventId}`, { token: filler.accessToken, body: {} });
 
   // The seat map: one seat by mouse, one by keyboard, then hold.
   await fan.waitForURL(/\/seats$/, { timeout: 15_000 });
@@ -157,7 +146,7 @@ test('a fan goes from the list through both tiers to a confirmed ticket', async 
   await reservation.getByRole('button', { name: '환불' }).click();
   await reservation.getByRole('button', { name: '예' }).click();
   await H.eventually(async () => (await fan.getByTestId('reservation').first().getAttribute('data-status')) !== 'confirmed', { what: 'the refund' });
-  const seats = await H.call(node, 'GET', `/api/v1/seats/events/${eventId}`);
+  const seats = await H.call(ui.node, 'GET', `/api/v1/seats/events/${eventId}`);
   const statuses = seats.layout.sections.flatMap((s) => s.rows.flatMap((r) => r.seats)).filter((s) => labels.includes(s.label));
   assert.deepEqual(statuses.map((s) => s.status), ['available', 'available']);
 });

@@ -2,26 +2,15 @@
 // English and Korean, and each is saved as a screenshot for people to look at.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import * as H from './harness.js';
 
-let node;
-let browser;
-
-before(async () => {
-  node = await H.startNode();
-  browser = await H.launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await node?.stop();
-});
+const ui = H.suite();
 
 /** Opens `route`, waits for its heading, checks the width, saves `name`.png. */
 async function visit(page, route, name) {
-  await page.goto(node.url + route);
+  await page.goto(ui.node.url + route);
   await page.locator('main h1').first().waitFor();
   await page.waitForLoadState('networkidle').catch(() => {});
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -30,8 +19,8 @@ async function visit(page, route, name) {
 }
 
 test('pages fit a phone screen, in English and Korean', async () => {
-  const operator = await H.admin(node);
-  const seated = await H.seatedEvent(node, operator, {
+  const operator = await H.admin(ui.node);
+  const seated = await H.seatedEvent(ui.node, operator, {
     title: 'Phone Arena Tour',
     sections: [
       { name: 'Floor', rows: 6, seatsPerRow: 14, price: 132000 },
@@ -39,7 +28,7 @@ test('pages fit a phone screen, in English and Korean', async () => {
     ],
   });
   const now = Date.now();
-  const upcoming = await H.call(node, 'POST', '/api/v1/admin/events', {
+  const upcoming = await H.call(ui.node, 'POST', '/api/v1/admin/events', {
     token: operator.accessToken,
     body: {
       title: 'Midnight Standing Gig',
@@ -55,7 +44,7 @@ test('pages fit a phone screen, in English and Korean', async () => {
   });
 
   // Signed out: the list (with a sale countdown), an event whose sale is ahead, sign-in.
-  const guest = await H.newPage(browser, { viewport: H.PHONE });
+  const guest = await H.newPage(ui.browser, { viewport: H.PHONE });
   await visit(guest, '/', 'phone-events');
   assert.match(await guest.locator('[data-sale-start]').first().textContent(), /^2d \d:\d\d:\d\d$/);
   await visit(guest, `/events/${upcoming.id}`, 'phone-event-upcoming');
@@ -66,8 +55,8 @@ test('pages fit a phone screen, in English and Korean', async () => {
   await visit(guest, '/no/such/page', 'phone-not-found');
 
   // Signed in: the seat map scrolls inside its card, never the page.
-  const { page: fan } = await H.signedInPage(browser, node, 'mobile', { viewport: H.PHONE });
-  await H.queueSettings(node, operator, seated.id, { enabled: false });
+  const { page: fan } = await H.signedInPage(ui.browser, ui.node, 'mobile', { viewport: H.PHONE });
+  await H.queueSettings(ui.node, operator, seated.id, { enabled: false });
   await visit(fan, `/events/${seated.id}`, 'phone-event-detail');
   await visit(fan, `/events/${seated.id}/seats`, 'phone-seat-map');
   await fan.locator('.seat[data-state="available"]').first().click();
@@ -81,7 +70,7 @@ test('pages fit a phone screen, in English and Korean', async () => {
   await visit(fan, `/events/${upcoming.id}/book`, 'phone-book-ticket-types');
 
   // The language switch redraws the page in Korean and is remembered.
-  await fan.goto(`${node.url}/`);
+  await fan.goto(`${ui.node.url}/`);
   await fan.getByRole('button', { name: 'Switch language to Korean' }).click();
   await fan.getByRole('heading', { name: '공연' }).waitFor();
   await fan.reload();
@@ -89,13 +78,13 @@ test('pages fit a phone screen, in English and Korean', async () => {
   await visit(fan, '/reservations', 'phone-reservations-ko');
 
   // Operator pages, for an admin on a laptop.
-  const ops = await H.newPage(browser);
-  await H.signIn(ops, node, operator.email, { next: '/admin' });
+  const ops = await H.newPage(ui.browser);
+  await H.signIn(ops, ui.node, operator.email, { next: '/admin' });
   await visit(ops, '/admin', 'admin-events');
   await visit(ops, `/admin/events/${seated.id}`, 'admin-event-closed-room');
   // The cluster page: this node live among the members, and the event it owns (the
   // fan's seat map above made it take the event's lease).
-  await ops.goto(node.url + '/admin/cluster');
+  await ops.goto(ui.node.url + '/admin/cluster');
   await ops.getByRole('heading', { name: 'Cluster' }).waitFor();
   const me = ops.locator('[data-testid="cluster"] tr[data-node]');
   await me.first().waitFor();

@@ -3,35 +3,24 @@
 // is cut learns of it from the 409 instead, with the map brought up to date.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import * as H from './harness.js';
 
-let node;
-let browser;
-
-before(async () => {
-  node = await H.startNode();
-  browser = await H.launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await node?.stop();
-});
+const ui = H.suite();
 
 const seat = (page, id) => page.locator(`.seat[data-seat-id="${id}"]`);
 
 test('two browsers race for the same seat and the loser sees it held, live', async () => {
-  const operator = await H.admin(node);
-  const event = await H.seatedEvent(node, operator, { title: 'Race Night' });
-  await H.queueSettings(node, operator, event.id, { enabled: false });
-  const [target, second] = await H.seatIds(node, event.id);
+  const operator = await H.admin(ui.node);
+  const event = await H.seatedEvent(ui.node, operator, { title: 'Race Night' });
+  await H.queueSettings(ui.node, operator, event.id, { enabled: false });
+  const [target, second] = await H.seatIds(ui.node, event.id);
 
-  const { page: alice } = await H.signedInPage(browser, node, 'alice');
-  const { page: bob } = await H.signedInPage(browser, node, 'bob');
+  const { page: alice } = await H.signedInPage(ui.browser, ui.node, 'alice');
+  const { page: bob } = await H.signedInPage(ui.browser, ui.node, 'bob');
   for (const page of [alice, bob]) {
-    await page.goto(`${node.url}/events/${event.id}/seats`);
+    await page.goto(`${ui.node.url}/events/${event.id}/seats`);
     await seat(page, target.id).click();
     assert.equal(await seat(page, target.id).getAttribute('aria-checked'), 'true');
   }
@@ -50,12 +39,12 @@ test('two browsers race for the same seat and the loser sees it held, live', asy
   await H.screenshot(bob, 'seat-map-race-loser');
 
   // Carol's stream is cut, so her map is stale when someone else takes her seat.
-  const { page: carol } = await H.signedInPage(browser, node, 'carol');
+  const { page: carol } = await H.signedInPage(ui.browser, ui.node, 'carol');
   await carol.route('**/stream', (route) => route.abort());
-  await carol.goto(`${node.url}/events/${event.id}/seats`);
+  await carol.goto(`${ui.node.url}/events/${event.id}/seats`);
   await seat(carol, second.id).click();
-  const dave = await H.register(node, 'dave');
-  await H.call(node, 'POST', '/api/v1/seats/reserve', {
+  const dave = await H.register(ui.node, 'dave');
+  await H.call(ui.node, 'POST', '/api/v1/seats/reserve', {
     token: dave.accessToken,
     body: { eventId: event.id, seatIds: [second.id], idempotencyKey: 'dave-1' },
   });

@@ -2,22 +2,11 @@
 // rather than joining again at the back.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import * as H from './harness.js';
 
-let node;
-let browser;
-
-before(async () => {
-  node = await H.startNode();
-  browser = await H.launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await node?.stop();
-});
+const ui = H.suite();
 
 async function shownPosition(page, scope) {
   return Number(
@@ -29,17 +18,17 @@ async function shownPosition(page, scope) {
 }
 
 test('a reload in the waiting room keeps the place', async () => {
-  const operator = await H.admin(node);
-  const event = await H.seatedEvent(node, operator, { title: 'Reload Fest' });
-  await H.room(node, operator, event.id, 'open', { batch: 1, intervalSecs: 1 });
-  await H.room(node, operator, event.id, 'pause');
+  const operator = await H.admin(ui.node);
+  const event = await H.seatedEvent(ui.node, operator, { title: 'Reload Fest' });
+  await H.room(ui.node, operator, event.id, 'open', { batch: 1, intervalSecs: 1 });
+  await H.room(ui.node, operator, event.id, 'pause');
   for (const n of [1, 2, 3]) {
-    const before = await H.register(node, `before-${n}`);
-    await H.call(node, 'POST', `/vwr-api/vwr/assign/${event.id}`, { token: before.accessToken, body: {} });
+    const before = await H.register(ui.node, `before-${n}`);
+    await H.call(ui.node, 'POST', `/vwr-api/vwr/assign/${event.id}`, { token: before.accessToken, body: {} });
   }
 
-  const { page } = await H.signedInPage(browser, node, 'patient');
-  await page.goto(`${node.url}/events/${event.id}`);
+  const { page } = await H.signedInPage(ui.browser, ui.node, 'patient');
+  await page.goto(`${ui.node.url}/events/${event.id}`);
   await page.getByTestId('book').click();
   const place = await shownPosition(page, page.getByTestId('vwr-modal'));
   assert.equal(place, 4);
@@ -59,8 +48,9 @@ test('a reload in the waiting room keeps the place', async () => {
   assert.equal(assigns, 0, 'no second place was taken');
   await H.screenshot(page, 'vwr-modal-after-reload');
 
-  // The seed's static room page resumes the same place too.
-  await page.goto(`${node.url}/vwr/${event.id}`);
+  // The seed's static room page (docs/architecture.md#the-design-urr-rebuilds) resumes the
+  // same place too.
+  await page.goto(`${ui.node.url}/vwr/${event.id}`);
   const room = page.getByTestId('vwr-page');
   assert.equal(await shownPosition(page, room), place);
   await H.screenshot(page, 'vwr-page');
@@ -82,7 +72,7 @@ test('a reload in the waiting room keeps the place', async () => {
   assert.equal(await shownPosition(page, room), place, 'still one place per person');
 
   // The operator resumes the room: the fan is let through, into the queue and on to seats.
-  await H.room(node, operator, event.id, 'resume');
+  await H.room(ui.node, operator, event.id, 'resume');
   await page.waitForURL(/\/seats$/, { timeout: 20_000 });
   const cookies = await page.context().cookies();
   assert.ok(cookies.some((c) => c.name === 'urr-vwr-token'), 'the Tier-1 token is kept as a cookie');

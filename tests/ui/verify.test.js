@@ -6,22 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 
 import * as H from './harness.js';
 
 const MAIL = path.join(os.tmpdir(), `urr-ui-mail-${randomUUID()}.jsonl`);
-let node;
-let browser;
+const ui = H.suite({ args: ['--mail-sender', 'file', '--mail-file', MAIL] });
 
-before(async () => {
-  node = await H.startNode({ args: ['--mail-sender', 'file', '--mail-file', MAIL] });
-  browser = await H.launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await node?.stop();
+after(() => {
   rmSync(MAIL, { force: true });
 });
 
@@ -38,14 +30,14 @@ function mailedLink(email) {
 }
 
 test('the mailed link confirms the email address, once', async () => {
-  const session = await H.register(node, 'mailed');
-  const me = () => H.call(node, 'GET', '/api/v1/auth/me', { token: session.accessToken });
+  const session = await H.register(ui.node, 'mailed');
+  const me = () => H.call(ui.node, 'GET', '/api/v1/auth/me', { token: session.accessToken });
   assert.equal((await me()).user.emailVerified, false);
   const link = await H.eventually(async () => mailedLink(session.email), { what: 'the verification mail' });
   // The link points at the node's own pages (its path and token, on this test's host).
   const { pathname, search } = new URL(link);
-  const page = await H.newPage(browser);
-  await page.goto(`${node.url}${pathname}${search}`);
+  const page = await H.newPage(ui.browser);
+  await page.goto(`${ui.node.url}${pathname}${search}`);
   const status = page.getByTestId('verify-email');
   await H.eventually(async () => (await status.textContent()).includes('confirmed'), { what: 'the confirmation' });
   await H.screenshot(page, 'verify-email');

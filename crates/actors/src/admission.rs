@@ -1,6 +1,7 @@
 //! Admission: who may enter the seat map now, and who waits.
 //!
-//! The seed let a newcomer slip in under the threshold while others were still waiting.
+//! The seed let a newcomer slip in under the threshold while others were still waiting
+//! (`docs/architecture.md#the-design-urr-rebuilds`).
 //! Here a newcomer is admitted at once only when there is room *and nobody waits*;
 //! otherwise everyone goes through the line, and the line is served strictly from its
 //! head, so admission order equals queue order.

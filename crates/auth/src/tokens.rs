@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use crate::AuthError;
 
-/// How long an access token lives (SPEC 2.5).
+/// How long an access token lives (`docs/architecture.md#accounts-and-tokens`).
 pub const ACCESS_TTL: Duration = Duration::minutes(15);
-/// How long a queue token lives (SPEC 2.1, 2.2).
+/// How long a queue token lives (`docs/architecture.md#accounts-and-tokens`).
 pub const QUEUE_TOKEN_TTL: Duration = Duration::minutes(10);
 
 /// A user's role: one definition for the claims, the API and the `users.role` column.

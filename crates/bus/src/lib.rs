@@ -1,4 +1,4 @@
-//! The event bus (SPEC 1): producers append to the Postgres outbox in the transaction of
+//! The event bus (`docs/architecture.md#durability-and-the-bus`): producers append to the Postgres outbox in the transaction of
 //! their change; the [`relay`] publishes those rows to Redis Streams; [`consumer`]s read
 //! them through consumer groups, process each event once per group, retry failures with
 //! backoff and move the hopeless ones to a dead-letter stream that [`dlq`] lists and

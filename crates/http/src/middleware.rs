@@ -46,7 +46,7 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::new(ErrorCode::Internal, "internal error").into_response()
 }
 
-/// The gateway's security headers (SPEC 2.6): HSTS, nosniff, frame deny, referrer policy.
+/// The gateway's security headers (`docs/architecture.md#the-gateway`): HSTS, nosniff, frame deny, referrer policy.
 pub fn security_headers() -> [SetResponseHeaderLayer<HeaderValue>; 4] {
     [
         SetResponseHeaderLayer::if_not_present(

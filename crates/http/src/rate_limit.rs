@@ -1,4 +1,4 @@
-//! Gateway rate limits (SPEC 2.6): a sliding window per route class and caller, kept in
+//! Gateway rate limits (`docs/architecture.md#the-gateway`): a sliding window per route class and caller, kept in
 //! Redis by one atomic script, with an in-memory fallback at double the limit while Redis
 //! is unreachable. The caller is the access token's user when it verifies, otherwise the
 //! client address, which is read from `X-Forwarded-For` only when the TCP peer is a
@@ -197,7 +197,8 @@ impl Class {
     }
 
     /// The class of a route; `None` for the probes and the browser UI's pages and files,
-    /// which are never limited: they are served from memory (the seed's came from a CDN),
+    /// which are never limited: they are served from memory (the seed's came from a CDN:
+    /// `docs/architecture.md#the-design-urr-rebuilds`),
     /// and one page load fetches a few dozen modules, which behind a carrier's shared
     /// address would spend everyone's budget before the on-sale.
     pub fn of(method: &Method, path: &str) -> Option<Class> {

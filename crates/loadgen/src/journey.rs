@@ -236,7 +236,7 @@ async fn tier1(run: &Run, account: &Account, report: &mut UserReport) -> Option<
                     }
                 }
                 // The room lost the request (or it lapsed): take a new number, as the
-                // seed's page does.
+                // seed's page does (`docs/architecture.md#the-design-urr-rebuilds`).
                 404 => continue 'assign,
                 _ => {
                     if !run.pause(Duration::from_secs(1)).await {

@@ -1,4 +1,4 @@
-//! Payments (SPEC 2.4): providers behind one trait, and the flow that turns a held
+//! Payments (`docs/architecture.md#money`): providers behind one trait, and the flow that turns a held
 //! reservation (or a fan-club membership, or a transferred ticket) into a sale exactly
 //! once — or gives the money back. Every charge ends delivered or refunded: what a
 //! request leaves unfinished, the ticket consumer and the [`Reconciler`] finish.

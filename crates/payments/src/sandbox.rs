@@ -1,5 +1,5 @@
 //! The sandbox provider: confirms at once, for the demo and for naverpay, kakaopay and
-//! bank transfer as the seed does. Refused unless enabled in config. It keeps a ledger of
+//! bank transfer as the seed does (`docs/architecture.md#the-design-urr-rebuilds`). Refused unless enabled in config. It keeps a ledger of
 //! what it charged in this process, so a lookup tells the truth about its own payments
 //! (and, after a restart, that it charged nothing: its money never existed).
 

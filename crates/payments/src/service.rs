@@ -40,7 +40,8 @@ use crate::tickets::Tickets;
 use crate::toss::Toss;
 use crate::view::{Completion, PaymentView, Prepared, view};
 
-/// Methods the sandbox stands in for (the seed confirms these at once).
+/// Methods the sandbox stands in for (the seed confirms these at once:
+/// `docs/architecture.md#the-design-urr-rebuilds`).
 const SANDBOX_METHODS: [&str; 3] = ["naverpay", "kakaopay", "transfer"];
 
 const UNKNOWN_OUTCOME: &str = "the payment provider did not confirm in time; the payment is \
@@ -53,7 +54,7 @@ pub struct PaymentService {
     halt: watch::Sender<bool>,
 }
 
-/// `ORD_{unix ms}_{8 hex}` (SPEC 2.4).
+/// `ORD_{unix ms}_{8 hex}` (`docs/architecture.md#the-apis-shape`).
 fn order_id() -> String {
     let mut bytes = [0u8; 4];
     rand::rng().fill_bytes(&mut bytes);

@@ -1,4 +1,5 @@
-//! Fan clubs, memberships and their points (SPEC 2.6), after the seed: a member starts
+//! Fan clubs, memberships and their points, after the seed
+//! (`docs/architecture.md#fan-clubs-pre-sales-and-transfers`): a member starts
 //! silver with a welcome bonus, earns points for every confirmed reservation of the
 //! artist's events, and is gold or diamond past the club's thresholds.
 //!

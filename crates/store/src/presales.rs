@@ -1,5 +1,5 @@
-//! Members-only pre-sale windows per event (SPEC 2: "pre-sale schedule for fan-club
-//! members of the artist"). While a window is open, only members of its tier or a higher
+//! Members-only pre-sale windows per event
+//! (`docs/architecture.md#fan-clubs-pre-sales-and-transfers`). While a window is open, only members of its tier or a higher
 //! one may queue and hold; outside every window the general rules apply.
 
 use chrono::{DateTime, Duration, Utc};
@@ -88,7 +88,8 @@ pub async fn replace(
 }
 
 /// The seed's `PreSaleSchedule`, turned to end where the general sale starts: diamond
-/// members 48 hours ahead, gold 47 (the seed's one-hour gap), silver 24.
+/// members 48 hours ahead, gold 47 (the seed's one-hour gap), silver 24
+/// (`docs/architecture.md#fan-clubs-pre-sales-and-transfers`).
 pub fn seed_schedule(general_sale: DateTime<Utc>) -> Vec<(Tier, DateTime<Utc>, DateTime<Utc>)> {
     [(Tier::Diamond, 48), (Tier::Gold, 47), (Tier::Silver, 24)]
         .into_iter()

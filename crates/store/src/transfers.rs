@@ -1,4 +1,4 @@
-//! Ticket transfers between fans (SPEC 2.6): a confirmed reservation listed at no more
+//! Ticket transfers between fans (`docs/architecture.md#fan-clubs-pre-sales-and-transfers`): a confirmed reservation listed at no more
 //! than it cost, bought through a payment, and handed over in the transaction that
 //! records that payment. A ticket changes hands at most once.
 

@@ -10,7 +10,7 @@ use thiserror::Error;
 use urr_auth::AuthError;
 
 /// The codes a client may branch on. `vwr_inactive` is the one the seed's client relies
-/// on: it bypasses Tier 1 when it sees it.
+/// on: it bypasses Tier 1 when it sees it (`docs/architecture.md#the-design-urr-rebuilds`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     InvalidInput,

@@ -1,5 +1,5 @@
-//! The waiting room over HTTP (SPEC 2.1): the public status, the signed-in assign and
-//! check calls, the published shuffle, and the operator routes. Every failure, including
+//! The waiting room over HTTP (`docs/architecture.md#tier-1-and-tier-2`): the public
+//! status, the signed-in assign and check calls, the published shuffle, and the operator routes. Every failure, including
 //! extractor rejections and unknown routes, answers `{error: {code, message}}`.
 
 use axum::extract::rejection::PathRejection;

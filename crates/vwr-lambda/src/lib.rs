@@ -1,4 +1,4 @@
-//! Tier 1 — the virtual waiting room (SPEC 2.1).
+//! Tier 1 — the virtual waiting room (`docs/architecture.md#tier-1-and-tier-2`).
 //!
 //! The same code runs as two AWS Lambda functions on DynamoDB (`vwr-api`,
 //! `vwr-advancer`; template in `deploy/`) and inside the `urr` edge on Redis.

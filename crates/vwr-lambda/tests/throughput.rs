@@ -3,7 +3,7 @@
 //!
 //! `clients` tasks each join in a loop through the library (room read, block claim,
 //! position write), once with block claiming and once with one ticket per counter write,
-//! the seed's design.
+//! the seed's design (`docs/architecture.md#the-design-urr-rebuilds`).
 
 mod support;
 

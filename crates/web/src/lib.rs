@@ -1,5 +1,5 @@
-//! The browser UI (SPEC 2): plain HTML, ES modules and CSS from `assets/`, embedded in the
-//! binary so a node needs no Node.js and no files beside it.
+//! The browser UI (`docs/architecture.md#the-design-urr-rebuilds`): plain HTML, ES modules
+//! and CSS from `assets/`, embedded in the binary so a node needs no Node.js and no files beside it.
 //!
 //! [`router`] answers `GET`/`HEAD`: `/assets/<file>` is that file; any other page path
 //! (a client-side route such as `/events/<id>/seats`) is `index.html`, whose scripts route

@@ -12,12 +12,13 @@ use urr_store::{Kv, PgPool};
 use urr_wire::ErrorBody;
 use urr_wire::auth::SessionView;
 use urr_wire::events::EventDetailView;
-use urr_wire::payments::PaymentView;
 use urr_wire::queue::QueueReply;
-use urr_wire::reservations::ReservationView;
 use urr_wire::seats::SeatMapView;
-use urr_wire::status::{PaymentStatus, SeatStatus};
+use urr_wire::status::SeatStatus;
 use uuid::Uuid;
+
+mod flows;
+pub use flows::ClubEvent;
 
 /// The PostgreSQL server tests create their databases on.
 pub fn postgres_server_url() -> String {
@@ -632,7 +633,7 @@ pub async fn mailed_token(path: &std::path::Path, to: &str) -> String {
     panic!("no verification link mailed to {to}");
 }
 
-/// An event body in the SPEC 3 shape, on sale from an hour ago until the show.
+/// An event body in the shape of `docs/architecture.md#the-apis-shape`, on sale from an hour ago until the show.
 pub fn event_body(title: &str) -> Value {
     let now = chrono::Utc::now();
     json!({
@@ -644,84 +645,4 @@ pub fn event_body(title: &str) -> Value {
         "status": "on_sale",
         "ticketTypes": [{"name": "General", "price": 99000, "quantity": 100}]
     })
-}
-
-/// Fan clubs and paid tickets, shared by the membership and transfer tests.
-impl TestApp {
-    /// A new artist whose fan club costs `price` won a year (0: free to join).
-    pub async fn artist_with_club(&self, admin: &Session, price: i64) -> Uuid {
-        let artist: Value = self
-            .post_as("/api/v1/admin/artists", &json!({"name": "IU"}), admin)
-            .await
-            .json()
-            .await
-            .expect("artist");
-        let id: Uuid = artist["id"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .expect("artist id");
-        let club = self
-            .client
-            .put(self.url(&format!("/api/v1/admin/artists/{id}/membership")))
-            .bearer_auth(&admin.access)
-            .json(&json!({"price": price}))
-            .send()
-            .await
-            .expect("PUT club");
-        assert_eq!(club.status(), StatusCode::OK, "set up the fan club");
-        id
-    }
-
-    /// Like [`TestApp::seated_event`], for `artist`.
-    pub async fn artist_event(
-        &self,
-        admin: &Session,
-        artist: Uuid,
-        rows: u32,
-        per_row: u32,
-    ) -> (Uuid, Vec<Uuid>) {
-        let (event, seats) = self.seated_event(admin, rows, per_row).await;
-        let response = self
-            .patch_as(
-                &format!("/api/v1/admin/events/{event}"),
-                &json!({"artistId": artist}),
-                admin,
-            )
-            .await;
-        assert_eq!(
-            response.status(),
-            StatusCode::OK,
-            "give the event its artist"
-        );
-        (event, seats)
-    }
-
-    /// Queues, holds `seats` and pays with the sandbox (which must be on): a confirmed
-    /// reservation. Returns its id and the payment's order id.
-    pub async fn buy(
-        &self,
-        user: &Session,
-        event: Uuid,
-        seats: &[Uuid],
-        key: &str,
-    ) -> (Uuid, String) {
-        let entry = self.enter(event, user).await;
-        let held = self.hold(user, Some(&entry), event, seats, key).await;
-        assert_eq!(held.status(), StatusCode::CREATED, "hold");
-        let held: ReservationView = held.json().await.expect("hold json");
-        let reservation = held.reservation_id;
-        let paid = self
-            .post_as(
-                "/api/v1/payments/process",
-                &json!({"reservationId": reservation, "method": "kakaopay"}),
-                user,
-            )
-            .await;
-        let status = paid.status();
-        let text = paid.text().await.expect("payment body");
-        assert_eq!(status, StatusCode::OK, "pay: {text}");
-        let paid: PaymentView = serde_json::from_str(&text).expect("payment json");
-        assert_eq!(paid.status, PaymentStatus::Done);
-        (reservation, paid.order_id)
-    }
 }

@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::private_redis::DurableRedis;
 use super::{
-    app_configured, app_on_redis, app_with, confirm, held, notes, payment, payment_until, prepare,
-    reservation, seat_status,
+    app_configured, app_on_redis, app_with, confirm, held, notes, payment_until, prepare,
+    seat_status,
 };
 use crate::common::{TestApp, assert_error};
 
@@ -34,7 +34,7 @@ async fn reservation_until(
 ) -> Value {
     let mut last = Value::Null;
     for _ in 0..secs * 10 {
-        last = reservation(app, user, id).await;
+        last = app.reservation(user, id).await;
         if last["status"] == status {
             return last;
         }
@@ -57,13 +57,13 @@ async fn a_charge_answered_after_the_timeout_ends_ticketed_through_the_reconcile
     )
     .await;
     assert_eq!(
-        payment(&app, &user, &order).await["status"],
+        app.payment::<Value>(&user, &order).await["status"],
         "unknown",
         "no verdict is not a failure: the money may have been taken"
     );
     let done = payment_until(&app, &user, &order, "done", 15).await;
     assert_eq!(done["method"], "카드");
-    assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
+    assert_eq!(app.reservation(&user, &id).await["status"], "confirmed");
     assert_eq!(seat_status(&app, event, seats[0]).await, "reserved");
     assert_eq!(calls.lock().unwrap().confirms[&order], 1, "charged once");
     assert!(calls.lock().unwrap().cancels.is_empty(), "nothing refunded");
@@ -85,12 +85,12 @@ async fn a_charge_answered_with_a_5xx_or_garbage_ends_ticketed() {
         )
         .await;
         assert_eq!(
-            payment(&app, &user, &order).await["status"],
+            app.payment::<Value>(&user, &order).await["status"],
             "unknown",
             "{key}"
         );
         payment_until(&app, &user, &order, "done", 15).await;
-        assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
+        assert_eq!(app.reservation(&user, &id).await["status"], "confirmed");
         assert_eq!(calls.lock().unwrap().confirms[&order], 1, "{key}");
     }
 }
@@ -133,7 +133,7 @@ async fn a_charge_with_no_verdict_whose_seats_were_taken_is_refunded_by_the_reco
         "the money is back"
     );
     assert_eq!(app.outbox("PaymentRefunded").await, 1, "refunded once");
-    let detail = reservation(&app, &user, &id).await;
+    let detail = app.reservation(&user, &id).await;
     assert_ne!(detail["status"], "confirmed");
     let history = notes(&detail);
     assert!(
@@ -161,10 +161,13 @@ async fn a_settlement_cut_off_by_the_request_timeout_and_a_crash_is_finished_aft
     assert!(calls.lock().unwrap().ledger.contains_key(&order), "charged");
     // The node dies before the provider answers: nothing of the settlement survives it.
     let app = app.restart().await;
-    assert_eq!(payment(&app, &user, &order).await["status"], "confirming");
+    assert_eq!(
+        app.payment::<Value>(&user, &order).await["status"],
+        "confirming"
+    );
     // The restarted node's reconciler asks the provider and finishes the sale.
     payment_until(&app, &user, &order, "done", 20).await;
-    assert_eq!(reservation(&app, &user, &id).await["status"], "confirmed");
+    assert_eq!(app.reservation(&user, &id).await["status"], "confirmed");
     assert_eq!(seat_status(&app, event, seats[0]).await, "reserved");
     assert_eq!(calls.lock().unwrap().confirms[&order], 1, "charged once");
 }
@@ -214,21 +217,15 @@ async fn a_refund_cut_off_after_the_money_went_back_is_resumed_and_answers_its_f
     let app = app.restart().await;
     refund.abort();
     assert_eq!(
-        payment(&app, &user, &order).await["status"],
+        app.payment::<Value>(&user, &order).await["status"],
         "refunding",
         "recorded before the provider was asked"
     );
     // The restarted node's reconciler resumes it: the money is back, so the ticket goes.
     payment_until(&app, &user, &order, "refunded", 20).await;
-    assert_eq!(reservation(&app, &user, &id).await["status"], "cancelled");
+    assert_eq!(app.reservation(&user, &id).await["status"], "cancelled");
     assert_eq!(seat_status(&app, event, seats[0]).await, "available");
-    let again = app
-        .post_as(
-            &format!("/api/v1/payments/{order}/refund"),
-            &json!({}),
-            &user,
-        )
-        .await;
+    let again = app.refund(&user, &order).await;
     assert_eq!(
         again.status(),
         StatusCode::OK,
@@ -239,9 +236,8 @@ async fn a_refund_cut_off_after_the_money_went_back_is_resumed_and_answers_its_f
     assert_eq!(app.outbox("PaymentRefunded").await, 1);
     assert_eq!(app.outbox("ReservationCancelled").await, 1);
     let other = app.quick_user("next").await;
-    let entry = app.enter(event, &other).await;
     let rehold = app
-        .hold(&other, Some(&entry), event, &seats[..1], "again")
+        .enter_and_hold(&other, event, &seats[..1], "again")
         .await;
     assert_eq!(rehold.status(), StatusCode::CREATED);
 }
@@ -268,13 +264,7 @@ async fn the_ticket_consumer_never_confirms_a_refunded_reservation() {
     let paid: Value = paid.json().await.unwrap();
     assert_eq!(paid["status"], "paid", "charged, no ticket yet: {paid}");
     // The buyer takes the money back meanwhile.
-    let refund = app
-        .post_as(
-            &format!("/api/v1/payments/{order}/refund"),
-            &json!({}),
-            &user,
-        )
-        .await;
+    let refund = app.refund(&user, &order).await;
     // The money is back, but with Redis down no node may serve the event (its lease
     // cannot be held), so the hold cannot be let go yet: the refund is under way and
     // says so.
@@ -284,8 +274,11 @@ async fn the_ticket_consumer_never_confirms_a_refunded_reservation() {
         "provider_unavailable",
     )
     .await;
-    assert_eq!(payment(&app, &user, &order).await["status"], "refunding");
-    assert_eq!(reservation(&app, &user, &id).await["status"], "pending");
+    assert_eq!(
+        app.payment::<Value>(&user, &order).await["status"],
+        "refunding"
+    );
+    assert_eq!(app.reservation(&user, &id).await["status"], "pending");
     // Redis is back: PaymentConfirmed reaches the ticket consumer at last.
     redis.restart().await;
     for _ in 0..300 {
@@ -300,14 +293,14 @@ async fn the_ticket_consumer_never_confirms_a_refunded_reservation() {
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_ne!(
-        reservation(&app, &user, &id).await["status"],
+        app.reservation(&user, &id).await["status"],
         "confirmed",
         "no ticket for a refunded payment"
     );
     // Once the event is served again the reconciler lets the hold go and finishes.
     payment_until(&app, &user, &order, "refunded", 30).await;
     assert_eq!(
-        reservation(&app, &user, &id).await["status"],
+        app.reservation(&user, &id).await["status"],
         "cancelled",
         "the hold is let go with the money"
     );
@@ -337,7 +330,7 @@ async fn a_paid_reservation_whose_hold_lapsed_is_completed_by_the_ticket_consume
         history.iter().any(|n| n.contains("sale was completed")),
         "{history:?}"
     );
-    assert_eq!(payment(&app, &user, &order).await["status"], "done");
+    assert_eq!(app.payment::<Value>(&user, &order).await["status"], "done");
     assert_eq!(seat_status(&app, event, seats[0]).await, "reserved");
 }
 
@@ -402,13 +395,7 @@ async fn a_failed_unlock_after_a_refund_is_retried_until_the_seat_can_be_held_ag
     let rival_entry = app.enter(event, &rival).await;
     // The refund lands in PostgreSQL while Redis is down: the sold lock stays behind.
     redis.kill();
-    let refund = app
-        .post_as(
-            &format!("/api/v1/payments/{order}/refund"),
-            &json!({}),
-            &buyer,
-        )
-        .await;
+    let refund = app.refund(&buyer, &order).await;
     assert_eq!(refund.status(), StatusCode::OK);
     assert_eq!(refund.json::<Value>().await.unwrap()["status"], "refunded");
     assert_eq!(

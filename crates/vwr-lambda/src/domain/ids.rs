@@ -8,7 +8,7 @@ use uuid::Uuid;
 pub const MAX_USER_ID_LEN: usize = 128;
 
 /// An event id: a UUID (the catalog's ids) or a positive decimal that fits in an `i64`
-/// (the seed's numeric ids). Normalised, so one event never has two keys.
+/// (the seed's numeric ids: `docs/architecture.md#the-design-urr-rebuilds`). Normalised, so one event never has two keys.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EventId(String);
 

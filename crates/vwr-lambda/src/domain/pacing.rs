@@ -1,6 +1,6 @@
 //! How often a waiting client should poll, and how long it will likely wait.
 
-/// Seconds until the next check, by how many people are ahead (SPEC 2.1): close to the
+/// Seconds until the next check, by how many people are ahead (`docs/architecture.md#the-gateway`): close to the
 /// front a client polls often so admission is noticed quickly; far back it polls rarely
 /// so the rush does not turn into a polling storm.
 pub fn next_poll_secs(ahead: u64) -> u64 {

@@ -1,4 +1,5 @@
-// The UI's two languages. Korean first: the seed's users are Korean.
+// The UI's two languages. Korean first: the seed's users are Korean
+// (docs/architecture.md#the-design-urr-rebuilds).
 
 import { en } from './strings-en.js';
 import { ko } from './strings-ko.js';

@@ -1,4 +1,4 @@
-// Tier 2, the queue (SPEC 2.2): check in, then follow the position over the server-sent
+// Tier 2, the queue (docs/architecture.md#tier-1-and-tier-2): check in, then follow the position over the server-sent
 // stream, falling back to polling at the server's pace when the stream fails; heartbeat
 // while waiting so the place is kept; the entry token arrives on admission.
 

@@ -1,6 +1,6 @@
 // When an event can be booked: the seed's rule (on sale, or upcoming with its sale start
-// passed), during an open fan-club pre-sale window (the server checks the membership),
-// and never after the sale ended.
+// passed; docs/architecture.md#the-design-urr-rebuilds), during an open fan-club pre-sale
+// window (the server checks the membership), and never after the sale ended.
 
 /** The pre-sale window open at `now`, if any. */
 export function presaleNow(event, now = Date.now()) {

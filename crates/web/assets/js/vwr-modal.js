@@ -1,4 +1,5 @@
-// The seed's VWR modal: the Tier-1 wait over the event page, in a <dialog>.
+// The seed's VWR modal: the Tier-1 wait over the event page, in a <dialog>
+// (docs/architecture.md#the-design-urr-rebuilds).
 
 import { h } from './dom.js';
 import { t } from './i18n.js';

@@ -1,4 +1,5 @@
-// Tier 1, the virtual waiting room (SPEC 2.1), as the seed's VWR page and modal run it:
+// Tier 1, the virtual waiting room (docs/architecture.md#tier-1-and-tier-2), as the seed's
+// VWR page and modal run it (docs/architecture.md#the-design-urr-rebuilds):
 // status → assign (or bypass when the room is off) → poll check at the server's pace →
 // on admission keep the Tier-1 token in cookie `urr-vwr-token` and move on. The room
 // knows who is calling from the session cookie, and gives each person one place: a
@@ -114,7 +115,8 @@ export class WaitingRoom {
     } catch (err) {
       if (this.stopped) return;
       if (err instanceof ApiError && err.status === 404) {
-        // The place expired or the room was reset: start over, as the seed's client does.
+        // The place expired or the room was reset: start over, as the seed's client
+        // does (docs/architecture.md#the-design-urr-rebuilds).
         forgetPlace(this.eventId, this.userId);
         this.place = null;
         return this.start();

@@ -1,4 +1,4 @@
-// Creating an event with its ticket types and seat layout (SPEC 3's shape).
+// Creating an event with its ticket types and seat layout (docs/architecture.md#the-apis-shape).
 
 import { api, describe } from '../api.js';
 import { requireAdmin } from '../admin-guard.js';

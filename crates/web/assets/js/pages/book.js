@@ -1,4 +1,4 @@
-// Booking by ticket type, for events without a seat map (SPEC 2.3).
+// Booking by ticket type, for events without a seat map (docs/architecture.md#booking).
 
 import { api, describe } from '../api.js';
 import { h, replace } from '../dom.js';

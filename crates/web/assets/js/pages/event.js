@@ -1,5 +1,6 @@
 // Event detail: ticket types, venue, pre-sale windows, and a Book button that is live only
-// while the sale is open. Book opens the Tier-1 room (the seed's modal).
+// while the sale is open. Book opens the Tier-1 room (the seed's modal:
+// docs/architecture.md#the-design-urr-rebuilds).
 
 import { api } from '../api.js';
 import { h, replace } from '../dom.js';

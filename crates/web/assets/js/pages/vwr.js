@@ -1,5 +1,6 @@
 // The seed's static VWR page (/vwr/{eventId}): the Tier-1 wait on a page of its own,
-// where the Tier-2 queue sends people whose room token is missing or expired.
+// where the Tier-2 queue sends people whose room token is missing or expired
+// (docs/architecture.md#the-design-urr-rebuilds).
 
 import { api } from '../api.js';
 import { h, replace } from '../dom.js';
