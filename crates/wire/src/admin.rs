@@ -180,8 +180,8 @@ pub struct PresaleWindowRequest {
 }
 
 /// `PUT /api/v1/admin/events/{id}/presales`: either the windows themselves (none clears
-/// them), or `preset: "seed"`, the seed's tier schedule ending at the event's
-/// `saleStartsAt`.
+/// them), or `preset: "seed"`, the standard tier schedule ending at the event's
+/// `saleStartsAt` (docs/architecture.md#fan-clubs-pre-sales-and-transfers).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PresalesRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]

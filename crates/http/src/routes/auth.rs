@@ -1,4 +1,4 @@
-//! Accounts (SPEC 2.5): register, login, refresh with rotation, logout, me, Google, and
+//! Accounts (docs/architecture.md#accounts-and-tokens): register, login, refresh with rotation, logout, me, Google, and
 //! email verification (a signed, expiring, single-use link sent through the mail port).
 
 use axum::extract::State;

@@ -1,5 +1,5 @@
-//! Fan clubs and memberships (SPEC 2.6): an artist's club (free or paid, with the seed's
-//! tiers), joining it, and the caller's memberships with their points. A paid membership
+//! Fan clubs and memberships (docs/architecture.md#fan-clubs-pre-sales-and-transfers): an
+//! artist's club (free or paid, with silver, gold and diamond tiers), joining it, and the caller's memberships with their points. A paid membership
 //! is pending until paid through the payments flow with its `membershipId`.
 
 use axum::Json;

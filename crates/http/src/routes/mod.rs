@@ -1,4 +1,5 @@
-//! Routes, grouped as the seed's services were: auth, catalog (events, artists, admin),
+//! Routes, grouped as the services of the design URR rebuilds were
+//! (docs/architecture.md#the-design-urr-rebuilds): auth, catalog (events, artists, admin),
 //! seats, and the operator endpoints.
 
 use axum::Router;

@@ -1,4 +1,4 @@
-//! Payments (SPEC 2.4): thin handlers over `urr_payments::PaymentService`. A payment is
+//! Payments (docs/architecture.md#money): thin handlers over `urr_payments::PaymentService`. A payment is
 //! for a reservation, a fan-club membership or a transfer listing: `prepare` and
 //! `process` take exactly one of `reservationId`, `membershipId`, `transferId`.
 

@@ -24,7 +24,7 @@ use crate::extract::ApiPath;
 use crate::session::CurrentUser;
 use crate::state::AppState;
 
-/// Seconds a client should wait before polling again (SPEC 2.2): 1 s near the head,
+/// Seconds a client should wait before polling again (docs/architecture.md#tier-1-and-tier-2): 1 s near the head,
 /// 5 s within 5,000, rising to 60 s at 100,000 and beyond.
 pub fn next_poll_secs(people_ahead: u64) -> u64 {
     match people_ahead {

@@ -1,4 +1,4 @@
-//! Holds and reservations (SPEC 2.3): seat holds with an idempotency key, counted tickets,
+//! Holds and reservations (docs/architecture.md#booking): seat holds with an idempotency key, counted tickets,
 //! the owner's reservations, and cancelling a pending one. The two hold routes sit behind
 //! the entry-token gate (`entry::gate`).
 

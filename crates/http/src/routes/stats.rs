@@ -1,4 +1,4 @@
-//! Operator statistics (SPEC 2.6): sales figures kept by the stats consumer, and live
+//! Operator statistics (docs/architecture.md#durability-and-the-bus): sales figures kept by the stats consumer, and live
 //! queue figures from the event's actor.
 
 use axum::Json;

@@ -1,4 +1,4 @@
-//! Ticket transfers (SPEC 2.6): list a confirmed, paid ticket for another fan at no more
+//! Ticket transfers (docs/architecture.md#fan-clubs-pre-sales-and-transfers): list a confirmed, paid ticket for another fan at no more
 //! than its face value, browse open listings per event, withdraw a listing. Buying goes
 //! through the payments flow with the listing's `transferId`; the ticket's owner changes
 //! in the transaction that records the buyer's payment. A ticket changes hands once.
