@@ -341,7 +341,19 @@ impl Running {
     pub async fn stop(self) -> anyhow::Result<()> {
         self.cluster.drain().await;
         let _ = self.stop.send(true);
-        let served = self.server.await.context("the server task")?;
+        // In-flight requests get as long as any request may take; an event stream (SSE)
+        // never ends by itself, so whatever is still open then is closed, and its
+        // browser reconnects to another node.
+        let mut server = self.server;
+        let grace = self.state.config.request_timeout() + Duration::from_secs(1);
+        let served = match tokio::time::timeout(grace, &mut server).await {
+            Ok(joined) => joined.context("the server task")?,
+            Err(_) => {
+                tracing::info!(?grace, "closing the event streams still open");
+                server.abort();
+                Ok(())
+            }
+        };
         for part in self.background {
             let _ = part.await;
         }

@@ -105,6 +105,19 @@ pub async fn assert_nothing_lost(site: &Site, event: Uuid, report: &Report) -> V
     .await;
     assert!(seats_sold <= capacity, "{seats_sold} sold of {capacity}");
 
+    // Every hold the node acknowledged is in the record (whatever became of it since).
+    let acknowledged = &report.acknowledged_holds;
+    let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM reservations WHERE id = ANY($1)")
+        .bind(acknowledged)
+        .fetch_one(&site.db)
+        .await
+        .expect("acknowledged holds");
+    assert_eq!(
+        recorded,
+        acknowledged.len() as i64,
+        "holds acknowledged to buyers but missing from PostgreSQL"
+    );
+
     // The load generator's own reading, through the API and the queue log.
     let checks = &report.checks;
     assert_eq!(checks.oversold_api, 0, "oversold through the API");

@@ -78,6 +78,8 @@ pub struct UserReport {
     pub tier1_position: Option<u64>,
     pub admitted: bool,
     pub reservation: Option<Uuid>,
+    /// Every reservation the node acknowledged holding for this user (201), paid or not.
+    pub held: Vec<Uuid>,
     pub seats: Vec<Uuid>,
     pub outcome: Outcome,
     pub failure: Option<String>,
@@ -90,6 +92,7 @@ impl UserReport {
             tier1_position: None,
             admitted: false,
             reservation: None,
+            held: Vec::new(),
             seats: Vec::new(),
             outcome: Outcome::Stopped,
             failure: None,
@@ -485,6 +488,7 @@ async fn buy(
                     return report.fail("hold reply without reservationId");
                 };
                 let id = held.reservation_id;
+                report.held.push(id);
                 run.api.metrics.holds.fetch_add(1, Ordering::Relaxed);
                 break (id, choice);
             }

@@ -181,6 +181,7 @@ pub async fn run(
         retries: metrics.retries.load(Ordering::Relaxed),
         outcomes,
         failure_examples,
+        acknowledged_holds: users.iter().flat_map(|u| u.held.iter().copied()).collect(),
         lost_queue_places: users
             .iter()
             .filter(|u| u.failure.as_deref() == Some(journey::LOST_PLACE))

@@ -36,6 +36,10 @@ pub struct Report {
     /// Users whose queue place vanished (the queue answered "absent" while they waited):
     /// must be 0, whatever fails.
     pub lost_queue_places: u64,
+    /// Every reservation a hold was acknowledged for, to check against the record (left
+    /// out of report.json: a big rush has thousands).
+    #[serde(skip)]
+    pub acknowledged_holds: Vec<uuid::Uuid>,
     pub checks: Checks,
     pub calls: Vec<CallSummary>,
     pub timeline: Vec<Sample>,
