@@ -148,18 +148,11 @@ pub async fn assert_nothing_lost(site: &Site, event: Uuid, report: &Report) -> V
 
 /// Writes the stores refused from stale owners, summed over the members' counters.
 pub async fn refused_writes(site: &Site) -> u64 {
-    let backend = urr_loadgen::Backend {
-        db: site.db.clone(),
-        keys: urr_auth::TokenKeys::new(site.secret.as_bytes()),
-    };
-    let operator = urr_loadgen::setup::operator(&backend)
-        .await
-        .expect("an operator");
+    let token = site.operator_token().await;
     let client = reqwest::Client::new();
-    let mut request = client.get(format!("{}/api/v1/admin/cluster", site.nodes[0].url()));
-    if let Some(token) = &operator.access {
-        request = request.bearer_auth(token);
-    }
+    let request = client
+        .get(format!("{}/api/v1/admin/cluster", site.nodes[0].url()))
+        .bearer_auth(token);
     let view: urr_wire::cluster::ClusterView = request
         .send()
         .await

@@ -128,42 +128,11 @@ async fn a_fourth_node_joining_takes_events_from_the_others() {
     checker::assert_nothing_lost(&site, event, &report).await;
 
     // Events made after the join spread over four nodes: the newcomer wins some.
-    let backend = urr_loadgen::Backend {
-        db: site.db.clone(),
-        keys: urr_auth::TokenKeys::new(site.secret.as_bytes()),
-    };
-    let operator = urr_loadgen::setup::operator(&backend)
-        .await
-        .expect("operator");
+    let token = site.operator_token().await;
     let client = reqwest::Client::new();
-    let token = operator.access.clone().unwrap_or_default();
     let mut owners = std::collections::BTreeMap::<String, usize>::new();
     for i in 0..16 {
-        let now = chrono::Utc::now();
-        let body = urr_wire::admin::CreateEventRequest {
-            title: format!("Spread {i}"),
-            description: None,
-            artist_id: None,
-            venue: "Hall".into(),
-            address: "1 Main St".into(),
-            starts_at: now + chrono::Duration::days(30),
-            sale_starts_at: now - chrono::Duration::minutes(1),
-            sale_ends_at: None,
-            status: Some("on_sale".into()),
-            ticket_types: Vec::new(),
-            seat_layout: Some(urr_loadgen::setup::layout(2)),
-        };
-        let made: urr_wire::events::EventDetailView = client
-            .post(format!("{}/api/v1/admin/events", site.nodes[0].url()))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-            .expect("create event")
-            .json()
-            .await
-            .expect("event JSON");
-        let id = made.event.id;
+        let id = site.create_event(&token, &format!("Spread {i}"), 2).await;
         // Touch its actor through a node that is not the newcomer.
         let _ = client
             .get(format!("{}/api/v1/seats/events/{id}", site.nodes[1].url()))

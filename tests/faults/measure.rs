@@ -26,40 +26,9 @@ async fn forwarding_overhead() {
         vec!["--rate-limits=false".to_owned()],
     )
     .await;
-    let backend = urr_loadgen::Backend {
-        db: site.db.clone(),
-        keys: urr_auth::TokenKeys::new(site.secret.as_bytes()),
-    };
-    let operator = urr_loadgen::setup::operator(&backend)
-        .await
-        .expect("operator");
-    let token = operator.access.clone().unwrap_or_default();
+    let token = site.operator_token().await;
     let client = reqwest::Client::new();
-    let now = chrono::Utc::now();
-    let body = urr_wire::admin::CreateEventRequest {
-        title: "Forwarding".into(),
-        description: None,
-        artist_id: None,
-        venue: "Hall".into(),
-        address: "1 Main St".into(),
-        starts_at: now + chrono::Duration::days(30),
-        sale_starts_at: now - chrono::Duration::minutes(1),
-        sale_ends_at: None,
-        status: Some("on_sale".into()),
-        ticket_types: Vec::new(),
-        seat_layout: Some(urr_loadgen::setup::layout(100)),
-    };
-    let made: urr_wire::events::EventDetailView = client
-        .post(format!("{}/api/v1/admin/events", site.nodes[0].url()))
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("event");
-    let event = made.event.id;
+    let event = site.create_event(&token, "Forwarding", 100).await;
     // Queue status of a signed-in person: a call the owning actor answers.
     let path = format!("/api/v1/queue/status/{event}");
     let call = |base: String| {

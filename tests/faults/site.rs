@@ -77,7 +77,7 @@ pub struct Site {
     logs: std::path::PathBuf,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -281,6 +281,48 @@ impl Site {
     pub async fn restart(&mut self, i: usize) {
         self.launch(i);
         self.wait_ready(i).await;
+    }
+
+    /// An operator's access token, signed with the site's secret.
+    pub async fn operator_token(&self) -> String {
+        let backend = urr_loadgen::Backend {
+            db: self.db.clone(),
+            keys: urr_auth::TokenKeys::new(self.secret.as_bytes()),
+        };
+        urr_loadgen::setup::operator(&backend)
+            .await
+            .expect("an operator")
+            .access
+            .expect("an operator's token")
+    }
+
+    /// Creates an on-sale event of `seats` seats through the first node; its id.
+    pub async fn create_event(&self, token: &str, title: &str, seats: u32) -> Uuid {
+        let now = chrono::Utc::now();
+        let body = urr_wire::admin::CreateEventRequest {
+            title: title.to_owned(),
+            description: None,
+            artist_id: None,
+            venue: "Hall".into(),
+            address: "1 Main St".into(),
+            starts_at: now + chrono::Duration::days(30),
+            sale_starts_at: now - chrono::Duration::minutes(1),
+            sale_ends_at: None,
+            status: Some("on_sale".into()),
+            ticket_types: Vec::new(),
+            seat_layout: Some(urr_loadgen::setup::layout(seats)),
+        };
+        let made: urr_wire::events::EventDetailView = reqwest::Client::new()
+            .post(format!("{}/api/v1/admin/events", self.nodes[0].url()))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("create event")
+            .json()
+            .await
+            .expect("event JSON");
+        made.event.id
     }
 
     /// Everything node `i` has logged so far.
