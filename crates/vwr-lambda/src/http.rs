@@ -67,7 +67,7 @@ pub fn documented_router<S: VwrStore>(
     path = "/vwr/status/{event_id}",
     tag = "tier1",
     summary = "Whether an event's waiting room is active, and its counters",
-    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    params(crate::openapi::EventIdParam),
     responses(
         (status = 200, description = "OK", body = Status),
         (status = 400, description = "Invalid input", body = ErrorBody),
@@ -90,7 +90,7 @@ async fn status<S: VwrStore>(
     path = "/vwr/assign/{event_id}",
     tag = "tier1",
     summary = "Take the caller's one place in the room (the same place when asked again)",
-    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    params(crate::openapi::EventIdParam),
     responses(
         (status = 200, description = "OK", body = Assignment),
         (status = 400, description = "Invalid input", body = ErrorBody),
@@ -150,7 +150,7 @@ async fn check<S: VwrStore>(
     path = "/vwr/shuffle/{event_id}",
     tag = "tier1",
     summary = "The published draw of an event's pre-queue",
-    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    params(crate::openapi::EventIdParam),
     responses(
         (status = 200, description = "OK", body = ShuffleAudit),
         (status = 400, description = "Invalid input", body = ErrorBody),

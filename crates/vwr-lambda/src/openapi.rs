@@ -60,3 +60,18 @@ where
     paths.add_path_operation(P::path(), methods, operation);
     (schemas, paths, router)
 }
+
+/// The `{event_id}` of every room route, documented once: a UUID, or a positive number.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(
+    dead_code,
+    reason = "read by the document only; handlers take the path as text"
+)]
+pub(crate) struct EventIdParam {
+    /// The event's id (a UUID, or a positive number)
+    #[param(
+        pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$"
+    )]
+    event_id: String,
+}

@@ -111,7 +111,7 @@ type EventPath = Result<Path<String>, PathRejection>;
     path = "/vwr/admin/rooms/{event_id}/close",
     tag = "tier1",
     summary = "Close the room",
-    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    params(crate::openapi::EventIdParam),
     responses(
         (status = 200, description = "The room after the change", body = RoomView),
         (status = 400, description = "Invalid input", body = ErrorBody),
@@ -135,7 +135,7 @@ async fn close<S: VwrStore>(
     path = "/vwr/admin/rooms/{event_id}/pause",
     tag = "tier1",
     summary = "Pause admissions",
-    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    params(crate::openapi::EventIdParam),
     responses(
         (status = 200, description = "The room after the change", body = RoomView),
         (status = 400, description = "Invalid input", body = ErrorBody),
@@ -159,7 +159,7 @@ async fn pause<S: VwrStore>(
     path = "/vwr/admin/rooms/{event_id}/resume",
     tag = "tier1",
     summary = "Resume admissions",
-    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    params(crate::openapi::EventIdParam),
     responses(
         (status = 200, description = "The room after the change", body = RoomView),
         (status = 400, description = "Invalid input", body = ErrorBody),
@@ -183,7 +183,7 @@ async fn resume<S: VwrStore>(
     path = "/vwr/admin/rooms/{event_id}/hold",
     tag = "tier1",
     summary = "Hold everyone in the room",
-    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    params(crate::openapi::EventIdParam),
     responses(
         (status = 200, description = "The room after the change", body = RoomView),
         (status = 400, description = "Invalid input", body = ErrorBody),
@@ -207,7 +207,7 @@ async fn hold<S: VwrStore>(
     path = "/vwr/admin/rooms/{event_id}/release",
     tag = "tier1",
     summary = "Release the hold",
-    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    params(crate::openapi::EventIdParam),
     responses(
         (status = 200, description = "The room after the change", body = RoomView),
         (status = 400, description = "Invalid input", body = ErrorBody),
@@ -231,7 +231,7 @@ async fn release<S: VwrStore>(
     path = "/vwr/admin/rooms/{event_id}/publish-seed",
     tag = "tier1",
     summary = "Publish the pre-queue's shuffle seed",
-    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    params(crate::openapi::EventIdParam),
     responses(
         (status = 200, description = "The room after the change", body = RoomView),
         (status = 400, description = "Invalid input", body = ErrorBody),
@@ -255,7 +255,7 @@ async fn publish_seed<S: VwrStore>(
     path = "/vwr/admin/rooms/{event_id}",
     tag = "tier1",
     summary = "An event's room as operators see it",
-    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    params(crate::openapi::EventIdParam),
     responses(
         (status = 200, description = "The room after the change", body = RoomView),
         (status = 400, description = "Invalid input", body = ErrorBody),
@@ -301,7 +301,7 @@ struct OpenBody {
     path = "/vwr/admin/rooms/{event_id}/open",
     tag = "tier1",
     summary = "Open the room (no body: the defaults)",
-    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    params(crate::openapi::EventIdParam),
     request_body(content = Option<OpenBody>, content_type = "application/json"),
     responses(
         (status = 200, description = "The room after the change", body = RoomView),
@@ -354,7 +354,7 @@ struct ScheduleBody {
     path = "/vwr/admin/rooms/{event_id}/schedule",
     tag = "tier1",
     summary = "Schedule a pre-queue and the sale opening",
-    params(("event_id" = String, Path, pattern = r"^(\{?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\}?|urn:uuid:[0-9a-fA-F-]{36}|[0-9]{1,19})$", description = "The event's id (a UUID, or a positive number)")),
+    params(crate::openapi::EventIdParam),
     request_body = ScheduleBody,
     responses(
         (status = 200, description = "The room after the change", body = RoomView),
