@@ -16,8 +16,14 @@ use sha2::{Digest, Sha256};
 )]
 pub struct Cli {
     /// Log format: `text` for people, `json` for log collectors.
-    #[arg(long, global = true, env = "URR_LOG_FORMAT", default_value = "text")]
-    pub log_format: String,
+    #[arg(
+        long,
+        global = true,
+        env = "URR_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: crate::telemetry::LogFormat,
 
     #[command(subcommand)]
     pub command: Command,

@@ -5,7 +5,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = urr::cli::Cli::parse();
-    urr::telemetry::init(&cli.log_format);
+    urr::telemetry::init(cli.log_format);
     match urr::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

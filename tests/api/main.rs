@@ -23,6 +23,7 @@ mod queue;
 mod rate_limits;
 mod recovery;
 mod redis_cluster;
+mod request_trail;
 mod tier1;
 mod transfers;
 mod web;

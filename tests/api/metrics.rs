@@ -245,3 +245,72 @@ fn the_dashboard_queries_only_metrics_the_code_emits() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_actor_reports_its_mailbox_group_commits_and_holds() {
+    let app = spawn_app_with(|c| c.events.queue_tick_ms = 50).await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 8).await;
+    let mut fans = Vec::new();
+    for i in 0..8 {
+        let fan = app.quick_user(&format!("fan{i}")).await;
+        let entry = app.enter(event, &fan).await;
+        fans.push((fan, entry));
+    }
+    // Eight holds at once: they queue in the actor's mailbox and commit in batches.
+    let app = &app;
+    let holds = fans
+        .iter()
+        .zip(&seats)
+        .map(|((fan, entry), seat)| async move {
+            app.hold(fan, Some(entry), event, &[*seat], &seat.to_string())
+                .await
+        });
+    for held in futures::future::join_all(holds).await {
+        assert_eq!(held.status(), StatusCode::CREATED);
+    }
+
+    let label = format!("event=\"{event}\"");
+    let value = |text: &str, name: &str, labels: &[&str]| {
+        text.lines()
+            .filter(|l| l.starts_with(name) && labels.iter().all(|n| l.contains(n)))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let scrape = || async {
+        app.get_as("/metrics", &admin)
+            .await
+            .text()
+            .await
+            .expect("text")
+    };
+    let text = scrape().await;
+    assert_eq!(
+        value(
+            &text,
+            "urr_event_holds_total",
+            &[&label, "outcome=\"made\""]
+        ),
+        8.0,
+        "{text}"
+    );
+    assert!(
+        value(&text, "urr_actor_commit_batch_count", &["kind=\"holds\""]) >= 1.0,
+        "{text}"
+    );
+    // Every message counted in is counted out: at rest (between ticks) the mailbox is
+    // empty, and it is never below zero.
+    let mut depths = Vec::new();
+    for _ in 0..40 {
+        let text = scrape().await;
+        assert!(text.contains("urr_actor_mailbox_depth{"), "{text}");
+        let depth = value(&text, "urr_actor_mailbox_depth{", &[&label]);
+        depths.push(depth);
+        if depth == 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(depths.iter().all(|d| *d >= 0.0), "{depths:?}");
+    assert_eq!(depths.last(), Some(&0.0), "{depths:?}");
+}

@@ -19,6 +19,9 @@ use crate::codec;
 use crate::config::ClusterConfig;
 use crate::feed::FEED_HEARTBEAT;
 
+/// The header a request's id travels in, as at the edge.
+const REQUEST_ID: &str = "x-request-id";
+
 /// Names the node that forwarded a call; a call carrying it is never forwarded again.
 pub const HOP_HEADER: &str = "x-urr-forwarded-by";
 /// The body of a forwarded call and of its answer.
@@ -69,10 +72,17 @@ impl Forwarder {
         }
     }
 
+    /// A request to another node: the cluster secret, the hop header, and the id of the
+    /// request being served, so the owner logs the call under it
+    /// (`docs/operations.md#following-one-request`).
     fn request(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        builder
+        let builder = builder
             .header(AUTHORIZATION, format!("Bearer {}", self.secret))
-            .header(HOP_HEADER, &self.node)
+            .header(HOP_HEADER, &self.node);
+        match urr_actors::event::current_request_id() {
+            Some(id) => builder.header(REQUEST_ID, &*id),
+            None => builder,
+        }
     }
 
     /// Makes `call` on `owner`'s node; its answer, or `Unavailable` when the node

@@ -1,6 +1,7 @@
 //! Layers every request passes through.
 
 use std::any::Any;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -8,8 +9,49 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tracing::Instrument;
+use urr_actors::event::with_request_id;
+use urr_cluster::HOP_HEADER;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::startup::REQUEST_ID;
+
+/// The id the edge gave the request (`x-request-id`), when it is one worth logging.
+fn request_id(request: &Request) -> Option<Arc<str>> {
+    let id = request.headers().get(REQUEST_ID)?.to_str().ok()?;
+    (!id.is_empty() && id.len() <= MAX_REQUEST_ID).then(|| Arc::from(id))
+}
+
+/// A client may name its own request id; a longer one is not carried (it would only
+/// bloat every log line of the call).
+const MAX_REQUEST_ID: usize = 128;
+
+/// Runs the request as part of its id, so a call it makes to an event actor, here or on
+/// the owner's node, is logged with it (`docs/operations.md#following-one-request`).
+pub async fn carry_request_id(request: Request, next: Next) -> Response {
+    match request_id(&request) {
+        Some(id) => with_request_id(id, next.run(request)).await,
+        None => next.run(request).await,
+    }
+}
+
+/// The same for a call another node forwarded here: its span names the request and the
+/// node it came from.
+pub async fn carry_forwarded_request_id(request: Request, next: Next) -> Response {
+    let from = request
+        .headers()
+        .get(HOP_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let id = request_id(&request);
+    let span = tracing::info_span!("forwarded", from = %from,
+        request_id = id.as_deref().unwrap_or("-"));
+    match id {
+        Some(id) => with_request_id(id, next.run(request).instrument(span)).await,
+        None => next.run(request).instrument(span).await,
+    }
+}
 
 /// Abandons a request that takes longer than the configured timeout with a JSON 503,
 /// so a stuck dependency cannot pile up connections.

@@ -20,7 +20,7 @@ use crate::openapi;
 use crate::routes;
 use crate::state::AppState;
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP surface of a node.
 pub fn router(state: AppState) -> Router {
@@ -56,6 +56,9 @@ fn assemble(state: AppState, mounts: Vec<Mount>, ui: Option<Router>) -> Router {
     let internal = routes::internal()
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(
+            middleware::carry_forwarded_request_id,
+        ))
         .layer(CatchPanicLayer::custom(middleware::panic_response));
     let (app, mut api) = OpenApiRouter::with_openapi(openapi::base())
         .merge(routes::api(&state))
@@ -103,6 +106,7 @@ fn assemble(state: AppState, mounts: Vec<Mount>, ui: Option<Router>) -> Router {
                             uri = %request.uri(), request_id = %id)
                     }),
                 )
+                .layer(axum::middleware::from_fn(middleware::carry_request_id))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(CatchPanicLayer::custom(middleware::panic_response))
                 .layer(hsts)

@@ -6,6 +6,7 @@
 //! (`queue_ops`, `holds`), everything else is written before its answer.
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
+use tracing::Instrument;
 
 use super::holds::{flush_holds, hold_seats, refuse_on_stop};
 use super::messages::{EventArgs, EventMsg};
@@ -32,7 +33,7 @@ impl Actor for EventActor {
         let (mut state, live) = rebuild(args, at)?;
         clear_stray_locks(&state, &live).await?;
         restore_queue(&mut state, at).await?;
-        state.ticker = Some(myself.send_interval(state.settings.tick, || EventMsg::Tick));
+        state.start_ticker(&myself);
         tracing::info!(event = %state.event_id, waiting = state.admission.overview().waiting,
             seats = state.seats.len(), "event actor started");
         Ok(state)
@@ -48,6 +49,8 @@ impl Actor for EventActor {
         }
         flush_on_stop(state).await;
         refuse_on_stop(state);
+        // What was still queued is dropped with the mailbox.
+        state.mailbox.set(0.0);
         Ok(())
     }
 
@@ -57,90 +60,98 @@ impl Actor for EventActor {
         message: EventMsg,
         state: &mut EventState,
     ) -> Result<(), ActorProcessingErr> {
-        let at = now();
-        if !message.is_internal() {
-            state.last_activity = at;
-        }
-        match message {
-            EventMsg::Join {
-                user,
-                tier1_pos,
-                reply,
-            } => join(state, &myself, user, tier1_pos, reply, at),
-            EventMsg::Status { user, reply } => status(state, user, reply, at),
-            EventMsg::Leave { user, reply } => leave(state, &myself, user, reply),
-            EventMsg::HoldSeats {
+        // The call's own span (`trace.rs`): what serving it logs carries its request id.
+        state.mailbox.decrement(1.0);
+        let span = message.span();
+        dispatch(myself, message, state).instrument(span).await;
+        Ok(())
+    }
+}
+
+/// One `match`: each message to the domain call that serves it, and the answer back.
+async fn dispatch(myself: ActorRef<EventMsg>, message: EventMsg, state: &mut EventState) {
+    let at = now();
+    if !message.is_internal() {
+        state.last_activity = at;
+    }
+    match message {
+        EventMsg::Join {
+            user,
+            tier1_pos,
+            reply,
+        } => join(state, &myself, user, tier1_pos, reply, at),
+        EventMsg::Status { user, reply } => status(state, user, reply, at),
+        EventMsg::Leave { user, reply } => leave(state, &myself, user, reply),
+        EventMsg::HoldSeats {
+            user,
+            reservation,
+            seats,
+            idempotency_key,
+            reply,
+        } => {
+            let hold = PendingHold {
                 user,
                 reservation,
                 seats,
                 idempotency_key,
                 reply,
-            } => {
-                let hold = PendingHold {
-                    user,
-                    reservation,
-                    seats,
-                    idempotency_key,
-                    reply,
-                };
-                hold_seats(state, &myself, hold, at);
-            }
-            EventMsg::HoldTickets {
+            };
+            hold_seats(state, &myself, hold, at);
+        }
+        EventMsg::HoldTickets {
+            user,
+            reservation,
+            ticket_type,
+            quantity,
+            idempotency_key,
+            reply,
+        } => {
+            let request = TicketRequest {
                 user,
                 reservation,
                 ticket_type,
                 quantity,
                 idempotency_key,
-                reply,
-            } => {
-                let request = TicketRequest {
-                    user,
-                    reservation,
-                    ticket_type,
-                    quantity,
-                    idempotency_key,
-                };
-                let _ = reply.send(hold_tickets(state, request, at).await);
-            }
-            EventMsg::Confirm { reservation, reply } => {
-                let _ = reply.send(confirm(state, &myself, reservation, at).await);
-            }
-            EventMsg::Cancel {
-                user,
-                reservation,
-                reply,
-            } => {
-                let _ = reply.send(cancel(state, &myself, user, reservation, at).await);
-            }
-            EventMsg::Revive {
-                user,
-                reservation,
-                seats,
-                reply,
-            } => {
-                let _ = reply.send(revive(state, &myself, user, reservation, seats, at).await);
-            }
-            EventMsg::Refund { reservation, reply } => {
-                let _ = reply.send(refund(state, reservation).await);
-            }
-            EventMsg::SeatStatuses { reply } => {
-                let _ = reply.send(Ok(state.seat_statuses()));
-            }
-            EventMsg::Overview { reply } => {
-                let _ = reply.send(Ok(state.overview(at)));
-            }
-            EventMsg::UpdateSettings {
-                settings,
-                on_sale,
-                reply,
-            } => {
-                state.update_settings(&myself, settings, on_sale);
-                let _ = reply.send(Ok(()));
-            }
-            EventMsg::Tick => tick(state, &myself, at).await,
-            EventMsg::FlushLog => flush(state, &myself).await,
-            EventMsg::FlushHolds => flush_holds(state).await,
+            };
+            let _ = reply.send(hold_tickets(state, request, at).await);
         }
-        Ok(())
+        EventMsg::Confirm { reservation, reply } => {
+            let _ = reply.send(confirm(state, &myself, reservation, at).await);
+        }
+        EventMsg::Cancel {
+            user,
+            reservation,
+            reply,
+        } => {
+            let _ = reply.send(cancel(state, &myself, user, reservation, at).await);
+        }
+        EventMsg::Revive {
+            user,
+            reservation,
+            seats,
+            reply,
+        } => {
+            let _ = reply.send(revive(state, &myself, user, reservation, seats, at).await);
+        }
+        EventMsg::Refund { reservation, reply } => {
+            let _ = reply.send(refund(state, reservation).await);
+        }
+        EventMsg::SeatStatuses { reply } => {
+            let _ = reply.send(Ok(state.seat_statuses()));
+        }
+        EventMsg::Overview { reply } => {
+            let _ = reply.send(Ok(state.overview(at)));
+        }
+        EventMsg::UpdateSettings {
+            settings,
+            on_sale,
+            reply,
+        } => {
+            state.update_settings(&myself, settings, on_sale);
+            let _ = reply.send(Ok(()));
+        }
+        EventMsg::Tick => tick(state, &myself, at).await,
+        EventMsg::FlushLog => flush(state, &myself).await,
+        EventMsg::FlushHolds => flush_holds(state).await,
     }
 }

@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
+use metrics::Gauge;
 use ractor::ActorRef;
 use ractor::rpc::CallResult;
+use tracing::Span;
 
 use super::error::EventError;
 use super::messages::{EventMsg, Reply};
@@ -82,111 +84,142 @@ impl EventCall {
         !matches!(self, EventCall::UpdateSettings { .. })
     }
 
-    /// Asks the local actor, waiting at most `timeout`.
+    /// The call's name in logs and spans.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventCall::Join { .. } => "join",
+            EventCall::Status { .. } => "status",
+            EventCall::Leave { .. } => "leave",
+            EventCall::HoldSeats { .. } => "hold_seats",
+            EventCall::HoldTickets { .. } => "hold_tickets",
+            EventCall::Confirm { .. } => "confirm",
+            EventCall::Cancel { .. } => "cancel",
+            EventCall::Revive { .. } => "revive",
+            EventCall::Refund { .. } => "refund",
+            EventCall::SeatStatuses => "seat_statuses",
+            EventCall::Overview => "overview",
+            EventCall::UpdateSettings { .. } => "update_settings",
+        }
+    }
+
+    /// A read that changes nothing and logs nothing.
+    pub(super) fn is_quiet_read(&self) -> bool {
+        matches!(
+            self,
+            EventCall::Status { .. } | EventCall::SeatStatuses | EventCall::Overview
+        )
+    }
+
+    /// Asks the local actor, waiting at most `timeout`; the message carries the call's
+    /// span (`trace.rs`).
     pub(super) async fn ask(
         self,
         actor: &ActorRef<EventMsg>,
+        mailbox: &Gauge,
+        span: Span,
         timeout: Duration,
     ) -> Result<EventAnswer, EventError> {
         use EventAnswer as A;
+        let ask = Asker {
+            actor,
+            mailbox,
+            span,
+            timeout,
+        };
         match self {
-            EventCall::Join { user, tier1_pos } => ask(actor, timeout, |reply| EventMsg::Join {
-                user,
-                tier1_pos,
-                reply,
-            })
-            .await
-            .map(A::Queue),
-            EventCall::Status { user } => {
-                ask(actor, timeout, |reply| EventMsg::Status { user, reply })
-                    .await
-                    .map(A::Queue)
-            }
-            EventCall::Leave { user } => {
-                ask(actor, timeout, |reply| EventMsg::Leave { user, reply })
-                    .await
-                    .map(A::Left)
-            }
+            EventCall::Join { user, tier1_pos } => ask
+                .ask(|reply| EventMsg::Join {
+                    user,
+                    tier1_pos,
+                    reply,
+                })
+                .await
+                .map(A::Queue),
+            EventCall::Status { user } => ask
+                .ask(|reply| EventMsg::Status { user, reply })
+                .await
+                .map(A::Queue),
+            EventCall::Leave { user } => ask
+                .ask(|reply| EventMsg::Leave { user, reply })
+                .await
+                .map(A::Left),
             EventCall::HoldSeats {
                 user,
                 reservation,
                 seats,
                 idempotency_key,
-            } => ask(actor, timeout, |reply| EventMsg::HoldSeats {
-                user,
-                reservation,
-                seats,
-                idempotency_key,
-                reply,
-            })
-            .await
-            .map(A::Hold),
+            } => ask
+                .ask(|reply| EventMsg::HoldSeats {
+                    user,
+                    reservation,
+                    seats,
+                    idempotency_key,
+                    reply,
+                })
+                .await
+                .map(A::Hold),
             EventCall::HoldTickets {
                 user,
                 reservation,
                 ticket_type,
                 quantity,
                 idempotency_key,
-            } => ask(actor, timeout, |reply| EventMsg::HoldTickets {
-                user,
-                reservation,
-                ticket_type,
-                quantity,
-                idempotency_key,
-                reply,
-            })
-            .await
-            .map(A::Hold),
-            EventCall::Confirm { reservation } => ask(actor, timeout, |reply| EventMsg::Confirm {
-                reservation,
-                reply,
-            })
-            .await
-            .map(|()| A::Done),
-            EventCall::Cancel { user, reservation } => {
-                ask(actor, timeout, |reply| EventMsg::Cancel {
+            } => ask
+                .ask(|reply| EventMsg::HoldTickets {
+                    user,
+                    reservation,
+                    ticket_type,
+                    quantity,
+                    idempotency_key,
+                    reply,
+                })
+                .await
+                .map(A::Hold),
+            EventCall::Confirm { reservation } => ask
+                .ask(|reply| EventMsg::Confirm { reservation, reply })
+                .await
+                .map(|()| A::Done),
+            EventCall::Cancel { user, reservation } => ask
+                .ask(|reply| EventMsg::Cancel {
                     user,
                     reservation,
                     reply,
                 })
                 .await
-                .map(|()| A::Done)
-            }
+                .map(|()| A::Done),
             EventCall::Revive {
                 user,
                 reservation,
                 seats,
-            } => ask(actor, timeout, |reply| EventMsg::Revive {
-                user,
-                reservation,
-                seats,
-                reply,
-            })
-            .await
-            .map(|()| A::Done),
-            EventCall::Refund { reservation } => ask(actor, timeout, |reply| EventMsg::Refund {
-                reservation,
-                reply,
-            })
-            .await
-            .map(|()| A::Done),
-            EventCall::SeatStatuses => {
-                ask(actor, timeout, |reply| EventMsg::SeatStatuses { reply })
-                    .await
-                    .map(A::Seats)
-            }
-            EventCall::Overview => ask(actor, timeout, |reply| EventMsg::Overview { reply })
+            } => ask
+                .ask(|reply| EventMsg::Revive {
+                    user,
+                    reservation,
+                    seats,
+                    reply,
+                })
+                .await
+                .map(|()| A::Done),
+            EventCall::Refund { reservation } => ask
+                .ask(|reply| EventMsg::Refund { reservation, reply })
+                .await
+                .map(|()| A::Done),
+            EventCall::SeatStatuses => ask
+                .ask(|reply| EventMsg::SeatStatuses { reply })
+                .await
+                .map(A::Seats),
+            EventCall::Overview => ask
+                .ask(|reply| EventMsg::Overview { reply })
                 .await
                 .map(A::Overview),
-            EventCall::UpdateSettings { settings, on_sale } => {
-                ask(actor, timeout, |reply| EventMsg::UpdateSettings {
+            EventCall::UpdateSettings { settings, on_sale } => ask
+                .ask(|reply| EventMsg::UpdateSettings {
                     settings,
                     on_sale,
                     reply,
                 })
                 .await
-                .map(|()| A::Done)
-            }
+                .map(|()| A::Done),
         }
     }
 }
@@ -253,16 +286,37 @@ impl EventAnswer {
     }
 }
 
-async fn ask<T: Send + 'static>(
-    actor: &ActorRef<EventMsg>,
+/// One message to the local actor and the wait for its answer.
+struct Asker<'a> {
+    actor: &'a ActorRef<EventMsg>,
+    /// Raised here, lowered by the actor as it takes the message up.
+    mailbox: &'a Gauge,
+    span: Span,
     timeout: Duration,
-    build: impl FnOnce(Reply<T>) -> EventMsg,
-) -> Result<T, EventError> {
-    match actor.call(build, Some(timeout)).await {
-        Ok(CallResult::Success(result)) => result,
-        Ok(CallResult::Timeout) => Err(EventError::Unavailable(
-            "the event did not answer in time".into(),
-        )),
-        Ok(CallResult::SenderError) | Err(_) => Err(EventError::Stopped),
+}
+
+impl Asker<'_> {
+    async fn ask<T: Send + 'static>(
+        self,
+        build: impl FnOnce(Reply<T>) -> EventMsg,
+    ) -> Result<T, EventError> {
+        let span = self.span;
+        self.mailbox.increment(1.0);
+        let called = self
+            .actor
+            .call(|port| build(Reply::new(port, span)), Some(self.timeout))
+            .await;
+        match called {
+            Ok(CallResult::Success(result)) => result,
+            Ok(CallResult::Timeout) => Err(EventError::Unavailable(
+                "the event did not answer in time".into(),
+            )),
+            Ok(CallResult::SenderError) => Err(EventError::Stopped),
+            Err(_) => {
+                // Never queued: the actor had stopped.
+                self.mailbox.decrement(1.0);
+                Err(EventError::Stopped)
+            }
+        }
     }
 }

@@ -53,12 +53,12 @@ pub(super) fn hold_seats(
     }
     state.admission.heartbeat(hold.user, at);
     state.idempotency.insert(key, hold.reservation);
+    tracing::debug!(reservation = %hold.reservation, seats = hold.seats.len(),
+        "hold taken in memory, its durable write queued");
     state.pending_holds.push(hold);
     if !state.holds_flush_queued {
         state.holds_flush_queued = true;
-        if myself.send_message(EventMsg::FlushHolds).is_err() {
-            state.holds_flush_queued = false;
-        }
+        state.holds_flush_queued = state.send_self(myself, EventMsg::FlushHolds);
     }
 }
 
@@ -115,6 +115,8 @@ pub(super) async fn flush_holds(state: &mut EventState) {
     for (hold, outcome) in holds.into_iter().zip(outcomes) {
         match outcome {
             LockOutcome::Locked(tokens) => {
+                tracing::debug!(parent: hold.reply.span(), reservation = %hold.reservation,
+                    batch, tokens = ?tokens, "seats locked in Redis");
                 records.push(record(state, &hold, &tokens, expires_at));
                 locked_holds.push((hold, tokens));
             }
@@ -151,6 +153,8 @@ pub(super) async fn flush_holds(state: &mut EventState) {
             continue;
         }
         telemetry::holds(state.event_id, "made", 1);
+        tracing::debug!(parent: hold.reply.span(), reservation = %hold.reservation,
+            "hold recorded in PostgreSQL");
         let pairs: Vec<_> = hold.seats.iter().copied().zip(tokens).collect();
         if let Err(err) = state.seats.attach_tokens(hold.reservation, &pairs) {
             tracing::error!(%err, "attaching fencing tokens to a hold just taken");
@@ -203,6 +207,8 @@ fn record(
 /// Undoes a hold that could not be made durable and tells its caller (and the retries
 /// waiting on it) why.
 async fn refuse(state: &mut EventState, hold: PendingHold, locked: bool, error: EventError) {
+    tracing::debug!(parent: hold.reply.span(), reservation = %hold.reservation, %error,
+        "hold refused and undone");
     undo_hold(state, &hold, locked).await;
     answer_repeats(state, hold.reservation, Err(error.clone()));
     let _ = hold.reply.send(Err(error));

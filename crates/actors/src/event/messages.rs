@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use ractor::RpcReplyPort;
 use tokio::sync::broadcast;
+use tracing::Span;
 
 use super::error::EventError;
 use super::settings::QueueSettings;
@@ -12,8 +13,32 @@ use super::views::{EventOverview, HoldView, QueueTick, QueueView, SeatStatus, Se
 use crate::ids::{ReservationId, SeatId, TicketTypeId, UserId};
 use crate::ports::{EventSnapshot, EventStore};
 
-/// Where an answer goes; a domain refusal travels in it, the actor keeps running.
-pub type Reply<T> = RpcReplyPort<Result<T, EventError>>;
+/// Where an answer goes; a domain refusal travels in it, the actor keeps running. It
+/// carries the span of the call it answers (`trace.rs`), so work done for the call later,
+/// in a group commit, is logged as part of it.
+pub struct Reply<T> {
+    port: RpcReplyPort<Result<T, EventError>>,
+    span: Span,
+}
+
+impl<T> Reply<T> {
+    pub(super) fn new(port: RpcReplyPort<Result<T, EventError>>, span: Span) -> Self {
+        Self { port, span }
+    }
+
+    /// Answers the call; an error means the caller stopped waiting.
+    pub fn send(
+        self,
+        answer: Result<T, EventError>,
+    ) -> Result<(), ractor::MessagingErr<Result<T, EventError>>> {
+        self.port.send(answer)
+    }
+
+    /// The span of the call this answers.
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
+}
 
 pub enum EventMsg {
     Join {
@@ -87,6 +112,24 @@ pub enum EventMsg {
 }
 
 impl EventMsg {
+    /// The span of the call this message carries; none for the actor's own messages.
+    pub(super) fn span(&self) -> Span {
+        let span = match self {
+            EventMsg::Join { reply, .. } | EventMsg::Status { reply, .. } => reply.span(),
+            EventMsg::Leave { reply, .. } => reply.span(),
+            EventMsg::HoldSeats { reply, .. } | EventMsg::HoldTickets { reply, .. } => reply.span(),
+            EventMsg::Confirm { reply, .. }
+            | EventMsg::Cancel { reply, .. }
+            | EventMsg::Revive { reply, .. }
+            | EventMsg::Refund { reply, .. }
+            | EventMsg::UpdateSettings { reply, .. } => reply.span(),
+            EventMsg::SeatStatuses { reply } => reply.span(),
+            EventMsg::Overview { reply } => reply.span(),
+            EventMsg::Tick | EventMsg::FlushLog | EventMsg::FlushHolds => return Span::none(),
+        };
+        span.clone()
+    }
+
     /// True for the messages the actor sends itself: they are not a sign of use.
     pub(super) fn is_internal(&self) -> bool {
         matches!(

@@ -22,6 +22,7 @@ mod telemetry;
 mod tick;
 mod ticket_owners;
 mod tickets;
+mod trace;
 mod turns;
 mod views;
 mod zombie;
@@ -35,6 +36,7 @@ pub use messages::{EventArgs, EventMsg, Reply};
 pub use settings::QueueSettings;
 pub use state::EventState;
 pub use supervisor::{DRAIN, HANDOFF, LEASE_LOST};
+pub use trace::{current_request_id, with_request_id};
 pub use views::{
     EventOverview, HoldView, QueueTick, QueueView, SeatChange, SeatStatus, SeatUpdate,
 };

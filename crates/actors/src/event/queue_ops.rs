@@ -112,9 +112,7 @@ pub(super) fn log(state: &mut EventState, myself: &ActorRef<EventMsg>, record: Q
     state.unflushed.push(record.encode());
     if !state.flush_queued {
         state.flush_queued = true;
-        if myself.send_message(EventMsg::FlushLog).is_err() {
-            state.flush_queued = false;
-        }
+        state.flush_queued = state.send_self(myself, EventMsg::FlushLog);
     }
 }
 

@@ -100,6 +100,7 @@ pub(super) fn rebuild(
         seat_changes,
         queue_ticks,
         ticker: None,
+        mailbox: super::telemetry::mailbox(snapshot.event_id),
         last_activity: at,
         idle_after,
         admissions: VecDeque::new(),

@@ -49,7 +49,9 @@ impl EventDirectory {
             match self.route(event_id, ask).await? {
                 Route::Local(_, actor) => {
                     super::telemetry::in_flight(event_id, 1.0);
-                    let answer = call.clone().ask(&actor, timeout).await;
+                    let span = super::trace::call_span(event_id, &call);
+                    let mailbox = super::telemetry::mailbox(event_id);
+                    let answer = call.clone().ask(&actor, &mailbox, span, timeout).await;
                     super::telemetry::in_flight(event_id, -1.0);
                     match answer {
                         Err(EventError::Stopped) if !restarted => restarted = true,

@@ -64,6 +64,8 @@ pub struct EventState {
     pub(super) seat_changes: broadcast::Sender<SeatUpdate>,
     pub(super) queue_ticks: broadcast::Sender<QueueTick>,
     pub(super) ticker: Option<JoinHandle<()>>,
+    /// The mailbox-depth gauge (`telemetry::mailbox`).
+    pub(super) mailbox: metrics::Gauge,
     pub(super) last_activity: Instant,
     pub(super) idle_after: Duration,
     /// When admissions happened and how many, over the last [`RATE_WINDOW`].
@@ -203,11 +205,29 @@ impl EventState {
         self.on_sale = on_sale;
         self.admission.set_config(settings.admission());
         if tick_changed {
-            if let Some(ticker) = self.ticker.take() {
-                ticker.abort();
-            }
-            self.ticker = Some(myself.send_interval(settings.tick, || EventMsg::Tick));
+            self.start_ticker(myself);
         }
+    }
+
+    /// (Re)starts the actor's timer: a `Tick` message every `settings.tick`.
+    pub(super) fn start_ticker(&mut self, myself: &ActorRef<EventMsg>) {
+        if let Some(ticker) = self.ticker.take() {
+            ticker.abort();
+        }
+        let mailbox = self.mailbox.clone();
+        self.ticker = Some(myself.send_interval(self.settings.tick, move || {
+            mailbox.increment(1.0);
+            EventMsg::Tick
+        }));
+    }
+
+    /// Queues one of the actor's own messages behind its mailbox; false if it has stopped.
+    pub(super) fn send_self(&self, myself: &ActorRef<EventMsg>, message: EventMsg) -> bool {
+        let sent = myself.send_message(message).is_ok();
+        if sent {
+            self.mailbox.increment(1.0);
+        }
+        sent
     }
 
     /// Nobody waiting, active or holding, nothing unwritten, and no request for a while.

@@ -53,6 +53,12 @@ pub(super) fn in_flight(event: Uuid, delta: f64) {
     metrics::gauge!("urr_actor_calls_in_flight", "event" => event.to_string()).increment(delta);
 }
 
+/// Messages waiting in an event actor's mailbox: raised as each is sent (calls, its own
+/// timer and flushes), lowered as the actor takes it up.
+pub(super) fn mailbox(event: Uuid) -> metrics::Gauge {
+    metrics::gauge!("urr_actor_mailbox_depth", "event" => event.to_string())
+}
+
 /// A crashed actor restarted by its supervisor.
 pub(super) fn restarted(event: Uuid) {
     metrics::counter!("urr_actor_restarts_total", "event" => event.to_string()).increment(1);
