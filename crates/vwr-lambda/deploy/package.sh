@@ -9,6 +9,9 @@
 # base image lacks.
 #
 # usage: package.sh [arm64] [x86_64]   (default: both)
+# URR_LAMBDA_PROFILE picks the cargo profile: `release` (the default, what to deploy) or
+# `lambda-check` (release without LTO: what CI builds to check the packaging, in a
+# fraction of the time; Cargo.toml).
 # On the project machine (2 cores, shared with other builds) a cold release build took
 # 19 min for arm64 and 20 min for x86_64 (cargo-lambda's release profile: LTO, one
 # codegen unit); with nothing changed, seconds. Cross-building needs the target's Rust
@@ -24,6 +27,7 @@ python_tools="cargo-lambda==1.9.2 ziglang==0.17.1"
 glibc_max=2.34
 binaries=(vwr-api vwr-advancer)
 dist="$here/dist"
+profile="${URR_LAMBDA_PROFILE:-release}"
 
 archs=("$@")
 [ ${#archs[@]} -gt 0 ] || archs=(arm64 x86_64)
@@ -108,8 +112,8 @@ for arch in "${archs[@]}"; do
     started=$(date +%s)
     out="$CARGO_TARGET_DIR/lambda-zip/$arch"
     rm -rf "$out"
-    echo "building ${binaries[*]} for $arch ($triple, glibc $glibc_max)"
-    cargo lambda build --release --locked -p urr-vwr \
+    echo "building ${binaries[*]} for $arch ($triple, glibc $glibc_max, profile $profile)"
+    cargo lambda build --profile "$profile" --locked -p urr-vwr \
         --target "$triple.$glibc_max" --output-format zip --lambda-dir "$out"
     mkdir -p "$dist/$arch"
     for bin in "${binaries[@]}"; do
