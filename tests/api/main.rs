@@ -24,6 +24,7 @@ mod rate_limits;
 mod recovery;
 mod redis_cluster;
 mod request_trail;
+mod seat_map;
 mod tier1;
 mod transfers;
 mod web;

@@ -57,3 +57,38 @@ test('two browsers race for the same seat and the loser sees it held, live', asy
   assert.match(carol.url(), /\/seats$/);
   await H.screenshot(carol, 'seat-map-409');
 });
+
+test('the seat page draws the compact map: the layout once, the live state beside it', async () => {
+  const operator = await H.admin(ui.node);
+  const event = await H.seatedEvent(ui.node, operator, { title: 'Compact Night' });
+  await H.queueSettings(ui.node, operator, event.id, { enabled: false });
+  const [taken, free, later] = await H.seatIds(ui.node, event.id);
+  const erin = await H.register(ui.node, 'erin');
+  await H.call(ui.node, 'POST', '/api/v1/seats/reserve', {
+    token: erin.accessToken,
+    body: { eventId: event.id, seatIds: [taken.id], idempotencyKey: 'erin-1' },
+  });
+
+  const { page } = await H.signedInPage(ui.browser, ui.node, 'frank');
+  const seen = [];
+  page.on('request', (request) => seen.push(new URL(request.url()).pathname));
+  await page.goto(`${ui.node.url}/events/${event.id}/seats`);
+  await H.eventually(async () => (await seat(page, taken.id).getAttribute('data-state')) === 'held', {
+    what: 'the seat held before the page opened, drawn from the compact state',
+  });
+  assert.equal(await seat(page, free.id).getAttribute('data-state'), 'available');
+  const base = `/api/v1/seats/events/${event.id}`;
+  assert.ok(seen.includes(`${base}/layout`), `the layout was read: ${seen}`);
+  assert.ok(seen.includes(`${base}/state`), `the state was read: ${seen}`);
+  assert.ok(!seen.includes(base), `the whole map was not: ${seen}`);
+
+  // A change after the page opened arrives on the stream, in order, and is drawn.
+  await H.call(ui.node, 'POST', '/api/v1/seats/reserve', {
+    token: erin.accessToken,
+    body: { eventId: event.id, seatIds: [later.id], idempotencyKey: 'erin-2' },
+  });
+  await H.eventually(async () => (await seat(page, later.id).getAttribute('data-state')) === 'held', {
+    what: 'a later hold, from the stream',
+  });
+  assert.equal(await seat(page, free.id).getAttribute('data-state'), 'available');
+});

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use urr_wire::payments::{ConfirmRequest, PayFor, PaymentView, PreparedPayment, ProcessRequest};
 use urr_wire::queue::QueueReply;
 use urr_wire::reservations::{ReservationDetail, ReservationView, SeatHoldRequest};
-use urr_wire::seats::SeatMapView;
+use urr_wire::seats::{SeatLayoutView, SeatStateView};
 use urr_wire::status::{PaymentStatus, QueueStatus, ReservationStatus, SeatStatus};
 use uuid::Uuid;
 
@@ -436,13 +436,15 @@ async fn buy(
         if run.stopped() {
             return report;
         }
+        // The layout is the run's (read once, as a browser keeps it); each look at the
+        // map reads the compact live state.
         let Ok((status, body)) = run
             .api
             .call_raw(
                 "seat_map",
                 run.api.request(
                     Method::GET,
-                    &run.path("/api/v1/seats/events/{event}"),
+                    &run.path("/api/v1/seats/events/{event}/state"),
                     &account.caller,
                 ),
             )
@@ -453,7 +455,7 @@ async fn buy(
         if status != 200 {
             return report.fail(format!("seat map: {status}"));
         }
-        let Ok(view) = MapView::parse(&body) else {
+        let Ok(view) = MapView::parse(&run.sale.layout, &body) else {
             return report.fail("seat map: unreadable body");
         };
         if view.available.is_empty() {
@@ -638,23 +640,25 @@ struct MapView {
 }
 
 impl MapView {
-    /// Read typed, straight from the bytes: a 10,000-seat map as a `serde_json::Value`
-    /// costs tens of megabytes per user looking at it.
-    fn parse(bytes: &[u8]) -> Result<Self, serde_json::Error> {
-        let map: SeatMapView = serde_json::from_slice(bytes)?;
+    /// The layout with the live state read over it: the state's characters follow the
+    /// layout's seats in order.
+    fn parse(layout: &SeatLayoutView, state: &[u8]) -> Result<Self, serde_json::Error> {
+        let state: SeatStateView = serde_json::from_slice(state)?;
         let mut view = MapView::default();
-        for section in map.layout.sections {
-            for row in section.rows {
-                for seat in row.seats {
-                    match seat.status {
-                        SeatStatus::Available => view
+        let mut index = 0;
+        for section in &layout.sections {
+            for row in &section.rows {
+                for seat in &row.seats {
+                    match state.status_at(index) {
+                        Some(SeatStatus::Available) => view
                             .rows
                             .entry((section.name.clone(), i64::from(row.number)))
                             .or_default()
                             .push((i64::from(seat.number), seat.id)),
-                        SeatStatus::Reserved => {}
-                        SeatStatus::Locked => view.held += 1,
+                        Some(SeatStatus::Reserved) | None => {}
+                        Some(SeatStatus::Locked) => view.held += 1,
                     }
+                    index += 1;
                 }
             }
         }
@@ -700,44 +704,59 @@ mod tests {
 
     use super::*;
 
-    use urr_wire::seats::{LayoutView, RowView, SeatView, SectionView};
+    use urr_wire::seats::{LayoutRowView, LayoutSeatView, LayoutSectionView};
 
-    fn map(statuses: &[SeatStatus]) -> (String, Vec<Uuid>) {
+    /// One row of seats and its compact state with `statuses`.
+    fn map(statuses: &[SeatStatus]) -> (SeatLayoutView, String, Vec<Uuid>) {
         let ids: Vec<Uuid> = statuses.iter().map(|_| Uuid::new_v4()).collect();
-        let seats = statuses
+        let seats = ids
             .iter()
-            .zip(&ids)
             .zip(1..)
-            .map(|((&status, &id), number)| SeatView {
+            .map(|(&id, number)| LayoutSeatView {
                 id,
                 number,
                 label: format!("A-1-{number}"),
                 price: 10_000,
-                status,
             })
             .collect();
-        let body = SeatMapView {
-            event_id: Uuid::new_v4(),
-            layout: LayoutView {
+        let event_id = Uuid::new_v4();
+        let layout = SeatLayoutView {
+            event_id,
+            layout_id: Uuid::new_v4(),
+            stage: "STAGE".into(),
+            total_seats: statuses.len() as u64,
+            sections: vec![LayoutSectionView {
                 id: Uuid::new_v4(),
-                stage: "STAGE".into(),
-                total_seats: statuses.len() as u64,
-                sections: vec![SectionView {
-                    id: Uuid::new_v4(),
-                    name: "A".into(),
-                    price: 10_000,
-                    rows: vec![RowView { number: 1, seats }],
-                }],
-            },
+                name: "A".into(),
+                price: 10_000,
+                rows: vec![LayoutRowView { number: 1, seats }],
+            }],
         };
-        (serde_json::to_string(&body).expect("serialise"), ids)
+        let state = SeatStateView {
+            event_id,
+            actor: 1,
+            seq: 0,
+            seats: statuses
+                .iter()
+                .map(|s| match s {
+                    SeatStatus::Available => 'a',
+                    SeatStatus::Locked => 'l',
+                    SeatStatus::Reserved => 'r',
+                })
+                .collect(),
+        };
+        (
+            layout,
+            serde_json::to_string(&state).expect("serialise"),
+            ids,
+        )
     }
 
     #[test]
     fn neighbours_are_chosen_side_by_side_among_free_seats() {
         use SeatStatus::{Available, Locked, Reserved};
-        let (body, ids) = map(&[Reserved, Available, Available, Locked, Available]);
-        let view = MapView::parse(body.as_bytes()).expect("parse");
+        let (layout, body, ids) = map(&[Reserved, Available, Available, Locked, Available]);
+        let view = MapView::parse(&layout, body.as_bytes()).expect("parse");
         assert_eq!(view.held, 1);
         assert_eq!(view.available.len(), 3);
         let mut rng = StdRng::seed_from_u64(7);
@@ -757,8 +776,8 @@ mod tests {
 
     #[test]
     fn a_map_with_nothing_free_offers_nothing() {
-        let (body, _) = map(&[SeatStatus::Reserved, SeatStatus::Locked]);
-        let view = MapView::parse(body.as_bytes()).expect("parse");
+        let (layout, body, _) = map(&[SeatStatus::Reserved, SeatStatus::Locked]);
+        let view = MapView::parse(&layout, body.as_bytes()).expect("parse");
         assert!(view.available.is_empty());
         assert!(view.choose(2, &mut StdRng::seed_from_u64(1)).is_empty());
     }

@@ -13,7 +13,7 @@ use urr_wire::admin::{
 };
 use urr_wire::auth::{RegisterRequest, SessionView};
 use urr_wire::events::EventDetailView;
-use urr_wire::seats::SeatMapView;
+use urr_wire::seats::SeatLayoutView;
 use urr_wire::site::SiteConfig;
 use uuid::Uuid;
 
@@ -43,6 +43,9 @@ pub struct Sale {
     pub event: Uuid,
     pub total_seats: u64,
     pub tier1: bool,
+    /// The seat layout, read once as a browser keeps it by its `ETag`; buyers read only
+    /// the compact live state beside it.
+    pub layout: Arc<SeatLayoutView>,
 }
 
 const SEATS_PER_ROW: u32 = 25;
@@ -115,26 +118,26 @@ pub async fn sale(
         Some(event) => event,
         None => create_event(api, operator, config, title).await?,
     };
-    let map = api
+    let layout = api
         .call(
             "setup",
             api.request(
                 Method::GET,
-                &format!("/api/v1/seats/events/{event}"),
+                &format!("/api/v1/seats/events/{event}/layout"),
                 operator,
             ),
         )
         .await?;
-    let map = match map.parse::<SeatMapView>() {
-        Ok(seats) if map.ok() => seats,
+    let layout = match layout.parse::<SeatLayoutView>() {
+        Ok(seats) if layout.ok() => seats,
         _ => {
             return Err(LoadgenError::Setup(format!(
-                "seat map of {event}: {} {}",
-                map.status, map.body
+                "seat layout of {event}: {} {}",
+                layout.status, layout.body
             )));
         }
     };
-    let total_seats = map.layout.total_seats;
+    let total_seats = layout.total_seats;
     let room = api
         .call(
             "setup",
@@ -150,6 +153,7 @@ pub async fn sale(
         event,
         total_seats,
         tier1,
+        layout: Arc::new(layout),
     })
 }
 

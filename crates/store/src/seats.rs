@@ -68,7 +68,7 @@ pub async fn layout_for_event(
     };
     let section_rows = sqlx::query_as::<_, SectionRow>(
         "SELECT id, name, price, rows, seats_per_row FROM seat_sections \
-         WHERE layout_id = $1 ORDER BY sort_order",
+         WHERE layout_id = $1 ORDER BY sort_order, id",
     )
     .bind(layout.id)
     .fetch_all(&mut *conn)
@@ -76,7 +76,8 @@ pub async fn layout_for_event(
     let seats = sqlx::query_as::<_, Seat>(
         "SELECT s.id, s.section_id, s.row_number, s.seat_number, s.price, s.status \
          FROM seats s JOIN seat_sections sec ON sec.id = s.section_id \
-         WHERE s.event_id = $1 ORDER BY sec.sort_order, s.row_number, s.seat_number",
+         WHERE s.event_id = $1 \
+         ORDER BY sec.sort_order, sec.id, s.row_number, s.seat_number, s.id",
     )
     .bind(event_id)
     .fetch_all(&mut *conn)

@@ -34,7 +34,7 @@ impl Actor for EventActor {
         clear_stray_locks(&state, &live).await?;
         restore_queue(&mut state, at).await?;
         state.start_ticker(&myself);
-        tracing::info!(event = %state.event_id, waiting = state.admission.overview().waiting,
+        tracing::info!(event = %state.event_id, waiting = state.board.read().admission.overview().waiting,
             seats = state.seats.len(), "event actor started");
         Ok(state)
     }
@@ -139,6 +139,9 @@ async fn dispatch(myself: ActorRef<EventMsg>, message: EventMsg, state: &mut Eve
         EventMsg::SeatStatuses { reply } => {
             let _ = reply.send(Ok(state.seat_statuses()));
         }
+        EventMsg::SeatState { reply } => {
+            let _ = reply.send(Ok(state.board.seat_state()));
+        }
         EventMsg::Overview { reply } => {
             let _ = reply.send(Ok(state.overview(at)));
         }
@@ -154,4 +157,5 @@ async fn dispatch(myself: ActorRef<EventMsg>, message: EventMsg, state: &mut Eve
         EventMsg::FlushLog => flush(state, &myself).await,
         EventMsg::FlushHolds => flush_holds(state).await,
     }
+    state.publish_sold_out();
 }

@@ -13,7 +13,7 @@ use tracing::Span;
 use super::error::EventError;
 use super::messages::{EventMsg, Reply};
 use super::settings::QueueSettings;
-use super::views::{EventOverview, HoldView, QueueView, SeatStatus};
+use super::views::{EventOverview, HoldView, QueueView, SeatStateView, SeatStatus};
 use crate::ids::{ReservationId, SeatId, TicketTypeId, UserId};
 
 /// One operation on an event's actor.
@@ -58,6 +58,8 @@ pub enum EventCall {
         reservation: ReservationId,
     },
     SeatStatuses,
+    /// The compact seat map (`published_seats`).
+    SeatState,
     Overview,
     UpdateSettings {
         settings: QueueSettings,
@@ -73,6 +75,7 @@ pub enum EventAnswer {
     Hold(HoldView),
     Done,
     Seats(Vec<(SeatId, SeatStatus)>),
+    SeatState(SeatStateView),
     Overview(EventOverview),
 }
 
@@ -97,6 +100,7 @@ impl EventCall {
             EventCall::Revive { .. } => "revive",
             EventCall::Refund { .. } => "refund",
             EventCall::SeatStatuses => "seat_statuses",
+            EventCall::SeatState => "seat_state",
             EventCall::Overview => "overview",
             EventCall::UpdateSettings { .. } => "update_settings",
         }
@@ -106,7 +110,10 @@ impl EventCall {
     pub(super) fn is_quiet_read(&self) -> bool {
         matches!(
             self,
-            EventCall::Status { .. } | EventCall::SeatStatuses | EventCall::Overview
+            EventCall::Status { .. }
+                | EventCall::SeatStatuses
+                | EventCall::SeatState
+                | EventCall::Overview
         )
     }
 
@@ -208,6 +215,10 @@ impl EventCall {
                 .ask(|reply| EventMsg::SeatStatuses { reply })
                 .await
                 .map(A::Seats),
+            EventCall::SeatState => ask
+                .ask(|reply| EventMsg::SeatState { reply })
+                .await
+                .map(A::SeatState),
             EventCall::Overview => ask
                 .ask(|reply| EventMsg::Overview { reply })
                 .await
@@ -232,6 +243,7 @@ impl EventAnswer {
             EventAnswer::Hold(_) => "hold",
             EventAnswer::Done => "done",
             EventAnswer::Seats(_) => "seats",
+            EventAnswer::SeatState(_) => "seat_state",
             EventAnswer::Overview(_) => "overview",
         }
     }
@@ -275,6 +287,13 @@ impl EventAnswer {
         match self {
             EventAnswer::Seats(seats) => Ok(seats),
             other => Err(other.unexpected("seats")),
+        }
+    }
+
+    pub(super) fn seat_state(self) -> Result<SeatStateView, EventError> {
+        match self {
+            EventAnswer::SeatState(view) => Ok(view),
+            other => Err(other.unexpected("seat_state")),
         }
     }
 

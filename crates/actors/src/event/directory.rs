@@ -20,10 +20,11 @@ use ractor::{Actor, ActorId, ActorRef};
 use uuid::Uuid;
 
 use super::actor::EventActor;
+use super::board::StatusBoard;
 use super::error::EventError;
 use super::event_ref::EventRef;
 use super::messages::{EventArgs, EventMsg};
-pub(super) use super::slot::{Slot, lock};
+pub(super) use super::slot::{Serving, Slot, lock};
 use super::supervisor::{EventSupervisor, FENCED};
 use super::zombie::ZombieGuard;
 use crate::ownership::{Fence, Ownership};
@@ -224,7 +225,7 @@ impl EventDirectory {
         &self,
         slot: &Arc<Slot>,
         fence: Option<Fence>,
-    ) -> Result<ActorRef<EventMsg>, EventError> {
+    ) -> Result<Serving, EventError> {
         let started = self.try_spawn(slot, fence).await;
         if started.is_err() {
             self.inner.retire_if_unused_starting(slot);
@@ -239,7 +240,7 @@ impl EventDirectory {
         &self,
         slot: &Arc<Slot>,
         fence: Option<Fence>,
-    ) -> Result<ActorRef<EventMsg>, EventError> {
+    ) -> Result<Serving, EventError> {
         let snapshot = match self.inner.store.load(slot.event_id).await {
             Ok(Some(snapshot)) => snapshot,
             Ok(None) => return Err(EventError::EventNotFound),
@@ -254,24 +255,30 @@ impl EventDirectory {
             None => self.inner.store.clone(),
         };
         let channels = slot.channels();
+        let board = Arc::new(StatusBoard::new(snapshot.settings));
         let args = EventArgs {
             snapshot,
             store,
             seat_changes: channels.seat_changes.clone(),
             queue_ticks: channels.queue_ticks.clone(),
             idle_after: self.inner.options.idle_after,
+            board: board.clone(),
         };
         let (actor, _) = Actor::spawn_linked(None, EventActor, args, self.inner.supervisor_cell()?)
             .await
             .map_err(|e| EventError::Unavailable(format!("starting event actor: {e}")))?;
-        if !slot.install(actor.clone(), fence) {
+        if !slot.install(actor.clone(), fence, board.clone()) {
             // Shut down while this one started.
             actor.stop(Some("shutdown".into()));
             return Err(EventError::Unavailable("the directory is shut down".into()));
         }
         // Whoever still watches the seats missed what the last actor did not tell them.
         slot.resync();
-        Ok(actor)
+        Ok(Serving {
+            actor,
+            fence,
+            board,
+        })
     }
 
     /// The event's running actor, if any, without starting one.

@@ -13,7 +13,9 @@ use super::directory::EventDirectory;
 use super::error::EventError;
 use super::routing::Route;
 use super::settings::QueueSettings;
-use super::views::{EventOverview, HoldView, QueueTick, QueueView, SeatStatus, SeatUpdate};
+use super::views::{
+    EventOverview, HoldView, QueueTick, QueueView, SeatStateView, SeatStatus, SeatUpdate,
+};
 use crate::ids::{ReservationId, SeatId, TicketTypeId, UserId};
 use crate::ownership::{Ask, Fence};
 
@@ -158,6 +160,11 @@ impl EventRef {
         self.run(EventCall::SeatStatuses).await?.seats()
     }
 
+    /// The compact seat map: every seat's status in layout order, and its version.
+    pub async fn seat_state(&self) -> Result<SeatStateView, EventError> {
+        self.run(EventCall::SeatState).await?.seat_state()
+    }
+
     pub async fn overview(&self) -> Result<EventOverview, EventError> {
         self.run(EventCall::Overview).await?.overview()
     }
@@ -247,7 +254,7 @@ impl EventRef {
             .route(self.event_id, Ask::serve().forwarded())
             .await?
         {
-            Route::Local(_, actor) => Ok(actor.get_id()),
+            Route::Local(_, serving) => Ok(serving.actor.get_id()),
             Route::Remote(_) | Route::Nowhere => Err(EventError::NotOwner),
         }
     }

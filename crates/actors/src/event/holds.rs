@@ -51,7 +51,7 @@ pub(super) fn hold_seats(
         let _ = hold.reply.send(Err(hold_error(err)));
         return;
     }
-    state.admission.heartbeat(hold.user, at);
+    state.board.write().admission.heartbeat(hold.user, at);
     state.idempotency.insert(key, hold.reservation);
     tracing::debug!(reservation = %hold.reservation, seats = hold.seats.len(),
         "hold taken in memory, its durable write queued");

@@ -7,9 +7,12 @@ use ractor::RpcReplyPort;
 use tokio::sync::broadcast;
 use tracing::Span;
 
+use super::board::StatusBoard;
 use super::error::EventError;
 use super::settings::QueueSettings;
-use super::views::{EventOverview, HoldView, QueueTick, QueueView, SeatStatus, SeatUpdate};
+use super::views::{
+    EventOverview, HoldView, QueueTick, QueueView, SeatStateView, SeatStatus, SeatUpdate,
+};
 use crate::ids::{ReservationId, SeatId, TicketTypeId, UserId};
 use crate::ports::{EventSnapshot, EventStore};
 
@@ -95,6 +98,9 @@ pub enum EventMsg {
     SeatStatuses {
         reply: Reply<Vec<(SeatId, SeatStatus)>>,
     },
+    SeatState {
+        reply: Reply<SeatStateView>,
+    },
     Overview {
         reply: Reply<EventOverview>,
     },
@@ -124,6 +130,7 @@ impl EventMsg {
             | EventMsg::Refund { reply, .. }
             | EventMsg::UpdateSettings { reply, .. } => reply.span(),
             EventMsg::SeatStatuses { reply } => reply.span(),
+            EventMsg::SeatState { reply } => reply.span(),
             EventMsg::Overview { reply } => reply.span(),
             EventMsg::Tick | EventMsg::FlushLog | EventMsg::FlushHolds => return Span::none(),
         };
@@ -148,4 +155,6 @@ pub struct EventArgs {
     pub queue_ticks: broadcast::Sender<QueueTick>,
     /// Stop after this long with nobody waiting, active or holding.
     pub idle_after: Duration,
+    /// Where the actor keeps its line for status readers (`board`).
+    pub board: Arc<StatusBoard>,
 }

@@ -3,12 +3,14 @@
 //! and the typed reference callers use.
 
 mod actor;
+mod board;
 mod call;
 mod directory;
 mod error;
 mod event_ref;
 mod holds;
 mod messages;
+mod published_seats;
 mod queue_ops;
 mod recovery;
 mod relay;
@@ -33,10 +35,12 @@ pub use directory::{DirectoryOptions, EventDirectory, WeakDirectory};
 pub use error::EventError;
 pub use event_ref::{EventRef, OwnerFeed};
 pub use messages::{EventArgs, EventMsg, Reply};
+pub use published_seats::code as seat_code;
 pub use settings::QueueSettings;
 pub use state::EventState;
 pub use supervisor::{DRAIN, HANDOFF, LEASE_LOST};
 pub use trace::{current_request_id, with_request_id};
 pub use views::{
-    EventOverview, HoldView, QueueTick, QueueView, SeatChange, SeatStatus, SeatUpdate,
+    EventOverview, HoldView, QueueTick, QueueView, SeatChange, SeatStateView, SeatStatus,
+    SeatUpdate, SeatVersion,
 };

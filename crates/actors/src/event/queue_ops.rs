@@ -38,7 +38,8 @@ pub(super) fn join(
     // Joining starts a new turn: whatever was left of one a purchase ended is over.
     state.finishing.remove(&user);
     state.admit_only_with_something_to_sell();
-    let record = match state.admission.join(user, tier1_pos, at) {
+    let joined = state.board.write().admission.join(user, tier1_pos, at);
+    let record = match joined {
         Err(_) => {
             let _ = reply.send(Err(EventError::QueueFull));
             return;
@@ -70,14 +71,15 @@ pub(super) fn join(
 
 /// Where the user stands; asking is also their heartbeat.
 pub(super) fn status(state: &mut EventState, user: UserId, reply: Reply<QueueView>, at: Instant) {
-    state.admission.heartbeat(user, at);
+    state.board.write().admission.heartbeat(user, at);
     answer_when_durable(state, user, reply);
 }
 
 /// Answers with the user's standing at once, unless it says "admitted" before the
 /// admission is in the log: then after the write that makes it so.
 fn answer_when_durable(state: &mut EventState, user: UserId, reply: Reply<QueueView>) {
-    if state.undurable_admissions.contains(&user) {
+    let undurable = state.board.read().undurable_admissions.contains(&user);
+    if undurable {
         state.awaiting_flush.push(AwaitingFlush::Queue {
             user,
             undo: false,
@@ -96,7 +98,8 @@ pub(super) fn leave(
     reply: Reply<bool>,
 ) {
     let was_finishing = state.finishing.remove(&user).is_some();
-    if state.admission.leave(user).is_some() {
+    let left = state.board.write().admission.leave(user).is_some();
+    if left {
         log(state, myself, QueueLogRecord::Left { user });
         state.awaiting_flush.push(AwaitingFlush::Leave { reply });
     } else {
@@ -107,7 +110,7 @@ pub(super) fn leave(
 /// Buffers a log record and makes sure a flush is queued behind the current mailbox.
 pub(super) fn log(state: &mut EventState, myself: &ActorRef<EventMsg>, record: QueueLogRecord) {
     if let QueueLogRecord::Admitted { user } = record {
-        state.undurable_admissions.insert(user);
+        state.board.write().undurable_admissions.insert(user);
     }
     state.unflushed.push(record.encode());
     if !state.flush_queued {
@@ -128,7 +131,7 @@ pub(super) async fn flush(state: &mut EventState, myself: &ActorRef<EventMsg>) {
             super::telemetry::commit("queue", records.len(), started.elapsed());
             state.log_write_failures = 0;
             // Everything logged so far is durable: the batch was all of `unflushed`.
-            state.undurable_admissions.clear();
+            state.board.write().undurable_admissions.clear();
             acknowledge_waiting(state);
         }
         Err(err) => {
@@ -188,7 +191,7 @@ fn refuse_waiting(state: &mut EventState, why: &str, log: &mut Vec<Vec<u8>>) {
     for waiting in std::mem::take(&mut state.awaiting_flush) {
         match waiting {
             AwaitingFlush::Queue { user, undo, reply } => {
-                if undo && state.admission.leave(user).is_some() {
+                if undo && state.board.write().admission.leave(user).is_some() {
                     log.push(QueueLogRecord::Left { user }.encode());
                 }
                 let _ = reply.send(Err(EventError::Unavailable(why.to_owned())));

@@ -2,7 +2,7 @@
 //! the seat locks made to agree with them (Redis), its line from the queue log (Redis),
 //! and the log compacted when it has grown well past what it describes.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -10,6 +10,7 @@ use ractor::ActorProcessingErr;
 use uuid::Uuid;
 
 use super::messages::EventArgs;
+use super::published_seats::PublishedSeats;
 use super::state::EventState;
 use super::ticket_owners::TicketOwners;
 use crate::admission::{Admission, AdmissionConfig};
@@ -30,6 +31,7 @@ pub(super) fn rebuild(
         seat_changes,
         queue_ticks,
         idle_after,
+        board,
     } = args;
     let settings = snapshot.settings;
     let mut seats = SeatMap::new(snapshot.seats.iter().map(|&(seat, _)| seat));
@@ -79,14 +81,13 @@ pub(super) fn rebuild(
         event_id: snapshot.event_id,
         on_sale: snapshot.on_sale,
         settings,
-        admission: Admission::new(settings.admission()),
+        board,
         seats,
         seat_prices: snapshot.seats.into_iter().collect(),
         inventory,
         ticket_prices,
         ticket_owners,
         finishing: HashMap::new(),
-        undurable_admissions: HashSet::new(),
         recorded_sold_out: snapshot.sold_out,
         idempotency,
         store,
@@ -106,6 +107,9 @@ pub(super) fn rebuild(
         admissions: VecDeque::new(),
     };
     state.admit_only_with_something_to_sell();
+    // A number of this actor's own, so its seat versions are told from the last one's.
+    let actor = Uuid::new_v4().as_u128() as u32;
+    *state.board.seats_mut() = PublishedSeats::new(actor, state.seat_statuses());
     Ok((state, live_ids))
 }
 
@@ -145,7 +149,7 @@ pub(super) async fn restore_queue(
     let replayed = tokio::task::spawn_blocking(move || replay(event_id, config, &raw, at))
         .await
         .map_err(|e| format!("replaying the queue log of {event_id}: {e}"))??;
-    state.admission = replayed.admission;
+    state.board.write().admission = replayed.admission;
     if let Some(compact) = replayed.compact {
         state.store.rewrite_queue_log(event_id, &compact).await?;
     }

@@ -8,19 +8,18 @@
 
 use std::sync::Arc;
 
-use ractor::ActorRef;
 use uuid::Uuid;
 
 use super::call::{EventAnswer, EventCall};
-use super::directory::{EventDirectory, Slot};
+use super::directory::{EventDirectory, Serving, Slot};
+
 use super::error::EventError;
-use super::messages::EventMsg;
 use super::supervisor::LEASE_LOST;
 use crate::ownership::{Ask, Owner, Placement};
 
 /// Where one call goes.
 pub(super) enum Route {
-    Local(Arc<Slot>, ActorRef<EventMsg>),
+    Local(Arc<Slot>, Serving),
     Remote(Owner),
     /// Nobody serves the event and the call does not start it.
     Nowhere,
@@ -47,11 +46,24 @@ impl EventDirectory {
         let (mut restarted, mut refreshed) = (false, false);
         loop {
             match self.route(event_id, ask).await? {
-                Route::Local(_, actor) => {
+                Route::Local(_, serving) => {
+                    // Statuses and the compact seat map are read off the actor's board,
+                    // without its mailbox.
+                    if let EventCall::Status { user } = call
+                        && let Some(view) = serving.board.status(user, super::state::now())
+                    {
+                        return Ok(EventAnswer::Queue(view));
+                    }
+                    if let EventCall::SeatState = call {
+                        return Ok(EventAnswer::SeatState(serving.board.seat_state()));
+                    }
                     super::telemetry::in_flight(event_id, 1.0);
                     let span = super::trace::call_span(event_id, &call);
                     let mailbox = super::telemetry::mailbox(event_id);
-                    let answer = call.clone().ask(&actor, &mailbox, span, timeout).await;
+                    let answer = call
+                        .clone()
+                        .ask(&serving.actor, &mailbox, span, timeout)
+                        .await;
                     super::telemetry::in_flight(event_id, -1.0);
                     match answer {
                         Err(EventError::Stopped) if !restarted => restarted = true,
@@ -82,16 +94,16 @@ impl EventDirectory {
     pub(super) async fn route(&self, event_id: Uuid, ask: Ask) -> Result<Route, EventError> {
         loop {
             let slot = self.inner.slot(event_id);
-            if let Some(actor) = self.serving(&slot) {
-                return Ok(Route::Local(slot, actor));
+            if let Some(serving) = self.serving(&slot) {
+                return Ok(Route::Local(slot, serving));
             }
             let start = slot.starting.lock().await;
             if slot.is_retired() {
                 continue;
             }
-            if let Some(actor) = self.serving(&slot) {
+            if let Some(serving) = self.serving(&slot) {
                 drop(start);
-                return Ok(Route::Local(slot, actor));
+                return Ok(Route::Local(slot, serving));
             }
             self.stop_lapsed(&slot).await;
             let placement = match &self.inner.cluster {
@@ -105,9 +117,9 @@ impl EventDirectory {
             let route = match placement {
                 Ok(Placement::Here(fence)) if ask.acquire => {
                     let fence = self.inner.cluster.is_some().then_some(fence);
-                    let actor = self.spawn(&slot, fence).await?;
+                    let serving = self.spawn(&slot, fence).await?;
                     drop(start);
-                    return Ok(Route::Local(slot, actor));
+                    return Ok(Route::Local(slot, serving));
                 }
                 // Held here with no actor running: nothing to tell it.
                 Ok(Placement::Here(_) | Placement::Nowhere) => Ok(Route::Nowhere),
@@ -121,9 +133,9 @@ impl EventDirectory {
     }
 
     /// The slot's running actor, if this node still serves under its lease.
-    fn serving(&self, slot: &Slot) -> Option<ActorRef<EventMsg>> {
-        let (actor, fence) = slot.serving()?;
-        self.inner.holds(fence.as_ref()).then_some(actor)
+    fn serving(&self, slot: &Slot) -> Option<Serving> {
+        let serving = slot.serving_with_board()?;
+        self.inner.holds(serving.fence.as_ref()).then_some(serving)
     }
 
     /// Stops an actor still running under a lease this node no longer holds, and waits

@@ -1,16 +1,24 @@
 //! One event's place in the directory: its actor (and the lease it runs under), the
 //! channels its subscribers listen on, its start lock and its relay.
 
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use ractor::{ActorId, ActorRef, ActorStatus};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use super::board::StatusBoard;
 use super::messages::EventMsg;
 use super::views::{QueueTick, SeatUpdate};
 use crate::ownership::Fence;
+
+/// A running actor as a caller finds it.
+pub(super) struct Serving {
+    pub(super) actor: ActorRef<EventMsg>,
+    pub(super) fence: Option<Fence>,
+    pub(super) board: Arc<StatusBoard>,
+}
 
 /// One event's place in the directory.
 pub(super) struct Slot {
@@ -37,6 +45,8 @@ struct Current {
     actor: Option<ActorRef<EventMsg>>,
     /// The lease the actor runs under (`None`: a directory without a cluster).
     fence: Option<Fence>,
+    /// Where the actor keeps its line for status readers.
+    board: Option<Arc<StatusBoard>>,
     /// Out of the map: whoever still holds the slot looks the event up again.
     retired: bool,
 }
@@ -72,6 +82,16 @@ impl Slot {
         let current = lock(&self.current);
         let actor = current.actor.clone().filter(is_running)?;
         Some((actor, current.fence))
+    }
+
+    /// The running actor, the lease it runs under, and its status board.
+    pub(super) fn serving_with_board(&self) -> Option<Serving> {
+        let current = lock(&self.current);
+        Some(Serving {
+            actor: current.actor.clone().filter(is_running)?,
+            fence: current.fence,
+            board: current.board.clone()?,
+        })
     }
 
     pub(super) fn is_retired(&self) -> bool {
@@ -134,6 +154,7 @@ impl Slot {
     pub(super) fn forget_actor(&self) -> Option<Fence> {
         let mut current = lock(&self.current);
         current.actor = None;
+        current.board = None;
         current.fence
     }
 
@@ -147,13 +168,19 @@ impl Slot {
 
     /// Makes `actor` the slot's, under `fence`; false when the slot was retired
     /// meanwhile (a shutdown).
-    pub(super) fn install(&self, actor: ActorRef<EventMsg>, fence: Option<Fence>) -> bool {
+    pub(super) fn install(
+        &self,
+        actor: ActorRef<EventMsg>,
+        fence: Option<Fence>,
+        board: Arc<StatusBoard>,
+    ) -> bool {
         let mut current = lock(&self.current);
         if current.retired {
             return false;
         }
         current.actor = Some(actor);
         current.fence = fence;
+        current.board = Some(board);
         true
     }
 
@@ -161,6 +188,7 @@ impl Slot {
     pub(super) fn shut(&self) -> Option<ActorRef<EventMsg>> {
         let mut current = lock(&self.current);
         current.retired = true;
+        current.board = None;
         current.actor.take()
     }
 }

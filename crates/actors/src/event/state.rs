@@ -1,6 +1,6 @@
 //! The EventActor's state (ractor's `State`) and the small reads every handler shares.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,13 +9,14 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use super::board::StatusBoard;
 use super::messages::{EventMsg, Reply};
 use super::settings::QueueSettings;
 use super::ticket_owners::TicketOwners;
 use super::views::{
     EventOverview, HoldView, QueueTick, QueueView, SeatChange, SeatStatus, SeatUpdate,
 };
-use crate::admission::{Admission, UserStatus};
+
 use crate::ids::{ReservationId, SeatId, TicketTypeId, UserId};
 use crate::inventory::Inventory;
 use crate::ports::EventStore;
@@ -32,7 +33,8 @@ pub struct EventState {
     pub(super) event_id: Uuid,
     pub(super) on_sale: bool,
     pub(super) settings: QueueSettings,
-    pub(super) admission: Admission,
+    /// The admission (line and active set), where status readers find it (`board`).
+    pub(super) board: Arc<StatusBoard>,
     pub(super) seats: SeatMap,
     pub(super) seat_prices: HashMap<SeatId, i64>,
     pub(super) inventory: Inventory,
@@ -41,10 +43,6 @@ pub struct EventState {
     /// Buyers whose turn a purchase ended, and until when they may still finish
     /// (`turns`).
     pub(super) finishing: HashMap<UserId, Instant>,
-    /// Users admitted in memory whose `Admitted` record is not yet in the log: nobody is
-    /// told they are in (nor given an entry token) before it is, since a crash would put
-    /// them back in line.
-    pub(super) undurable_admissions: HashSet<UserId>,
     /// Whether the event's status in PostgreSQL says sold out, as last written or loaded.
     pub(super) recorded_sold_out: bool,
     /// Idempotency keys of live reservations: a retry racing the first request finds it
@@ -101,11 +99,17 @@ pub(super) fn now() -> Instant {
 
 impl EventState {
     /// Tells seat-map subscribers that `seats` are now `status`.
+    /// Tells seat-map subscribers of changed seats; the published map changes with it,
+    /// in the same step (`published_seats`).
     pub(super) fn announce(&self, seats: impl IntoIterator<Item = SeatId>, status: SeatStatus) {
+        let mut published = self.board.seats_mut();
         for seat in seats {
-            let _ = self
-                .seat_changes
-                .send(SeatUpdate::Changed(SeatChange { seat, status }));
+            let version = published.change(seat, status);
+            let _ = self.seat_changes.send(SeatUpdate::Changed(SeatChange {
+                seat,
+                status,
+                version,
+            }));
         }
     }
 
@@ -125,28 +129,14 @@ impl EventState {
 
     pub(super) fn view(&self, user: UserId) -> QueueView {
         let sold_out = self.sold_out();
-        match self.admission.status(user) {
-            Some(UserStatus::Active { expires_at }) => QueueView::Active {
-                expires_in: expires_at.saturating_duration_since(now()),
-                sold_out,
-            },
-            Some(UserStatus::Queued(place)) => {
-                let rate = self.settings.admissions_per_sec();
-                let wait = if rate > 0.0 {
-                    Duration::from_secs_f64(place.people_ahead as f64 / rate)
-                } else {
-                    Duration::MAX
-                };
-                QueueView::Queued {
-                    position: place.position,
-                    people_ahead: place.people_ahead,
-                    people_behind: place.people_behind,
-                    estimated_wait: wait,
-                    heartbeat_within: self.settings.queue_ttl,
-                    sold_out,
-                }
-            }
-            None => QueueView::Absent { sold_out },
+        self.board.read().view(user, sold_out, now())
+    }
+
+    /// Tells status readers whether everything is sold, when that changed.
+    pub(super) fn publish_sold_out(&self) {
+        let sold_out = self.sold_out();
+        if self.board.read().sold_out != sold_out {
+            self.board.write().sold_out = sold_out;
         }
     }
 
@@ -166,7 +156,7 @@ impl EventState {
     /// Closes admission while sold out and opens it again when something comes back.
     pub(super) fn admit_only_with_something_to_sell(&mut self) {
         let open = !self.sold_out();
-        self.admission.set_open(open);
+        self.board.write().admission.set_open(open);
     }
 
     pub(super) fn seat_statuses(&self) -> Vec<(SeatId, SeatStatus)> {
@@ -185,7 +175,7 @@ impl EventState {
             .map(|(_, n)| n)
             .sum();
         EventOverview {
-            queue: self.admission.overview(),
+            queue: self.board.read().admission.overview(),
             admitted_per_sec: window as f64 / 60.0,
             seats_available: counts.available,
             seats_held: counts.held,
@@ -203,7 +193,11 @@ impl EventState {
         let tick_changed = settings.tick != self.settings.tick;
         self.settings = settings;
         self.on_sale = on_sale;
-        self.admission.set_config(settings.admission());
+        {
+            let mut standing = self.board.write();
+            standing.admission.set_config(settings.admission());
+            standing.settings = settings;
+        }
         if tick_changed {
             self.start_ticker(myself);
         }
@@ -232,7 +226,7 @@ impl EventState {
 
     /// Nobody waiting, active or holding, nothing unwritten, and no request for a while.
     pub(super) fn is_idle(&self, at: Instant) -> bool {
-        let overview = self.admission.overview();
+        let overview = self.board.read().admission.overview();
         overview.waiting == 0
             && overview.active == 0
             && self.seats.counts().held == 0

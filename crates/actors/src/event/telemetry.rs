@@ -12,7 +12,7 @@ use super::state::EventState;
 /// Gauges of where the event stands, set after each admission tick.
 pub(super) fn standing(state: &EventState) {
     let event = state.event_id.to_string();
-    let queue = state.admission.overview();
+    let queue = state.board.read().admission.overview();
     let seats = state.seats.counts();
     metrics::gauge!("urr_event_waiting", "event" => event.clone()).set(queue.waiting as f64);
     metrics::gauge!("urr_event_active", "event" => event.clone()).set(queue.active as f64);

@@ -19,7 +19,8 @@ use crate::queue_log::QueueLogRecord;
 
 pub(super) async fn tick(state: &mut EventState, myself: &ActorRef<EventMsg>, at: Instant) {
     state.admit_only_with_something_to_sell();
-    let tick = state.admission.tick(at);
+    state.board.apply_heartbeats();
+    let tick = state.board.write().admission.tick(at);
     for &user in &tick.expired {
         log(state, myself, QueueLogRecord::Expired { user });
     }
@@ -28,7 +29,8 @@ pub(super) async fn tick(state: &mut EventState, myself: &ActorRef<EventMsg>, at
     }
     state.count_admissions(at, tick.admitted.len());
     telemetry::admitted(state.event_id, tick.admitted.len());
-    for user in state.admission.drop_stale(at) {
+    let stale = state.board.write().admission.drop_stale(at);
+    for user in stale {
         log(state, myself, QueueLogRecord::Dropped { user });
     }
     sweep_finished(state, at);

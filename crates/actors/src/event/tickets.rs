@@ -57,7 +57,7 @@ pub(super) async fn hold_tickets(
         .inventory
         .hold(reservation, ticket_type, quantity, at, ttl)
         .map_err(inventory_error)?;
-    state.admission.heartbeat(user, at);
+    state.board.write().admission.heartbeat(user, at);
     let expires_at = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
     let total_amount = unit_price.saturating_mul(i64::from(quantity));
     let record = NewReservation {

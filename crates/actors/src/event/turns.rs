@@ -44,7 +44,10 @@ pub(super) fn may_hold(
 }
 
 fn is_admitted(state: &EventState, user: UserId, at: Instant) -> bool {
-    match state.admission.status(user) {
+    // A status read off the mailbox may have renewed the admission since.
+    state.board.apply_heartbeats();
+    let status = state.board.read().admission.status(user);
+    match status {
         Some(UserStatus::Active { expires_at }) => expires_at > at,
         _ => state.finishing.get(&user).is_some_and(|&until| until > at),
     }
@@ -61,7 +64,11 @@ pub(super) fn end_turn(
     user: UserId,
     at: Instant,
 ) {
-    if state.admission.active().contains(user) && state.admission.leave(user).is_some() {
+    let left = {
+        let mut standing = state.board.write();
+        standing.admission.active().contains(user) && standing.admission.leave(user).is_some()
+    };
+    if left {
         log(state, myself, QueueLogRecord::Left { user });
         let until = deadline(at, state.settings.active_ttl);
         state.finishing.insert(user, until);

@@ -76,6 +76,25 @@ impl SeatStatus {
 pub struct SeatChange {
     pub seat: SeatId,
     pub status: SeatStatus,
+    /// The published map's version once this change is in it.
+    pub version: SeatVersion,
+}
+
+/// Where the published seat map stands: `seq` counts the changes announced by the actor
+/// `actor` (a random number each actor draws at start), so versions of one actor are
+/// ordered and those of another are told apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SeatVersion {
+    pub actor: u32,
+    pub seq: u64,
+}
+
+/// Every seat's status, one byte each in layout order (`published_seats::code`), at
+/// `version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatStateView {
+    pub version: SeatVersion,
+    pub codes: Vec<u8>,
 }
 
 /// What seat-map subscribers hear.

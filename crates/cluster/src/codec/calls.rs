@@ -93,6 +93,7 @@ pub fn call_to_proto(call: &EventCall) -> pb::CallRequest {
             reservation_id: reservation.to_string(),
         }),
         EventCall::SeatStatuses => Call::SeatStatuses(pb::SeatStatuses {}),
+        EventCall::SeatState => Call::SeatState(pb::SeatStateRequest {}),
         EventCall::Overview => Call::Overview(pb::Overview {}),
         EventCall::UpdateSettings { settings, on_sale } => {
             Call::UpdateSettings(pb::UpdateSettings {
@@ -148,6 +149,7 @@ pub fn call_from_proto(request: pb::CallRequest) -> Result<EventCall, DecodeErro
                 reservation: reservation(&r.reservation_id)?,
             },
             Call::SeatStatuses(_) => EventCall::SeatStatuses,
+            Call::SeatState(_) => EventCall::SeatState,
             Call::Overview(_) => EventCall::Overview,
             Call::UpdateSettings(u) => EventCall::UpdateSettings {
                 settings: settings_from(

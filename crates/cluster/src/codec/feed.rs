@@ -6,7 +6,7 @@ use urr_actors::ownership::Feed;
 use urr_proto::cluster as pb;
 use urr_proto::cluster::feed_item::Item;
 
-use super::replies::{status_from, status_to};
+use super::replies::{status_from, status_to, version_from, version_to};
 use super::{DecodeError, id, ids, texts};
 
 pub fn feed_to_proto(feed: &Feed) -> pb::FeedItem {
@@ -14,6 +14,7 @@ pub fn feed_to_proto(feed: &Feed) -> pb::FeedItem {
         Feed::Seat(SeatUpdate::Changed(change)) => Item::Seat(pb::SeatChange {
             seat_id: change.seat.to_string(),
             status: status_to(change.status).into(),
+            version: Some(version_to(change.version)),
         }),
         Feed::Seat(SeatUpdate::Resync) => Item::Resync(pb::Resync {}),
         Feed::Tick(tick) => Item::QueueTick(pb::QueueTick {
@@ -37,6 +38,7 @@ pub fn feed_from_proto(item: pb::FeedItem) -> Result<Option<Feed>, DecodeError> 
             Item::Seat(change) => Some(Feed::Seat(SeatUpdate::Changed(SeatChange {
                 seat: SeatId::from(id(&change.seat_id, "seat id")?),
                 status: status_from(change.status)?,
+                version: version_from(change.version)?,
             }))),
             Item::Resync(_) => Some(Feed::Seat(SeatUpdate::Resync)),
             Item::QueueTick(tick) => Some(Feed::Tick(QueueTick {

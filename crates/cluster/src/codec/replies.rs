@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use urr_actors::Overview;
-use urr_actors::event::{EventAnswer, EventError, EventOverview, HoldView, QueueView, SeatStatus};
+use urr_actors::event::{
+    EventAnswer, EventError, EventOverview, HoldView, QueueView, SeatStateView, SeatStatus,
+    SeatVersion,
+};
 use urr_actors::ids::{ReservationId, SeatId};
 use urr_proto::cluster as pb;
 use urr_proto::cluster::call_reply::Result as Reply;
@@ -261,6 +264,10 @@ pub fn reply_to_proto(result: &Result<EventAnswer, EventError>) -> pb::CallReply
                 })
                 .collect(),
         }),
+        Ok(EventAnswer::SeatState(state)) => Reply::SeatState(pb::SeatStateVector {
+            version: Some(version_to(state.version)),
+            codes: state.codes.clone(),
+        }),
         Ok(EventAnswer::Overview(overview)) => Reply::Overview(overview_to(overview)),
         Err(err) => Reply::Error(error_to(err)),
     };
@@ -293,8 +300,27 @@ pub fn reply_from_proto(
                     })
                     .collect::<Result<_, DecodeError>>()?,
             )),
+            Reply::SeatState(state) => Ok(EventAnswer::SeatState(SeatStateView {
+                version: version_from(state.version)?,
+                codes: state.codes,
+            })),
             Reply::Overview(overview) => Ok(EventAnswer::Overview(overview_from(&overview))),
             Reply::Error(err) => Err(error_from(err)?),
         },
     )
+}
+
+pub(super) fn version_to(version: SeatVersion) -> pb::SeatVersion {
+    pb::SeatVersion {
+        actor: version.actor,
+        seq: version.seq,
+    }
+}
+
+pub(super) fn version_from(version: Option<pb::SeatVersion>) -> Result<SeatVersion, DecodeError> {
+    let version = version.ok_or_else(|| DecodeError("no seat version".into()))?;
+    Ok(SeatVersion {
+        actor: version.actor,
+        seq: version.seq,
+    })
 }

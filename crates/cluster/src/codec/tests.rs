@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use urr_actors::event::{
-    EventAnswer, EventCall, EventError, HoldView, QueueSettings, QueueView, SeatStatus,
+    EventAnswer, EventCall, EventError, HoldView, QueueSettings, QueueView, SeatStateView,
+    SeatStatus, SeatVersion,
 };
 use urr_actors::ids::{ReservationId, SeatId, TicketTypeId, UserId};
 use uuid::Uuid;
@@ -58,6 +59,7 @@ fn every_call_survives_the_wire() {
             reservation: some_id(),
         },
         EventCall::SeatStatuses,
+        EventCall::SeatState,
         EventCall::Overview,
         EventCall::UpdateSettings {
             settings: QueueSettings::default(),
@@ -98,6 +100,13 @@ fn every_answer_and_refusal_survives_the_wire() {
         })),
         Ok(EventAnswer::Done),
         Ok(EventAnswer::Seats(vec![(seat, SeatStatus::Locked)])),
+        Ok(EventAnswer::SeatState(SeatStateView {
+            version: SeatVersion {
+                actor: 0xdead_beef,
+                seq: 42,
+            },
+            codes: b"alr".to_vec(),
+        })),
         Err(EventError::SeatsTaken(vec![seat])),
         Err(EventError::TooMany { max: 4 }),
         Err(EventError::DuplicateRequest(reservation)),
@@ -120,4 +129,17 @@ fn every_answer_and_refusal_survives_the_wire() {
         })),
     };
     assert!(call_from_proto(bad).is_err());
+}
+
+#[test]
+fn a_seat_change_keeps_its_version_on_the_wire() {
+    use urr_actors::event::{SeatChange, SeatUpdate};
+    use urr_actors::ownership::Feed;
+    let change = Feed::Seat(SeatUpdate::Changed(SeatChange {
+        seat: some_id(),
+        status: SeatStatus::Reserved,
+        version: SeatVersion { actor: 7, seq: 9 },
+    }));
+    let back = feed_from_proto(feed_to_proto(&change)).expect("decodes");
+    assert_eq!(back, Some(change));
 }

@@ -57,6 +57,8 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(artists::list))
         .routes(routes!(artists::detail))
         .routes(routes!(seats::for_event))
+        .routes(routes!(seats::layout))
+        .routes(routes!(seats::live_state))
         .routes(routes!(seats::stream))
         .routes(routes!(reservations::mine))
         .routes(routes!(reservations::get))

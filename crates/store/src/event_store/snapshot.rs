@@ -47,7 +47,8 @@ pub(super) async fn load(
         .unwrap_or(defaults);
     let seats: Vec<(Uuid, i64)> = sqlx::query_as(
         "SELECT s.id, s.price FROM seats s JOIN seat_sections sec ON sec.id = s.section_id \
-         WHERE s.event_id = $1 ORDER BY sec.sort_order, s.row_number, s.seat_number",
+         WHERE s.event_id = $1 \
+         ORDER BY sec.sort_order, sec.id, s.row_number, s.seat_number, s.id",
     )
     .bind(event_id)
     .fetch_all(&mut *conn)

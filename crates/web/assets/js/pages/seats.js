@@ -25,17 +25,41 @@ async function myPendingHolds(eventId) {
   return mine.reservations.filter((r) => r.eventId === eventId && r.status === 'pending' && new Date(r.expiresAt) > new Date());
 }
 
+const STATUS_OF = { a: 'available', l: 'locked', r: 'reserved' };
+
+/**
+ * The compact seat map (docs/architecture.md#seat-map-on-the-wire): the layout, which
+ * the browser keeps by its ETag, and the live state, one character per seat in layout
+ * order, with its version. Returns the layout with each seat's status filled in.
+ */
+function withStatuses(layout, state) {
+  let i = 0;
+  for (const section of layout.sections) {
+    for (const row of section.rows) {
+      for (const seat of row.seats) {
+        seat.status = STATUS_OF[state.seats[i]] ?? 'reserved';
+        i += 1;
+      }
+    }
+  }
+  return layout;
+}
+
 export async function render(outlet, ctx) {
   if (!requireUser()) return;
   replace(outlet, loading());
   const eventId = ctx.params.id;
-  const [event, rules, map, holds] = await Promise.all([
+  const stateUrl = `/api/v1/seats/events/${eventId}/state`;
+  const [event, rules, layout, state, holds] = await Promise.all([
     api.get(`/api/v1/events/${eventId}`),
     api.get(`/api/v1/events/${eventId}/booking`),
-    api.get(`/api/v1/seats/events/${eventId}`),
+    api.get(`/api/v1/seats/events/${eventId}/layout`),
+    api.get(stateUrl),
     myPendingHolds(eventId),
   ]);
   if (!ctx.alive) return;
+  // The version of what the map shows: the stream's changes apply on top of it in order.
+  let version = { actor: state.actor, seq: state.seq };
 
   const limit = rules.maxSeatsPerHold;
   const selected = new Set();
@@ -83,18 +107,25 @@ export async function render(outlet, ctx) {
     replace(mapBox, seatMap.el);
     drawSummary();
   };
-  draw(map.layout);
+  draw(withStatuses(layout, state));
 
-  /** Reloads every seat's status (after a 409 or a stream gap) and drops lost choices. */
+  /**
+   * Reads the live state again (after a 409 or a gap in the stream; unchanged, it is a
+   * 304 the browser answers from its cache) and drops choices that were lost.
+   */
   const reload = async () => {
-    const fresh = await api.get(`/api/v1/seats/events/${eventId}`);
+    const fresh = await api.get(stateUrl);
     if (!ctx.alive) return [];
+    version = { actor: fresh.actor, seq: fresh.seq };
     const lost = [];
-    for (const section of fresh.layout.sections) {
+    let i = 0;
+    for (const section of layout.sections) {
       for (const row of section.rows) {
         for (const seat of row.seats) {
-          seatMap.setStatus(seat.id, seat.status);
-          if (selected.has(seat.id) && seat.status !== 'available') {
+          const status = STATUS_OF[fresh.seats[i]] ?? 'reserved';
+          i += 1;
+          seatMap.setStatus(seat.id, status);
+          if (selected.has(seat.id) && status !== 'available') {
             selected.delete(seat.id);
             lost.push(seat.label);
           }
@@ -106,10 +137,34 @@ export async function render(outlet, ctx) {
     return lost;
   };
 
-  const stream = new EventSource(`/api/v1/seats/events/${eventId}/stream`);
-  ctx.onLeave(() => stream.close());
-  stream.addEventListener('seat', (e) => {
-    const change = JSON.parse(e.data);
+  // Changes that arrive while the state is read again wait here, then apply on top of it.
+  let pending = null;
+  /** Reads the state again, once at a time; the lost choices' labels. */
+  const resync = async () => {
+    if (pending) return [];
+    pending = [];
+    try {
+      return await reload();
+    } finally {
+      const queued = pending;
+      pending = null;
+      queued.forEach(onChange);
+    }
+  };
+
+  function onChange(change) {
+    if (pending) {
+      pending.push(change);
+      return;
+    }
+    // Already in what the map shows; or a gap, or another actor: read the state again.
+    if (change.actor === version.actor && change.seq <= version.seq) return;
+    if (change.actor !== version.actor || change.seq !== version.seq + 1) {
+      resync().catch(() => {});
+      pending?.push(change);
+      return;
+    }
+    version.seq = change.seq;
     seatMap.setStatus(change.seatId, change.status);
     if (change.status === 'available') mine.delete(change.seatId);
     if (selected.has(change.seatId) && change.status !== 'available' && !holding) {
@@ -118,10 +173,14 @@ export async function render(outlet, ctx) {
       say(t('seats.justTaken', { label: seatMap.seat(change.seatId)?.label ?? '' }), 'warn');
     }
     drawSummary();
-  });
-  stream.addEventListener('resync', () => reload().catch(() => {}));
+  }
+
+  const stream = new EventSource(`/api/v1/seats/events/${eventId}/stream`);
+  ctx.onLeave(() => stream.close());
+  stream.addEventListener('seat', (e) => onChange(JSON.parse(e.data)));
+  stream.addEventListener('resync', () => resync().catch(() => {}));
   stream.addEventListener('error', () => {
-    if (stream.readyState === EventSource.CLOSED) ctx.every(5000, () => reload().catch(() => {}));
+    if (stream.readyState === EventSource.CLOSED) ctx.every(5000, () => resync().catch(() => {}));
   });
 
   if (rules.queueEnabled) {
@@ -144,7 +203,7 @@ export async function render(outlet, ctx) {
       holding = false;
       if (!ctx.alive) return;
       if (err.status === 409 && ['seats_taken', 'conflict'].includes(err.code)) {
-        const lost = await reload().catch(() => []);
+        const lost = await resync().catch(() => []);
         say(t('seats.taken', { labels: lost.join(', ') || '—' }));
       } else if (err.code === 'entry_token_required' || (err.status === 403 && rules.queueEnabled)) {
         replace(message, notice(t('seats.needQueue'), 'error'), h('a', { class: 'btn', href: `/queue/${eventId}` }, t('seats.toQueue')));
