@@ -51,7 +51,7 @@ async fn serve(router: axum::Router) -> String {
     format!("http://{address}")
 }
 
-async fn setup() -> (support::BenchDb, Target, Target) {
+async fn setup() -> (support::BenchDb, urr::node::Running, Target, Target) {
     let base = support::bench_db(20).await;
     let (event, _) = support::on_sale_event(&base.db, Some((10, 10))).await;
     // Threshold 1: everyone after the first waits, so status walks the queue.
@@ -100,11 +100,18 @@ async fn setup() -> (support::BenchDb, Target, Target) {
             .expect("token");
         tokens.push(token);
     }
-    let node_url = serve(node.router).await;
+    // Run as `urr serve` runs it: with its background work, among it the lease renewal
+    // that keeps the event served here past the first lease.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let running = node.run(listener, secret.to_vec()).expect("run the node");
+    let node_url = running.url();
     let bare_url = serve(axum::Router::new().route("/status", get(bare_status))).await;
     let tokens = Arc::new(tokens);
     (
         base,
+        running,
         Target {
             url: format!("{node_url}/api/v1/queue/status/{event}"),
             tokens: tokens.clone(),
@@ -133,8 +140,13 @@ async fn burst(
                 .send()
                 .await
                 .expect("request");
-            assert!(response.status().is_success(), "{}", response.status());
-            let _ = response.bytes().await.expect("body");
+            let status = response.status();
+            let body = response.bytes().await.expect("body");
+            assert!(
+                status.is_success(),
+                "{status}: {}",
+                String::from_utf8_lossy(&body)
+            );
             if let Some(h) = histogram {
                 let micros = started.elapsed().as_micros() as u64;
                 h.lock()
@@ -151,7 +163,7 @@ fn compare(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let (base, node, bare) = rt.block_on(setup());
+    let (base, _running, node, bare) = rt.block_on(setup());
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CONCURRENT)
         .build()
