@@ -4,6 +4,14 @@
 use crate::common::{assert_error, spawn_app_with};
 use reqwest::StatusCode;
 
+/// The sum of the samples of `name` whose labels include every one of `labels`.
+fn value(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && labels.iter().all(|n| l.contains(n)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -154,12 +162,6 @@ async fn the_tier1_room_and_the_event_bus_report_where_they_stand() {
         assert_eq!(joined.status(), StatusCode::OK);
     }
     let label = format!("event=\"{event}\"");
-    let value = |text: &str, name: &str, labels: &[&str]| {
-        text.lines()
-            .filter(|l| l.starts_with(name) && labels.iter().all(|n| l.contains(n)))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>()
-    };
     // The advancer lets the three through within a tick or two; the relay and consumers
     // read their gauges as they start.
     let mut text = String::new();
@@ -271,12 +273,6 @@ async fn an_event_actor_reports_its_mailbox_group_commits_and_holds() {
     }
 
     let label = format!("event=\"{event}\"");
-    let value = |text: &str, name: &str, labels: &[&str]| {
-        text.lines()
-            .filter(|l| l.starts_with(name) && labels.iter().all(|n| l.contains(n)))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>()
-    };
     let scrape = || async {
         app.get_as("/metrics", &admin)
             .await
