@@ -14,6 +14,20 @@ use anyhow::{Context, bail};
 use crate::cli::ServiceArgs;
 
 /// Resolved service addresses, and the private servers that must outlive them.
+/// The persistence and eviction settings `docs/operations.md#redis-settings-urr-needs`
+/// asks of any Redis URR runs on: every write in the append-only file before it is
+/// acknowledged, and never a key evicted.
+pub const DURABLE_REDIS: [&str; 8] = [
+    "--save",
+    "",
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "always",
+    "--maxmemory-policy",
+    "noeviction",
+];
+
 pub struct Services {
     pub database_url: String,
     pub redis_url: String,
@@ -215,16 +229,8 @@ impl PrivateRedis {
         let port = free_port()?;
         let child = Command::new(binary)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            // The persistence docs/operations.md asks of any Redis URR runs on.
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .args(["--maxmemory-policy", "noeviction", "--daemonize", "no"])
+            .args(DURABLE_REDIS)
+            .args(["--daemonize", "no"])
             .arg("--dir")
             .arg(&dir)
             .arg("--logfile")

@@ -1,7 +1,7 @@
 //! The Prometheus page: operators only on the node's listener, open on its own address;
 //! requests counted by route template and status class.
 
-use crate::common::{assert_error, spawn_app_with};
+use crate::common::{Session, TestApp, assert_error, spawn_app_with};
 use reqwest::StatusCode;
 
 /// The sum of the samples of `name` whose labels include every one of `labels`.
@@ -10,6 +10,25 @@ fn value(text: &str, name: &str, labels: &[&str]) -> f64 {
         .filter(|l| l.starts_with(name) && labels.iter().all(|n| l.contains(n)))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>()
+}
+
+/// The metrics page as `admin` reads it, again every 100 ms until `ready` holds of it
+/// (10 s at most; then the last one read).
+async fn scrape_until(app: &TestApp, admin: &Session, ready: impl Fn(&str) -> bool) -> String {
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = app
+            .get_as("/metrics", admin)
+            .await
+            .text()
+            .await
+            .expect("text");
+        if ready(&text) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    text
 }
 
 fn free_port() -> u16 {
@@ -115,19 +134,10 @@ async fn the_cluster_reports_owned_events_leases_and_refusals_per_node() {
             .sum::<f64>()
     };
     // The heartbeat publishes the counters; renewals come every third of the lease.
-    let mut text = String::new();
-    for _ in 0..100 {
-        text = app
-            .get_as("/metrics", &admin)
-            .await
-            .text()
-            .await
-            .expect("text");
-        if series(&text, "urr_cluster_events_owned") >= 1.0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let text = scrape_until(&app, &admin, |text| {
+        series(text, "urr_cluster_events_owned") >= 1.0
+    })
+    .await;
     assert!(series(&text, "urr_cluster_events_owned") >= 1.0, "{text}");
     assert!(
         series(&text, "urr_cluster_lease_acquisitions_total") >= 1.0,
@@ -164,19 +174,10 @@ async fn the_tier1_room_and_the_event_bus_report_where_they_stand() {
     let label = format!("event=\"{event}\"");
     // The advancer lets the three through within a tick or two; the relay and consumers
     // read their gauges as they start.
-    let mut text = String::new();
-    for _ in 0..100 {
-        text = app
-            .get_as("/metrics", &admin)
-            .await
-            .text()
-            .await
-            .expect("text");
-        if value(&text, "urr_tier1_serving", &[&label]) >= 3.0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let text = scrape_until(&app, &admin, |text| {
+        value(text, "urr_tier1_serving", &[&label]) >= 3.0
+    })
+    .await;
     assert_eq!(
         value(&text, "urr_tier1_joins_total", &[&label]),
         3.0,

@@ -59,15 +59,8 @@ impl FaultRedis {
                 "--bind",
                 &self.hosts.join(" "),
             ])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .args(["--maxmemory-policy", "noeviction", "--daemonize", "no"])
+            .args(urr::private_services::DURABLE_REDIS)
+            .args(["--daemonize", "no"])
             .arg("--dir")
             .arg(&self.dir)
             .stdout(Stdio::null())

@@ -45,20 +45,12 @@ async fn redis_killed_mid_rush_loses_nothing() {
         redis: redis.url(),
         ..Backing::shared()
     };
-    let site = Site::start_on(backing, 1, 1_500).await;
-    let rush = rush::start(&site, 160, 80).await;
-    let event = rush.event;
-    rush::until_sales(&site, event, 5).await;
-    let killed = Instant::now();
-    tokio::task::block_in_place(|| {
+    rush_through_an_outage(backing, "redis", || {
         redis.kill();
         std::thread::sleep(Duration::from_secs(1));
         redis.restart();
-    });
-    println!("redis back after {:?}", killed.elapsed());
-    let report = rush::finish(rush).await;
-    let verdict = checker::assert_nothing_lost(&site, event, &report).await;
-    assert!(verdict.seats_sold > 0, "the rush sold seats");
+    })
+    .await;
 }
 
 /// PostgreSQL killed with SIGKILL (postmaster and backends) mid-rush and started again:
@@ -72,17 +64,24 @@ async fn postgres_killed_mid_rush_loses_nothing() {
         postgres: postgres.server(),
         ..Backing::shared()
     };
+    rush_through_an_outage(backing, "postgres", || {
+        postgres.kill();
+        std::thread::sleep(Duration::from_secs(1));
+        postgres.restart();
+    })
+    .await;
+}
+
+/// One node on `backing`, a rush, and `outage` (a store killed and started again) once
+/// the first sales are in; then nothing may be lost.
+async fn rush_through_an_outage(backing: Backing, store: &str, outage: impl FnOnce()) {
     let site = Site::start_on(backing, 1, 1_500).await;
     let rush = rush::start(&site, 160, 80).await;
     let event = rush.event;
     rush::until_sales(&site, event, 5).await;
     let killed = Instant::now();
-    tokio::task::block_in_place(|| {
-        postgres.kill();
-        std::thread::sleep(Duration::from_secs(1));
-        postgres.restart();
-    });
-    println!("postgres back after {:?}", killed.elapsed());
+    tokio::task::block_in_place(outage);
+    println!("{store} back after {:?}", killed.elapsed());
     let report = rush::finish(rush).await;
     let verdict = checker::assert_nothing_lost(&site, event, &report).await;
     assert!(verdict.seats_sold > 0, "the rush sold seats");

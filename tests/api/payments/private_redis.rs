@@ -32,14 +32,7 @@ impl DurableRedis {
     async fn launch(&mut self) {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
+            .args(urr::private_services::DURABLE_REDIS)
             .arg("--dir")
             .arg(&self.dir)
             .stdout(Stdio::null())
