@@ -8,6 +8,7 @@ mod accounts;
 mod bad_input;
 mod catalog;
 mod check_config;
+mod check_in;
 mod cli;
 mod cluster;
 mod community;

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use urr_actors::event::EventError;
 use urr_auth::AuthError;
 use urr_payments::PaymentError;
@@ -61,6 +62,14 @@ pub enum ErrorCode {
     LinkUsed,
     /// Google sign-in found an account with the email whose ownership was never verified.
     EmailUnverified,
+    /// A ticket code this site did not issue, or mistyped.
+    InvalidTicketCode,
+    /// The ticket was checked in before; the reply says when and where.
+    AlreadyCheckedIn,
+    /// The ticket no longer admits anyone: refunded, cancelled, or replaced by a transfer.
+    TicketVoid,
+    /// A valid ticket, scanned at another event's door.
+    WrongEvent,
     RateLimited,
     /// The caller has as many streams open as one caller may.
     TooManyStreams,
@@ -97,6 +106,9 @@ impl ErrorCode {
             ProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             MethodDisabled => StatusCode::NOT_FOUND,
             UnknownReference => StatusCode::UNPROCESSABLE_ENTITY,
+            InvalidTicketCode => StatusCode::BAD_REQUEST,
+            AlreadyCheckedIn | WrongEvent => StatusCode::CONFLICT,
+            TicketVoid => StatusCode::GONE,
             RateLimited | TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
             Unavailable | Timeout | Tier1Unavailable | StreamsFull => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -143,6 +155,10 @@ impl ErrorCode {
             InvalidLink => "invalid_link",
             LinkUsed => "link_used",
             EmailUnverified => "email_unverified",
+            InvalidTicketCode => "invalid_ticket_code",
+            AlreadyCheckedIn => "already_checked_in",
+            TicketVoid => "ticket_void",
+            WrongEvent => "wrong_event",
             RateLimited => "rate_limited",
             TooManyStreams => "too_many_streams",
             StreamsFull => "streams_full",
@@ -186,20 +202,46 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// This failure's response with `extra`'s fields beside `error`, for failures whose
+    /// caller needs more than a message (a refused check-in says when the first one was).
+    pub fn with_details<T: Serialize>(self, extra: T) -> Response {
+        #[derive(Serialize)]
+        struct Detailed<T> {
+            #[serde(flatten)]
+            body: ErrorBody,
+            #[serde(flatten)]
+            extra: T,
+        }
+        let code = self.code;
+        let body = Detailed {
+            body: ErrorBody::new(code.as_str(), self.message),
+            extra,
+        };
+        finish(code, Json(body).into_response())
+    }
+}
+
+/// The status and the headers of a failure, around its body.
+fn finish(code: ErrorCode, mut response: Response) -> Response {
+    let status = code.status();
+    *response.status_mut() = status;
+    if let Some(secs) = code.retry_after_secs() {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.code.status();
         if status.is_server_error() {
             tracing::warn!(code = self.code.as_str(), message = %self.message, "request failed");
         }
-        let body = ErrorBody::new(self.code.as_str(), self.message);
-        let mut response = (status, Json(body)).into_response();
-        if let Some(secs) = self.code.retry_after_secs() {
-            response
-                .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
+        let code = self.code;
+        finish(code, Json(ErrorBody::new(code.as_str(), self.message)).into_response())
     }
 }
 

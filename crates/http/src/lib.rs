@@ -13,6 +13,7 @@ mod middleware;
 mod openapi;
 mod pagination;
 mod presale;
+mod qr;
 pub mod rate_limit;
 mod routes;
 mod session;

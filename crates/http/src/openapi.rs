@@ -55,6 +55,7 @@ secret), which are no public contract.";
         (name = "payments", description = "Preparing, confirming and refunding payments"),
         (name = "memberships", description = "Fan clubs and points"),
         (name = "transfers", description = "Resale of tickets between fans"),
+        (name = "check-in", description = "Tickets at the door (staff role)"),
         (name = "community", description = "Posts and comments"),
         (name = "news", description = "News"),
         (name = "admin", description = "Operator calls (admin role)"),

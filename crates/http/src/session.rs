@@ -1,5 +1,5 @@
 //! Who is calling: the access token from `Authorization: Bearer` or the `access_token`
-//! cookie, and the admin gate.
+//! cookie, and the admin and door-staff gates.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -53,14 +53,40 @@ impl FromRequestParts<AppState> for AdminUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let mut user = CurrentUser::from_request_parts(parts, state).await?;
-        let account = urr_store::users::find_by_id(&state.db, user.id)
-            .await?
-            .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "account no longer exists"))?;
-        if account.role != Role::Admin {
-            return Err(ApiError::new(ErrorCode::Forbidden, "admin role required"));
-        }
-        user.role = account.role;
+        let user = with_role(parts, state, &[Role::Admin], "admin role required").await?;
         Ok(AdminUser(user))
     }
+}
+
+/// A signed-in caller who may check tickets in: door staff or an admin (docs/tickets.md).
+/// The role is read from the account, as for [`AdminUser`].
+#[derive(Debug, Clone)]
+pub struct StaffUser(pub CurrentUser);
+
+impl FromRequestParts<AppState> for StaffUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let roles = [Role::Staff, Role::Admin];
+        let user = with_role(parts, state, &roles, "staff or admin role required").await?;
+        Ok(StaffUser(user))
+    }
+}
+
+/// The caller, if their account has one of `roles` now.
+async fn with_role(
+    parts: &mut Parts,
+    state: &AppState,
+    roles: &[Role],
+    refusal: &'static str,
+) -> Result<CurrentUser, ApiError> {
+    let mut user = CurrentUser::from_request_parts(parts, state).await?;
+    let account = urr_store::users::find_by_id(&state.db, user.id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidToken, "account no longer exists"))?;
+    if !roles.contains(&account.role) {
+        return Err(ApiError::new(ErrorCode::Forbidden, refusal));
+    }
+    user.role = account.role;
+    Ok(user)
 }

@@ -2,6 +2,7 @@
 //! catalog, seats), and Redis. SQL lives here and in `migrations/`, nowhere else.
 
 pub mod artists;
+pub mod check_ins;
 pub mod cluster;
 pub mod community;
 pub mod db;

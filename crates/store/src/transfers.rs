@@ -314,7 +314,9 @@ pub async fn pay_and_complete(
         return Ok(Fulfilment::Impossible);
     };
     let handed_over = sqlx::query(
-        "UPDATE reservations SET user_id = $2, idempotency_key = $3, updated_at = now() \
+        // A new generation voids the seller's ticket codes (docs/tickets.md).
+        "UPDATE reservations SET user_id = $2, idempotency_key = $3, \
+         code_generation = code_generation + 1, updated_at = now() \
          WHERE id = $1 AND user_id = $4 AND status = 'confirmed'",
     )
     .bind(reservation)

@@ -215,11 +215,17 @@ pub async fn verify_email(
 
 /// Makes the account with this email an admin.
 pub async fn grant_admin(pool: &PgPool, email: &str) -> Result<User, StoreError> {
+    set_role(pool, email, Role::Admin).await
+}
+
+/// Gives the account with `email` a role (the operator's staff page, `urr admin grant`).
+pub async fn set_role(pool: &PgPool, email: &str, role: Role) -> Result<User, StoreError> {
     sqlx::query_as::<_, User>(
-        "UPDATE users SET role = 'admin', updated_at = now() WHERE lower(email) = lower($1) \
+        "UPDATE users SET role = $2, updated_at = now() WHERE lower(email) = lower($1) \
          RETURNING id, email, name, password_hash, role, created_at, email_verified_at",
     )
     .bind(email)
+    .bind(role.as_str())
     .fetch_optional(pool)
     .await?
     .ok_or(StoreError::NotFound)

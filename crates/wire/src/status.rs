@@ -247,6 +247,8 @@ words! {
 words! {
     pub enum Role {
         User = "user",
+        /// Door staff: checks tickets in (docs/tickets.md).
+        Staff = "staff",
         Admin = "admin",
     }
 }

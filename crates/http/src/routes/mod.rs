@@ -12,6 +12,7 @@ use crate::state::AppState;
 mod admin;
 mod artists;
 mod auth;
+mod check_in;
 mod cluster;
 mod community;
 mod events;
@@ -39,8 +40,13 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
             state.clone(),
             crate::entry::gate,
         ));
+    // A door photo is far larger than any JSON body the API takes.
+    let photos = OpenApiRouter::new()
+        .routes(routes!(check_in::check_in_photo))
+        .layer(axum::extract::DefaultBodyLimit::max(check_in::PHOTO_LIMIT));
     OpenApiRouter::new()
         .merge(gated)
+        .merge(photos)
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
@@ -63,6 +69,10 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(reservations::mine))
         .routes(routes!(reservations::get))
         .routes(routes!(reservations::cancel))
+        .routes(routes!(check_in::tickets))
+        .routes(routes!(check_in::check_in))
+        .routes(routes!(check_in::door_counts))
+        .routes(routes!(check_in::set_role))
         .routes(routes!(payments::prepare))
         .routes(routes!(payments::confirm))
         .routes(routes!(payments::process))

@@ -4,10 +4,12 @@
 import { t } from './i18n.js';
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, body = null) {
     super(message);
     this.status = status;
     this.code = code;
+    // The whole error body: some errors carry more beside `error` (a refused check-in).
+    this.body = body;
   }
 }
 
@@ -71,7 +73,10 @@ export async function bearer() {
 
 async function request(path, { method = 'GET', body, headers = {}, retry = true } = {}) {
   const init = { method, credentials: 'same-origin', headers: { accept: 'application/json', ...headers } };
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    init.headers['content-type'] = body.type || 'application/octet-stream';
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
@@ -97,7 +102,7 @@ async function request(path, { method = 'GET', body, headers = {}, retry = true 
     if (response.status === 429) {
       message = t('error.rateLimited', { s: response.headers.get('retry-after') ?? '?' });
     }
-    throw new ApiError(response.status, code, message);
+    throw new ApiError(response.status, code, message, data);
   }
   return data;
 }
@@ -107,6 +112,8 @@ export const api = {
   post: (path, body, opts) => request(path, { ...opts, method: 'POST', body: body ?? {} }),
   put: (path, body, opts) => request(path, { ...opts, method: 'PUT', body }),
   patch: (path, body, opts) => request(path, { ...opts, method: 'PATCH', body }),
+  /** Sends a file (a photo) as the raw body, with its own content type. */
+  upload: (path, blob, opts) => request(path, { ...opts, method: 'POST', body: blob }),
 };
 
 /** A readable sentence for an error, preferring our own wording for known codes. */

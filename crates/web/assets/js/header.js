@@ -2,7 +2,7 @@
 
 import { h, replace } from './dom.js';
 import { getLang, setLang, t } from './i18n.js';
-import { currentUser, isAdmin, signOut } from './session.js';
+import { currentUser, isAdmin, isStaff, signOut } from './session.js';
 import { navigate } from './router.js';
 
 export function renderHeader(el) {
@@ -12,6 +12,7 @@ export function renderHeader(el) {
     { class: 'site-nav', 'aria-label': t('nav.label') },
     h('a', { href: '/' }, t('nav.events')),
     user && h('a', { href: '/reservations' }, t('nav.reservations')),
+    isStaff() && h('a', { href: '/check-in' }, t('nav.checkIn')),
     isAdmin() && h('a', { href: '/admin' }, t('nav.admin')),
   );
   const other = getLang() === 'ko' ? 'en' : 'ko';

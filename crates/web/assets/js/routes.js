@@ -7,6 +7,7 @@ import * as adminEvent from './pages/admin-event.js';
 import * as adminNew from './pages/admin-new.js';
 import * as auth from './pages/auth.js';
 import * as book from './pages/book.js';
+import * as checkIn from './pages/check-in.js';
 import * as event from './pages/event.js';
 import * as events from './pages/events.js';
 import * as notFound from './pages/not-found.js';
@@ -31,6 +32,7 @@ export function registerRoutes() {
   route('/payment/fail', paymentResult.failure);
   route('/payment/:id', payment);
   route('/reservations', reservations);
+  route('/check-in', checkIn);
   route('/admin', admin);
   route('/admin/cluster', adminCluster);
   route('/admin/events/new', adminNew);

@@ -17,6 +17,11 @@ export function isAdmin() {
   return user?.role === 'admin';
 }
 
+/** Door staff, or an admin: may check tickets in (docs/tickets.md). */
+export function isStaff() {
+  return user?.role === 'staff' || isAdmin();
+}
+
 export function onSessionChange(listener) {
   listeners.add(listener);
   return () => listeners.delete(listener);

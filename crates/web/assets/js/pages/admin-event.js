@@ -3,6 +3,7 @@
 
 import { ApiError, api, bearer, describe } from '../api.js';
 import { requireAdmin } from '../admin-guard.js';
+import { doorCard, staffCard } from './admin-door.js';
 import { h, replace } from '../dom.js';
 import { number } from '../format.js';
 import { t } from '../i18n.js';
@@ -205,6 +206,6 @@ export async function render(outlet, ctx) {
   replace(
     outlet,
     head,
-    h('div', { class: 'admin-grid' }, watchCard(ctx, id), room.el, statusCard(event, drawHead), settingsCard(id, overview.settings)),
+    h('div', { class: 'admin-grid' }, watchCard(ctx, id), room.el, statusCard(event, drawHead), settingsCard(id, overview.settings), doorCard(ctx, id), staffCard()),
   );
 }

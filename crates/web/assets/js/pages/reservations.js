@@ -1,4 +1,5 @@
-// My reservations: status and seats; pay or cancel a pending hold, refund a paid one.
+// My reservations: status and seats; pay or cancel a pending hold, refund a paid one, and
+// show a paid one's tickets (QR codes for the door, docs/tickets.md).
 
 import { api, describe } from '../api.js';
 import { h, replace } from '../dom.js';
@@ -24,9 +25,57 @@ function confirmButton(label, question, action) {
   return replace(wrap, first);
 }
 
+/** A confirmed reservation's tickets: one QR image per admission, with its code in text
+ * for the door to type when a scan fails. */
+function ticketsButton(reservation) {
+  const panel = h('div', { class: 'passes-panel', 'aria-live': 'polite' });
+  const button = h('button', { type: 'button', class: 'btn btn--small', 'aria-expanded': 'false' }, t('mine.tickets'));
+  button.addEventListener('click', async () => {
+    if (button.getAttribute('aria-expanded') === 'true') {
+      button.setAttribute('aria-expanded', 'false');
+      panel.replaceChildren();
+      return;
+    }
+    button.setAttribute('aria-expanded', 'true');
+    replace(panel, loading());
+    try {
+      const data = await api.get(`/api/v1/reservations/${reservation.reservationId}/tickets`);
+      replace(
+        panel,
+        data.tickets.length
+          ? h(
+              'ul',
+              { class: 'passes' },
+              data.tickets.map((ticket) =>
+                h(
+                  'li',
+                  { class: 'pass', 'data-testid': 'ticket', dataset: { code: ticket.code } },
+                  // The server draws the image; as an <img> it cannot run script.
+                  h('img', {
+                    class: 'pass__qr',
+                    src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(ticket.qrSvg)}`,
+                    alt: t('mine.ticketQr', { label: ticket.label }),
+                    width: 200,
+                    height: 200,
+                  }),
+                  h('strong', { class: 'pass__label' }, ticket.label),
+                  h('code', { class: 'pass__code' }, ticket.code.match(/.{1,4}/g).join(' ')),
+                ),
+              ),
+            )
+          : notice(t('mine.noTickets')),
+      );
+    } catch (err) {
+      replace(panel, notice(describe(err), 'error'));
+    }
+  });
+  return { button, panel };
+}
+
 function row(reservation, reload) {
   const pending = reservation.status === 'pending' && new Date(reservation.expiresAt) > new Date();
   const actions = h('div', { class: 'actions' });
+  let tickets = null;
   if (pending) {
     actions.append(
       h('a', { class: 'btn btn--primary btn--small', href: `/payment/${reservation.reservationId}` }, t('mine.pay')),
@@ -41,7 +90,9 @@ function row(reservation, reload) {
       }),
     );
   } else if (reservation.status === 'confirmed') {
+    tickets = ticketsButton(reservation);
     actions.append(
+      tickets.button,
       confirmButton(t('mine.refund'), t('mine.refundQ'), async () => {
         try {
           const payment = await api.get(`/api/v1/reservations/${reservation.reservationId}/payment`);
@@ -70,6 +121,7 @@ function row(reservation, reload) {
       pending && ` · ${t('mine.expiresIn', { left: countdown(reservation.expiresAt) ?? '0:00' })}`,
     ),
     actions,
+    tickets?.panel,
   );
 }
 
