@@ -28,4 +28,5 @@ mod request_trail;
 mod seat_map;
 mod tier1;
 mod transfers;
+mod waiting_list;
 mod web;

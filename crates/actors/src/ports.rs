@@ -120,6 +120,22 @@ pub enum Ending {
     Expired,
 }
 
+/// A person on an event's waiting list who has not had an offer yet
+/// (docs/waiting-list.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitingEntry {
+    pub id: Uuid,
+    pub user: UserId,
+    /// Seats they want together.
+    pub quantity: u32,
+}
+
+/// The idempotency key of the reservation that is a waiting-list entry's offer: the
+/// offer is an ordinary hold, and this key ties it to the entry.
+pub fn offer_key(entry: Uuid) -> String {
+    format!("waitlist:{entry}")
+}
+
 /// A storage failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreFailure {
@@ -259,6 +275,13 @@ pub trait EventStore: Send + Sync + 'static {
     ) -> Result<(), StoreFailure>;
 
     async fn load_queue_log(&self, event_id: Uuid) -> Result<Vec<Vec<u8>>, StoreFailure>;
+
+    /// The first `limit` people on the event's waiting list without an offer, in order.
+    async fn waiting_for_offer(
+        &self,
+        event_id: Uuid,
+        limit: usize,
+    ) -> Result<Vec<WaitingEntry>, StoreFailure>;
 
     /// Replaces the log with a compacted one (same resulting queue).
     async fn rewrite_queue_log(

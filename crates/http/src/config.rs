@@ -91,6 +91,10 @@ pub struct EventsConfig {
     /// Most seats (or tickets) in one reservation.
     #[arg(long, env = "URR_MAX_SEATS_PER_HOLD", default_value_t = 4)]
     pub max_seats_per_hold: u32,
+    /// How long a waiting-list offer holds its seats for the person it went to
+    /// (docs/waiting-list.md).
+    #[arg(long, env = "URR_WAITLIST_OFFER_SECS", default_value_t = 600)]
+    pub waitlist_offer_secs: u64,
     /// An event actor with nobody waiting, active or holding stops after this long.
     #[arg(long, env = "URR_ACTOR_IDLE_SECS", default_value_t = 300)]
     pub actor_idle_secs: u64,
@@ -114,6 +118,7 @@ impl EventsConfig {
             hold_ttl: Duration::from_secs(self.hold_ttl_secs.max(1)),
             max_seats_per_hold: self.max_seats_per_hold.clamp(1, 50),
             max_seats_per_user: None,
+            waitlist_offer_ttl: Duration::from_secs(self.waitlist_offer_secs.max(1)),
         }
     }
 }
@@ -128,6 +133,7 @@ impl Default for EventsConfig {
             queue_ttl_secs: 60,
             hold_ttl_secs: 300,
             max_seats_per_hold: 4,
+            waitlist_offer_secs: 600,
             actor_idle_secs: 300,
             sweep_interval_secs: 10,
             sweep_grace_secs: 30,

@@ -70,6 +70,8 @@ pub enum ErrorCode {
     TicketVoid,
     /// A valid ticket, scanned at another event's door.
     WrongEvent,
+    /// The waiting list is for sold-out events: seats are still free.
+    SeatsAvailable,
     RateLimited,
     /// The caller has as many streams open as one caller may.
     TooManyStreams,
@@ -107,7 +109,7 @@ impl ErrorCode {
             MethodDisabled => StatusCode::NOT_FOUND,
             UnknownReference => StatusCode::UNPROCESSABLE_ENTITY,
             InvalidTicketCode => StatusCode::BAD_REQUEST,
-            AlreadyCheckedIn | WrongEvent => StatusCode::CONFLICT,
+            AlreadyCheckedIn | WrongEvent | SeatsAvailable => StatusCode::CONFLICT,
             TicketVoid => StatusCode::GONE,
             RateLimited | TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
             Unavailable | Timeout | Tier1Unavailable | StreamsFull => {
@@ -159,6 +161,7 @@ impl ErrorCode {
             AlreadyCheckedIn => "already_checked_in",
             TicketVoid => "ticket_void",
             WrongEvent => "wrong_event",
+            SeatsAvailable => "seats_available",
             RateLimited => "rate_limited",
             TooManyStreams => "too_many_streams",
             StreamsFull => "streams_full",

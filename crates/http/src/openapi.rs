@@ -56,6 +56,7 @@ secret), which are no public contract.";
         (name = "memberships", description = "Fan clubs and points"),
         (name = "transfers", description = "Resale of tickets between fans"),
         (name = "check-in", description = "Tickets at the door (staff role)"),
+        (name = "waitlist", description = "Waiting lists of sold-out events and their timed offers"),
         (name = "community", description = "Posts and comments"),
         (name = "news", description = "News"),
         (name = "admin", description = "Operator calls (admin role)"),

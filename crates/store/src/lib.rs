@@ -26,6 +26,7 @@ pub mod stats;
 pub mod sweeper;
 pub mod transfers;
 pub mod users;
+pub mod waiting_list;
 
 pub use error::StoreError;
 pub use sqlx::PgPool;

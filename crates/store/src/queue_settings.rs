@@ -20,6 +20,7 @@ struct Row {
     hold_ttl_secs: i32,
     max_seats_per_hold: i32,
     max_seats_per_user: Option<i32>,
+    waitlist_offer_secs: i32,
 }
 
 fn from_row(row: Row) -> QueueSettings {
@@ -36,6 +37,7 @@ fn from_row(row: Row) -> QueueSettings {
         max_seats_per_user: row
             .max_seats_per_user
             .map(|n| u32::try_from(n).unwrap_or(1)),
+        waitlist_offer_ttl: secs(row.waitlist_offer_secs),
     }
 }
 
@@ -43,7 +45,8 @@ fn from_row(row: Row) -> QueueSettings {
 pub async fn get(pool: &PgPool, event: Uuid) -> Result<Option<QueueSettings>, StoreError> {
     let row = sqlx::query_as::<_, Row>(
         "SELECT enabled, threshold, batch, tick_ms, active_ttl_secs, queue_ttl_secs, \
-         hold_ttl_secs, max_seats_per_hold, max_seats_per_user FROM event_queue_settings \
+         hold_ttl_secs, max_seats_per_hold, max_seats_per_user, waitlist_offer_secs \
+         FROM event_queue_settings \
          WHERE event_id = $1",
     )
     .bind(event)
@@ -57,10 +60,12 @@ pub async fn put(pool: &PgPool, event: Uuid, s: &QueueSettings) -> Result<(), St
     sqlx::query(
         "INSERT INTO event_queue_settings (event_id, enabled, threshold, batch, tick_ms, \
          active_ttl_secs, queue_ttl_secs, hold_ttl_secs, max_seats_per_hold, \
-         max_seats_per_user) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         max_seats_per_user, waitlist_offer_secs) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (event_id) DO UPDATE SET enabled = $2, threshold = $3, batch = $4, \
          tick_ms = $5, active_ttl_secs = $6, queue_ttl_secs = $7, hold_ttl_secs = $8, \
-         max_seats_per_hold = $9, max_seats_per_user = $10, updated_at = now()",
+         max_seats_per_hold = $9, max_seats_per_user = $10, waitlist_offer_secs = $11, \
+         updated_at = now()",
     )
     .bind(event)
     .bind(s.enabled)
@@ -75,6 +80,7 @@ pub async fn put(pool: &PgPool, event: Uuid, s: &QueueSettings) -> Result<(), St
         s.max_seats_per_user
             .map(|n| i32::try_from(n.clamp(1, 1000)).unwrap_or(1000)),
     )
+    .bind(secs(s.waitlist_offer_ttl).max(1))
     .execute(pool)
     .await
     .map_err(|e| match &e {

@@ -130,6 +130,9 @@ pub struct QueueSettingsRequest {
     /// Seats (or tickets) one person may hold or buy for the event across reservations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_seats_per_user: Option<i64>,
+    /// How long a waiting-list offer holds its seats (docs/waiting-list.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waitlist_offer_secs: Option<i64>,
 }
 
 /// An event's queue and hold settings as its actor applies them.
@@ -149,6 +152,8 @@ pub struct QueueSettingsView {
     pub max_seats_per_hold: u32,
     /// The per-person limit in force (the per-hold limit unless set).
     pub max_seats_per_user: u32,
+    /// How long a waiting-list offer holds its seats.
+    pub waitlist_offer_secs: u64,
 }
 
 /// `GET /api/v1/admin/events/{id}/queue`: settings, waiting, active, admissions.

@@ -27,6 +27,7 @@ pub mod site;
 pub mod stats;
 pub mod status;
 pub mod transfers;
+pub mod waitlist;
 pub mod tickets;
 
 pub use error::{ErrorBody, ErrorDetail};

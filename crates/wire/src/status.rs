@@ -254,6 +254,22 @@ words! {
 }
 
 words! {
+    /// Where the caller stands on an event's waiting list (docs/waiting-list.md).
+    pub enum WaitlistStatus {
+        /// Not on it.
+        None = "none",
+        /// Waiting for seats to come back.
+        Waiting = "waiting",
+        /// Seats are held for them: pay before the offer ends.
+        Offered = "offered",
+        /// They paid for their offer.
+        Bought = "bought",
+        /// Their offer lapsed or was declined; it went to the next person.
+        Passed = "passed",
+    }
+}
+
+words! {
     /// Where the caller stands in an event's Tier-2 queue.
     pub enum QueueStatus {
         /// Admitted: holds an entry token.
@@ -332,6 +348,7 @@ mod tests {
 
     #[test]
     fn tiers_rank_in_order() {
+        agree(WaitlistStatus::ALL, WaitlistStatus::as_str);
         assert!(MembershipTier::Silver < MembershipTier::Gold);
         assert!(MembershipTier::Gold < MembershipTier::Diamond);
     }

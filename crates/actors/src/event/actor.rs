@@ -10,6 +10,7 @@ use tracing::Instrument;
 
 use super::holds::{flush_holds, hold_seats, refuse_on_stop};
 use super::messages::{EventArgs, EventMsg};
+use super::offers::offer_returned;
 use super::queue_ops::{flush, flush_on_stop, join, leave, status};
 use super::recovery::{clear_stray_locks, rebuild, restore_queue};
 use super::sales::{cancel, confirm, refund, revive};
@@ -95,6 +96,7 @@ async fn dispatch(myself: ActorRef<EventMsg>, message: EventMsg, state: &mut Eve
                 seats,
                 idempotency_key,
                 reply,
+                ttl: state.settings.hold_ttl,
             };
             hold_seats(state, &myself, hold, at);
         }
@@ -134,7 +136,7 @@ async fn dispatch(myself: ActorRef<EventMsg>, message: EventMsg, state: &mut Eve
             let _ = reply.send(revive(state, &myself, user, reservation, seats, at).await);
         }
         EventMsg::Refund { reservation, reply } => {
-            let _ = reply.send(refund(state, reservation).await);
+            let _ = reply.send(refund(state, &myself, reservation, at).await);
         }
         EventMsg::SeatStatuses { reply } => {
             let _ = reply.send(Ok(state.seat_statuses()));
@@ -157,5 +159,7 @@ async fn dispatch(myself: ActorRef<EventMsg>, message: EventMsg, state: &mut Eve
         EventMsg::FlushLog => flush(state, &myself).await,
         EventMsg::FlushHolds => flush_holds(state).await,
     }
+    // Seats a call freed (a cancel, say) go to the waiting list before anyone else.
+    offer_returned(state, &myself, at).await;
     state.publish_sold_out();
 }

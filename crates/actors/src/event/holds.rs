@@ -32,7 +32,7 @@ pub(super) fn hold_seats(
         let _ = hold.reply.send(Err(EventError::NotOnSale));
         return;
     }
-    let ttl = state.settings.hold_ttl;
+    let ttl = hold.ttl;
     let max = state.settings.max_seats_per_hold as usize;
     // The per-hold limit first (a bad request), then the turn and the per-user limit.
     let checked = if hold.seats.len() > max {
@@ -87,7 +87,13 @@ pub(super) async fn flush_holds(state: &mut EventState) {
     }
     let started = std::time::Instant::now();
     let batch = holds.len();
-    let ttl = state.settings.hold_ttl;
+    // One lock time for the batch: the longest hold's (an offer outlasts a hold); a
+    // shorter hold's locks are freed when it ends, not by their TTL.
+    let ttl = holds
+        .iter()
+        .map(|h| h.ttl)
+        .max()
+        .unwrap_or(state.settings.hold_ttl);
     let requests: Vec<(ReservationId, Vec<SeatId>)> = holds
         .iter()
         .map(|h| (h.reservation, h.seats.clone()))
@@ -109,7 +115,7 @@ pub(super) async fn flush_holds(state: &mut EventState) {
             return;
         }
     };
-    let expires_at = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
+    let now = Utc::now();
     let mut locked_holds = Vec::with_capacity(holds.len());
     let mut records = Vec::with_capacity(holds.len());
     for (hold, outcome) in holds.into_iter().zip(outcomes) {
@@ -117,6 +123,7 @@ pub(super) async fn flush_holds(state: &mut EventState) {
             LockOutcome::Locked(tokens) => {
                 tracing::debug!(parent: hold.reply.span(), reservation = %hold.reservation,
                     batch, tokens = ?tokens, "seats locked in Redis");
+                let expires_at = now + chrono::Duration::from_std(hold.ttl).unwrap_or_default();
                 records.push(record(state, &hold, &tokens, expires_at));
                 locked_holds.push((hold, tokens));
             }
@@ -234,6 +241,14 @@ fn answer_repeats(
 /// key, and (when they were taken) its Redis locks.
 async fn undo_hold(state: &mut EventState, hold: &PendingHold, locked: bool) {
     state.seats.release(hold.reservation);
+    // A waiting-list offer that could not be made may be made again (`offers`).
+    if let Some(entry) = hold
+        .idempotency_key
+        .strip_prefix("waitlist:")
+        .and_then(|id| id.parse().ok())
+    {
+        state.offered.remove(&entry);
+    }
     state
         .idempotency
         .remove(&(hold.user, hold.idempotency_key.clone()));

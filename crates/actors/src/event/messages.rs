@@ -29,6 +29,13 @@ impl<T> Reply<T> {
         Self { port, span }
     }
 
+    /// A reply nobody waits for: a hold the actor takes itself (a waiting-list offer,
+    /// `offers`), whose outcome the store records and the owner reads from there.
+    pub(super) fn detached(span: Span) -> Self {
+        let (port, _unheard) = tokio::sync::oneshot::channel();
+        Self::new(RpcReplyPort::from(port), span)
+    }
+
     /// Answers the call; an error means the caller stopped waiting.
     pub fn send(
         self,

@@ -10,6 +10,7 @@ mod error;
 mod event_ref;
 mod holds;
 mod messages;
+mod offers;
 mod published_seats;
 mod queue_ops;
 mod recovery;

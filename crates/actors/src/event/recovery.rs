@@ -17,7 +17,7 @@ use crate::admission::{Admission, AdmissionConfig};
 use crate::ids::{ReservationId, SeatId};
 use crate::inventory::Inventory;
 use crate::queue_log::QueueLogRecord;
-use crate::seat_map::SeatMap;
+use crate::seat_map::{SeatMap, SeatState};
 
 /// The state the snapshot describes, with an empty line (see [`restore_queue`]), and the
 /// live reservations it was built from (see [`clear_stray_locks`]).
@@ -96,6 +96,8 @@ pub(super) fn rebuild(
         awaiting_flush: Vec::new(),
         flush_queued: false,
         pending_holds: Vec::new(),
+        returned: Vec::new(),
+        offered: Default::default(),
         repeated_holds: Vec::new(),
         holds_flush_queued: false,
         seat_changes,
@@ -110,6 +112,14 @@ pub(super) fn rebuild(
     // A number of this actor's own, so its seat versions are told from the last one's.
     let actor = Uuid::new_v4().as_u128() as u32;
     *state.board.seats_mut() = PublishedSeats::new(actor, state.seat_statuses());
+    // Seats free at start go to the waiting list first, if anyone waits (`offers`): a
+    // previous owner may have freed them and stopped before offering them.
+    state.returned = state
+        .seats
+        .iter()
+        .filter(|(_, status)| matches!(status, SeatState::Available))
+        .map(|(seat, _)| seat)
+        .collect();
     Ok((state, live_ids))
 }
 

@@ -13,6 +13,7 @@ use ractor::ActorRef;
 use super::error::EventError;
 use super::holds::hold_error;
 use super::messages::EventMsg;
+use super::offers::offer_returned;
 use super::state::{EventState, LOCK_GRACE};
 use super::turns::end_turn;
 use super::views::SeatStatus;
@@ -270,7 +271,9 @@ pub(super) async fn revive(
 
 pub(super) async fn refund(
     state: &mut EventState,
+    myself: &ActorRef<EventMsg>,
     reservation: ReservationId,
+    at: Instant,
 ) -> Result<(), EventError> {
     let seats: Vec<SeatId> = match state.seats.booking(reservation) {
         Some(booking) => booking.seats.clone(),
@@ -290,7 +293,9 @@ pub(super) async fn refund(
         state.ticket_owners.remove(reservation);
     } else {
         let freed = state.seats.release(reservation);
-        state.announce(freed, SeatStatus::Available);
+        state.announce(freed.iter().copied(), SeatStatus::Available);
+        state.returned.extend(freed);
+        offer_returned(state, myself, at).await;
     }
     record_sale_status(state).await;
     Ok(())
@@ -306,7 +311,8 @@ async fn release_seats(state: &mut EventState, reservation: ReservationId) {
     {
         tracing::warn!(%err, %reservation, "unlocking seats failed; locks lapse by TTL");
     }
-    state.announce(seats, SeatStatus::Available);
+    state.announce(seats.iter().copied(), SeatStatus::Available);
+    state.returned.extend(seats);
 }
 
 /// Records the event as sold out in PostgreSQL when its last seat or ticket sold, and as

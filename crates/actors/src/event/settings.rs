@@ -17,6 +17,9 @@ pub struct QueueSettings {
     /// Most seats (or tickets) one user may hold or have bought at this event, across
     /// all their reservations; `None`: as many as one hold may take.
     pub max_seats_per_user: Option<u32>,
+    /// How long a waiting-list offer holds its seats for the person it was offered to
+    /// (docs/waiting-list.md); then it passes to the next.
+    pub waitlist_offer_ttl: Duration,
 }
 
 impl Default for QueueSettings {
@@ -31,6 +34,7 @@ impl Default for QueueSettings {
             hold_ttl: Duration::from_secs(300),
             max_seats_per_hold: 4,
             max_seats_per_user: None,
+            waitlist_offer_ttl: Duration::from_secs(600),
         }
     }
 }

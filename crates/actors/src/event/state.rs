@@ -59,6 +59,11 @@ pub struct EventState {
     /// (answering at once would send the caller looking for a row not yet committed).
     pub(super) repeated_holds: Vec<(ReservationId, Reply<HoldView>)>,
     pub(super) holds_flush_queued: bool,
+    /// Seats that came back since the waiting list was last offered them (`offers`).
+    pub(super) returned: Vec<SeatId>,
+    /// Waiting-list entries this actor has made an offer to (their hold may not be
+    /// durable yet, so the store does not know them all).
+    pub(super) offered: std::collections::HashSet<Uuid>,
     pub(super) seat_changes: broadcast::Sender<SeatUpdate>,
     pub(super) queue_ticks: broadcast::Sender<QueueTick>,
     pub(super) ticker: Option<JoinHandle<()>>,
@@ -90,6 +95,8 @@ pub(super) struct PendingHold {
     pub(super) seats: Vec<SeatId>,
     pub(super) idempotency_key: String,
     pub(super) reply: Reply<HoldView>,
+    /// How long it holds: the event's hold time, or its waiting-list offer time.
+    pub(super) ttl: Duration,
 }
 
 /// The actor's clock; tokio's, so tests with paused time control it.

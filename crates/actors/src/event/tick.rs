@@ -8,6 +8,7 @@ use ractor::ActorRef;
 
 use super::messages::EventMsg;
 use super::queue_ops::log;
+use super::offers::offer_returned;
 use super::sales::{record_sale_status, recorded};
 use super::state::EventState;
 use super::telemetry;
@@ -35,6 +36,7 @@ pub(super) async fn tick(state: &mut EventState, myself: &ActorRef<EventMsg>, at
     }
     sweep_finished(state, at);
     expire_holds(state, at).await;
+    offer_returned(state, myself, at).await;
     record_sale_status(state).await;
     telemetry::standing(state);
     if state.queue_ticks.receiver_count() > 0 {
@@ -135,6 +137,7 @@ async fn expire_holds(state: &mut EventState, at: Instant) {
         tracing::warn!(%err, "unlocking expired seats failed; locks lapse by TTL");
     }
     for (_, seats) in unlock {
-        state.announce(seats, SeatStatus::Available);
+        state.announce(seats.iter().copied(), SeatStatus::Available);
+        state.returned.extend(seats);
     }
 }

@@ -15,7 +15,7 @@ use crate::ids::{FencingToken, ReservationId, SeatId};
 use crate::ownership::Fence;
 use crate::ports::{
     ConfirmOutcome, Ending, EventSnapshot, EventStore, InsertOutcome, LockOutcome, NewReservation,
-    RecordedReservation, StoreFailure,
+    RecordedReservation, StoreFailure, WaitingEntry,
 };
 
 pub(super) struct ZombieGuard {
@@ -170,6 +170,14 @@ impl EventStore for ZombieGuard {
 
     async fn load_queue_log(&self, event_id: Uuid) -> Result<Vec<Vec<u8>>, StoreFailure> {
         self.store.load_queue_log(event_id).await
+    }
+
+    async fn waiting_for_offer(
+        &self,
+        event_id: Uuid,
+        limit: usize,
+    ) -> Result<Vec<WaitingEntry>, StoreFailure> {
+        self.store.waiting_for_offer(event_id, limit).await
     }
 
     async fn rewrite_queue_log(

@@ -20,6 +20,7 @@ fn settings_to(s: &QueueSettings) -> pb::QueueSettings {
         hold_ttl_ms: ms(s.hold_ttl),
         max_seats_per_hold: s.max_seats_per_hold,
         max_seats_per_user: s.max_seats_per_user,
+        waitlist_offer_ttl_ms: ms(s.waitlist_offer_ttl),
     }
 }
 
@@ -34,6 +35,10 @@ fn settings_from(s: &pb::QueueSettings) -> QueueSettings {
         hold_ttl: Duration::from_millis(s.hold_ttl_ms),
         max_seats_per_hold: s.max_seats_per_hold,
         max_seats_per_user: s.max_seats_per_user,
+        waitlist_offer_ttl: match s.waitlist_offer_ttl_ms {
+            0 => QueueSettings::default().waitlist_offer_ttl,
+            ms => Duration::from_millis(ms),
+        },
     }
 }
 

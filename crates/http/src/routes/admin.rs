@@ -330,6 +330,7 @@ fn settings_view(s: &QueueSettings) -> QueueSettingsView {
         hold_ttl_secs: s.hold_ttl.as_secs(),
         max_seats_per_hold: s.max_seats_per_hold,
         max_seats_per_user: s.seats_per_user(),
+        waitlist_offer_secs: s.waitlist_offer_ttl.as_secs(),
     }
 }
 
@@ -390,6 +391,9 @@ pub async fn queue_settings(
     }
     if let Some(v) = num("maxSeatsPerUser", body.max_seats_per_user, 1, 200)? {
         s.max_seats_per_user = Some(v as u32);
+    }
+    if let Some(v) = num("waitlistOfferSecs", body.waitlist_offer_secs, 1, 86_400)? {
+        s.waitlist_offer_ttl = Duration::from_secs(v as u64);
     }
     urr_store::queue_settings::put(&state.db, id, &s).await?;
     state

@@ -28,6 +28,7 @@ mod seats;
 mod site;
 mod stats;
 mod transfers;
+mod waitlist;
 
 /// The public API, each route registered from its handler's `#[utoipa::path]`, so the
 /// OpenAPI document (`crate::openapi`) lists exactly what is routed.
@@ -85,6 +86,8 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(transfers::mine))
         .routes(routes!(transfers::get))
         .routes(routes!(transfers::cancel))
+        .routes(routes!(waitlist::join, waitlist::get, waitlist::leave))
+        .routes(routes!(waitlist::stream))
         .routes(routes!(stats::event))
         .routes(routes!(stats::overview))
         .routes(routes!(queue::check))

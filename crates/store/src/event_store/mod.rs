@@ -29,7 +29,7 @@ use urr_actors::ids::{FencingToken, ReservationId, SeatId};
 use urr_actors::ownership::Fence;
 use urr_actors::ports::{
     ConfirmOutcome, Ending, EventSnapshot, EventStore, InsertOutcome, LockOutcome, NewReservation,
-    RecordedReservation, StoreFailure,
+    RecordedReservation, StoreFailure, WaitingEntry,
 };
 use uuid::Uuid;
 
@@ -251,6 +251,17 @@ impl EventStore for PgRedisEventStore {
 
     async fn load_queue_log(&self, event_id: Uuid) -> Result<Vec<Vec<u8>>, StoreFailure> {
         read_queue_log(&self.kv, event_id).await.map_err(failure)
+    }
+
+    async fn waiting_for_offer(
+        &self,
+        event_id: Uuid,
+        limit: usize,
+    ) -> Result<Vec<WaitingEntry>, StoreFailure> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        crate::waiting_list::waiting_for_offer(&self.db, event_id, limit)
+            .await
+            .map_err(failure)
     }
 
     async fn rewrite_queue_log(

@@ -112,6 +112,7 @@ export const api = {
   post: (path, body, opts) => request(path, { ...opts, method: 'POST', body: body ?? {} }),
   put: (path, body, opts) => request(path, { ...opts, method: 'PUT', body }),
   patch: (path, body, opts) => request(path, { ...opts, method: 'PATCH', body }),
+  delete: (path, opts) => request(path, { ...opts, method: 'DELETE' }),
   /** Sends a file (a photo) as the raw body, with its own content type. */
   upload: (path, blob, opts) => request(path, { ...opts, method: 'POST', body: blob }),
 };

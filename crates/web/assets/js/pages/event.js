@@ -12,6 +12,7 @@ import { currentUser } from '../session.js';
 import { badge, loading, pageTitle } from '../ui.js';
 import { openWaitingRoom } from '../vwr-modal.js';
 import { savedPlace } from '../waiting-room.js';
+import { waitlistCard } from '../waitlist-card.js';
 
 /** A membership tier's name; an unknown tier is shown as the server names it. */
 function tierName(tier) {
@@ -121,7 +122,7 @@ export async function render(outlet, ctx) {
         ticketTypes(event),
         event.seatLayoutId && h('p', { class: 'muted' }, t('event.seated')),
       ),
-      h('aside', { class: 'card book-box' }, h('h2', {}, t('event.bookTitle')), saleNote, book),
+      h('div', { class: 'stack' }, h('aside', { class: 'card book-box' }, h('h2', {}, t('event.bookTitle')), saleNote, book), waitlistCard(ctx, event, currentUser())),
     ),
   );
 
