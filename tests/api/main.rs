@@ -14,6 +14,7 @@ mod cluster;
 mod community;
 mod google;
 mod holds;
+mod invitations;
 mod loadgen;
 mod memberships;
 mod metrics;

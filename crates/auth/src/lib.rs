@@ -8,6 +8,7 @@
 pub mod email_link;
 mod error;
 pub mod google;
+pub mod invitation;
 pub mod password;
 pub mod refresh;
 pub mod ticket_code;

@@ -52,6 +52,21 @@ pub fn entry(token: &str, secure: bool) -> HeaderValue {
     header_value(&cookie)
 }
 
+/// The Tier-1 token (`urr-vwr-token`) as the browser's waiting room keeps it
+/// (`assets/js/waiting-room.js`): readable by scripts, which replace it when the person
+/// passes another event's room, so not HttpOnly; SameSite=Strict, Path=/, the token's life.
+pub fn tier1(token: &str, secure: bool) -> HeaderValue {
+    let cookie = Cookie::build((crate::entry::TIER1_COOKIE, token))
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(
+            urr_auth::tokens::QUEUE_TOKEN_TTL.num_seconds(),
+        ))
+        .build();
+    header_value(&cookie)
+}
+
 /// Headers that delete both cookies (same names and paths, expired).
 pub fn cleared(secure: bool) -> [HeaderValue; 2] {
     let clear = |name: &'static str, path: &'static str, same_site| {

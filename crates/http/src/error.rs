@@ -72,6 +72,17 @@ pub enum ErrorCode {
     WrongEvent,
     /// The waiting list is for sold-out events: seats are still free.
     SeatsAvailable,
+    /// An invitation link this node did not sign, altered, or not an invitation at all.
+    InvalidInvitation,
+    /// An invitation link used before (by anyone).
+    InvitationUsed,
+    /// An invitation link the operator withdrew.
+    InvitationRevoked,
+    /// An invitation link past its expiry.
+    InvitationExpired,
+    /// The caller already has a place in (or is admitted to) the event's queue; the
+    /// invitation was left unused.
+    AlreadyQueued,
     RateLimited,
     /// The caller has as many streams open as one caller may.
     TooManyStreams,
@@ -111,6 +122,9 @@ impl ErrorCode {
             InvalidTicketCode => StatusCode::BAD_REQUEST,
             AlreadyCheckedIn | WrongEvent | SeatsAvailable => StatusCode::CONFLICT,
             TicketVoid => StatusCode::GONE,
+            InvalidInvitation => StatusCode::BAD_REQUEST,
+            InvitationUsed | AlreadyQueued => StatusCode::CONFLICT,
+            InvitationRevoked | InvitationExpired => StatusCode::GONE,
             RateLimited | TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
             Unavailable | Timeout | Tier1Unavailable | StreamsFull => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -162,6 +176,11 @@ impl ErrorCode {
             TicketVoid => "ticket_void",
             WrongEvent => "wrong_event",
             SeatsAvailable => "seats_available",
+            InvalidInvitation => "invalid_invitation",
+            InvitationUsed => "invitation_used",
+            InvitationRevoked => "invitation_revoked",
+            InvitationExpired => "invitation_expired",
+            AlreadyQueued => "already_queued",
             RateLimited => "rate_limited",
             TooManyStreams => "too_many_streams",
             StreamsFull => "streams_full",

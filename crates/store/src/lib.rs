@@ -10,6 +10,7 @@ mod error;
 pub mod event_store;
 pub mod events;
 pub mod fencing;
+pub mod invitations;
 pub mod memberships;
 pub mod news;
 pub mod outbox;

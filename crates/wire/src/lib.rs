@@ -16,6 +16,7 @@ pub mod community;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod invitations;
 pub mod memberships;
 pub mod news;
 pub mod page;

@@ -280,6 +280,30 @@ words! {
     }
 }
 
+words! {
+    /// Where an invitation link stands (docs/architecture.md#invitations); derived from
+    /// its row, never stored.
+    pub enum InvitationStatus {
+        /// Usable now.
+        Active = "active",
+        Redeemed = "redeemed",
+        Revoked = "revoked",
+        /// Past its expiry unused.
+        Expired = "expired",
+    }
+}
+
+words! {
+    /// A line of an event's invitation audit log.
+    pub enum InvitationAction {
+        Minted = "minted",
+        Redeemed = "redeemed",
+        /// Someone tried the link and was turned away; the line says why.
+        Refused = "refused",
+        Revoked = "revoked",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,6 +349,8 @@ mod tests {
         agree(TransferRole::ALL, TransferRole::as_str);
         agree(Role::ALL, Role::as_str);
         agree(QueueStatus::ALL, QueueStatus::as_str);
+        agree(InvitationStatus::ALL, InvitationStatus::as_str);
+        agree(InvitationAction::ALL, InvitationAction::as_str);
     }
 
     #[test]

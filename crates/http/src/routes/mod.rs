@@ -18,6 +18,7 @@ mod community;
 mod events;
 mod health;
 mod internal;
+mod invitations;
 mod memberships;
 mod news;
 mod payments;
@@ -118,6 +119,10 @@ pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::set_status))
         .routes(routes!(admin::queue_overview, admin::queue_settings))
         .routes(routes!(queue_audit::queue_log))
+        .routes(routes!(invitations::mint, invitations::list))
+        .routes(routes!(invitations::revoke))
+        .routes(routes!(invitations::audit))
+        .routes(routes!(invitations::redeem))
         .routes(routes!(cluster::overview))
         .routes(routes!(crate::openapi::document))
         .routes(routes!(crate::openapi::docs_page))

@@ -35,7 +35,7 @@ pub fn next_poll_secs(people_ahead: u64) -> u64 {
     }
 }
 
-fn reply(
+pub(crate) fn reply(
     state: &AppState,
     event: Uuid,
     user: &CurrentUser,

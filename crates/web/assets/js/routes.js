@@ -10,6 +10,7 @@ import * as book from './pages/book.js';
 import * as checkIn from './pages/check-in.js';
 import * as event from './pages/event.js';
 import * as events from './pages/events.js';
+import * as invite from './pages/invite.js';
 import * as notFound from './pages/not-found.js';
 import * as payment from './pages/payment.js';
 import * as paymentResult from './pages/payment-result.js';
@@ -23,6 +24,7 @@ export function registerRoutes() {
   route('/login', auth.signInPage);
   route('/signup', auth.signUpPage);
   route('/verify-email', auth.verifyEmailPage);
+  route('/invite', invite);
   route('/events/:id', event);
   route('/events/:id/seats', seats);
   route('/events/:id/book', book);

@@ -7,6 +7,7 @@ import { doorCard, staffCard } from './admin-door.js';
 import { h, replace } from '../dom.js';
 import { number } from '../format.js';
 import { t } from '../i18n.js';
+import { invitationsCard } from './admin-invitations.js';
 import { sparkline } from '../sparkline.js';
 import { badge, field, loading, notice, option, pageTitle, toast } from '../ui.js';
 
@@ -207,5 +208,6 @@ export async function render(outlet, ctx) {
     outlet,
     head,
     h('div', { class: 'admin-grid' }, watchCard(ctx, id), room.el, statusCard(event, drawHead), settingsCard(id, overview.settings), doorCard(ctx, id), staffCard()),
+    invitationsCard(ctx, id),
   );
 }
