@@ -9,7 +9,7 @@ use crate::common::{Session, TestApp, assert_error, spawn_app_with};
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use urr_wire::tickets::{CheckInReply, CheckInRefusal, DoorCountsView, TicketsView};
+use urr_wire::tickets::{CheckInRefusal, CheckInReply, DoorCountsView, TicketsView};
 use uuid::Uuid;
 
 async fn app() -> TestApp {
@@ -32,7 +32,13 @@ async fn codes(app: &TestApp, user: &Session, reservation: Uuid) -> Vec<String> 
     listed.tickets.into_iter().map(|t| t.code).collect()
 }
 
-async fn scan(app: &TestApp, staff: &Session, event: Uuid, code: &str, gate: &str) -> reqwest::Response {
+async fn scan(
+    app: &TestApp,
+    staff: &Session,
+    event: Uuid,
+    code: &str,
+    gate: &str,
+) -> reqwest::Response {
     let body = json!({"eventId": event, "code": code, "gate": gate});
     app.post_as("/api/v1/check-in", &body, staff).await
 }
@@ -62,7 +68,10 @@ async fn counts(app: &TestApp, admin: &Session, event: Uuid) -> DoorCountsView {
 /// `code` as a phone would photograph it off a screen: a PNG of its QR image.
 fn photo_of(code: &str) -> Vec<u8> {
     let qr = qrcode::QrCode::new(code.as_bytes()).expect("encodes");
-    let image = qr.render::<image::Luma<u8>>().min_dimensions(400, 400).build();
+    let image = qr
+        .render::<image::Luma<u8>>()
+        .min_dimensions(400, 400)
+        .build();
     let mut png = Vec::new();
     image::DynamicImage::ImageLuma8(image)
         .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
@@ -79,12 +88,18 @@ async fn a_ticket_admits_once_and_a_second_scan_says_when_and_where_the_first_wa
     let buyer = app.quick_user("buyer").await;
 
     // Before payment a reservation has no tickets.
-    let pending = app.held_reservation(&buyer, event, &seats[2..3], "pending").await;
+    let pending = app
+        .held_reservation(&buyer, event, &seats[2..3], "pending")
+        .await;
     let listed: TicketsView = tickets(&app, &buyer, pending).await.json().await.unwrap();
     assert!(listed.tickets.is_empty(), "a pending hold admits nobody");
 
     let (reservation, _) = app.buy(&buyer, event, &seats[..2], "mine").await;
-    let listed: TicketsView = tickets(&app, &buyer, reservation).await.json().await.unwrap();
+    let listed: TicketsView = tickets(&app, &buyer, reservation)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed.event_id, event);
     let labels: Vec<_> = listed.tickets.iter().map(|t| t.label.as_str()).collect();
     assert_eq!(labels, ["A-1-1", "A-1-2"]);
@@ -151,7 +166,9 @@ async fn a_ticket_admits_once_and_a_second_scan_says_when_and_where_the_first_wa
     assert_error(no_gate, StatusCode::BAD_REQUEST, "invalid_input").await;
     let blank = app
         .client
-        .post(app.url(&format!("/api/v1/check-in/photo?eventId={event}&gate=South")))
+        .post(app.url(&format!(
+            "/api/v1/check-in/photo?eventId={event}&gate=South"
+        )))
         .bearer_auth(&staff.access)
         .header("content-type", "image/png")
         .body(b"not a photo".to_vec())
@@ -189,7 +206,12 @@ async fn a_refund_and_a_transfer_void_the_old_codes() {
     assert_eq!(back.status(), StatusCode::OK, "refund");
     let void = scan(&app, &staff, club.event, &old[0], "North").await;
     let void = assert_error(void, StatusCode::GONE, "ticket_void").await;
-    assert!(void["error"]["message"].as_str().unwrap().contains("cancelled"));
+    assert!(
+        void["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cancelled")
+    );
     assert!(codes(&app, &refunded, reservation).await.is_empty());
 
     // Transferred: the seller's code is void, the buyer's new one admits.
@@ -216,7 +238,12 @@ async fn a_refund_and_a_transfer_void_the_old_codes() {
     assert_ne!(buyers, sellers);
     let replaced = scan(&app, &staff, club.event, &sellers[0], "North").await;
     let replaced = assert_error(replaced, StatusCode::GONE, "ticket_void").await;
-    assert!(replaced["error"]["message"].as_str().unwrap().contains("transferred"));
+    assert!(
+        replaced["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("transferred")
+    );
     let admitted = scan(&app, &staff, club.event, &buyers[0], "North").await;
     assert_eq!(admitted.status(), StatusCode::OK);
     let admitted: CheckInReply = admitted.json().await.unwrap();
@@ -240,7 +267,10 @@ async fn doors_racing_on_one_code_admit_it_once() {
     let scans = join_all(gates.iter().map(|g| scan(&app, &staff, event, &code, g))).await;
     let statuses: Vec<StatusCode> = scans.iter().map(|r| r.status()).collect();
     let admitted = statuses.iter().filter(|s| **s == StatusCode::OK).count();
-    let refused = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
     assert_eq!((admitted, refused), (1, 7), "{statuses:?}");
     assert_eq!(counts(&app, &admin, event).await.checked_in, 1);
 }
@@ -259,10 +289,26 @@ async fn only_an_admin_makes_staff_and_never_an_admin() {
         .await;
     assert_error(as_user, StatusCode::FORBIDDEN, "forbidden").await;
     for (body, status, code) in [
-        (json!({"email": user.email, "role": "admin"}), StatusCode::BAD_REQUEST, "invalid_input"),
-        (json!({"email": user.email, "role": "king"}), StatusCode::BAD_REQUEST, "invalid_input"),
-        (json!({"email": "nobody@urr.test", "role": "staff"}), StatusCode::NOT_FOUND, "not_found"),
-        (json!({"email": admin.email, "role": "user"}), StatusCode::CONFLICT, "conflict"),
+        (
+            json!({"email": user.email, "role": "admin"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            json!({"email": user.email, "role": "king"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+        ),
+        (
+            json!({"email": "nobody@urr.test", "role": "staff"}),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            json!({"email": admin.email, "role": "user"}),
+            StatusCode::CONFLICT,
+            "conflict",
+        ),
     ] {
         let refused = app.put_as("/api/v1/admin/roles", &body, &admin).await;
         assert_error(refused, status, code).await;
@@ -271,5 +317,9 @@ async fn only_an_admin_makes_staff_and_never_an_admin() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(account.role, urr_wire::status::Role::User, "nothing changed");
+    assert_eq!(
+        account.role,
+        urr_wire::status::Role::User,
+        "nothing changed"
+    );
 }

@@ -68,7 +68,8 @@ async fn returned_seats_go_to_the_list_in_order_and_an_unpaid_offer_passes_on() 
     let admin = app.admin().await;
     let (event, seats) = app.seated_event(&admin, 1, 2).await;
     // Offers last two seconds here, so one can lapse within the test.
-    app.queue_settings(&admin, event, json!({"waitlistOfferSecs": 2})).await;
+    app.queue_settings(&admin, event, json!({"waitlistOfferSecs": 2}))
+        .await;
     let early = app.quick_user("early").await;
     let refused = join(&app, &early, event, 1).await;
     assert_error(refused, StatusCode::CONFLICT, "seats_available").await;
@@ -77,7 +78,9 @@ async fn returned_seats_go_to_the_list_in_order_and_an_unpaid_offer_passes_on() 
     let sold_to = app.quick_user("buyer").await;
     let (_, sold_order) = app.buy(&sold_to, event, &seats[..1], "sold").await;
     let holder = app.quick_user("holder").await;
-    let held = app.held_reservation(&holder, event, &seats[1..], "held").await;
+    let held = app
+        .held_reservation(&holder, event, &seats[1..], "held")
+        .await;
 
     let first = app.quick_user("first").await;
     let second = app.quick_user("second").await;
@@ -85,9 +88,18 @@ async fn returned_seats_go_to_the_list_in_order_and_an_unpaid_offer_passes_on() 
     let joined = join(&app, &first, event, 1).await;
     assert_eq!(joined.status(), StatusCode::CREATED);
     let joined: WaitlistView = joined.json().await.unwrap();
-    assert_eq!((joined.status, joined.position), (WaitlistStatus::Waiting, Some(1)));
-    assert_eq!(join(&app, &second, event, 1).await.status(), StatusCode::CREATED);
-    assert_eq!(join(&app, &pair, event, 2).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        (joined.status, joined.position),
+        (WaitlistStatus::Waiting, Some(1))
+    );
+    assert_eq!(
+        join(&app, &second, event, 1).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        join(&app, &pair, event, 2).await.status(),
+        StatusCode::CREATED
+    );
     // Asking again keeps the place.
     let again = join(&app, &first, event, 1).await;
     assert_eq!(again.status(), StatusCode::OK);
@@ -95,7 +107,11 @@ async fn returned_seats_go_to_the_list_in_order_and_an_unpaid_offer_passes_on() 
 
     // The holder lets go: the seat is held for the first on the list at once.
     let cancelled = app
-        .post_as(&format!("/api/v1/reservations/{held}/cancel"), &json!({}), &holder)
+        .post_as(
+            &format!("/api/v1/reservations/{held}/cancel"),
+            &json!({}),
+            &holder,
+        )
         .await;
     assert_eq!(cancelled.status(), StatusCode::OK);
     let offered = until(&app, &first, event, WaitlistStatus::Offered).await;
@@ -104,7 +120,10 @@ async fn returned_seats_go_to_the_list_in_order_and_an_unpaid_offer_passes_on() 
     assert_eq!(offer_view["status"], "pending");
     assert_eq!(offer_view["seats"][0]["seatId"], seats[1].to_string());
     let second_view = standing(&app, &second, event).await;
-    assert_eq!((second_view.status, second_view.position), (WaitlistStatus::Waiting, Some(1)));
+    assert_eq!(
+        (second_view.status, second_view.position),
+        (WaitlistStatus::Waiting, Some(1))
+    );
     // Nobody else can take it meanwhile.
     let grab = app.quick_user("grabber").await;
     let grabbed = app.enter_and_hold(&grab, event, &seats[1..], "grab").await;
@@ -119,9 +138,16 @@ async fn returned_seats_go_to_the_list_in_order_and_an_unpaid_offer_passes_on() 
     let paid = app
         .pay_reservation(&second, offer.reservation_id, "kakaopay")
         .await;
-    assert_eq!(paid.status(), StatusCode::OK, "the offer is paid as any hold");
+    assert_eq!(
+        paid.status(),
+        StatusCode::OK,
+        "the offer is paid as any hold"
+    );
     until(&app, &second, event, WaitlistStatus::Bought).await;
-    assert_eq!(standing(&app, &pair, event).await.status, WaitlistStatus::Waiting);
+    assert_eq!(
+        standing(&app, &pair, event).await.status,
+        WaitlistStatus::Waiting
+    );
 
     // A refund brings one seat back: the pair wants two, so it waits; the first, whose
     // offer passed, joins again at the end and gets it.
@@ -130,7 +156,10 @@ async fn returned_seats_go_to_the_list_in_order_and_an_unpaid_offer_passes_on() 
     let refunded = app.refund(&sold_to, &sold_order).await;
     assert_eq!(refunded.status(), StatusCode::OK);
     until(&app, &first, event, WaitlistStatus::Offered).await;
-    assert_eq!(standing(&app, &pair, event).await.status, WaitlistStatus::Waiting);
+    assert_eq!(
+        standing(&app, &pair, event).await.status,
+        WaitlistStatus::Waiting
+    );
     never_double_held(&app, event).await;
 }
 
@@ -149,7 +178,10 @@ async fn many_returns_at_once_are_each_offered_to_one_person() {
     let mut waiting = Vec::new();
     for n in 0..10 {
         let user = app.quick_user(&format!("waiter{n}")).await;
-        assert_eq!(join(&app, &user, event, 1).await.status(), StatusCode::CREATED);
+        assert_eq!(
+            join(&app, &user, event, 1).await.status(),
+            StatusCode::CREATED
+        );
         waiting.push(user);
     }
     // All four let go at once: eight seats for the first eight on the list.
@@ -164,8 +196,13 @@ async fn many_returns_at_once_are_each_offered_to_one_person() {
     let mut seat_of: HashMap<String, usize> = HashMap::new();
     for (n, user) in waiting.iter().enumerate().take(8) {
         let offered = until(app, user, event, WaitlistStatus::Offered).await;
-        let reservation = app.reservation(user, offered.offer.unwrap().reservation_id).await;
-        let seat = reservation["seats"][0]["seatId"].as_str().unwrap().to_owned();
+        let reservation = app
+            .reservation(user, offered.offer.unwrap().reservation_id)
+            .await;
+        let seat = reservation["seats"][0]["seatId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert!(seat_of.insert(seat, n).is_none(), "a seat offered twice");
     }
     for user in &waiting[8..] {
@@ -191,12 +228,21 @@ async fn bad_requests_change_nothing() {
     let unknown = join(&app, &user, Uuid::new_v4(), 1).await;
     assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
     let anonymous = app
-        .post(&format!("/api/v1/waitlist/{event}"), &json!({"quantity": 1}))
+        .post(
+            &format!("/api/v1/waitlist/{event}"),
+            &json!({"quantity": 1}),
+        )
         .await;
     assert_error(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    assert_eq!(standing(&app, &user, event).await.status, WaitlistStatus::None);
+    assert_eq!(
+        standing(&app, &user, event).await.status,
+        WaitlistStatus::None
+    );
     // Joining then leaving leaves nobody waiting.
-    assert_eq!(join(&app, &user, event, 1).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        join(&app, &user, event, 1).await.status(),
+        StatusCode::CREATED
+    );
     let left = app
         .client
         .delete(app.url(&format!("/api/v1/waitlist/{event}")))
@@ -208,7 +254,9 @@ async fn bad_requests_change_nothing() {
     let left: WaitlistView = left.json().await.unwrap();
     assert_eq!(left.status, WaitlistStatus::None);
     assert_eq!(
-        urr_store::waiting_list::waiting_count(&app.db, event).await.unwrap(),
+        urr_store::waiting_list::waiting_count(&app.db, event)
+            .await
+            .unwrap(),
         0
     );
 }

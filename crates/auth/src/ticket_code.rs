@@ -113,7 +113,10 @@ mod tests {
     fn a_signed_code_reads_back_and_fits_the_qr_alphanumeric_mode() {
         let code = code();
         let text = keys().sign_ticket(code);
-        assert!(text.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
+        assert!(
+            text.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        );
         assert_eq!(text.len(), 4 + 55);
         assert_eq!(keys().verify_ticket(&text).ok(), Some(code));
         // As typed by a person: lower case, in groups.

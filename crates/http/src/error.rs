@@ -263,7 +263,10 @@ impl IntoResponse for ApiError {
             tracing::warn!(code = self.code.as_str(), message = %self.message, "request failed");
         }
         let code = self.code;
-        finish(code, Json(ErrorBody::new(code.as_str(), self.message)).into_response())
+        finish(
+            code,
+            Json(ErrorBody::new(code.as_str(), self.message)).into_response(),
+        )
     }
 }
 

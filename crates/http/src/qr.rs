@@ -58,7 +58,10 @@ mod tests {
     /// Draws `text` as a PNG the way a phone camera would see a screen: black on white.
     fn png_of(text: &str) -> Vec<u8> {
         let code = qrcode::QrCode::new(text.as_bytes()).expect("encodes");
-        let image = code.render::<image::Luma<u8>>().min_dimensions(300, 300).build();
+        let image = code
+            .render::<image::Luma<u8>>()
+            .min_dimensions(300, 300)
+            .build();
         let mut png = Vec::new();
         image::DynamicImage::ImageLuma8(image)
             .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
@@ -81,6 +84,9 @@ mod tests {
             .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
             .expect("png");
         assert!(matches!(read(&png), Err(PhotoError::NoCode)));
-        assert!(matches!(read(b"not an image"), Err(PhotoError::Unreadable(_))));
+        assert!(matches!(
+            read(b"not an image"),
+            Err(PhotoError::Unreadable(_))
+        ));
     }
 }

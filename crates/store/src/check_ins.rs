@@ -80,11 +80,22 @@ pub enum Void {
 /// What the door says to a scan.
 #[derive(Debug, Clone)]
 pub enum CheckIn {
-    Admitted { ticket: DoorTicket, scan: FirstScan },
-    AlreadyCheckedIn { ticket: DoorTicket, first: FirstScan },
-    Void { ticket: DoorTicket, why: Void },
+    Admitted {
+        ticket: DoorTicket,
+        scan: FirstScan,
+    },
+    AlreadyCheckedIn {
+        ticket: DoorTicket,
+        first: FirstScan,
+    },
+    Void {
+        ticket: DoorTicket,
+        why: Void,
+    },
     /// A valid ticket, for another event than this door's.
-    WrongEvent { ticket: DoorTicket },
+    WrongEvent {
+        ticket: DoorTicket,
+    },
     /// The code names no ticket (its item or unit does not exist).
     Unknown,
 }

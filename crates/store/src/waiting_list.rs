@@ -107,14 +107,16 @@ pub async fn join(
             .await?;
     }
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO waiting_list (id, event_id, user_id, quantity) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(event)
-        .bind(user)
-        .bind(quantity)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::unique_violation(e, "waiting list entry"))?;
+    sqlx::query(
+        "INSERT INTO waiting_list (id, event_id, user_id, quantity) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(event)
+    .bind(user)
+    .bind(quantity)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| StoreError::unique_violation(e, "waiting list entry"))?;
     let sql = format!("{ENTRY} WHERE w.id = $1");
     let entry = sqlx::query_as::<_, Entry>(sqlx::AssertSqlSafe(sql))
         .bind(id)

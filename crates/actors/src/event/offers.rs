@@ -26,7 +26,11 @@ const LOOK_AHEAD: usize = 200;
 
 /// Offers the seats that came back since the last round, if anyone is waiting. Runs
 /// before the seats can be held by anyone else: in the same message that freed them.
-pub(super) async fn offer_returned(state: &mut EventState, myself: &ActorRef<EventMsg>, at: Instant) {
+pub(super) async fn offer_returned(
+    state: &mut EventState,
+    myself: &ActorRef<EventMsg>,
+    at: Instant,
+) {
     if state.returned.is_empty() {
         return;
     }

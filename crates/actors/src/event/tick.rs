@@ -7,8 +7,8 @@ use std::time::Instant;
 use ractor::ActorRef;
 
 use super::messages::EventMsg;
-use super::queue_ops::log;
 use super::offers::offer_returned;
+use super::queue_ops::log;
 use super::sales::{record_sale_status, recorded};
 use super::state::EventState;
 use super::telemetry;

@@ -160,10 +160,12 @@ async fn admit(
     gate: &str,
     text: &str,
 ) -> ApiResult<Response> {
-    let code = state
-        .keys
-        .verify_ticket(text)
-        .map_err(|_| ApiError::new(ErrorCode::InvalidTicketCode, "not a ticket code of this site: check it was typed right"))?;
+    let code = state.keys.verify_ticket(text).map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidTicketCode,
+            "not a ticket code of this site: check it was typed right",
+        )
+    })?;
     let scan = Scan {
         item: code.item,
         unit: code.unit,
@@ -193,7 +195,12 @@ async fn admit(
                 first.staff_name
             );
             let first = scan_view(first);
-            refused(ErrorCode::AlreadyCheckedIn, message, Some(ticket), Some(first))
+            refused(
+                ErrorCode::AlreadyCheckedIn,
+                message,
+                Some(ticket),
+                Some(first),
+            )
         }
         CheckIn::Void { ticket, why } => {
             let message = match why {

@@ -103,8 +103,14 @@ pub async fn join(
     let found = urr_store::events::get(&state.db, event)
         .await?
         .ok_or_else(|| ApiError::not_found("event"))?;
-    if !matches!(found.event.status, EventStatus::OnSale | EventStatus::SoldOut) {
-        return Err(ApiError::new(ErrorCode::NotOnSale, "this event is not on sale"));
+    if !matches!(
+        found.event.status,
+        EventStatus::OnSale | EventStatus::SoldOut
+    ) {
+        return Err(ApiError::new(
+            ErrorCode::NotOnSale,
+            "this event is not on sale",
+        ));
     }
     let live = state.events.event(event).overview().await?;
     if live.seats_available + live.seats_held + live.seats_sold == 0 {
