@@ -1,6 +1,7 @@
 //! Durable seat holds, 64 concurrent callers each holding 2 seats, same machine, same run:
 //! - the EventActor (group commit: one Lua fencing script + one Postgres transaction per
-//!   mailbox batch);
+//!   mailbox batch, written off the actor, two batches at once: docs/architecture.md#holds-in-flight);
+//! - the same actor writing one batch at a time (`actor-one-batch`), for what the overlap buys;
 //! - the seed's per-request path: a Redis Lua lock with a fencing token per seat, then a
 //!   Postgres transaction with `SELECT ... FOR UPDATE`, a version check, the update and the
 //!   reservation insert;
@@ -47,6 +48,8 @@ CREATE INDEX seed_items_seat ON seed_items (seat_id) WHERE live;
 struct Bench {
     base: support::BenchDb,
     directory: EventDirectory,
+    /// The same actors, writing one batch of holds at a time.
+    one_batch: EventDirectory,
     user: UserId,
 }
 
@@ -67,7 +70,14 @@ async fn setup() -> Bench {
         base.kv.clone(),
         settings,
     ));
-    let directory = EventDirectory::start(store, DirectoryOptions::default())
+    let directory = EventDirectory::start(store.clone(), DirectoryOptions::default())
+        .await
+        .expect("directory");
+    let one_batch = DirectoryOptions {
+        hold_batches_in_flight: 1,
+        ..DirectoryOptions::default()
+    };
+    let one_batch = EventDirectory::start(store, one_batch)
         .await
         .expect("directory");
     let user = urr_store::users::create(&base.db, "bench@urr.test", "b", "x")
@@ -76,13 +86,14 @@ async fn setup() -> Bench {
     Bench {
         base,
         directory,
+        one_batch,
         user: UserId::from(user.id),
     }
 }
 
-async fn actor_event(bench: &Bench) -> (EventRef, Vec<SeatId>) {
+async fn actor_event(directory: &EventDirectory, bench: &Bench) -> (EventRef, Vec<SeatId>) {
     let (id, seats) = support::on_sale_event(&bench.base.db, Some((100, 200))).await;
-    let handle = bench.directory.event(id);
+    let handle = directory.event(id);
     handle.start().await.expect("actor");
     (handle, seats)
 }
@@ -192,7 +203,7 @@ fn compare(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(8));
     group.throughput(Throughput::Elements(CONCURRENT as u64));
 
-    for way in ["actor", "seed", "pretix"] {
+    for way in ["actor", "actor-one-batch", "seed", "pretix"] {
         group.bench_function(BenchmarkId::new(way, CONCURRENT), |b| {
             b.to_async(&runtime).iter_custom(|iters| {
                 let (bench, script) = (&bench, &script);
@@ -207,7 +218,9 @@ fn compare(c: &mut Criterion) {
                         if next + 2 * CONCURRENT > SEATS || (actor.is_none() && plain.is_empty()) {
                             next = 0;
                             if way == "actor" {
-                                actor = Some(actor_event(bench).await);
+                                actor = Some(actor_event(&bench.directory, bench).await);
+                            } else if way == "actor-one-batch" {
+                                actor = Some(actor_event(&bench.one_batch, bench).await);
                             } else {
                                 plain = baseline_seats(&bench.base.db).await;
                             }
@@ -248,6 +261,7 @@ fn compare(c: &mut Criterion) {
     group.finish();
     runtime.block_on(async {
         bench.directory.shutdown().await;
+        bench.one_batch.shutdown().await;
         bench.base.drop_database().await;
     });
 }

@@ -105,6 +105,7 @@ impl Node {
             DirectoryOptions {
                 idle_after: Duration::from_secs(http.events.actor_idle_secs),
                 call_timeout: cluster.config().call_timeout,
+                ..DirectoryOptions::default()
             },
             cluster.clone(),
         )

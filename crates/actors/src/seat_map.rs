@@ -301,14 +301,28 @@ impl SeatMap {
 
     /// Releases every hold that lapsed at or before `now`, earliest first.
     pub fn expire(&mut self, now: Instant) -> Vec<(ReservationId, Vec<SeatId>)> {
-        let mut expired = Vec::new();
-        while let Some(&(at, reservation)) = self.expiry.first() {
-            if at > now {
-                break;
-            }
-            expired.push((reservation, self.release(reservation)));
-        }
-        expired
+        self.expire_where(now, |_| true)
+    }
+
+    /// Releases the lapsed holds `may_expire` allows, earliest first; the others stay
+    /// held (and lapsed) until a later call allows them. The actor keeps a hold whose
+    /// durable write is still in flight: its record is about to exist.
+    pub fn expire_where(
+        &mut self,
+        now: Instant,
+        mut may_expire: impl FnMut(ReservationId) -> bool,
+    ) -> Vec<(ReservationId, Vec<SeatId>)> {
+        let lapsed: Vec<ReservationId> = self
+            .expiry
+            .iter()
+            .take_while(|&&(at, _)| at <= now)
+            .map(|&(_, reservation)| reservation)
+            .filter(|&reservation| may_expire(reservation))
+            .collect();
+        lapsed
+            .into_iter()
+            .map(|reservation| (reservation, self.release(reservation)))
+            .collect()
     }
 
     /// When the next hold lapses, so the actor can time its sweep.
@@ -609,6 +623,21 @@ mod tests {
         // A refund frees them.
         assert_eq!(m.release(res(1)), vec![seat(0), seat(1)]);
         assert_eq!(m.counts().available, 6);
+    }
+
+    #[test]
+    fn a_lapsed_hold_can_be_kept_back_from_expiry() {
+        let mut m = map();
+        let t = Instant::now();
+        let ttl = Duration::from_secs(60);
+        m.hold(user(1), res(1), &[seat(1)], t, ttl, 4).unwrap();
+        m.hold(user(2), res(2), &[seat(2)], t, ttl, 4).unwrap();
+        let later = t + ttl + Duration::from_secs(1);
+        let expired = m.expire_where(later, |r| r != res(1));
+        assert_eq!(expired, vec![(res(2), vec![seat(2)])]);
+        assert!(matches!(m.status(seat(1)), Some(SeatState::Held { .. })));
+        assert_eq!(m.expire(later), vec![(res(1), vec![seat(1)])]);
+        assert_eq!(m.counts().available, m.len());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tracing::Instrument;
 
-use super::holds::{flush_holds, hold_seats, refuse_on_stop};
+use super::holds::{flush_holds, hold_seats, holds_recorded, refuse_on_stop};
 use super::messages::{EventArgs, EventMsg};
 use super::offers::offer_returned;
 use super::queue_ops::{flush, flush_on_stop, join, leave, status};
@@ -71,6 +71,14 @@ impl Actor for EventActor {
 
 /// One `match`: each message to the domain call that serves it, and the answer back.
 async fn dispatch(myself: ActorRef<EventMsg>, message: EventMsg, state: &mut EventState) {
+    // A call about a hold still being written waits for it (`holds`): the reservation
+    // is not in PostgreSQL yet, nor its fencing tokens in memory.
+    if let Some(reservation) = message.reservation()
+        && state.in_flight.contains(&reservation)
+    {
+        state.parked.push(message);
+        return;
+    }
     let at = now();
     if !message.is_internal() {
         state.last_activity = at;
@@ -157,7 +165,8 @@ async fn dispatch(myself: ActorRef<EventMsg>, message: EventMsg, state: &mut Eve
         }
         EventMsg::Tick => tick(state, &myself, at).await,
         EventMsg::FlushLog => flush(state, &myself).await,
-        EventMsg::FlushHolds => flush_holds(state).await,
+        EventMsg::FlushHolds => flush_holds(state, &myself),
+        EventMsg::HoldsRecorded(batch) => holds_recorded(state, &myself, batch),
     }
     // Seats a call freed (a cancel, say) go to the waiting list before anyone else.
     offer_returned(state, &myself, at).await;

@@ -37,6 +37,10 @@ pub struct DirectoryOptions {
     pub idle_after: Duration,
     /// How long a caller waits for an actor's answer.
     pub call_timeout: Duration,
+    /// Batches of holds an actor writes at once (docs/architecture.md#holds-in-flight):
+    /// 2 overlaps one batch's locks with the commit of the one before; 1 writes them one
+    /// after another.
+    pub hold_batches_in_flight: usize,
 }
 
 impl Default for DirectoryOptions {
@@ -44,6 +48,7 @@ impl Default for DirectoryOptions {
         Self {
             idle_after: Duration::from_secs(300),
             call_timeout: Duration::from_secs(10),
+            hold_batches_in_flight: 2,
         }
     }
 }
@@ -262,6 +267,7 @@ impl EventDirectory {
             seat_changes: channels.seat_changes.clone(),
             queue_ticks: channels.queue_ticks.clone(),
             idle_after: self.inner.options.idle_after,
+            hold_batches_in_flight: self.inner.options.hold_batches_in_flight.max(1),
             board: board.clone(),
         };
         let (actor, _) = Actor::spawn_linked(None, EventActor, args, self.inner.supervisor_cell()?)

@@ -1,9 +1,12 @@
 //! Seat holds, group-committed: a hold is taken in memory first (refusing conflicts at
 //! once), then every hold taken meanwhile is locked in Redis with fencing tokens in one
 //! script call and recorded in PostgreSQL in one transaction; a failure undoes the hold.
+//! The batch's I/O runs off the actor, up to two batches at once, so one batch's locks
+//! overlap the commit of the one before (docs/architecture.md#holds-in-flight).
 
 use chrono::Utc;
 use ractor::ActorRef;
+use tracing::instrument::WithSubscriber;
 
 use super::error::EventError;
 use super::messages::{EventMsg, Reply};
@@ -11,8 +14,10 @@ use super::state::{EventState, LOCK_GRACE, PendingHold};
 use super::telemetry;
 use super::turns::may_hold;
 use super::views::{HoldView, SeatStatus};
-use crate::ids::{ReservationId, SeatId};
-use crate::ports::{InsertOutcome, LockOutcome, NewItem, NewReservation};
+use uuid::Uuid;
+
+use crate::ids::{FencingToken, ReservationId, SeatId};
+use crate::ports::{EventStore, InsertOutcome, LockOutcome, NewItem, NewReservation};
 use crate::seat_map::HoldError;
 
 /// Takes a seat hold in memory at once (so conflicting requests behind it are refused
@@ -65,10 +70,11 @@ pub(super) fn hold_seats(
 /// A repeated idempotency key: answered with the earlier reservation, once that one is
 /// durable (a caller told at once would look for a row not yet committed).
 fn repeated(state: &mut EventState, existing: ReservationId, reply: Reply<HoldView>) {
-    if state
-        .pending_holds
-        .iter()
-        .any(|h| h.reservation == existing)
+    if state.in_flight.contains(&existing)
+        || state
+            .pending_holds
+            .iter()
+            .any(|h| h.reservation == existing)
     {
         state.repeated_holds.push((existing, reply));
     } else {
@@ -76,67 +82,157 @@ fn repeated(state: &mut EventState, existing: ReservationId, reply: Reply<HoldVi
     }
 }
 
-/// Makes every hold taken since the last flush durable: one Redis script call locks all
-/// their seats (all or none per hold), one Postgres transaction records them; then each
-/// caller gets its answer. A hold refused at either step is undone alone.
-pub(super) async fn flush_holds(state: &mut EventState) {
+/// A hold on its way to storage, with what its record needs from the actor's state.
+pub(super) struct InFlight {
+    hold: PendingHold,
+    prices: Vec<i64>,
+}
+
+/// What became of one hold's durable write.
+pub(super) enum Recorded {
+    /// Locked and recorded: the hold stands.
+    Made {
+        tokens: Vec<FencingToken>,
+        expires_at: chrono::DateTime<Utc>,
+        total_amount: i64,
+    },
+    /// Refused at either step; any locks it took are already freed.
+    Refused(EventError),
+}
+
+/// A batch's outcome, hold by hold, as the actor gets it back.
+pub struct RecordedBatch {
+    holds: Vec<(PendingHold, Recorded)>,
+    started: std::time::Instant,
+}
+
+/// Sends every hold taken since the last flush to storage as one batch, off the actor:
+/// one Redis script call locks all their seats (all or none per hold), one PostgreSQL
+/// transaction records them. Meanwhile the actor goes on taking holds in memory (their
+/// seats are already held there, so nothing can take them twice) and may send the next
+/// batch. Each caller is answered when its batch comes back ([`holds_recorded`]).
+pub(super) fn flush_holds(state: &mut EventState, myself: &ActorRef<EventMsg>) {
     state.holds_flush_queued = false;
-    let holds = std::mem::take(&mut state.pending_holds);
-    if holds.is_empty() {
+    // Up to `max_batches_in_flight` (2 unless told): the next batch locks its seats in
+    // Redis while the one before commits in PostgreSQL (docs/architecture.md#holds-in-flight).
+    if state.pending_holds.is_empty() || state.batches_in_flight >= state.max_batches_in_flight {
+        // A full pipeline starts the next batch itself when a batch comes back.
         return;
     }
+    let batch: Vec<InFlight> = std::mem::take(&mut state.pending_holds)
+        .into_iter()
+        .map(|hold| {
+            let price = |seat: &SeatId| state.seat_prices.get(seat).copied().unwrap_or(0);
+            let prices = hold.seats.iter().map(price).collect();
+            InFlight { hold, prices }
+        })
+        .collect();
+    for held in &batch {
+        state.in_flight.insert(held.hold.reservation);
+    }
+    state.batches_in_flight += 1;
+    let store = state.store.clone();
+    let event_id = state.event_id;
+    let myself = myself.clone();
+    let mailbox = state.mailbox.clone();
+    let write = async move {
+        let recorded = record_batch(store.as_ref(), event_id, batch).await;
+        match myself.send_message(EventMsg::HoldsRecorded(recorded)) {
+            Ok(()) => mailbox.increment(1.0),
+            // The actor stopped meanwhile: what storage says is what its callers are
+            // told (a successor rebuilds the holds from the records).
+            Err(ractor::MessagingErr::SendErr(EventMsg::HoldsRecorded(recorded))) => {
+                for (hold, outcome) in recorded.holds {
+                    let answer = match outcome {
+                        Recorded::Made {
+                            expires_at,
+                            total_amount,
+                            ..
+                        } => Ok(HoldView {
+                            reservation: hold.reservation,
+                            expires_at,
+                            seats: hold.seats,
+                            total_amount,
+                            replayed: false,
+                        }),
+                        Recorded::Refused(error) => Err(error),
+                    };
+                    let _ = hold.reply.send(answer);
+                }
+            }
+            Err(_) => {}
+        }
+    };
+    // With the actor's subscriber: the batch's log lines go where the actor's do.
+    tokio::spawn(write.with_current_subscriber());
+}
+
+/// The batch's I/O, off the actor: locks, then records; frees the locks of any hold the
+/// records refuse.
+async fn record_batch(
+    store: &dyn EventStore,
+    event_id: Uuid,
+    batch: Vec<InFlight>,
+) -> RecordedBatch {
     let started = std::time::Instant::now();
-    let batch = holds.len();
+    let size = batch.len();
     // One lock time for the batch: the longest hold's (an offer outlasts a hold); a
     // shorter hold's locks are freed when it ends, not by their TTL.
-    let ttl = holds
+    let lock_ttl = batch.iter().map(|h| h.hold.ttl).max().unwrap_or_default() + LOCK_GRACE;
+    let requests: Vec<(ReservationId, Vec<SeatId>)> = batch
         .iter()
-        .map(|h| h.ttl)
-        .max()
-        .unwrap_or(state.settings.hold_ttl);
-    let requests: Vec<(ReservationId, Vec<SeatId>)> = holds
-        .iter()
-        .map(|h| (h.reservation, h.seats.clone()))
+        .map(|h| (h.hold.reservation, h.hold.seats.clone()))
         .collect();
-    let locked = state
-        .store
-        .lock_seats(state.event_id, &requests, ttl + LOCK_GRACE)
-        .await;
+    let locked = store.lock_seats(event_id, &requests, lock_ttl).await;
     let outcomes = match locked {
-        Ok(outcomes) if outcomes.len() == holds.len() => outcomes,
+        Ok(outcomes) if outcomes.len() == batch.len() => outcomes,
         Ok(_) | Err(_) => {
             let why = match locked {
                 Err(err) => err.to_string(),
                 Ok(_) => "lock store answered for the wrong number of holds".into(),
             };
-            for hold in holds {
-                refuse(state, hold, false, EventError::Unavailable(why.clone())).await;
-            }
-            return;
+            let holds = batch
+                .into_iter()
+                .map(|h| {
+                    (
+                        h.hold,
+                        Recorded::Refused(EventError::Unavailable(why.clone())),
+                    )
+                })
+                .collect();
+            return RecordedBatch { holds, started };
         }
     };
     let now = Utc::now();
-    let mut locked_holds = Vec::with_capacity(holds.len());
-    let mut records = Vec::with_capacity(holds.len());
-    for (hold, outcome) in holds.into_iter().zip(outcomes) {
+    let mut done = Vec::with_capacity(size);
+    let mut locked_holds = Vec::with_capacity(size);
+    let mut records = Vec::with_capacity(size);
+    for (held, outcome) in batch.into_iter().zip(outcomes) {
         match outcome {
             LockOutcome::Locked(tokens) => {
-                tracing::debug!(parent: hold.reply.span(), reservation = %hold.reservation,
-                    batch, tokens = ?tokens, "seats locked in Redis");
-                let expires_at = now + chrono::Duration::from_std(hold.ttl).unwrap_or_default();
-                records.push(record(state, &hold, &tokens, expires_at));
-                locked_holds.push((hold, tokens));
+                // In the call's span, so the line carries its request id (`trace`).
+                held.hold.reply.span().in_scope(|| {
+                    tracing::debug!(reservation = %held.hold.reservation, batch = size,
+                        tokens = ?tokens, "seats locked in Redis");
+                });
+                let expires_at =
+                    now + chrono::Duration::from_std(held.hold.ttl).unwrap_or_default();
+                records.push(record(event_id, &held, &tokens, expires_at));
+                locked_holds.push((held.hold, tokens));
             }
             LockOutcome::Taken(taken) => {
-                telemetry::holds(state.event_id, "seats_taken", 1);
-                refuse(state, hold, false, EventError::SeatsTaken(taken)).await;
+                telemetry::holds(event_id, "seats_taken", 1);
+                done.push((held.hold, Recorded::Refused(EventError::SeatsTaken(taken))));
             }
         }
     }
     if records.is_empty() {
-        return;
+        return RecordedBatch {
+            holds: done,
+            started,
+        };
     }
-    let inserted = state.store.insert_pending(&records).await;
+    let inserted = store.insert_pending(&records).await;
     let outcomes: Vec<Result<InsertOutcome, String>> = match inserted {
         Ok(outcomes) if outcomes.len() == records.len() => outcomes.into_iter().map(Ok).collect(),
         Ok(_) => vec![Err("wrong number of insert outcomes".into()); records.len()],
@@ -149,76 +245,135 @@ pub(super) async fn flush_holds(state: &mut EventState) {
                 Some(EventError::DuplicateRequest(existing))
             }
             Ok(InsertOutcome::SeatConflict) => {
-                tracing::error!(event = %state.event_id, reservation = %hold.reservation,
+                tracing::error!(event = %event_id, reservation = %hold.reservation,
                     "Postgres refused a hold the seat map allowed: map and database disagree");
                 Some(EventError::SeatsTaken(hold.seats.clone()))
             }
             Err(why) => Some(EventError::Unavailable(why)),
         };
-        if let Some(error) = refused {
-            refuse(state, hold, true, error).await;
-            continue;
+        match refused {
+            Some(error) => {
+                if let Err(err) = store
+                    .unlock_seats(event_id, hold.reservation, &hold.seats)
+                    .await
+                {
+                    tracing::warn!(%err, "unlocking after a refused hold failed; locks lapse by TTL");
+                }
+                done.push((hold, Recorded::Refused(error)));
+            }
+            None => {
+                telemetry::holds(event_id, "made", 1);
+                hold.reply.span().in_scope(|| {
+                    tracing::debug!(reservation = %hold.reservation, "hold recorded in PostgreSQL");
+                });
+                done.push((
+                    hold,
+                    Recorded::Made {
+                        tokens,
+                        expires_at: record.expires_at,
+                        total_amount: record.total_amount,
+                    },
+                ));
+            }
         }
-        telemetry::holds(state.event_id, "made", 1);
-        tracing::debug!(parent: hold.reply.span(), reservation = %hold.reservation,
-            "hold recorded in PostgreSQL");
-        let pairs: Vec<_> = hold.seats.iter().copied().zip(tokens).collect();
-        if let Err(err) = state.seats.attach_tokens(hold.reservation, &pairs) {
-            tracing::error!(%err, "attaching fencing tokens to a hold just taken");
-        }
-        state.announce(hold.seats.iter().copied(), SeatStatus::Locked);
-        answer_repeats(
-            state,
-            hold.reservation,
-            Err(EventError::DuplicateRequest(hold.reservation)),
-        );
-        let _ = hold.reply.send(Ok(HoldView {
-            reservation: hold.reservation,
-            expires_at: record.expires_at,
-            seats: hold.seats,
-            total_amount: record.total_amount,
-            replayed: false,
-        }));
     }
-    telemetry::commit("holds", batch, started.elapsed());
+    RecordedBatch {
+        holds: done,
+        started,
+    }
+}
+
+/// A batch came back: each hold made is published and answered, each refused is undone
+/// in memory and answered; calls that waited for these holds are replayed, and holds
+/// that waited for room in the pipeline are sent.
+pub(super) fn holds_recorded(
+    state: &mut EventState,
+    myself: &ActorRef<EventMsg>,
+    batch: RecordedBatch,
+) {
+    state.batches_in_flight = state.batches_in_flight.saturating_sub(1);
+    let size = batch.holds.len();
+    for (hold, outcome) in batch.holds {
+        state.in_flight.remove(&hold.reservation);
+        match outcome {
+            Recorded::Made {
+                tokens,
+                expires_at,
+                total_amount,
+            } => {
+                let pairs: Vec<_> = hold.seats.iter().copied().zip(tokens).collect();
+                if let Err(err) = state.seats.attach_tokens(hold.reservation, &pairs) {
+                    tracing::error!(%err, "attaching fencing tokens to a hold just taken");
+                }
+                state.announce(hold.seats.iter().copied(), SeatStatus::Locked);
+                answer_repeats(
+                    state,
+                    hold.reservation,
+                    Err(EventError::DuplicateRequest(hold.reservation)),
+                );
+                let _ = hold.reply.send(Ok(HoldView {
+                    reservation: hold.reservation,
+                    expires_at,
+                    seats: hold.seats,
+                    total_amount,
+                    replayed: false,
+                }));
+            }
+            Recorded::Refused(error) => {
+                hold.reply.span().in_scope(|| {
+                    tracing::debug!(reservation = %hold.reservation, %error, "hold refused and undone");
+                });
+                undo_in_memory(state, &hold);
+                answer_repeats(state, hold.reservation, Err(error.clone()));
+                let _ = hold.reply.send(Err(error));
+            }
+        }
+    }
+    telemetry::commit("holds", size, batch.started.elapsed());
+    let (ready, waiting) =
+        std::mem::take(&mut state.parked)
+            .into_iter()
+            .partition(|call: &EventMsg| {
+                call.reservation()
+                    .is_none_or(|reservation| !state.in_flight.contains(&reservation))
+            });
+    state.parked = waiting;
+    for call in ready {
+        state.send_self(myself, call);
+    }
+    if !state.pending_holds.is_empty() && !state.holds_flush_queued {
+        state.holds_flush_queued = true;
+        state.holds_flush_queued = state.send_self(myself, EventMsg::FlushHolds);
+    }
 }
 
 /// The pending reservation a locked hold is recorded as.
 fn record(
-    state: &EventState,
-    hold: &PendingHold,
-    tokens: &[crate::ids::FencingToken],
+    event_id: Uuid,
+    held: &InFlight,
+    tokens: &[FencingToken],
     expires_at: chrono::DateTime<Utc>,
 ) -> NewReservation {
-    let price = |seat: &SeatId| state.seat_prices.get(seat).copied().unwrap_or(0);
+    let hold = &held.hold;
     NewReservation {
         id: hold.reservation,
-        event_id: state.event_id,
+        event_id,
         user: hold.user,
         idempotency_key: hold.idempotency_key.clone(),
         expires_at,
-        total_amount: hold.seats.iter().map(price).sum(),
+        total_amount: held.prices.iter().sum(),
         items: hold
             .seats
             .iter()
+            .zip(&held.prices)
             .zip(tokens)
-            .map(|(seat, &token)| NewItem::Seat {
+            .map(|((seat, &price), &token)| NewItem::Seat {
                 seat: *seat,
-                price: price(seat),
+                price,
                 token,
             })
             .collect(),
     }
-}
-
-/// Undoes a hold that could not be made durable and tells its caller (and the retries
-/// waiting on it) why.
-async fn refuse(state: &mut EventState, hold: PendingHold, locked: bool, error: EventError) {
-    tracing::debug!(parent: hold.reply.span(), reservation = %hold.reservation, %error,
-        "hold refused and undone");
-    undo_hold(state, &hold, locked).await;
-    answer_repeats(state, hold.reservation, Err(error.clone()));
-    let _ = hold.reply.send(Err(error));
 }
 
 /// Answers the retries that waited on `reservation`'s hold with its outcome: the
@@ -237,10 +392,13 @@ fn answer_repeats(
     }
 }
 
-/// Takes back a hold that could not be made durable: the seats in memory, the idempotency
-/// key, and (when they were taken) its Redis locks.
-async fn undo_hold(state: &mut EventState, hold: &PendingHold, locked: bool) {
+/// Takes back, in memory, a hold that could not be made durable: its seats and its
+/// idempotency key (its locks were freed where it was refused).
+fn undo_in_memory(state: &mut EventState, hold: &PendingHold) {
     state.seats.release(hold.reservation);
+    state
+        .idempotency
+        .remove(&(hold.user, hold.idempotency_key.clone()));
     // A waiting-list offer that could not be made may be made again (`offers`).
     if let Some(entry) = hold
         .idempotency_key
@@ -248,17 +406,6 @@ async fn undo_hold(state: &mut EventState, hold: &PendingHold, locked: bool) {
         .and_then(|id| id.parse().ok())
     {
         state.offered.remove(&entry);
-    }
-    state
-        .idempotency
-        .remove(&(hold.user, hold.idempotency_key.clone()));
-    if locked
-        && let Err(err) = state
-            .store
-            .unlock_seats(state.event_id, hold.reservation, &hold.seats)
-            .await
-    {
-        tracing::warn!(%err, "unlocking after a refused hold failed; locks lapse by TTL");
     }
 }
 

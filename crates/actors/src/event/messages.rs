@@ -122,6 +122,8 @@ pub enum EventMsg {
     FlushLog,
     /// Makes the holds taken since the last flush durable (queued behind the mailbox).
     FlushHolds,
+    /// A batch's durable write finished (`holds`): what became of each hold.
+    HoldsRecorded(super::holds::RecordedBatch),
 }
 
 impl EventMsg {
@@ -139,7 +141,10 @@ impl EventMsg {
             EventMsg::SeatStatuses { reply } => reply.span(),
             EventMsg::SeatState { reply } => reply.span(),
             EventMsg::Overview { reply } => reply.span(),
-            EventMsg::Tick | EventMsg::FlushLog | EventMsg::FlushHolds => return Span::none(),
+            EventMsg::Tick
+            | EventMsg::FlushLog
+            | EventMsg::FlushHolds
+            | EventMsg::HoldsRecorded(_) => return Span::none(),
         };
         span.clone()
     }
@@ -148,8 +153,19 @@ impl EventMsg {
     pub(super) fn is_internal(&self) -> bool {
         matches!(
             self,
-            EventMsg::Tick | EventMsg::FlushLog | EventMsg::FlushHolds
+            EventMsg::Tick | EventMsg::FlushLog | EventMsg::FlushHolds | EventMsg::HoldsRecorded(_)
         )
+    }
+
+    /// The reservation a call is about, for the calls that change one.
+    pub(super) fn reservation(&self) -> Option<ReservationId> {
+        match self {
+            EventMsg::Confirm { reservation, .. }
+            | EventMsg::Cancel { reservation, .. }
+            | EventMsg::Revive { reservation, .. }
+            | EventMsg::Refund { reservation, .. } => Some(*reservation),
+            _ => None,
+        }
     }
 }
 
@@ -162,6 +178,8 @@ pub struct EventArgs {
     pub queue_ticks: broadcast::Sender<QueueTick>,
     /// Stop after this long with nobody waiting, active or holding.
     pub idle_after: Duration,
+    /// Batches of holds written at once (`holds`).
+    pub hold_batches_in_flight: usize,
     /// Where the actor keeps its line for status readers (`board`).
     pub board: Arc<StatusBoard>,
 }

@@ -31,6 +31,7 @@ pub(super) fn rebuild(
         seat_changes,
         queue_ticks,
         idle_after,
+        hold_batches_in_flight,
         board,
     } = args;
     let settings = snapshot.settings;
@@ -96,6 +97,10 @@ pub(super) fn rebuild(
         awaiting_flush: Vec::new(),
         flush_queued: false,
         pending_holds: Vec::new(),
+        in_flight: Default::default(),
+        batches_in_flight: 0,
+        max_batches_in_flight: hold_batches_in_flight,
+        parked: Vec::new(),
         returned: Vec::new(),
         offered: Default::default(),
         repeated_holds: Vec::new(),

@@ -59,6 +59,14 @@ pub struct EventState {
     /// (answering at once would send the caller looking for a row not yet committed).
     pub(super) repeated_holds: Vec<(ReservationId, Reply<HoldView>)>,
     pub(super) holds_flush_queued: bool,
+    /// Holds whose durable write is in flight (`holds`): taken in memory, not yet
+    /// answered. Calls about them wait in `parked` until they are.
+    pub(super) in_flight: std::collections::HashSet<ReservationId>,
+    /// Batches of holds being written now, and the most at once.
+    pub(super) batches_in_flight: usize,
+    pub(super) max_batches_in_flight: usize,
+    /// Calls about a reservation whose hold is still being written, replayed once it is.
+    pub(super) parked: Vec<super::messages::EventMsg>,
     /// Seats that came back since the waiting list was last offered them (`offers`).
     pub(super) returned: Vec<SeatId>,
     /// Waiting-list entries this actor has made an offer to (their hold may not be
