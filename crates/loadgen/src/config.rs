@@ -83,6 +83,10 @@ pub struct LoadgenConfig {
     pub tier1_batch: u64,
     #[arg(long, env = "URR_LOADGEN_TIER1_INTERVAL_SECS", default_value_t = 1)]
     pub tier1_interval_secs: u64,
+    /// Proof-of-work difficulty (leading zero bits) of the Tier-1 room the run opens;
+    /// each virtual user then fetches a challenge and solves it, as a browser does.
+    #[arg(long, env = "URR_LOADGEN_TIER1_POW_DIFFICULTY", default_value_t = 0)]
+    pub tier1_pow_difficulty: u8,
 
     /// Tier-2 settings for an event the run creates: active users at once, admissions
     /// per tick, tick length, and how long a hold lasts unpaid.
@@ -148,6 +152,7 @@ impl Default for LoadgenConfig {
             tier1: true,
             tier1_batch: 500,
             tier1_interval_secs: 1,
+            tier1_pow_difficulty: 0,
             threshold: 1_000,
             batch: 200,
             tick_ms: 500,

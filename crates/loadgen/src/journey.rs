@@ -184,6 +184,15 @@ async fn tier1(run: &Run, account: &Account, report: &mut UserReport) -> Option<
     let _standing = Standing::new(&run.api.metrics.tier1_waiting);
     let user = account.user_id.to_string();
     'assign: for _ in 0..3 {
+        let mut body = json!({"userId": user});
+        if run.sale.pow_difficulty > 0 {
+            let Some((challenge, counter)) = solve_challenge(run, account).await else {
+                *report = report.clone().fail("vwr: no proof-of-work challenge");
+                return None;
+            };
+            body["challenge"] = json!(challenge);
+            body["counter"] = json!(counter);
+        }
         let assigned = run
             .api
             .call(
@@ -194,7 +203,7 @@ async fn tier1(run: &Run, account: &Account, report: &mut UserReport) -> Option<
                         &run.path("/vwr-api/vwr/assign/{event}"),
                         &account.caller,
                     )
-                    .json(&json!({"userId": user})),
+                    .json(&body),
             )
             .await
             .ok()?;
@@ -251,6 +260,39 @@ async fn tier1(run: &Run, account: &Account, report: &mut UserReport) -> Option<
     }
     *report = report.clone().fail("vwr: re-assigned three times");
     None
+}
+
+/// Fetches a proof-of-work challenge and solves it as the browser's worker does (the
+/// room's own rule, `urr_vwr::domain::proof::solve`), off the async threads; the solve
+/// time is reported as `vwr_pow_solve`.
+async fn solve_challenge(run: &Run, account: &Account) -> Option<(String, u64)> {
+    let issued = run
+        .api
+        .call(
+            "vwr_challenge",
+            run.api.request(
+                Method::GET,
+                &run.path("/vwr-api/vwr/challenge/{event}"),
+                &account.caller,
+            ),
+        )
+        .await
+        .ok()?;
+    if !issued.ok() {
+        return None;
+    }
+    let challenge = issued.str("challenge")?.to_owned();
+    let difficulty = u8::try_from(issued.u64("difficulty")?).ok()?;
+    let started = Instant::now();
+    let text = challenge.clone();
+    let counter =
+        tokio::task::spawn_blocking(move || urr_vwr::domain::proof::solve(&text, difficulty))
+            .await
+            .ok()?;
+    run.api
+        .metrics
+        .record_local("vwr_pow_solve", started.elapsed());
+    Some((challenge, counter))
 }
 
 /// The Tier-2 queue: check in, then follow the place by stream or by polling until the

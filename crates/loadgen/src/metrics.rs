@@ -116,6 +116,23 @@ impl Metrics {
         }
     }
 
+    /// Records work done on the client (a proof-of-work solve) under `call`, beside the
+    /// HTTP calls in the summary but outside the latency timeline.
+    pub fn record_local(&self, call: &'static str, elapsed: Duration) {
+        let micros = u64::try_from(elapsed.as_micros())
+            .unwrap_or(u64::MAX)
+            .clamp(1, 60_000_000);
+        if let Ok(mut calls) = self.calls.lock() {
+            let stats = calls.entry(call).or_insert_with(|| CallStats {
+                latency: histogram(),
+                statuses: BTreeMap::new(),
+                transport_errors: 0,
+            });
+            stats.latency.saturating_record(micros);
+            *stats.statuses.entry(200).or_default() += 1;
+        }
+    }
+
     pub fn elapsed_ms(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }

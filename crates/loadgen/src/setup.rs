@@ -43,6 +43,8 @@ pub struct Sale {
     pub event: Uuid,
     pub total_seats: u64,
     pub tier1: bool,
+    /// The proof of work the room asks of a join (0: none).
+    pub pow_difficulty: u8,
     /// The seat layout, read once as a browser keeps it by its `ETag`; buyers read only
     /// the compact live state beside it.
     pub layout: Arc<SeatLayoutView>,
@@ -149,10 +151,15 @@ pub async fn sale(
         )
         .await?;
     let tier1 = room.body["isActive"].as_bool().unwrap_or(false);
+    let pow_difficulty = room.body["powDifficulty"]
+        .as_u64()
+        .and_then(|d| u8::try_from(d).ok())
+        .unwrap_or(0);
     Ok(Sale {
         event,
         total_seats,
         tier1,
+        pow_difficulty,
         layout: Arc::new(layout),
     })
 }
@@ -224,6 +231,7 @@ async fn create_event(
                 .json(&json!({
                     "batch": config.tier1_batch,
                     "intervalSecs": config.tier1_interval_secs,
+                    "powDifficulty": config.tier1_pow_difficulty,
                 })),
             )
             .await?,

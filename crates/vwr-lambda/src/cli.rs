@@ -50,7 +50,8 @@ impl Cli {
         };
         let store = open_store(&self.vwr, kv).await?;
         let keys = TokenKeys::new(self.jwt_secret.as_bytes());
-        Ok(WaitingRoom::new(store, keys, self.vwr.room_defaults()))
+        Ok(WaitingRoom::new(store, keys, self.vwr.room_defaults())
+            .with_defence(self.vwr.bot_defence()?))
     }
 }
 

@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::VwrError;
+use crate::address::IpNet;
+use crate::captcha::CaptchaVerifier;
+use crate::gate::BotDefence;
 use crate::store::DynamoTables;
 use crate::waiting_room::RoomDefaults;
 
@@ -114,6 +118,45 @@ pub struct VwrConfig {
         default_value_t = 1000
     )]
     pub advance_tick_ms: u64,
+
+    /// Where CAPTCHA tokens are verified, Turnstile-style (a form POST of `secret`,
+    /// `response`, `remoteip`; a JSON reply with `success`). Unset: rooms cannot ask for
+    /// a CAPTCHA.
+    #[arg(long = "vwr-captcha-verify-url", env = "URR_VWR_CAPTCHA_VERIFY_URL")]
+    pub captcha_verify_url: Option<String>,
+
+    /// The secret sent to the CAPTCHA verifier.
+    #[arg(
+        long = "vwr-captcha-secret",
+        env = "URR_VWR_CAPTCHA_SECRET",
+        hide_env_values = true
+    )]
+    pub captcha_secret: Option<String>,
+
+    /// The CAPTCHA provider's site key, handed to the browser's widget.
+    #[arg(long = "vwr-captcha-site-key", env = "URR_VWR_CAPTCHA_SITE_KEY")]
+    pub captcha_site_key: Option<String>,
+
+    /// How long a CAPTCHA verification may take before the join is refused (503).
+    #[arg(
+        long = "vwr-captcha-timeout-ms",
+        env = "URR_VWR_CAPTCHA_TIMEOUT_MS",
+        default_value_t = 3000
+    )]
+    pub captcha_timeout_ms: u64,
+
+    /// Proxies (IPs or CIDRs, comma-separated) whose `X-Forwarded-For` the room believes
+    /// for its per-address join limits; the same variable as the edge's
+    /// `--trusted-proxies`, so one setting serves both. On Lambda the address is API
+    /// Gateway's `sourceIp` instead.
+    #[arg(
+        id = "vwr_trusted_proxies",
+        value_name = "IP_OR_CIDR",
+        long = "vwr-trusted-proxies",
+        env = "URR_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Default for VwrConfig {
@@ -135,6 +178,11 @@ impl Default for VwrConfig {
             linger_ms: 0,
             room_cache_ms: 500,
             advance_tick_ms: 1000,
+            captcha_verify_url: None,
+            captcha_secret: None,
+            captcha_site_key: None,
+            captcha_timeout_ms: 3000,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -161,5 +209,27 @@ impl VwrConfig {
 
     pub fn advance_tick(&self) -> Duration {
         Duration::from_millis(self.advance_tick_ms.max(10))
+    }
+
+    /// The node's side of bot defence; a verify URL without a secret is refused.
+    pub fn bot_defence(&self) -> Result<BotDefence, VwrError> {
+        let captcha = match (&self.captcha_verify_url, &self.captcha_secret) {
+            (None, _) => None,
+            (Some(url), Some(secret)) if !secret.is_empty() => Some(CaptchaVerifier::new(
+                url.clone(),
+                secret.clone(),
+                Duration::from_millis(self.captcha_timeout_ms.max(1)),
+            )?),
+            (Some(_), _) => {
+                return Err(VwrError::Config(
+                    "--vwr-captcha-verify-url needs --vwr-captcha-secret".into(),
+                ));
+            }
+        };
+        Ok(BotDefence {
+            captcha,
+            captcha_site_key: self.captcha_site_key.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+        })
     }
 }

@@ -2,7 +2,8 @@
 //! with the status of its [`ErrorCode`].
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -26,12 +27,38 @@ pub enum ErrorCode {
     Conflict,
     Unavailable,
     Internal,
+    /// The room asks for a proof of work and none came with the join.
+    ChallengeRequired,
+    /// Not a challenge this room issued to this user (or easier than it asks now).
+    ChallengeInvalid,
+    ChallengeExpired,
+    /// The counter does not solve the challenge.
+    ChallengeUnsolved,
+    /// The challenge was already used for a join.
+    ChallengeUsed,
+    CaptchaRequired,
+    /// The verifier said no.
+    CaptchaFailed,
+    /// The verifier could not be asked; joins needing it are refused meanwhile.
+    CaptchaUnavailable,
+    /// Past the room's per-address or per-account join limit.
+    TooManyJoins,
 }
 
 impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
-            ErrorCode::InvalidInput | ErrorCode::InvalidJson => StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidInput
+            | ErrorCode::InvalidJson
+            | ErrorCode::ChallengeRequired
+            | ErrorCode::CaptchaRequired => StatusCode::BAD_REQUEST,
+            ErrorCode::ChallengeInvalid
+            | ErrorCode::ChallengeExpired
+            | ErrorCode::ChallengeUnsolved
+            | ErrorCode::CaptchaFailed => StatusCode::FORBIDDEN,
+            ErrorCode::ChallengeUsed => StatusCode::CONFLICT,
+            ErrorCode::CaptchaUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::TooManyJoins => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -59,6 +86,15 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::ChallengeRequired => "challenge_required",
+            ErrorCode::ChallengeInvalid => "challenge_invalid",
+            ErrorCode::ChallengeExpired => "challenge_expired",
+            ErrorCode::ChallengeUnsolved => "challenge_unsolved",
+            ErrorCode::ChallengeUsed => "challenge_used",
+            ErrorCode::CaptchaRequired => "captcha_required",
+            ErrorCode::CaptchaFailed => "captcha_failed",
+            ErrorCode::CaptchaUnavailable => "captcha_unavailable",
+            ErrorCode::TooManyJoins => "too_many_joins",
         }
     }
 }
@@ -91,6 +127,9 @@ pub enum VwrError {
     Token(#[from] AuthError),
     #[error("configuration: {0}")]
     Config(String),
+    /// Past a join limit: 429 with `Retry-After`.
+    #[error("{message}")]
+    Limited { retry_after: u64, message: String },
 }
 
 impl VwrError {
@@ -106,6 +145,7 @@ impl VwrError {
             VwrError::Conflict(_) => ErrorCode::Conflict,
             VwrError::Store(_) => ErrorCode::Unavailable,
             VwrError::Token(_) | VwrError::Config(_) => ErrorCode::Internal,
+            VwrError::Limited { .. } => ErrorCode::TooManyJoins,
         }
     }
 
@@ -115,6 +155,14 @@ impl VwrError {
 
     pub fn invalid(message: impl Into<String>) -> Self {
         VwrError::Invalid(message.into())
+    }
+
+    /// A refusal with its own code, e.g. a bot-defence check.
+    pub fn refused(code: ErrorCode, message: impl Into<String>) -> Self {
+        VwrError::Body {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -133,12 +181,21 @@ impl IntoResponse for VwrError {
             tracing::warn!(code = code.as_str(), error = %self, "waiting-room request failed");
             match code {
                 ErrorCode::Unavailable => "a storage dependency is unavailable".to_owned(),
+                ErrorCode::CaptchaUnavailable => {
+                    "the CAPTCHA check is unavailable; try again shortly".to_owned()
+                }
                 _ => "internal error".to_owned(),
             }
         } else {
             self.to_string()
         };
         let body = json!({"error": {"code": code.as_str(), "message": message}});
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let VwrError::Limited { retry_after, .. } = self {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
     }
 }

@@ -1,18 +1,22 @@
 //! The waiting room over HTTP (`docs/architecture.md#tier-1-and-tier-2`): the public
-//! status, the signed-in assign and check calls, the published shuffle, and the operator routes. Every failure, including
+//! status, the signed-in challenge, assign and check calls, the published shuffle, and the operator routes. Every failure, including
 //! extractor rejections and unknown routes, answers `{error: {code, message}}`.
 
-use axum::extract::rejection::PathRejection;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::HeaderMap;
 use axum::{Json, Router};
+use serde::Deserialize;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use crate::VwrError;
+use crate::address::Origin;
 use crate::domain::ids::EventId;
 use crate::error::ErrorCode;
+use crate::gate::{ChallengeReply, JoinProof};
 use crate::identity::signed_in;
 use crate::openapi::{ErrorBody, route};
 use crate::operator;
@@ -48,6 +52,7 @@ pub fn documented_router<S: VwrStore>(
     let operator = operator::router(room.clone(), admin_key);
     let (router, api) = OpenApiRouter::new()
         .routes(route::<__path_status, _, _, _>(status::<S>))
+        .routes(route::<__path_challenge, _, _, _>(challenge::<S>))
         .routes(route::<__path_assign, _, _, _>(assign::<S>))
         .routes(route::<__path_check, _, _, _>(check::<S>))
         .routes(route::<__path_shuffle, _, _, _>(shuffle::<S>))
@@ -82,8 +87,47 @@ async fn status<S: VwrStore>(
     Ok(Json(api.room.status(&event).await?))
 }
 
-/// Takes the caller's one place in the room. The user is the access token's; a body (old
-/// clients sent `{userId}`) is not read.
+/// A proof-of-work challenge for the caller (`docs/architecture.md#bot-defence-at-tier-1`).
+#[utoipa::path(
+    get,
+    operation_id = "tier1_challenge",
+    path = "/vwr/challenge/{event_id}",
+    tag = "tier1",
+    summary = "A proof-of-work challenge for the caller's join, and whether it needs a CAPTCHA",
+    params(crate::openapi::EventIdParam),
+    responses(
+        (status = 200, description = "OK", body = ChallengeReply),
+        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 401, description = "Not signed in, or the token is invalid or expired", body = ErrorBody),
+        (status = 404, description = "The room is not active (`vwr_inactive`)", body = ErrorBody),
+        (status = 503, description = "The store is unavailable; retry", body = ErrorBody)
+    ),
+    security(("bearer" = []), ("accessCookie" = []))
+)]
+async fn challenge<S: VwrStore>(
+    State(api): State<Api<S>>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Json<ChallengeReply>, VwrError> {
+    let event = event_id(path)?;
+    let user = signed_in(api.room.keys(), &headers)?;
+    Ok(Json(api.room.challenge(&event, &user).await?))
+}
+
+/// What a join may bring: the solved challenge and the CAPTCHA token its room asks for.
+/// Other fields (old clients sent `{userId}`) are ignored: the user is the access token's.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AssignBody {
+    /// The `challenge` from `/vwr/challenge/{eventId}`, as given.
+    challenge: Option<String>,
+    /// A counter solving it.
+    counter: Option<u64>,
+    /// The CAPTCHA provider's token.
+    captcha_token: Option<String>,
+}
+
+/// Takes the caller's one place in the room. The user is the access token's.
 #[utoipa::path(
     post,
     operation_id = "tier1_assign",
@@ -91,24 +135,43 @@ async fn status<S: VwrStore>(
     tag = "tier1",
     summary = "Take the caller's one place in the room (the same place when asked again)",
     params(crate::openapi::EventIdParam),
+    request_body(content = Option<AssignBody>, content_type = "application/json", description = "Needed only when the room asks for a proof of work or a CAPTCHA"),
     responses(
         (status = 200, description = "OK", body = Assignment),
-        (status = 400, description = "Invalid input", body = ErrorBody),
+        (status = 400, description = "Invalid input, or the proof of work or CAPTCHA token the room asks for is missing (`challenge_required`, `captcha_required`)", body = ErrorBody),
         (status = 401, description = "Not signed in, or the token is invalid or expired", body = ErrorBody),
+        (status = 403, description = "The proof of work or CAPTCHA was refused (`challenge_invalid`, `challenge_expired`, `challenge_unsolved`, `captcha_failed`)", body = ErrorBody),
         (status = 404, description = "Not found", body = ErrorBody),
-        (status = 409, description = "Conflict", body = ErrorBody),
-        (status = 503, description = "The store is unavailable; retry", body = ErrorBody)
+        (status = 409, description = "Conflict, or the challenge was already used (`challenge_used`)", body = ErrorBody),
+        (status = 413, description = "Payload too large", body = ErrorBody),
+        (status = 429, description = "Past the room's join limit per address or account (`too_many_joins`); see Retry-After", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the limit's window ends"))),
+        (status = 503, description = "The store or the CAPTCHA verifier is unavailable; retry", body = ErrorBody)
     ),
     security(("bearer" = []), ("accessCookie" = []))
 )]
 async fn assign<S: VwrStore>(
     State(api): State<Api<S>>,
     path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    origin: Origin,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Assignment>, VwrError> {
     let event = event_id(path)?;
-    let user = signed_in(api.room.keys(), &headers)?;
-    Ok(Json(api.room.assign(&event, &user).await?))
+    let user = signed_in(api.room.keys(), &origin.headers)?;
+    let body = body.map_err(|e| VwrError::Body {
+        code: ErrorCode::PayloadTooLarge,
+        message: e.body_text(),
+    })?;
+    // Old clients send `{userId}` or nothing; anything that is not a JSON object (an
+    // old client's stray body) is read as no proof, and a room that wants one says so.
+    let body: AssignBody = serde_json::from_slice(&body).unwrap_or_default();
+    let proof = JoinProof {
+        challenge: body.challenge,
+        counter: body.counter,
+        captcha_token: body.captcha_token,
+        address: origin.client(&api.room.defence().trusted_proxies),
+    };
+    Ok(Json(api.room.assign_with(&event, &user, &proof).await?))
 }
 
 /// The caller's place: only the user it was assigned to may check it (a `userId` query

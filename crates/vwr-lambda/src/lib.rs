@@ -17,11 +17,14 @@
 //! token itself is `urr_auth::TokenKeys::issue_queue(event, uid, Tier::One, Some(pos))`,
 //! so the edge verifies it with `verify_queue(token, Tier::One, event, uid)`.
 
+pub mod address;
 pub mod advancer;
+pub mod captcha;
 pub mod cli;
 pub mod config;
 pub mod domain;
 mod error;
+mod gate;
 mod http;
 mod identity;
 pub mod joiner;
@@ -41,6 +44,7 @@ use urr_kv::Kv;
 pub use advancer::{Advancer, CycleReport};
 pub use config::{StoreKind, VwrConfig};
 pub use error::{ErrorCode, VwrError};
+pub use gate::{BotDefence, ChallengeReply, JoinProof};
 pub use http::{documented_router, router};
 pub use operator::ADMIN_KEY_HEADER;
 pub use store::{AnyStore, DynamoStore, DynamoTables, RedisStore, VwrStore};
@@ -84,7 +88,8 @@ pub struct Tier1 {
 
 pub async fn build(config: &VwrConfig, kv: Kv, keys: TokenKeys) -> Result<Tier1, VwrError> {
     let store = open_store(config, Some(kv)).await?;
-    let room = WaitingRoom::new(store, keys, config.room_defaults());
+    let room =
+        WaitingRoom::new(store, keys, config.room_defaults()).with_defence(config.bot_defence()?);
     let advancer = Advancer::new(room.clone(), config.advance_tick());
     let (router, api) = http::documented_router(room.clone(), config.admin_key.clone());
     Ok(Tier1 {

@@ -27,3 +27,14 @@ pub(crate) fn standing(event: &EventId, state: &RoomState, next_position: u64, p
     metrics::gauge!("urr_tier1_waiting", "event" => event.clone()).set(waiting_now);
     metrics::gauge!("urr_tier1_pre_queue", "event" => event).set(pre_queue);
 }
+
+/// A join refused by the room's bot defence, by why (`address_limit`, `account_limit`,
+/// `challenge`, `challenge_used`, `captcha`).
+pub(crate) fn refused(event: &EventId, reason: &'static str) {
+    metrics::counter!(
+        "urr_tier1_joins_refused_total",
+        "event" => event.to_string(),
+        "reason" => reason
+    )
+    .increment(1);
+}

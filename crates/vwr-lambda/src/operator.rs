@@ -1,5 +1,5 @@
-//! Operator routes: open and close a room, pause, hold everyone, schedule a pre-queue,
-//! publish its seed. Callers prove they are operators with the shared admin key or an
+//! Operator routes: open and close a room (and set its bot defence), pause, hold
+//! everyone, schedule a pre-queue, publish its seed. Callers prove they are operators with the shared admin key or an
 //! admin access token.
 
 use axum::Json;
@@ -14,6 +14,7 @@ use urr_auth::{Role, TokenKeys};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::VwrError;
+use crate::domain::defence::DefenceChange;
 use crate::domain::room::Schedule;
 use crate::error::ErrorCode;
 use crate::openapi::{ErrorBody, route};
@@ -293,6 +294,15 @@ struct OpenBody {
     batch: Option<u64>,
     interval_secs: Option<u64>,
     claim_window_secs: Option<u64>,
+    /// Leading zero bits of the proof of work a new place needs (0: none; at most 28).
+    #[schema(maximum = 28)]
+    pow_difficulty: Option<u8>,
+    /// A new place needs a CAPTCHA token (the node must have a verifier).
+    captcha: Option<bool>,
+    /// Join attempts per minute per source address (0: unlimited).
+    joins_per_address_per_min: Option<u32>,
+    /// Join attempts per minute per account (0: unlimited).
+    joins_per_account_per_min: Option<u32>,
 }
 
 #[utoipa::path(
@@ -300,7 +310,7 @@ struct OpenBody {
     operation_id = "tier1_operator_open",
     path = "/vwr/admin/rooms/{event_id}/open",
     tag = "tier1",
-    summary = "Open the room (no body: the defaults)",
+    summary = "Open the room, or change an open room's settings (no body: the defaults)",
     params(crate::openapi::EventIdParam),
     request_body(content = Option<OpenBody>, content_type = "application/json"),
     responses(
@@ -337,6 +347,12 @@ async fn open<S: VwrStore>(
         batch: body.batch,
         interval_secs: body.interval_secs,
         claim_window_secs: body.claim_window_secs,
+        defence: DefenceChange {
+            pow_difficulty: body.pow_difficulty,
+            captcha: body.captcha,
+            joins_per_address_per_min: body.joins_per_address_per_min,
+            joins_per_account_per_min: body.joins_per_account_per_min,
+        },
     };
     Ok(Json(api.room.change(&event, change).await?))
 }

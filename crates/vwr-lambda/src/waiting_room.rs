@@ -10,9 +10,12 @@ use urr_auth::{Tier, TokenKeys};
 use uuid::Uuid;
 
 use crate::VwrError;
+use crate::domain::defence::{Defence, DefenceChange};
 use crate::domain::ids::EventId;
 use crate::domain::pacing::{estimated_wait_secs, next_poll_secs};
+use crate::domain::proof::ChallengeKey;
 use crate::domain::room::{Advance, Phase, RoomState, Schedule};
+use crate::gate::{BotDefence, ChallengeReply, Gate, JoinProof};
 use crate::joiner::Joiner;
 use crate::room_cache::RoomCache;
 use crate::store::{PositionRecord, RoomRecord, VwrStore};
@@ -55,6 +58,16 @@ pub struct Status {
     pub is_active: bool,
     pub next_position: u64,
     pub serving_counter: u64,
+    /// A new place needs a proof of work this hard (`GET /vwr/challenge/{eventId}`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pow_difficulty: u8,
+    /// A new place needs a CAPTCHA token.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub captcha: bool,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -100,6 +113,7 @@ pub struct RoomView {
     pub no_shows: u64,
     pub pre_queue_size: Option<u64>,
     pub seed_published: bool,
+    pub bot_defence: Defence,
 }
 
 /// The published draw of a pre-queue: with these two numbers anyone can recompute every
@@ -119,6 +133,7 @@ pub enum RoomChange {
         batch: Option<u64>,
         interval_secs: Option<u64>,
         claim_window_secs: Option<u64>,
+        defence: DefenceChange,
     },
     Close,
     Pause(bool),
@@ -134,19 +149,33 @@ pub struct WaitingRoom<S> {
     keys: TokenKeys,
     defaults: RoomDefaults,
     cache: RoomCache,
+    gate: Gate,
 }
 
 impl<S: VwrStore> WaitingRoom<S> {
     pub fn new(store: S, keys: TokenKeys, defaults: RoomDefaults) -> Self {
         let joiner = Joiner::new(store.clone(), defaults.max_block, defaults.linger);
         let cache = RoomCache::new(defaults.cache_for);
+        let gate = Gate::new(ChallengeKey::derive(&keys), BotDefence::default());
         Self {
             store,
             joiner,
             keys,
             defaults,
             cache,
+            gate,
         }
+    }
+
+    /// The node's bot-defence settings (CAPTCHA verifier, trusted proxies); without
+    /// them, rooms may still ask for a proof of work and set join limits.
+    pub fn with_defence(mut self, node: BotDefence) -> Self {
+        self.gate = Gate::new(ChallengeKey::derive(&self.keys), node);
+        self
+    }
+
+    pub fn defence(&self) -> &BotDefence {
+        self.gate.node()
     }
 
     /// The room as read within the cache period; writes through this handle invalidate it.
@@ -175,19 +204,52 @@ impl<S: VwrStore> WaitingRoom<S> {
                 is_active: room.state.active,
                 next_position: room.next_position,
                 serving_counter: room.state.serving_counter,
+                pow_difficulty: room.state.defence.pow_difficulty,
+                captcha: room.state.defence.captcha,
             },
             None => Status {
                 is_active: false,
                 next_position: 0,
                 serving_counter: 0,
+                pow_difficulty: 0,
+                captcha: false,
             },
         })
     }
 
+    /// A proof-of-work challenge for `user_id` in the room, and whether a join also
+    /// needs a CAPTCHA.
+    pub async fn challenge(
+        &self,
+        event: &EventId,
+        user_id: &str,
+    ) -> Result<ChallengeReply, VwrError> {
+        let room = self.cached_room(event).await?.ok_or(VwrError::Inactive)?;
+        if !room.state.active {
+            return Err(VwrError::Inactive);
+        }
+        Ok(self
+            .gate
+            .issue(event, user_id, &room.state.defence, Utc::now()))
+    }
+
+    /// [`Self::assign_with`] without a proof or an address: for rooms without bot defence.
+    pub async fn assign(&self, event: &EventId, user_id: &str) -> Result<Assignment, VwrError> {
+        self.assign_with(event, user_id, &JoinProof::default())
+            .await
+    }
+
     /// Gives `user_id` their one place in the room: a new one on the first call, the same
     /// request id and position on every later call (in the pre-queue too), so joining many
-    /// times buys no extra draws.
-    pub async fn assign(&self, event: &EventId, user_id: &str) -> Result<Assignment, VwrError> {
+    /// times buys no extra draws. Every call counts against the room's join limits; only
+    /// a new place needs the proof of work and the CAPTCHA the room asks for (a repeat
+    /// gives nothing new, so a reload does not make a person solve again).
+    pub async fn assign_with(
+        &self,
+        event: &EventId,
+        user_id: &str,
+        proof: &JoinProof,
+    ) -> Result<Assignment, VwrError> {
         let now = Utc::now();
         let room = self.cached_room(event).await?.ok_or(VwrError::Inactive)?;
         let room = self.ensure_sealed(event, room, now).await?;
@@ -196,6 +258,10 @@ impl<S: VwrStore> WaitingRoom<S> {
             Phase::NotYetOpen { opens_at } => return Err(VwrError::NotOpen(opens_at)),
             Phase::PreQueue { .. } | Phase::Open => {}
         }
+        let defence = room.state.defence;
+        self.gate
+            .limit(&self.store, event, &defence, user_id, proof.address, now)
+            .await?;
         let held = self.store.place_of(event, user_id, now).await?;
         let mut stale = None;
         if let Some(request_id) = held {
@@ -205,6 +271,9 @@ impl<S: VwrStore> WaitingRoom<S> {
                 None => stale = Some(request_id),
             }
         }
+        self.gate
+            .admit(&self.store, event, &defence, user_id, proof, now)
+            .await?;
         let expires_at = now + self.defaults.position_ttl;
         let joined = self
             .joiner
@@ -322,6 +391,14 @@ impl<S: VwrStore> WaitingRoom<S> {
     /// opens or schedules it.
     pub async fn change(&self, event: &EventId, change: RoomChange) -> Result<RoomView, VwrError> {
         validate(&change)?;
+        if let RoomChange::Open { defence, .. } = change
+            && defence.captcha == Some(true)
+            && self.gate.node().captcha.is_none()
+        {
+            return Err(VwrError::invalid(
+                "captcha needs a CAPTCHA verifier on this node (--vwr-captcha-verify-url)",
+            ));
+        }
         for _ in 0..CAS_ATTEMPTS {
             let now = Utc::now();
             let existing = self.store.room(event).await?;
@@ -445,8 +522,10 @@ fn validate(change: &RoomChange) -> Result<(), VwrError> {
         batch,
         interval_secs,
         claim_window_secs,
+        defence,
     } = change
     {
+        defence.validate().map_err(VwrError::invalid)?;
         if batch.is_some_and(|b| !(1..=1_000_000).contains(&b)) {
             return Err(VwrError::invalid("batch must be between 1 and 1000000"));
         }
@@ -480,8 +559,10 @@ fn apply(
             batch,
             interval_secs,
             claim_window_secs,
+            defence,
         } => {
             state.active = true;
+            defence.apply(&mut state.defence);
             state.batch = batch.unwrap_or(state.batch);
             state.interval_secs = interval_secs.unwrap_or(state.interval_secs);
             state.claim_window_secs = claim_window_secs.unwrap_or(state.claim_window_secs);
@@ -530,5 +611,6 @@ fn view_of(event: &EventId, room: &RoomRecord) -> RoomView {
         no_shows: s.no_shows,
         pre_queue_size: room.seal.map(|seal| seal.pre_queue_size),
         seed_published: s.seed_published,
+        bot_defence: s.defence,
     }
 }

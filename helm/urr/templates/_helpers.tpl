@@ -124,7 +124,7 @@ The service URLs and secrets a container gets, as EnvVar objects:
   redis  REDIS_URL
   jwt    URR_JWT_SECRET
   toss   URR_TOSS_SECRET_KEY (optional)
-  admin  URR_VWR_ADMIN_KEY (optional)
+  admin  URR_VWR_ADMIN_KEY and URR_VWR_CAPTCHA_SECRET (optional)
   forJob read the URLs from the migration hook's own Secret
 */}}
 {{- define "urr.serviceEnv" -}}
@@ -173,6 +173,7 @@ The service URLs and secrets a container gets, as EnvVar objects:
 {{- $optional := dict -}}
 {{- if .toss }}{{ $_ := set $optional "URR_TOSS_SECRET_KEY" $v.secrets.tossSecretKey }}{{ end -}}
 {{- if .admin }}{{ $_ := set $optional "URR_VWR_ADMIN_KEY" $v.secrets.vwrAdminKey }}{{ end -}}
+{{- if .admin }}{{ $_ := set $optional "URR_VWR_CAPTCHA_SECRET" $v.secrets.vwrCaptchaSecret }}{{ end -}}
 {{- range $key, $given := $optional }}
 {{- if or $v.secrets.existingSecret $given }}
 - name: {{ $key }}

@@ -34,7 +34,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     tokio::spawn(Advancer::new(room, cli.vwr.advance_tick()).run(std::future::pending()));
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
     tracing::info!(listen = %cli.listen, "waiting room API listening");
-    axum::serve(listener, app)
+    // The peer address is the per-address join limit's subject (or its trusted proxy).
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::defence::Defence;
 use super::pacing::fold_rate;
 use super::shuffle::Shuffle;
 
@@ -65,6 +66,9 @@ pub struct RoomState {
     /// Total no-shows ever counted, for operators.
     pub no_shows: u64,
     pub seed_published: bool,
+    /// Proof of work, CAPTCHA and join limits; absent in records written before them.
+    #[serde(default)]
+    pub defence: Defence,
 }
 
 /// Where a room is in its life, at a given instant.
@@ -121,6 +125,7 @@ impl RoomState {
             no_show_credit: 0,
             no_shows: 0,
             seed_published: false,
+            defence: Defence::default(),
         }
     }
 

@@ -98,6 +98,24 @@ impl VwrStore for AnyStore {
         delegate!(self, s => s.wave_claims(event, waves).await)
     }
 
+    async fn use_once(
+        &self,
+        event: &EventId,
+        token: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, VwrError> {
+        delegate!(self, s => s.use_once(event, token, until).await)
+    }
+
+    async fn hit(
+        &self,
+        event: &EventId,
+        counter: &str,
+        window_start: i64,
+    ) -> Result<u64, VwrError> {
+        delegate!(self, s => s.hit(event, counter, window_start).await)
+    }
+
     async fn rooms(&self) -> Result<Vec<EventId>, VwrError> {
         delegate!(self, s => s.rooms().await)
     }

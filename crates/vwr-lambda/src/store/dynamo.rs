@@ -1,7 +1,8 @@
 //! The room on DynamoDB, for the Lambda. Table `counters` holds one item per room (the
-//! join counter, the settings and the seal), the wave claim counts and the room index;
-//! table `positions` holds one item per join and one per user's place in a room (which
-//! join is theirs, written by a conditional put). Both carry a `ttl` attribute; reads filter
+//! join counter, the settings and the seal), the wave claim counts, the join-limit counts
+//! (one item per counter and minute) and the room index; table `positions` holds one item
+//! per join, one per user's place in a room (which join is theirs, written by a
+//! conditional put) and one per used proof-of-work challenge (a conditional put too). Both carry a `ttl` attribute; reads filter
 //! on it because neither DynamoDB (promptly) nor its emulators delete expired items.
 
 use std::collections::HashMap;
@@ -35,6 +36,8 @@ const ROOMS_INDEX: &str = "rooms";
 const WRITE_BATCH: usize = 25;
 const GET_BATCH: usize = 100;
 const CLAIMS_TTL_SECS: i64 = 24 * 3600;
+/// A join-limit count lives a window past its own, then goes.
+const HITS_TTL_SECS: i64 = 2 * crate::domain::defence::LIMIT_WINDOW_SECS;
 /// Conditional puts of a user's place that lose to a place expiring meanwhile, retried.
 const PLACE_ATTEMPTS: usize = 3;
 /// Requests one store handle has in flight at most.
@@ -197,6 +200,14 @@ impl DynamoStore {
 
     fn position_key(event: &EventId, request_id: Uuid) -> AttributeValue {
         s(format!("{event}#{request_id}"))
+    }
+
+    fn used_key(event: &EventId, token: &str) -> AttributeValue {
+        s(format!("used#{event}#{token}"))
+    }
+
+    fn hits_key(event: &EventId, counter: &str, window_start: i64) -> AttributeValue {
+        s(format!("hits#{event}#{counter}#{window_start}"))
     }
 
     fn place_key(event: &EventId, user: &str) -> AttributeValue {
@@ -606,6 +617,59 @@ impl VwrStore for DynamoStore {
             .iter()
             .map(|w| (*w, counts.get(w).copied().unwrap_or(0)))
             .collect())
+    }
+
+    async fn use_once(
+        &self,
+        event: &EventId,
+        token: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, VwrError> {
+        let item = HashMap::from([
+            (KEY.to_owned(), Self::used_key(event, token)),
+            (TTL.to_owned(), n(until.timestamp())),
+        ]);
+        // No expiry in the condition: a used mark only needs to outlive its challenge,
+        // which is refused as expired before it gets here.
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.tables.positions)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)");
+        match limited(&self.slots, put.send()).await {
+            Ok(_) => Ok(true),
+            Err(e) if lost_put(&e) => Ok(false),
+            Err(e) => Err(failed(e)),
+        }
+    }
+
+    async fn hit(
+        &self,
+        event: &EventId,
+        counter: &str,
+        window_start: i64,
+    ) -> Result<u64, VwrError> {
+        // One item per window and counter, off the room's hot item; `ADD` is atomic.
+        let out = limited(
+            &self.slots,
+            self.client
+                .update_item()
+                .table_name(&self.tables.counters)
+                .key(KEY, Self::hits_key(event, counter, window_start))
+                .update_expression("ADD hits :one SET #ttl = :ttl")
+                .expression_attribute_names("#ttl", TTL)
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":ttl", n(window_start + HITS_TTL_SECS))
+                .return_values(ReturnValue::UpdatedNew)
+                .send(),
+        )
+        .await
+        .map_err(failed)?;
+        out.attributes
+            .as_ref()
+            .and_then(|a| num(a, "hits"))
+            .ok_or_else(|| VwrError::store("counter update returned no hits"))
     }
 
     async fn rooms(&self) -> Result<Vec<EventId>, VwrError> {

@@ -1,8 +1,10 @@
 //! Where a room lives: the [`VwrStore`] trait and its two homes, Redis (inside the edge)
 //! and DynamoDB (behind API Gateway). Both give the same atomicity: the join counter moves
 //! only while the room is active, room settings change by compare-and-set on a version,
-//! the pre-queue seal reads the counter in the same write that seals it, and a user's one
-//! place in a room is recorded by a conditional write that only the first join wins.
+//! the pre-queue seal reads the counter in the same write that seals it, a user's one
+//! place in a room is recorded by a conditional write that only the first join wins, a
+//! challenge is marked used by a conditional write too, and join limits are atomic
+//! counters.
 
 mod any;
 pub mod dynamo;
@@ -127,6 +129,26 @@ pub trait VwrStore: Clone + Send + Sync + 'static {
         event: &EventId,
         waves: &[u64],
     ) -> impl Future<Output = Result<Vec<(u64, u64)>, VwrError>> + Send;
+
+    /// Marks `token` (a proof-of-work challenge's nonce) used in `event`'s room until
+    /// `until`, when the challenge has expired anyway. `true` the first time only: the
+    /// one-use rule of `docs/architecture.md#bot-defence-at-tier-1`.
+    fn use_once(
+        &self,
+        event: &EventId,
+        token: &str,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, VwrError>> + Send;
+
+    /// Counts one join attempt on `counter` (an address's or an account's) in the fixed
+    /// window starting at `window_start` (Unix seconds): the attempts in that window so
+    /// far, this one included. The count outlives its window a little, then vanishes.
+    fn hit(
+        &self,
+        event: &EventId,
+        counter: &str,
+        window_start: i64,
+    ) -> impl Future<Output = Result<u64, VwrError>> + Send;
 
     /// Every event that has a room, for the advancer.
     fn rooms(&self) -> impl Future<Output = Result<Vec<EventId>, VwrError>> + Send;

@@ -18,6 +18,9 @@ use crate::domain::room::{RoomState, Seal};
 /// Wave claim counts outlive any claim window by far; they only need to vanish eventually.
 const CLAIMS_TTL_SECS: i64 = 24 * 3600;
 
+/// A join-limit count lives a window past its own, then goes.
+const HITS_TTL_SECS: i64 = 2 * crate::domain::defence::LIMIT_WINDOW_SECS;
+
 const SAVE_ROOM: &str = r"
 local v = redis.call('HGET', KEYS[1], 'version')
 if ARGV[3] == '' then
@@ -109,6 +112,15 @@ impl RedisStore {
 
     fn claims_key(&self, event: &EventId) -> String {
         self.kv.key(&format!("vwr:{{{event}}}:claims"))
+    }
+
+    fn used_key(&self, event: &EventId, token: &str) -> String {
+        self.kv.key(&format!("vwr:{{{event}}}:used:{token}"))
+    }
+
+    fn hits_key(&self, event: &EventId, counter: &str, window_start: i64) -> String {
+        self.kv
+            .key(&format!("vwr:{{{event}}}:hits:{counter}:{window_start}"))
     }
 
     fn rooms_key(&self) -> String {
@@ -335,6 +347,50 @@ impl VwrStore for RedisStore {
             .zip(counts)
             .map(|(w, c)| (*w, c.unwrap_or(0)))
             .collect())
+    }
+
+    async fn use_once(
+        &self,
+        event: &EventId,
+        token: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, VwrError> {
+        let mut conn = self.kv.conn();
+        // PXAT in the past would refuse the SET; an expired challenge is refused before
+        // it gets here, so a floor of a second from now changes nothing.
+        let until = until
+            .timestamp_millis()
+            .max(Utc::now().timestamp_millis() + 1000);
+        let set: Option<String> = redis::cmd("SET")
+            .arg(self.used_key(event, token))
+            .arg(1)
+            .arg("NX")
+            .arg("PXAT")
+            .arg(until)
+            .query_async(&mut conn)
+            .await?;
+        Ok(set.is_some())
+    }
+
+    async fn hit(
+        &self,
+        event: &EventId,
+        counter: &str,
+        window_start: i64,
+    ) -> Result<u64, VwrError> {
+        let key = self.hits_key(event, counter, window_start);
+        let mut conn = self.kv.conn();
+        let (count,): (u64,) = redis::pipe()
+            .atomic()
+            .cmd("INCR")
+            .arg(&key)
+            .cmd("EXPIREAT")
+            .arg(&key)
+            .arg(window_start + HITS_TTL_SECS)
+            .ignore()
+            .query_async(&mut conn)
+            .await?;
+        Ok(count)
     }
 
     async fn rooms(&self) -> Result<Vec<EventId>, VwrError> {

@@ -14,7 +14,9 @@ use serde_json::Value;
 use urr_auth::{Role, TokenKeys};
 use urr_kv::Kv;
 use urr_vwr::domain::ids::EventId;
-use urr_vwr::{AnyStore, DynamoStore, DynamoTables, RedisStore, RoomDefaults, WaitingRoom};
+use urr_vwr::{
+    AnyStore, BotDefence, DynamoStore, DynamoTables, RedisStore, RoomDefaults, WaitingRoom,
+};
 use uuid::Uuid;
 
 pub const SECRET: &[u8] = b"vwr-test-secret-of-at-least-32-bytes!";
@@ -110,6 +112,11 @@ impl Harness {
     }
 
     pub async fn with(kind: Kind, defaults: RoomDefaults) -> Harness {
+        Self::defended(kind, defaults, BotDefence::default()).await
+    }
+
+    /// A harness whose node has `defence` (a CAPTCHA verifier, trusted proxies).
+    pub async fn defended(kind: Kind, defaults: RoomDefaults, defence: BotDefence) -> Harness {
         let _ = tracing_subscriber::fmt()
             .with_env_filter("urr_vwr=warn")
             .with_test_writer()
@@ -135,14 +142,17 @@ impl Harness {
             }
         };
         let keys = TokenKeys::new(SECRET);
-        let room = WaitingRoom::new(store, keys.clone(), defaults);
+        let room = WaitingRoom::new(store, keys.clone(), defaults).with_defence(defence);
         let app = urr_vwr::router(room.clone(), Some(ADMIN_KEY.into()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the router");
         let addr = listener.local_addr().expect("router address");
+        let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve the router");
+            axum::serve(listener, service)
+                .await
+                .expect("serve the router");
         });
         Harness {
             kind,

@@ -1,6 +1,7 @@
 // The seed's VWR modal: the Tier-1 wait over the event page, in a <dialog>
 // (docs/architecture.md#the-design-urr-rebuilds).
 
+import { captchaHook } from './captcha.js';
 import { h } from './dom.js';
 import { t } from './i18n.js';
 import { navigate } from './router.js';
@@ -21,7 +22,12 @@ export function openWaitingRoom(ctx, event, user) {
   const room = new WaitingRoom({
     eventId: event.id,
     userId: user.id,
-    onUpdate: (view) => panel.update(view),
+    onUpdate: (view) => {
+      panel.update(view);
+      // How long the proof of work took, for the curious and the UI tests.
+      if (view.solveMs != null) dialog.dataset.solveMs = view.solveMs;
+    },
+    captcha: captchaHook(panel.extra),
     onDone: () => {
       close();
       navigate(`/queue/${event.id}`);

@@ -5,8 +5,13 @@
 // knows who is calling from the session cookie, and gives each person one place: a
 // reload resumes the requestId kept in localStorage, and a 404 on check (the place is
 // gone) asks again, which hands back the person's place if the room still has it.
+// A room with bot defence (docs/architecture.md#bot-defence-at-tier-1) first hands out a
+// challenge: its proof of work is solved in a worker (pow.js) and, when the room asks for
+// a CAPTCHA, the page's `captcha` callback supplies a token; both go with the assign.
+// Asking again for a place already held needs neither.
 
 import { ApiError, api } from './api.js';
+import { solveChallenge } from './pow.js';
 
 const COOKIE = 'urr-vwr-token';
 const TOKEN_MAX_AGE = 600;
@@ -44,15 +49,19 @@ export function clampPoll(seconds) {
 
 /**
  * One person's wait in one event's room. `onUpdate(view)` gets every change:
- * {phase: 'starting'|'waiting'|'admitted'|'bypass'|'error', position, servingCounter,
- *  ahead, progress (0–1), estimatedWait (s), nextPoll (s), preQueue, error}.
+ * {phase: 'starting'|'solving'|'captcha'|'waiting'|'admitted'|'bypass'|'error', position,
+ *  servingCounter, ahead, progress (0–1), estimatedWait (s), nextPoll (s), preQueue,
+ *  solveMs (the proof of work's time), error}.
+ * `captcha({siteKey})` resolves a CAPTCHA token when the room asks for one.
  */
 export class WaitingRoom {
-  constructor({ eventId, userId, onUpdate, onDone }) {
+  constructor({ eventId, userId, onUpdate, onDone, captcha }) {
     this.eventId = eventId;
     this.userId = userId;
     this.onUpdate = onUpdate;
     this.onDone = onDone;
+    this.captcha = captcha;
+    this.aborter = new AbortController();
     this.timer = null;
     this.stopped = false;
     this.samples = [];
@@ -64,11 +73,12 @@ export class WaitingRoom {
       const saved = savedPlace(this.eventId, this.userId);
       if (saved?.requestId) {
         this.place = saved;
-        return this.check();
+        return await this.check();
       }
       const status = await api.get(`/vwr-api/vwr/status/${this.eventId}`);
       if (!status.isActive) return this.finish('bypass');
-      return this.assign();
+      // Awaited, so a refused join lands in the catch below and is retried.
+      return await this.assign(status);
     } catch (err) {
       return this.failed(err);
     }
@@ -76,6 +86,7 @@ export class WaitingRoom {
 
   stop() {
     this.stopped = true;
+    this.aborter.abort();
     clearTimeout(this.timer);
   }
 
@@ -85,11 +96,40 @@ export class WaitingRoom {
     forgetPlace(this.eventId, this.userId);
   }
 
-  async assign() {
+  /** What the room asks of a new place: {} without bot defence, else the solved
+   * challenge and the CAPTCHA token. */
+  async prove(status) {
+    if (!status?.powDifficulty && !status?.captcha) return {};
+    const issued = await api.get(`/vwr-api/vwr/challenge/${this.eventId}`);
+    const proof = {};
+    if (issued.difficulty > 0) {
+      this.emit({ phase: 'solving', progress: 0 });
+      const solved = await solveChallenge(
+        issued.challenge,
+        issued.difficulty,
+        (progress) => this.emit({ phase: 'solving', progress }),
+        this.aborter.signal,
+      );
+      this.solveMs = Math.round(solved.ms);
+      proof.challenge = issued.challenge;
+      proof.counter = solved.counter;
+    }
+    if (issued.captcha) {
+      this.emit({ phase: 'captcha', progress: 0 });
+      if (!this.captcha) throw new ApiError(0, 'captcha_required', 'captcha_required');
+      proof.captchaToken = await this.captcha({ siteKey: issued.captchaSiteKey ?? null });
+    }
+    return proof;
+  }
+
+  async assign(status) {
     let reply;
     try {
-      reply = await api.post(`/vwr-api/vwr/assign/${this.eventId}`);
+      const proof = await this.prove(status);
+      if (this.stopped) return;
+      reply = await api.post(`/vwr-api/vwr/assign/${this.eventId}`, proof);
     } catch (err) {
+      if (this.stopped) return;
       if (err instanceof ApiError && err.status === 404) return this.finish('bypass');
       throw err;
     }
@@ -156,6 +196,7 @@ export class WaitingRoom {
     const progress = span <= 0 ? 1 : Math.min(1, Math.max(0, (servingCounter - startServing) / span));
     this.emit({
       phase: 'waiting',
+      solveMs: this.solveMs,
       position,
       servingCounter,
       ahead,
@@ -194,6 +235,7 @@ export class WaitingRoom {
   failed(err) {
     if (this.stopped) return;
     this.emit({ ...(this.view ?? {}), phase: 'error', error: err });
-    this.schedule(5);
+    // Every attempt counts against a join limit: past one, wait for the window to pass.
+    this.schedule(err instanceof ApiError && err.status === 429 ? 20 : 5);
   }
 }

@@ -3,6 +3,7 @@
 // (docs/architecture.md#the-design-urr-rebuilds).
 
 import { api } from '../api.js';
+import { captchaHook } from '../captcha.js';
 import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
 import { navigate } from '../router.js';
@@ -28,6 +29,7 @@ export async function render(outlet, ctx) {
     eventId: event.id,
     userId: user.id,
     onUpdate: (view) => panel.update(view),
+    captcha: captchaHook(panel.extra),
     onDone: () => navigate(`/queue/${event.id}`, { replace: true }),
   });
   ctx.onLeave(() => room.stop());
