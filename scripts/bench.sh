@@ -6,6 +6,7 @@
 #
 #   scripts/bench.sh            # everything (about an hour on 2 cores)
 #   scripts/bench.sh rush       # only the rush;  also: criterion, memory, tier1
+#   scripts/bench.sh waiters    # 50k, 100k and 250k people waiting on one node (not in `all`)
 #   URR_RUSH_USERS=20000 URR_RUSH_SEATS=2000 scripts/bench.sh rush
 #
 # Needs PostgreSQL (postgres@127.0.0.1:5432, trust) and Redis (127.0.0.1:6379) running,
@@ -67,5 +68,38 @@ if [[ $what == all || $what == rush ]]; then
   kill "$node" 2>/dev/null || true
   wait "$node" 2>/dev/null || true
   psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$db\"" || true
+fi
+if [[ $what == waiters ]]; then
+  # People kept waiting in one event's queue on one release node, each polling at the
+  # pace the node asks, from 8 loopback source addresses; at each size the node's memory
+  # per waiting person, its CPU and the status latency (BENCHMARKS.md, "Waiting users").
+  # A fresh node per size, so each RSS figure is that size's own.
+  sizes="${URR_WAITERS_SIZES:-50000 100000 250000}"
+  run cargo build --release --bin urr
+  urr="${CARGO_TARGET_DIR:-target}/release/urr"
+  for n in $sizes; do
+    id="$(date +%s)$$"
+    db="urr_bench_waiters_$id"
+    secret="$(head -c 32 /dev/urandom | base64)"
+    log="$out/waiters-node-$n.log"
+    URR_JWT_SECRET="$secret" RUST_LOG=warn "$urr" serve --listen 127.0.0.1:0 \
+      --database-name "$db" --redis-prefix "urr-bench-waiters-$id:" --db-max-connections 20 \
+      >"$log" 2>&1 &
+    node=$!
+    trap 'kill $node 2>/dev/null || true' EXIT
+    url=""
+    for _ in $(seq 1 100); do
+      url="$(grep -o 'http://127.0.0.1:[0-9]*' "$log" | head -n 1 || true)"
+      [[ -n $url ]] && break
+      sleep 0.2
+    done
+    [[ -n $url ]] || { echo "the node did not start:"; cat "$log"; exit 1; }
+    URR_JWT_SECRET="$secret" run "$urr" waiters --target "$url" --database-name "$db" \
+      --users "$n" --join-rate "${URR_WAITERS_JOIN_RATE:-2500}" --hold-secs "${URR_WAITERS_HOLD_SECS:-60}" \
+      --node-pid "$node" --out "$out/waiters" | tee -a "$out/waiters.txt" || true
+    kill "$node" 2>/dev/null || true
+    wait "$node" 2>/dev/null || true
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$db\"" || true
+  done
 fi
 echo "figures: $out"

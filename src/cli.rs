@@ -39,6 +39,10 @@ pub enum Command {
     /// Drive a running node with a rush of virtual users over HTTP and report oversold
     /// seats, fairness, errors and latency (loopback only).
     Loadgen(Box<LoadgenArgs>),
+    /// Hold many people waiting in one event's queue on a running node, polling as the
+    /// node asks, and report its memory per waiting person, CPU and status latency
+    /// (loopback only).
+    Waiters(Box<WaitersArgs>),
     /// Apply database migrations and exit.
     Migrate(ServiceArgs),
     /// Operator tasks.
@@ -320,6 +324,20 @@ pub struct DemoArgs {
     /// Skip the rush: seed the events and serve.
     #[arg(long, env = "URR_DEMO_NO_RUSH")]
     pub no_rush: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WaitersArgs {
+    /// The node's database: the run's operator account and its bulk accounts.
+    #[command(flatten)]
+    pub services: ServiceArgs,
+
+    /// The node's token secret (its URR_JWT_SECRET), to sign the accounts' tokens.
+    #[arg(long, env = "URR_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: String,
+
+    #[command(flatten)]
+    pub waiters: urr_loadgen::waiters::WaitersConfig,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -20,6 +20,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(command) => serve(command.node).await,
         Command::Demo(args) => demo::run(*args).await,
         Command::Loadgen(args) => loadgen::run(*args).await,
+        Command::Waiters(args) => loadgen::waiters(*args).await,
         Command::Migrate(args) => {
             let services = Services::resolve(&args).await?;
             let db = urr_store::db::connect(&services.database_url, 2).await?;

@@ -144,3 +144,41 @@ async fn the_queue_log_is_for_operators_and_shows_joins_then_admissions() {
     let expected = vec![("admitted", a), ("joined", b), ("left", a), ("admitted", b)];
     assert_eq!(kinds, expected, "{log:?}");
 }
+
+/// `urr waiters` against a real node: everyone joins a line that never moves and polls as
+/// told; nobody loses their place, and the node's own usage is read from /proc.
+#[tokio::test]
+async fn waiters_keep_their_places_while_polling_as_told() {
+    let app = spawn_app_with(|_| {}).await;
+    let out = std::env::temp_dir().join(format!("urr-waiters-{}", uuid::Uuid::new_v4()));
+    let config = urr_loadgen::waiters::WaitersConfig {
+        target: app.address.clone(),
+        users: 60,
+        join_rate: 200,
+        hold_secs: 3,
+        queue_ttl_secs: 30,
+        sources: 2,
+        connections: 4,
+        // The node runs in this test's process.
+        node_pid: Some(std::process::id()),
+        out: out.clone(),
+    };
+    let backend = Backend {
+        db: app.db.clone(),
+        keys: app.keys(),
+    };
+    let report = urr_loadgen::waiters::run(&config, &backend)
+        .await
+        .expect("the run");
+    println!("{}", report.summary());
+    // The first account is the one let in; everyone else waits.
+    assert_eq!((report.joined, report.join_failures), (59, 0));
+    assert_eq!(report.lost_places, 0);
+    // Near the head of the line the node asks for a poll every second.
+    assert!(report.polls >= 59, "{}", report.summary());
+    assert_eq!(report.poll_failures, 0);
+    assert!(report.status_p99_ms > 0.0);
+    assert!(report.node_rss_after_mb.is_some_and(|mb| mb > 0.0));
+    assert!(out.join("waiters-60.json").exists());
+    let _ = std::fs::remove_dir_all(out);
+}

@@ -18,6 +18,7 @@ pub mod plot;
 mod progress;
 pub mod report;
 pub mod setup;
+pub mod waiters;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
