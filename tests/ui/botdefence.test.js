@@ -57,9 +57,18 @@ async function positionIn(modal) {
 test('the modal solves the room’s proof of work in a worker and the fan gets a place', async () => {
   const op = await H.admin(ui.node);
   const event = await H.seatedEvent(ui.node, op, { title: 'URR Bot Night' });
-  // Paused, so the fan's place stays on screen until the operator resumes.
-  await H.room(ui.node, op, event.id, 'open', { batch: 5, intervalSecs: 1, powDifficulty: 10 });
+  // The operator sets the room's proof of work on the event's operator page and opens
+  // it; paused, so the fan's place stays on screen until the operator resumes.
+  const ops = await H.newPage(ui.browser);
+  await H.signIn(ops, ui.node, op.email, { next: `/admin/events/${event.id}` });
+  const roomCard = ops.getByTestId('room');
+  await roomCard.getByLabel('Batch').fill('5');
+  await roomCard.getByLabel('Interval (s)').fill('1');
+  await roomCard.getByLabel('Proof of work (bits)').fill('10');
+  await roomCard.locator('[data-action="open"]').click();
+  await H.eventually(async () => (await ops.getByTestId('room-badge').textContent()) === 'Open', { what: 'room open' });
   await H.room(ui.node, op, event.id, 'pause');
+  await ops.context().close();
   const status = await H.call(ui.node, 'GET', `/vwr-api/vwr/status/${event.id}`);
   assert.equal(status.powDifficulty, 10);
 

@@ -389,4 +389,8 @@ export const en = {
   'waitlist.bought': 'You bought your seats from the waiting list.',
   'waitlist.passed': 'Your offer ended and went to the next person.',
   'error.seats_available': 'Seats are still free: book one instead.',
+  'admin.room.pow': 'Proof of work (bits)',
+  'admin.room.perAddress': 'Joins / min per address',
+  'admin.room.perAccount': 'Joins / min per account',
+  'admin.room.captcha': 'Ask for a CAPTCHA',
 };

@@ -389,4 +389,8 @@ export const ko = {
   'waitlist.bought': '대기자 명단으로 좌석을 구매했습니다.',
   'waitlist.passed': '제안 시간이 끝나 다음 분께 넘어갔습니다.',
   'error.seats_available': '아직 빈 좌석이 있습니다. 바로 예매하세요.',
+  'admin.room.pow': '작업 증명 (비트)',
+  'admin.room.perAddress': '주소당 분당 입장 시도',
+  'admin.room.perAccount': '계정당 분당 입장 시도',
+  'admin.room.captcha': 'CAPTCHA 요구',
 };

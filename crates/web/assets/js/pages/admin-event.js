@@ -91,7 +91,23 @@ function roomCard(eventId) {
   const state = h('div', { 'data-testid': 'room-state' }, loading());
   const batch = field(t('admin.room.batch'), { type: 'number', name: 'batch', min: '1', value: '100' });
   const interval = field(t('admin.room.interval'), { type: 'number', name: 'intervalSecs', min: '1', value: '10' });
+  // Bot defence (docs/architecture.md#bot-defence-at-tier-1): sent with Open, which also
+  // changes an open room; filled from the room's own settings when it is read.
+  const pow = field(t('admin.room.pow'), { type: 'number', name: 'powDifficulty', min: '0', max: '28', value: '0' });
+  const perAddress = field(t('admin.room.perAddress'), { type: 'number', name: 'joinsPerAddressPerMin', min: '0', value: '0' });
+  const perAccount = field(t('admin.room.perAccount'), { type: 'number', name: 'joinsPerAccountPerMin', min: '0', value: '0' });
+  const captcha = h('input', { type: 'checkbox', id: `captcha-${eventId}`, name: 'captcha' });
+  let filled = false;
+  const fill = (defence) => {
+    if (filled || !defence) return;
+    filled = true;
+    pow.input.value = String(defence.powDifficulty ?? 0);
+    perAddress.input.value = String(defence.joinsPerAddressPerMin ?? 0);
+    perAccount.input.value = String(defence.joinsPerAccountPerMin ?? 0);
+    captcha.checked = Boolean(defence.captcha);
+  };
   const show = (room) => {
+    fill(room.botDefence);
     const stateKey = !room.isActive ? 'closed' : room.paused ? 'paused' : 'open';
     replace(
       state,
@@ -130,11 +146,19 @@ function roomCard(eventId) {
       { class: 'card stack', 'data-testid': 'room' },
       h('h2', {}, t('admin.room.title')),
       state,
-      h('div', { class: 'form-grid form-grid--small' }, batch, interval),
+      h('div', { class: 'form-grid form-grid--small' }, batch, interval, pow, perAddress, perAccount),
+      h('label', { class: 'check', for: `captcha-${eventId}` }, captcha, ' ', t('admin.room.captcha')),
       h(
         'div',
         { class: 'actions' },
-        button('open', t('admin.room.open'), () => ({ batch: Number(batch.input.value), intervalSecs: Number(interval.input.value) })),
+        button('open', t('admin.room.open'), () => ({
+          batch: Number(batch.input.value),
+          intervalSecs: Number(interval.input.value),
+          powDifficulty: Number(pow.input.value),
+          joinsPerAddressPerMin: Number(perAddress.input.value),
+          joinsPerAccountPerMin: Number(perAccount.input.value),
+          captcha: captcha.checked,
+        })),
         button('pause', t('admin.room.pause')),
         button('resume', t('admin.room.resume')),
         button('close', t('admin.room.close')),
