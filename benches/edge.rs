@@ -1,10 +1,22 @@
 //! The edge, measured: a queue status call over HTTP through the node's real router (its
 //! middleware, token check, the EventActor's mailbox) beside a bare axum handler that
 //! answers a same-sized JSON body on a server of the same process, the ceiling for any
-//! handler on this stack. Both are driven by the same client at the same concurrency.
+//! handler on this stack. Both are driven by the same client at the same concurrency, in
+//! one run, one after the other.
+//!
+//! Where the machine has two cores or more, both servers run on one runtime whose threads
+//! are pinned to core 0 (`sched_setaffinity`), and the client runs on the main thread,
+//! pinned to core 1, so the client's work does not dilute the ratio (PostgreSQL, Redis
+//! and anything else on the machine are not pinned). With one core nothing is pinned; the
+//! bench says which it did.
+//!
 //! After criterion's figures it prints p50/p99 of each from an HDR histogram.
 //! Needs PostgreSQL and Redis as the tests use them.
 //! Run: `cargo bench --bench edge`.
+//!
+//! For instruction counts under callgrind, `URR_EDGE_CALLGRIND=<requests>` with
+//! `URR_EDGE_TARGET=node|bare` skips criterion and sends that many requests (after a
+//! warm-up of 256) to the one server (see `BENCHMARKS.md` for the command).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -158,16 +170,86 @@ async fn burst(
     futures::future::join_all(calls).await;
 }
 
-fn compare(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+/// The core both servers' runtime is pinned to, and the client's.
+const SERVER_CORE: usize = 0;
+const CLIENT_CORE: usize = 1;
+
+/// Pins the calling thread to `core`; false when the system refused (e.g. no such core).
+#[allow(unsafe_code)] // libc has no safe wrapper for the affinity call
+fn pin_to(core: usize) -> bool {
+    // SAFETY: `cpu_set_t` is plain bits (all zero is the empty set); `CPU_SET` writes inside
+    // it, and `sched_setaffinity` (0: this thread) only reads the set of the size given.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    }
+}
+
+/// Both servers' runtime and the client's: pinned apart when there are two cores.
+fn runtimes() -> (tokio::runtime::Runtime, tokio::runtime::Runtime) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pinned = cores >= 2 && pin_to(CLIENT_CORE);
+    let mut server = tokio::runtime::Builder::new_multi_thread();
+    if pinned {
+        // One worker, and every thread of the runtime (the blocking pool's too) on the
+        // servers' core; the client's core stays the client's.
+        server.worker_threads(1).on_thread_start(|| {
+            pin_to(SERVER_CORE);
+        });
+    }
+    let server = server.enable_all().build().expect("server runtime");
+    // The client runs on this (pinned) thread: criterion's loop, reqwest and its
+    // connections.
+    let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .expect("runtime");
-    let (base, _running, node, bare) = rt.block_on(setup());
+        .expect("client runtime");
+    if pinned {
+        println!(
+            "edge: both servers on core {SERVER_CORE} (one runtime worker), the client on core {CLIENT_CORE}"
+        );
+    } else {
+        println!("edge: {cores} core(s): servers and client not pinned");
+    }
+    (server, client)
+}
+
+/// The callgrind mode: `requests` to one server after a warm-up, no criterion.
+fn count_instructions(
+    client_rt: &tokio::runtime::Runtime,
+    client: &reqwest::Client,
+    target: &Target,
+    requests: usize,
+) {
+    client_rt.block_on(async {
+        for round in 0..256 / CONCURRENT {
+            burst(client, target, round, None).await;
+        }
+        for round in 0..requests.div_ceil(CONCURRENT) {
+            burst(client, target, round, None).await;
+        }
+    });
+}
+
+fn compare(c: &mut Criterion) {
+    let (server_rt, client_rt) = runtimes();
+    let (base, _running, node, bare) = server_rt.block_on(setup());
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CONCURRENT)
         .build()
         .expect("client");
+    if let Some(requests) = std::env::var("URR_EDGE_CALLGRIND")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        let which = std::env::var("URR_EDGE_TARGET").unwrap_or_default();
+        let target = if which == "bare" { &bare } else { &node };
+        count_instructions(&client_rt, &client, target, requests);
+        println!("edge callgrind: {requests} requests to {}", target.url);
+        server_rt.block_on(base.drop_database());
+        return;
+    }
     let mut group = c.benchmark_group("edge_queue_status");
     group
         .sample_size(20)
@@ -175,7 +257,7 @@ fn compare(c: &mut Criterion) {
     for (name, target) in [("node router", &node), ("bare axum", &bare)] {
         group.bench_function(format!("{name} x{CONCURRENT}"), |b| {
             let mut round = 0;
-            b.to_async(&rt).iter(|| {
+            b.to_async(&client_rt).iter(|| {
                 round += 1;
                 burst(&client, target, round, None)
             });
@@ -184,7 +266,8 @@ fn compare(c: &mut Criterion) {
     group.finish();
 
     // Latency percentiles and throughput over a fixed number of requests, side by side.
-    rt.block_on(async {
+    let mut rates = Vec::new();
+    client_rt.block_on(async {
         for (name, target) in [("node router", &node), ("bare axum", &bare)] {
             let histogram = std::sync::Mutex::new(
                 Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds"),
@@ -196,15 +279,22 @@ fn compare(c: &mut Criterion) {
             }
             let elapsed = started.elapsed().as_secs_f64();
             let h = histogram.lock().expect("histogram");
+            let rate = (rounds * CONCURRENT) as f64 / elapsed;
+            rates.push(rate);
             println!(
-                "edge {name}: {:.0} requests/s at {CONCURRENT} in flight; p50 {:.2} ms, p99 {:.2} ms",
-                (rounds * CONCURRENT) as f64 / elapsed,
+                "edge {name}: {rate:.0} requests/s at {CONCURRENT} in flight; p50 {:.2} ms, p99 {:.2} ms",
                 h.value_at_quantile(0.5) as f64 / 1000.0,
                 h.value_at_quantile(0.99) as f64 / 1000.0,
             );
         }
     });
-    rt.block_on(base.drop_database());
+    if let [node_rate, bare_rate] = rates[..] {
+        println!(
+            "edge fixed run: node / bare = {:.2}x",
+            node_rate / bare_rate
+        );
+    }
+    server_rt.block_on(base.drop_database());
 }
 
 criterion_group!(benches, compare);

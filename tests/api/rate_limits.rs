@@ -90,6 +90,30 @@ async fn signed_in_callers_are_limited_per_user() {
     assert_limited(me(&app, Some(&forged), None).await).await;
 }
 
+/// The limiter verifies a caller's token, and the route takes the verification from it
+/// instead of checking the signature again: each caller is still the one their own token
+/// names, and a token the limiter did not accept is still refused by the route.
+#[tokio::test]
+async fn a_token_the_limiter_verified_names_its_own_caller() {
+    let app = spawn_app_with(|c| c.rate_limits.enabled = true).await;
+    let alice = app.quick_user("alice").await;
+    let bob = app.quick_user("bob").await;
+    for session in [&alice, &bob, &alice] {
+        let response = me(&app, Some(session), None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(body["user"]["id"], session.user_id.to_string(), "{body}");
+    }
+    let tampered = Session {
+        access: format!("{}x", alice.access),
+        ..alice.clone()
+    };
+    assert_eq!(
+        me(&app, Some(&tampered), None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
 /// POST /api/v1/auth/login for `email` (a wrong password), with a bearer token and a
 /// forwarded address when given.
 async fn login(

@@ -15,6 +15,7 @@ mod pagination;
 mod presale;
 mod qr;
 pub mod rate_limit;
+mod request_id;
 mod routes;
 mod session;
 mod startup;

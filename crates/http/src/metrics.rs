@@ -7,15 +7,15 @@
 //! a separate address without credentials, for a Prometheus that scrapes inside the cluster's
 //! network only.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue};
-use axum::middleware::Next;
+use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use clap::Args;
@@ -73,29 +73,114 @@ pub fn install() -> Option<PrometheusHandle> {
         .clone()
 }
 
-/// Records every request: by route template (never the raw path, whose ids would make a
-/// series per event and user), method and status class; latency by route and method.
-pub async fn track(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let class = match response.status().as_u16() {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
-    };
-    metrics::counter!("urr_http_requests_total", "route" => route.clone(),
-        "method" => method.clone(), "status" => class)
-    .increment(1);
-    metrics::histogram!("urr_http_request_duration_seconds", "route" => route, "method" => method)
-        .record(started.elapsed().as_secs_f64());
-    response
+/// The handles of one route template and method: a request is recorded with a lookup of
+/// its route here and atomic adds, where `metrics::counter!` with owned labels would
+/// allocate the labels and look the series up in the recorder's registry, twice, on
+/// every request.
+struct RouteMetrics {
+    method: Method,
+    /// Per status class, registered at its first request (so no series of zeros appear).
+    requests: [OnceLock<metrics::Counter>; 5],
+    latency: metrics::Histogram,
+    route: String,
+}
+
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+impl RouteMetrics {
+    fn new(route: &str, method: &Method) -> Self {
+        Self {
+            method: method.clone(),
+            requests: Default::default(),
+            latency: metrics::histogram!("urr_http_request_duration_seconds",
+                "route" => route.to_owned(), "method" => method.as_str().to_owned()),
+            route: route.to_owned(),
+        }
+    }
+
+    fn record(&self, status: u16, took: f64) {
+        let class = match status {
+            100..=199 => 0,
+            200..=299 => 1,
+            300..=399 => 2,
+            400..=499 => 3,
+            _ => 4,
+        };
+        self.requests[class]
+            .get_or_init(|| {
+                metrics::counter!("urr_http_requests_total", "route" => self.route.clone(),
+                    "method" => self.method.as_str().to_owned(), "status" => CLASSES[class])
+            })
+            .increment(1);
+        self.latency.record(took);
+    }
+}
+
+/// The request metrics' handles by route template, then method. Its size is the
+/// recorder's: one entry per series the recorder keeps anyway. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct RequestMetrics {
+    routes: Arc<RwLock<Routes>>,
+}
+
+/// Route template → the handles of each method seen on it.
+type Routes = HashMap<Box<str>, Vec<Arc<RouteMetrics>>>;
+
+impl RequestMetrics {
+    fn of(&self, route: &str, method: &Method) -> Arc<RouteMetrics> {
+        let found = |routes: &Routes| {
+            routes
+                .get(route)?
+                .iter()
+                .find(|m| m.method == *method)
+                .cloned()
+        };
+        // A poisoned lock still holds handles that work: nothing is left half-done in it.
+        if let Some(handles) = found(&self.routes.read().unwrap_or_else(PoisonError::into_inner)) {
+            return handles;
+        }
+        let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(handles) = found(&routes) {
+            return handles;
+        }
+        let handles = Arc::new(RouteMetrics::new(route, method));
+        routes
+            .entry(route.into())
+            .or_default()
+            .push(handles.clone());
+        handles
+    }
+}
+
+/// A request being timed for the metrics (see `middleware::guard`).
+pub(crate) struct Recording {
+    handles: Arc<RouteMetrics>,
+    started: Instant,
+}
+
+impl RequestMetrics {
+    /// Starts recording a request: by route template (never the raw path, whose ids would
+    /// make a series per event and user), method and status class; latency by route and
+    /// method. The route template is only known once the router matched it.
+    pub(crate) fn start(&self, request: &Request) -> Recording {
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", MatchedPath::as_str);
+        Recording {
+            handles: self.of(route, request.method()),
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Recording {
+    pub(crate) fn finish(self, response: &Response) {
+        self.handles.record(
+            response.status().as_u16(),
+            self.started.elapsed().as_secs_f64(),
+        );
+    }
 }
 
 /// `/metrics` on the node's own listener: an admin, or the metrics token.
@@ -155,4 +240,28 @@ fn render() -> Result<Response, ApiError> {
 /// The separate metrics listener's router: `/metrics` only, no credentials.
 pub fn scrape_router() -> Router {
     Router::new().route("/metrics", get(|| async { render() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_are_kept_per_route_template_and_method() {
+        let metrics = RequestMetrics::default();
+        let events = metrics.of("/api/v1/events", &Method::GET);
+        assert!(Arc::ptr_eq(
+            &events,
+            &metrics.of("/api/v1/events", &Method::GET)
+        ));
+        let posted = metrics.of("/api/v1/events", &Method::POST);
+        assert!(!Arc::ptr_eq(&events, &posted));
+        assert_eq!(posted.method, Method::POST);
+        let detail = metrics.of("/api/v1/events/{id}", &Method::GET);
+        assert!(!Arc::ptr_eq(&events, &detail));
+        assert_eq!(
+            (events.route.as_str(), detail.route.as_str()),
+            ("/api/v1/events", "/api/v1/events/{id}")
+        );
+    }
 }

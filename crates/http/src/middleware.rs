@@ -1,7 +1,6 @@
 //! Layers every request passes through.
 
 use std::any::Any;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -9,54 +8,37 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tracing::Instrument;
-use urr_actors::event::with_request_id;
-use urr_cluster::HOP_HEADER;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::startup::REQUEST_ID;
+use crate::metrics::RequestMetrics;
+use crate::rate_limit::RateLimiter;
 
-/// The id the edge gave the request (`x-request-id`), when it is one worth logging.
-fn request_id(request: &Request) -> Option<Arc<str>> {
-    let id = request.headers().get(REQUEST_ID)?.to_str().ok()?;
-    (!id.is_empty() && id.len() <= MAX_REQUEST_ID).then(|| Arc::from(id))
+/// What [`guard`] needs: the rate limits, the request timeout, the request metrics.
+#[derive(Clone)]
+pub struct Guard {
+    pub limiter: RateLimiter,
+    pub timeout: Duration,
+    pub metrics: RequestMetrics,
 }
 
-/// A client may name its own request id; a longer one is not carried (it would only
-/// bloat every log line of the call).
-const MAX_REQUEST_ID: usize = 128;
-
-/// Runs the request as part of its id, so a call it makes to an event actor, here or on
-/// the owner's node, is logged with it (`docs/operations.md#following-one-request`).
-pub async fn carry_request_id(request: Request, next: Next) -> Response {
-    match request_id(&request) {
-        Some(id) => with_request_id(id, next.run(request)).await,
-        None => next.run(request).await,
+/// The steps every routed request passes next to its handler, in this order: the rate
+/// limit (a 429 goes back at once), the timeout, the 413 as JSON, the request metrics
+/// (innermost, so they see the route's template and the handler's status; a request
+/// refused or abandoned is not recorded). One `from_fn` layer, not four: each such layer
+/// boxes its future and clones the rest of the route's stack on every request.
+pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
+    if let Err(refused) = guard.limiter.admit(&mut request).await {
+        return refused;
     }
-}
-
-/// The same for a call another node forwarded here: its span names the request and the
-/// node it came from.
-pub async fn carry_forwarded_request_id(request: Request, next: Next) -> Response {
-    let from = request
-        .headers()
-        .get(HOP_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
-    let id = request_id(&request);
-    let span = tracing::info_span!("forwarded", from = %from,
-        request_id = id.as_deref().unwrap_or("-"));
-    match id {
-        Some(id) => with_request_id(id, next.run(request).instrument(span)).await,
-        None => next.run(request).instrument(span).await,
-    }
-}
-
-/// Abandons a request that takes longer than the configured timeout with a JSON 503,
-/// so a stuck dependency cannot pile up connections.
-pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
+    let handled = async {
+        let recording = guard.metrics.start(&request);
+        let response = next.run(request).await;
+        recording.finish(&response);
+        json_payload_too_large(response)
+    };
+    // A request that takes longer than the timeout is abandoned with a JSON 503, so a
+    // stuck dependency cannot pile up connections.
+    match tokio::time::timeout(guard.timeout, handled).await {
         Ok(response) => response,
         Err(_) => ApiError::new(ErrorCode::Timeout, "request timed out").into_response(),
     }
@@ -64,7 +46,7 @@ pub async fn timeout(State(limit): State<Duration>, request: Request, next: Next
 
 /// Every 413 leaves as the JSON error: extractors that read a raw body (`Bytes`, `String`,
 /// forms) and layers below the handlers answer an oversized body in plain text.
-pub async fn json_payload_too_large(response: Response) -> Response {
+fn json_payload_too_large(response: Response) -> Response {
     let json = response
         .headers()
         .get(header::CONTENT_TYPE)

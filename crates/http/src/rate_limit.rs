@@ -12,19 +12,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{AUTHORIZATION, RETRY_AFTER};
+use axum::extract::{ConnectInfo, Request};
+use axum::http::header::RETRY_AFTER;
 use axum::http::{Extensions, HeaderMap, HeaderValue, Method};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clap::Args;
 
 use urr_auth::TokenKeys;
 use urr_store::Kv;
 
-use crate::cookies::{self, ACCESS_COOKIE};
 use crate::error::{ApiError, ErrorCode};
 use crate::memory_windows::{MemoryWindows, Verdict};
+use crate::session::{self, VerifiedAccess};
 
 /// The window every limit is counted over.
 pub const WINDOW: Duration = Duration::from_secs(60);
@@ -233,66 +232,82 @@ pub fn presents_credentials(method: &Method, path: &str) -> bool {
 }
 
 /// The limiter the middleware and the sign-in handler share: Redis and the token keys,
-/// the limits, and the in-memory fallback. Cheap to clone.
+/// the limits, and the in-memory fallback. Cheap to clone: one `Arc`, since the router
+/// clones its layers, and the state that holds this, on every request.
 #[derive(Clone)]
 pub struct RateLimiter {
+    inner: Arc<Limiter>,
+}
+
+struct Limiter {
     kv: Kv,
-    keys: TokenKeys,
-    config: Arc<RateLimitConfig>,
-    memory: Arc<Mutex<MemoryWindows>>,
-    redis_down: Arc<AtomicBool>,
+    keys: Arc<TokenKeys>,
+    config: RateLimitConfig,
+    memory: Mutex<MemoryWindows>,
+    redis_down: AtomicBool,
 }
 
 impl RateLimiter {
-    pub fn new(kv: Kv, keys: TokenKeys, config: RateLimitConfig) -> Self {
+    /// `keys` must be the keys the node's session extractor verifies with: a token the
+    /// limiter verified is not verified again (`session::VerifiedAccess`).
+    pub fn new(kv: Kv, keys: Arc<TokenKeys>, config: RateLimitConfig) -> Self {
         Self {
-            kv,
-            keys,
-            config: Arc::new(config),
-            memory: Arc::new(Mutex::new(MemoryWindows::new(WINDOW, Instant::now()))),
-            redis_down: Arc::default(),
+            inner: Arc::new(Limiter {
+                kv,
+                keys,
+                config,
+                memory: Mutex::new(MemoryWindows::new(WINDOW, Instant::now())),
+                redis_down: AtomicBool::new(false),
+            }),
         }
     }
 
     /// Who is calling: the verified access token's user, else the client address (always
-    /// the address for calls that present credentials).
-    fn subject(&self, request: &Request) -> String {
+    /// the address for calls that present credentials); with the token's verification.
+    fn subject(&self, request: &Request) -> (String, Option<VerifiedAccess>) {
         let by_address = presents_credentials(request.method(), request.uri().path());
-        self.caller(request.headers(), request.extensions(), by_address)
+        self.identify(request.headers(), request.extensions(), by_address)
     }
 
     /// `user:<id>` for a caller with a valid access token (unless `by_address`), else
     /// `ip:<client address>`.
     pub fn caller(&self, headers: &HeaderMap, extensions: &Extensions, by_address: bool) -> String {
-        if !by_address {
-            let token = headers
-                .get(AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer ").map(str::trim).map(str::to_owned))
-                .or_else(|| cookies::read(headers, ACCESS_COOKIE));
-            if let Some(claims) = token.and_then(|t| self.keys.verify_access(&t).ok()) {
-                return format!("user:{}", claims.sub);
-            }
+        self.identify(headers, extensions, by_address).0
+    }
+
+    fn identify(
+        &self,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+        by_address: bool,
+    ) -> (String, Option<VerifiedAccess>) {
+        if !by_address
+            && let Some(token) = session::access_token(headers)
+            && let Ok(claims) = self.inner.keys.verify_access(&token)
+        {
+            let subject = format!("user:{}", claims.sub);
+            return (subject, Some(VerifiedAccess::new(token, claims)));
         }
-        match extensions.get::<ConnectInfo<SocketAddr>>() {
+        let subject = match extensions.get::<ConnectInfo<SocketAddr>>() {
             Some(ConnectInfo(peer)) => {
                 format!(
                     "ip:{}",
-                    client_ip(peer.ip(), headers, &self.config.trusted_proxies)
+                    client_ip(peer.ip(), headers, &self.inner.config.trusted_proxies)
                 )
             }
             None => "ip:unknown".to_owned(),
-        }
+        };
+        (subject, None)
     }
 
     /// Counts a sign-in attempt against the account named by `email` (whoever sends it,
     /// from wherever): `Err` is the 429 to answer, before any password is checked.
     pub async fn account(&self, email: &str) -> Result<(), Response> {
-        if !self.config.enabled {
+        if !self.inner.config.enabled {
             return Ok(());
         }
         let name = format!("ratelimit:login-account:{}", email.trim().to_lowercase());
-        let limit = u64::from(self.config.rate_limit_login_per_account_per_min);
+        let limit = u64::from(self.inner.config.rate_limit_login_per_account_per_min);
         match self.check(&name, limit).await {
             Verdict::Allowed => Ok(()),
             Verdict::Refused { retry_after } => Err(refused(
@@ -305,10 +320,10 @@ impl RateLimiter {
 
     async fn check(&self, name: &str, limit: u64) -> Verdict {
         let window_ms = WINDOW.as_millis() as u64;
-        let attempt = urr_store::rate_limit::hit(&self.kv, name, limit, window_ms);
+        let attempt = urr_store::rate_limit::hit(&self.inner.kv, name, limit, window_ms);
         let error = match tokio::time::timeout(REDIS_DEADLINE, attempt).await {
             Ok(Ok(decision)) => {
-                if self.redis_down.swap(false, Ordering::Relaxed) {
+                if self.inner.redis_down.swap(false, Ordering::Relaxed) {
                     tracing::info!("Redis is back: rate limits are shared again");
                 }
                 return if decision.allowed {
@@ -322,12 +337,12 @@ impl RateLimiter {
             Ok(Err(err)) => err.to_string(),
             Err(_) => "timed out".to_owned(),
         };
-        if !self.redis_down.swap(true, Ordering::Relaxed) {
+        if !self.inner.redis_down.swap(true, Ordering::Relaxed) {
             tracing::warn!(%error, "Redis unavailable: rate limits fall back to memory at double the limit");
         } else {
             tracing::debug!(%error, "rate limit in memory");
         }
-        let mut memory = match self.memory.lock() {
+        let mut memory = match self.inner.memory.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
@@ -347,21 +362,29 @@ fn refused(retry_after: Duration, class: &'static str, what: &str) -> Response {
     response
 }
 
-/// The middleware: refuses a caller over its class's limit with 429, `Retry-After` and
-/// the JSON error.
-pub async fn limit(State(limiter): State<RateLimiter>, request: Request, next: Next) -> Response {
-    if !limiter.config.enabled {
-        return next.run(request).await;
-    }
-    let Some(class) = Class::of(request.method(), request.uri().path()) else {
-        return next.run(request).await;
-    };
-    let subject = limiter.subject(&request);
-    let name = format!("ratelimit:{}:{subject}", class.as_str());
-    match limiter.check(&name, limiter.config.limit(class)).await {
-        Verdict::Allowed => next.run(request).await,
-        Verdict::Refused { retry_after } => {
-            refused(retry_after, class.as_str(), "too many requests")
+impl RateLimiter {
+    /// The gateway's check of one request (run by `middleware::guard`): `Err` is the 429
+    /// to answer, with `Retry-After` and the JSON error, for a caller over its class's
+    /// limit.
+    pub(crate) async fn admit(&self, request: &mut Request) -> Result<(), Response> {
+        if !self.inner.config.enabled {
+            return Ok(());
+        }
+        let Some(class) = Class::of(request.method(), request.uri().path()) else {
+            return Ok(());
+        };
+        let (subject, verified) = self.subject(request);
+        // The handler's session extractor takes the verified token from here instead of
+        // checking its signature a second time.
+        if let Some(verified) = verified {
+            request.extensions_mut().insert(verified);
+        }
+        let name = format!("ratelimit:{}:{subject}", class.as_str());
+        match self.check(&name, self.inner.config.limit(class)).await {
+            Verdict::Allowed => Ok(()),
+            Verdict::Refused { retry_after } => {
+                Err(refused(retry_after, class.as_str(), "too many requests"))
+            }
         }
     }
 }

@@ -2,9 +2,10 @@
 //! cookie, and the admin and door-staff gates.
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use urr_auth::Role;
+use urr_auth::{AccessClaims, Role};
 use uuid::Uuid;
 
 use crate::cookies::{self, ACCESS_COOKIE};
@@ -19,19 +20,41 @@ pub struct CurrentUser {
     pub role: Role,
 }
 
+/// The access token a request carries: `Authorization: Bearer`, else the cookie.
+pub(crate) fn access_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").map(str::trim).map(str::to_owned))
+        .or_else(|| cookies::read(headers, ACCESS_COOKIE))
+}
+
+/// An access token the rate limiter already verified with the node's keys, left in the
+/// request's extensions so [`CurrentUser`] does not verify its signature again. Only the
+/// edge's own middleware inserts it (a client cannot set an extension), and it is used
+/// only for the very token it was verified from.
+#[derive(Clone)]
+pub(crate) struct VerifiedAccess {
+    token: String,
+    claims: AccessClaims,
+}
+
+impl VerifiedAccess {
+    pub(crate) fn new(token: String, claims: AccessClaims) -> Self {
+        Self { token, claims }
+    }
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let bearer = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").map(str::trim).map(str::to_owned));
-        let token = bearer
-            .or_else(|| cookies::read(&parts.headers, ACCESS_COOKIE))
+        let token = access_token(&parts.headers)
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "sign-in required"))?;
-        let claims = state.keys.verify_access(&token)?;
+        let claims = match parts.extensions.get::<VerifiedAccess>() {
+            Some(verified) if verified.token == token => verified.claims.clone(),
+            _ => state.keys.verify_access(&token)?,
+        };
         Ok(CurrentUser {
             id: claims.sub,
             email: claims.email,

@@ -10,7 +10,7 @@ use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -57,7 +57,7 @@ fn assemble(state: AppState, mounts: Vec<Mount>, ui: Option<Router>) -> Router {
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(
-            middleware::carry_forwarded_request_id,
+            crate::request_id::carry_forwarded_request_id,
         ))
         .layer(CatchPanicLayer::custom(middleware::panic_response));
     let (app, mut api) = OpenApiRouter::with_openapi(openapi::base())
@@ -70,6 +70,44 @@ fn assemble(state: AppState, mounts: Vec<Mount>, ui: Option<Router>) -> Router {
         api = api.nest(mount.path, mount.api);
     }
     let document = openapi::Document::new(api);
+    // One stack for every route, applied in one `layer` call, in the order the layers
+    // always had (outermost first). axum clones a route's whole stack for every request,
+    // and each `Router::layer` call would wrap it in one more boxed level: an allocation
+    // per level per clone, and each `from_fn` layer clones everything below it again.
+    let edge = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(
+            REQUEST_ID,
+            crate::request_id::RequestIds::new(),
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let id = request
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %request.method(),
+                    uri = %request.uri(), request_id = %id)
+            }),
+        )
+        .layer(crate::request_id::CarryRequestIdLayer)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(hsts)
+        .layer(nosniff)
+        .layer(frames)
+        .layer(referrer)
+        // Only sets the limit the body extractors read: it may sit anywhere in the stack.
+        .layer(DefaultBodyLimit::max(body_limit))
+        // Rate limit, timeout, 413 as JSON, request metrics (innermost).
+        .layer(axum::middleware::from_fn_with_state(
+            middleware::Guard {
+                limiter,
+                timeout,
+                metrics: crate::metrics::RequestMetrics::default(),
+            },
+            middleware::guard,
+        ));
     app.layer(Extension(document))
         .fallback(move |request: Request| fallback(ui.clone(), request))
         .method_not_allowed_fallback(|| async {
@@ -78,42 +116,7 @@ fn assemble(state: AppState, mounts: Vec<Mount>, ui: Option<Router>) -> Router {
                 "method not allowed on this route",
             )
         })
-        // Innermost, so it sees each route's template (MatchedPath) and the final status.
-        .layer(axum::middleware::from_fn(crate::metrics::track))
-        .layer(axum::middleware::map_response(
-            middleware::json_payload_too_large,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            timeout,
-            middleware::timeout,
-        ))
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::middleware::from_fn_with_state(
-            limiter,
-            crate::rate_limit::limit,
-        ))
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                        let id = request
-                            .headers()
-                            .get(REQUEST_ID)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("-");
-                        tracing::info_span!("request", method = %request.method(),
-                            uri = %request.uri(), request_id = %id)
-                    }),
-                )
-                .layer(axum::middleware::from_fn(middleware::carry_request_id))
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(CatchPanicLayer::custom(middleware::panic_response))
-                .layer(hsts)
-                .layer(nosniff)
-                .layer(frames)
-                .layer(referrer),
-        )
+        .layer(edge)
         .merge(internal)
 }
 

@@ -6,12 +6,15 @@ use urr_store::{Kv, PgPool};
 
 use crate::HttpConfig;
 
-/// What every handler may use; cheap to clone.
+/// What every handler may use; cheap to clone, which matters: the router clones it
+/// several times for every request (a copy per layer of the route's stack), so what is
+/// costly to copy sits behind an `Arc`.
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
     pub kv: Kv,
-    pub keys: TokenKeys,
+    /// Behind an `Arc`: the HS256 keys are buffers, each copy an allocation.
+    pub keys: Arc<TokenKeys>,
     pub google: Option<Arc<GoogleVerifier>>,
     pub events: EventDirectory,
     pub payments: Arc<urr_payments::PaymentService>,
@@ -61,6 +64,7 @@ impl AppState {
                 config.google_jwks_url.clone(),
             ))
         });
+        let keys = Arc::new(keys);
         let limits = crate::rate_limit::RateLimiter::new(
             kv.clone(),
             keys.clone(),
