@@ -58,7 +58,7 @@ async fn until(app: &TestApp, user: &Session, event: Uuid, status: WaitlistStatu
 async fn never_double_held(app: &TestApp, event: Uuid) {
     let holders = urr_store::reservations::live_holders_per_seat(&app.db, event)
         .await
-        .unwrap();
+        .expect("live holders per seat");
     assert!(holders.iter().all(|(_, n)| *n == 1), "{holders:?}");
 }
 
@@ -206,11 +206,11 @@ async fn many_returns_at_once_are_each_offered_to_one_person() {
         assert!(seat_of.insert(seat, n).is_none(), "a seat offered twice");
     }
     for user in &waiting[8..] {
-        let view = standing(&app, user, event).await;
+        let view = standing(app, user, event).await;
         assert_eq!(view.status, WaitlistStatus::Waiting);
     }
-    assert_eq!(standing(&app, &waiting[9], event).await.position, Some(2));
-    never_double_held(&app, event).await;
+    assert_eq!(standing(app, &waiting[9], event).await.position, Some(2));
+    never_double_held(app, event).await;
 }
 
 #[tokio::test]

@@ -27,9 +27,9 @@ pub mod seats;
 pub mod site;
 pub mod stats;
 pub mod status;
+pub mod tickets;
 pub mod transfers;
 pub mod waitlist;
-pub mod tickets;
 
 pub use error::{ErrorBody, ErrorDetail};
 pub use page::PageMeta;
