@@ -5,6 +5,7 @@
 //! The queue tokens live here rather than in the waiting-room crate because the edge
 //! verifies them too: one definition, two users.
 
+pub mod client_address;
 pub mod email_link;
 mod error;
 pub mod google;

@@ -1,107 +1,18 @@
 //! Where a join comes from, for the per-address join limit and the CAPTCHA verifier's
 //! `remoteip`. In the edge it is the TCP peer, or, when the peer is a trusted proxy, the
 //! right-most `X-Forwarded-For` hop that is not itself one: the rule of the edge's own
-//! rate limits (`docs/architecture.md#the-gateway`), kept here because this crate sits
-//! below the edge. On Lambda it is the client address API Gateway saw (the request
+//! rate limits (`urr_auth::client_address`). On Lambda it is the client address API Gateway saw (the request
 //! context's `sourceIp`), which no client header can change.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::str::FromStr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use lambda_http::request::RequestContext;
 
-/// An address or a network, e.g. `10.0.0.0/8`, `::1`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl IpNet {
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-impl FromStr for IpNet {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let s = s.trim();
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let addr: IpAddr = addr
-            .parse()
-            .map_err(|_| format!("{s:?} is not an IP address or CIDR"))?;
-        let addr = addr.to_canonical();
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{s:?} has a bad prefix length"))?,
-        };
-        Ok(IpNet { addr, prefix })
-    }
-}
-
-/// The client's address behind `peer`, believing `X-Forwarded-For` only from `trusted`.
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(ip));
-    let mut client = peer.to_canonical();
-    if !is_trusted(client) {
-        return client;
-    }
-    let hops: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect();
-    for hop in hops.iter().rev() {
-        // A hop we cannot read ends the chain: what lies left of it is unverifiable.
-        let Some(ip) = parse_hop(hop) else {
-            return client;
-        };
-        client = ip;
-        if !is_trusted(ip) {
-            return ip;
-        }
-    }
-    client
-}
-
-fn parse_hop(hop: &str) -> Option<IpAddr> {
-    if let Ok(ip) = hop.parse::<IpAddr>() {
-        return Some(ip.to_canonical());
-    }
-    hop.parse::<SocketAddr>()
-        .ok()
-        .map(|s| s.ip().to_canonical())
-}
+pub use urr_auth::client_address::{IpNet, client_ip};
 
 /// What a request says about its origin before the trusted proxies are applied.
 #[derive(Debug, Clone, Default)]
@@ -168,22 +79,6 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", HeaderValue::from_str(v).expect("header"));
         h
-    }
-
-    #[test]
-    fn forwarded_for_is_read_only_from_trusted_proxies() {
-        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("cidr")];
-        let peer = ip("203.0.113.9");
-        assert_eq!(client_ip(peer, &xff("1.1.1.1"), &trusted), peer);
-        let proxy = ip("10.1.2.3");
-        assert_eq!(client_ip(proxy, &xff("1.1.1.1"), &trusted), ip("1.1.1.1"));
-        assert_eq!(
-            client_ip(proxy, &xff("6.6.6.6, 1.1.1.1, 10.0.0.7"), &trusted),
-            ip("1.1.1.1")
-        );
-        assert_eq!(client_ip(proxy, &xff("1.1.1.1, garbage"), &trusted), proxy);
-        assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
-        assert!("10.0.0.0/33".parse::<IpNet>().is_err());
     }
 
     #[test]
