@@ -135,6 +135,9 @@ def container_env(container, objects, where):
             if data is None:
                 # A Secret the operator makes (secrets.existingSecret): stand in for it.
                 key = "DATABASE_URL" if key_ref["key"].endswith("DATABASE_URL") else key_ref["key"]
+                if key not in SECRET_STANDINS and key_ref.get("optional"):
+                    # An optional key the operator's Secret may well not have.
+                    continue
                 if key not in SECRET_STANDINS:
                     fail(f"{where}: {name} from {kind} {key_ref['name']} key {key_ref['key']}: unknown")
                 env[name] = SECRET_STANDINS[key]
