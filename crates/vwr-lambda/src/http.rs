@@ -162,9 +162,20 @@ async fn assign<S: VwrStore>(
         code: ErrorCode::PayloadTooLarge,
         message: e.body_text(),
     })?;
-    // Old clients send `{userId}` or nothing; anything that is not a JSON object (an
-    // old client's stray body) is read as no proof, and a room that wants one says so.
-    let body: AssignBody = serde_json::from_slice(&body).unwrap_or_default();
+    // Old clients send `{userId}` or nothing: an empty body, `null` or an object with
+    // fields of its own is no proof, and a room that wants one says so. Anything else is
+    // not the body this call takes.
+    let body: AssignBody = if body.iter().all(u8::is_ascii_whitespace) {
+        AssignBody::default()
+    } else {
+        match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(serde_json::Value::Null) => AssignBody::default(),
+            Ok(value @ serde_json::Value::Object(_)) => serde_json::from_value(value)
+                .map_err(|e| VwrError::invalid(format!("the assign body: {e}")))?,
+            Ok(_) => return Err(VwrError::invalid("the assign body must be a JSON object")),
+            Err(_) => return Err(VwrError::invalid("the assign body is not JSON")),
+        }
+    };
     let proof = JoinProof {
         challenge: body.challenge,
         counter: body.counter,
