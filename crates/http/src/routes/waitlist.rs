@@ -190,7 +190,7 @@ pub async fn leave(
     description = "A `waitlist` event (a WaitlistView) at once and whenever it changes: an offer arrives within a moment of the seats being held for the caller.",
     params(("event_id" = Uuid, Path, description = "The event's id")),
     responses(
-        (status = 200, description = "A text/event-stream of `waitlist` events", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: `waitlist` with a `WaitlistView` as JSON in `data`", content_type = "text/event-stream", body = crate::openapi::ServerSentEvent),
         (status = 400, description = "Invalid input", body = urr_wire::ErrorBody),
         (status = 401, description = "Not signed in, or the token is invalid or expired", body = urr_wire::ErrorBody),
         (status = 404, description = "Not found", body = urr_wire::ErrorBody),
