@@ -40,23 +40,20 @@ pub fn refresh(secret: &str, secure: bool) -> HeaderValue {
 /// The Tier-2 entry token (`urr-entry-token`): HttpOnly, Secure, SameSite=Strict, Path=/,
 /// for the token's life. Seat and reservation calls read it when no header carries it.
 pub fn entry(token: &str, secure: bool) -> HeaderValue {
-    let cookie = Cookie::build((crate::entry::ENTRY_COOKIE, token))
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Strict)
-        .path("/")
-        .max_age(cookie::time::Duration::seconds(
-            urr_auth::tokens::QUEUE_TOKEN_TTL.num_seconds(),
-        ))
-        .build();
-    header_value(&cookie)
+    queue_token(crate::entry::ENTRY_COOKIE, token, secure, true)
 }
 
 /// The Tier-1 token (`urr-vwr-token`) as the browser's waiting room keeps it
 /// (`assets/js/waiting-room.js`): readable by scripts, which replace it when the person
 /// passes another event's room, so not HttpOnly; SameSite=Strict, Path=/, the token's life.
 pub fn tier1(token: &str, secure: bool) -> HeaderValue {
-    let cookie = Cookie::build((crate::entry::TIER1_COOKIE, token))
+    queue_token(crate::entry::TIER1_COOKIE, token, secure, false)
+}
+
+/// A waiting-room token's cookie: SameSite=Strict, Path=/, for a queue token's life.
+fn queue_token(name: &'static str, token: &str, secure: bool, http_only: bool) -> HeaderValue {
+    let cookie = Cookie::build((name, token))
+        .http_only(http_only)
         .secure(secure)
         .same_site(SameSite::Strict)
         .path("/")
