@@ -96,6 +96,20 @@ impl Metrics {
 
     /// Records one completed exchange (`status` `None`: it never got an HTTP answer).
     pub fn record(&self, call: &'static str, elapsed: Duration, status: Option<u16>) {
+        let micros = self.count(call, elapsed, status);
+        if let Ok(mut window) = self.window.lock() {
+            window.saturating_record(micros);
+        }
+    }
+
+    /// Records work done on the client (a proof-of-work solve) under `call`, beside the
+    /// HTTP calls in the summary but outside the latency timeline.
+    pub fn record_local(&self, call: &'static str, elapsed: Duration) {
+        self.count(call, elapsed, Some(200));
+    }
+
+    /// Adds one outcome to `call`'s summary; returns the latency it recorded, in µs.
+    fn count(&self, call: &'static str, elapsed: Duration, status: Option<u16>) -> u64 {
         let micros = u64::try_from(elapsed.as_micros())
             .unwrap_or(u64::MAX)
             .clamp(1, 60_000_000);
@@ -111,26 +125,7 @@ impl Metrics {
                 None => stats.transport_errors += 1,
             }
         }
-        if let Ok(mut window) = self.window.lock() {
-            window.saturating_record(micros);
-        }
-    }
-
-    /// Records work done on the client (a proof-of-work solve) under `call`, beside the
-    /// HTTP calls in the summary but outside the latency timeline.
-    pub fn record_local(&self, call: &'static str, elapsed: Duration) {
-        let micros = u64::try_from(elapsed.as_micros())
-            .unwrap_or(u64::MAX)
-            .clamp(1, 60_000_000);
-        if let Ok(mut calls) = self.calls.lock() {
-            let stats = calls.entry(call).or_insert_with(|| CallStats {
-                latency: histogram(),
-                statuses: BTreeMap::new(),
-                transport_errors: 0,
-            });
-            stats.latency.saturating_record(micros);
-            *stats.statuses.entry(200).or_default() += 1;
-        }
+        micros
     }
 
     pub fn elapsed_ms(&self) -> u64 {
