@@ -12,11 +12,12 @@
 //! when none has; a split at a leaf's end (people arriving in order) leaves the old leaf
 //! full and starts a short one, which the next arrivals fill.
 //!
-//! The tree stores no keys. Every search takes a comparator that orders a stored handle
-//! against the sought key (`Less` = the handle comes before it), so the keys live once,
-//! in the caller's storage. Inner nodes route by the first handle of each child.
-
-use std::cmp::Ordering;
+//! Leaves store no keys: a caller's `key_of` reads a handle's key from the caller's own
+//! storage, so each key lives once. Inner nodes do keep a copy of each child's first key
+//! (about one per hundred elements, well under a byte each): a rank lookup routes through
+//! them without reading the caller's storage, and finds its handle in the leaf by value,
+//! so it touches a few contiguous nodes instead of one scattered record per comparison
+//! (`docs/architecture.md#status-board`: this is what a status costs).
 
 /// Handles per leaf. Big leaves keep the per-element overhead near 4 bytes; the memmove
 /// inside a 512-byte leaf is cheaper than another tree level.
@@ -26,40 +27,41 @@ const LEAF_MIN: usize = LEAF_MAX / 2;
 const INNER_MAX: usize = 64;
 const INNER_MIN: usize = INNER_MAX / 2;
 
-/// What an inner node knows about one child: enough to route (`first`) and to rank
-/// (`size`) without visiting it.
+/// What an inner node knows about one child: enough to route (`first`, the key of its
+/// first element) and to rank (`size`) without visiting it.
 #[derive(Clone, Copy, Debug)]
-struct Child {
+struct Child<K> {
     node: u32,
     size: u32,
-    first: u32,
+    first: K,
 }
 
 #[derive(Debug)]
-enum Node {
+enum Node<K> {
     Leaf(Vec<u32>),
-    Inner(Vec<Child>),
+    Inner(Vec<Child<K>>),
     /// A slot on the free list.
     Vacant,
 }
 
-/// An order-statistics sequence of handles; see the module docs.
+/// An order-statistics sequence of handles ordered by their keys `K`; see the module
+/// docs.
 #[derive(Debug)]
-pub(crate) struct OrderTree {
+pub(crate) struct OrderTree<K> {
     /// Nodes live in one arena and point at each other by index: no unsafe, no boxes.
-    nodes: Vec<Node>,
+    nodes: Vec<Node<K>>,
     free: Vec<u32>,
     root: u32,
     len: usize,
 }
 
-impl Default for OrderTree {
+impl<K: Copy + Ord> Default for OrderTree<K> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl OrderTree {
+impl<K: Copy + Ord> OrderTree<K> {
     pub(crate) fn new() -> Self {
         Self {
             nodes: vec![Node::Leaf(Vec::with_capacity(LEAF_MAX))],
@@ -74,18 +76,18 @@ impl OrderTree {
         self.len
     }
 
-    /// Inserts `item`, which `cmp` orders the stored handles against, and returns its
-    /// 0-based rank. The caller keeps keys unique.
-    pub(crate) fn insert(&mut self, item: u32, cmp: &impl Fn(u32) -> Ordering) -> usize {
+    /// Inserts `item` with `key` and returns its 0-based rank. `key_of` gives the key of
+    /// any stored handle; the caller keeps keys unique.
+    pub(crate) fn insert(&mut self, item: u32, key: K, key_of: &impl Fn(u32) -> K) -> usize {
         let root = self.root;
-        let (rank, split) = self.insert_into(root, item, cmp);
+        let (rank, split) = self.insert_into(root, item, key, key_of);
         if let Some(right) = split {
-            let (size, first) = self.summary(root);
+            let (size, first) = self.summary(root, key_of);
             let mut children = Vec::with_capacity(INNER_MAX + 1);
             children.push(Child {
                 node: root,
                 size,
-                first,
+                first: first.unwrap_or(key),
             });
             children.push(right);
             self.root = self.alloc(Node::Inner(children));
@@ -94,19 +96,19 @@ impl OrderTree {
         rank
     }
 
-    /// The 0-based rank of the handle `cmp` reports `Equal` for, if present.
-    pub(crate) fn rank(&self, cmp: &impl Fn(u32) -> Ordering) -> Option<usize> {
+    /// The 0-based rank of `item`, stored under `key`, if present. Routes by the inner
+    /// nodes' copies of keys and finds `item` in its leaf by value: it never calls back
+    /// into the caller's storage.
+    pub(crate) fn rank(&self, item: u32, key: &K) -> Option<usize> {
         let mut node = self.root;
         let mut before = 0usize;
         loop {
             match self.nodes.get(node as usize)? {
                 Node::Leaf(items) => {
-                    let i = items.partition_point(|&x| cmp(x) == Ordering::Less);
-                    let hit = items.get(i).is_some_and(|&x| cmp(x) == Ordering::Equal);
-                    return hit.then_some(before + i);
+                    return items.iter().position(|&x| x == item).map(|i| before + i);
                 }
                 Node::Inner(children) => {
-                    let ci = route(children, cmp);
+                    let ci = route(children, key);
                     before += children[..ci]
                         .iter()
                         .map(|c| c.size as usize)
@@ -118,18 +120,23 @@ impl OrderTree {
         }
     }
 
-    /// Removes the handle `cmp` reports `Equal` for; returns its rank before removal.
-    pub(crate) fn remove(&mut self, cmp: &impl Fn(u32) -> Ordering) -> Option<usize> {
-        let rank = self.rank(cmp)?;
-        self.remove_at(rank).map(|_| rank)
+    /// Removes `item`, stored under `key`; returns its rank before removal.
+    pub(crate) fn remove(
+        &mut self,
+        item: u32,
+        key: &K,
+        key_of: &impl Fn(u32) -> K,
+    ) -> Option<usize> {
+        let rank = self.rank(item, key)?;
+        self.remove_at(rank, key_of).map(|_| rank)
     }
 
     /// Removes and returns the handle at `rank`.
-    pub(crate) fn remove_at(&mut self, rank: usize) -> Option<u32> {
+    pub(crate) fn remove_at(&mut self, rank: usize, key_of: &impl Fn(u32) -> K) -> Option<u32> {
         if rank >= self.len {
             return None;
         }
-        let item = self.remove_from(self.root, rank);
+        let item = self.remove_from(self.root, rank, key_of);
         self.len -= 1;
         // A root left with one child is a needless level.
         while let Some(Node::Inner(children)) = self.nodes.get(self.root as usize) {
@@ -144,12 +151,12 @@ impl OrderTree {
     }
 
     /// Removes and returns the first handle.
-    pub(crate) fn pop_first(&mut self) -> Option<u32> {
-        self.remove_at(0)
+    pub(crate) fn pop_first(&mut self, key_of: &impl Fn(u32) -> K) -> Option<u32> {
+        self.remove_at(0, key_of)
     }
 
     /// The handles in order.
-    pub(crate) fn iter(&self) -> Iter<'_> {
+    pub(crate) fn iter(&self) -> Iter<'_, K> {
         let mut iter = Iter {
             tree: self,
             stack: Vec::new(),
@@ -164,11 +171,12 @@ impl OrderTree {
         &mut self,
         node: u32,
         item: u32,
-        cmp: &impl Fn(u32) -> Ordering,
-    ) -> (usize, Option<Child>) {
+        key: K,
+        key_of: &impl Fn(u32) -> K,
+    ) -> (usize, Option<Child<K>>) {
         match &mut self.nodes[node as usize] {
             Node::Leaf(items) => {
-                let i = items.partition_point(|&x| cmp(x) == Ordering::Less);
+                let i = items.partition_point(|&x| key_of(x) < key);
                 if items.len() < LEAF_MAX {
                     items.insert(i, item);
                     return (i, None);
@@ -188,33 +196,41 @@ impl OrderTree {
                         right.insert(i - mid, item);
                     }
                 }
-                let child = Child {
-                    node: 0,
-                    size: len_u32(right.len()),
-                    first: right[0],
+                let size = len_u32(right.len());
+                let first = if right[0] == item {
+                    key
+                } else {
+                    key_of(right[0])
                 };
                 let id = self.alloc(Node::Leaf(right));
-                (i, Some(Child { node: id, ..child }))
+                (
+                    i,
+                    Some(Child {
+                        node: id,
+                        size,
+                        first,
+                    }),
+                )
             }
             Node::Inner(children) => {
-                let mut ci = route(children, cmp);
+                let mut ci = route(children, &key);
                 let routed = children[ci].node;
                 if self.leaf_len(routed) == Some(LEAF_MAX) {
-                    ci = self.make_room(node, ci, cmp);
+                    ci = self.make_room(node, ci, &key, key_of);
                 }
                 let Node::Inner(children) = &self.nodes[node as usize] else {
                     unreachable!("an inner node stays inner while a child is updated");
                 };
                 let before: usize = children[..ci].iter().map(|c| c.size as usize).sum();
                 let child_node = children[ci].node;
-                let (rank, split) = self.insert_into(child_node, item, cmp);
+                let (rank, split) = self.insert_into(child_node, item, key, key_of);
                 let Node::Inner(children) = &mut self.nodes[node as usize] else {
                     unreachable!("an inner node stays inner while a child is updated");
                 };
                 let child = &mut children[ci];
                 child.size += 1;
                 if rank == 0 {
-                    child.first = item;
+                    child.first = key;
                 }
                 if let Some(new) = split {
                     child.size -= new.size;
@@ -241,7 +257,7 @@ impl OrderTree {
         }
     }
 
-    fn remove_from(&mut self, node: u32, rank: usize) -> Option<u32> {
+    fn remove_from(&mut self, node: u32, rank: usize, key_of: &impl Fn(u32) -> K) -> Option<u32> {
         match &mut self.nodes[node as usize] {
             Node::Leaf(items) => (rank < items.len()).then(|| items.remove(rank)),
             Node::Inner(children) => {
@@ -252,8 +268,11 @@ impl OrderTree {
                     ci += 1;
                 }
                 let child_node = children[ci].node;
-                let item = self.remove_from(child_node, within)?;
-                let first = self.first_of(child_node);
+                let item = self.remove_from(child_node, within, key_of)?;
+                // Only the removal of a child's first element changes its first key.
+                let first = (within == 0)
+                    .then(|| self.first_of(child_node, key_of))
+                    .flatten();
                 let underflow = self.is_underfull(child_node);
                 let Node::Inner(children) = &mut self.nodes[node as usize] else {
                     unreachable!("an inner node stays inner while a child is updated");
@@ -263,7 +282,7 @@ impl OrderTree {
                     children[ci].first = first;
                 }
                 if underflow {
-                    self.rebalance(node, ci);
+                    self.rebalance(node, ci, key_of);
                 }
                 Some(item)
             }
@@ -272,7 +291,7 @@ impl OrderTree {
     }
 
     /// Merges the under-full child `ci` of `parent` with a sibling, or evens the two out.
-    fn rebalance(&mut self, parent: u32, ci: usize) {
+    fn rebalance(&mut self, parent: u32, ci: usize, key_of: &impl Fn(u32) -> K) {
         let Node::Inner(children) = &self.nodes[parent as usize] else {
             return;
         };
@@ -296,14 +315,14 @@ impl OrderTree {
         } else {
             self.nodes[rn as usize] = right;
         }
-        let left_summary = self.summary(ln);
-        let right_summary = (!merged).then(|| self.summary(rn));
+        let left_summary = self.summary(ln, key_of);
+        let right_summary = (!merged).then(|| self.summary(rn, key_of));
         let Node::Inner(children) = &mut self.nodes[parent as usize] else {
             return;
         };
-        (children[l].size, children[l].first) = left_summary;
+        set_summary(&mut children[l], left_summary);
         match right_summary {
-            Some((size, first)) => (children[r].size, children[r].first) = (size, first),
+            Some(summary) => set_summary(&mut children[r], summary),
             None => {
                 children.remove(r);
             }
@@ -315,7 +334,7 @@ impl OrderTree {
     /// neighbours are full too, which keeps leaves about 80% full for inserts anywhere
     /// instead of about 50–70%, and memory is what the queue is short of. Returns the
     /// child to insert into afterwards.
-    fn make_room(&mut self, parent: u32, ci: usize, cmp: &impl Fn(u32) -> Ordering) -> usize {
+    fn make_room(&mut self, parent: u32, ci: usize, key: &K, key_of: &impl Fn(u32) -> K) -> usize {
         let Node::Inner(children) = &self.nodes[parent as usize] else {
             return ci;
         };
@@ -344,13 +363,13 @@ impl OrderTree {
             }
         }
         self.nodes[rn as usize] = right;
-        let (left_summary, right_summary) = (self.summary(ln), self.summary(rn));
+        let (left_summary, right_summary) = (self.summary(ln, key_of), self.summary(rn, key_of));
         let Node::Inner(children) = &mut self.nodes[parent as usize] else {
             return ci;
         };
-        (children[l].size, children[l].first) = left_summary;
-        (children[r].size, children[r].first) = right_summary;
-        route(children, cmp)
+        set_summary(&mut children[l], left_summary);
+        set_summary(&mut children[r], right_summary);
+        route(children, key)
     }
 
     fn leaf_len(&self, node: u32) -> Option<usize> {
@@ -368,27 +387,26 @@ impl OrderTree {
         }
     }
 
-    fn first_of(&self, node: u32) -> Option<u32> {
+    /// The key of a subtree's first element.
+    fn first_of(&self, node: u32, key_of: &impl Fn(u32) -> K) -> Option<K> {
         match &self.nodes[node as usize] {
-            Node::Leaf(items) => items.first().copied(),
+            Node::Leaf(items) => items.first().map(|&x| key_of(x)),
             Node::Inner(children) => children.first().map(|c| c.first),
             Node::Vacant => None,
         }
     }
 
-    /// (element count, first handle) of a subtree, as its parent records them.
-    fn summary(&self, node: u32) -> (u32, u32) {
-        match &self.nodes[node as usize] {
-            Node::Leaf(items) => (len_u32(items.len()), items.first().copied().unwrap_or(0)),
-            Node::Inner(children) => (
-                children.iter().map(|c| c.size).sum(),
-                children.first().map_or(0, |c| c.first),
-            ),
-            Node::Vacant => (0, 0),
-        }
+    /// (element count, first key) of a subtree, as its parent records them.
+    fn summary(&self, node: u32, key_of: &impl Fn(u32) -> K) -> (u32, Option<K>) {
+        let size = match &self.nodes[node as usize] {
+            Node::Leaf(items) => len_u32(items.len()),
+            Node::Inner(children) => children.iter().map(|c| c.size).sum(),
+            Node::Vacant => 0,
+        };
+        (size, self.first_of(node, key_of))
     }
 
-    fn alloc(&mut self, node: Node) -> u32 {
+    fn alloc(&mut self, node: Node<K>) -> u32 {
         match self.free.pop() {
             Some(id) => {
                 self.nodes[id as usize] = node;
@@ -406,57 +424,82 @@ impl OrderTree {
         self.free.push(node);
     }
 
-    /// Checks every structural invariant; for tests.
+    /// Checks every structural invariant, the inner nodes' copies of keys among them;
+    /// for tests.
     #[cfg(test)]
-    pub(crate) fn check(&self, cmp: &impl Fn(u32, u32) -> Ordering) {
-        fn walk(
-            tree: &OrderTree,
-            node: u32,
-            is_root: bool,
-            depth: usize,
-            leaf_depth: &mut Option<usize>,
-            out: &mut Vec<u32>,
-        ) -> (u32, Option<u32>) {
-            match &tree.nodes[node as usize] {
-                Node::Leaf(items) => {
-                    // Append splits leave a short leaf at the right; only removals must
-                    // never leave an empty one behind.
-                    assert!(is_root || !items.is_empty(), "empty leaf");
-                    assert!(items.len() <= LEAF_MAX);
-                    assert_eq!(*leaf_depth.get_or_insert(depth), depth, "leaves level");
-                    out.extend(items);
-                    (len_u32(items.len()), items.first().copied())
-                }
-                Node::Inner(children) => {
-                    assert!(children.len() >= if is_root { 2 } else { INNER_MIN });
-                    assert!(children.len() <= INNER_MAX);
-                    for c in children {
-                        let (size, first) = walk(tree, c.node, false, depth + 1, leaf_depth, out);
-                        assert_eq!(size, c.size, "child size");
-                        assert_eq!(first, Some(c.first), "child first");
+    pub(crate) fn check(&self, key_of: &impl Fn(u32) -> K)
+    where
+        K: std::fmt::Debug,
+    {
+        struct Walk<'a, K, F> {
+            tree: &'a OrderTree<K>,
+            key_of: &'a F,
+            leaf_depth: Option<usize>,
+            out: Vec<u32>,
+        }
+        impl<K: Copy + Ord + std::fmt::Debug, F: Fn(u32) -> K> Walk<'_, K, F> {
+            fn walk(&mut self, node: u32, is_root: bool, depth: usize) -> (u32, Option<K>) {
+                let tree = self.tree;
+                match &tree.nodes[node as usize] {
+                    Node::Leaf(items) => {
+                        // Append splits leave a short leaf at the right; only removals
+                        // must never leave an empty one behind.
+                        assert!(is_root || !items.is_empty(), "empty leaf");
+                        assert!(items.len() <= LEAF_MAX);
+                        assert_eq!(*self.leaf_depth.get_or_insert(depth), depth, "leaves level");
+                        self.out.extend(items);
+                        (
+                            len_u32(items.len()),
+                            items.first().map(|&x| (self.key_of)(x)),
+                        )
                     }
-                    (
-                        children.iter().map(|c| c.size).sum(),
-                        children.first().map(|c| c.first),
-                    )
+                    Node::Inner(children) => {
+                        assert!(children.len() >= if is_root { 2 } else { INNER_MIN });
+                        assert!(children.len() <= INNER_MAX);
+                        for c in children {
+                            let (size, first) = self.walk(c.node, false, depth + 1);
+                            assert_eq!(size, c.size, "child size");
+                            assert_eq!(first, Some(c.first), "child first key");
+                        }
+                        (
+                            children.iter().map(|c| c.size).sum(),
+                            children.first().map(|c| c.first),
+                        )
+                    }
+                    Node::Vacant => panic!("vacant node linked"),
                 }
-                Node::Vacant => panic!("vacant node linked"),
             }
         }
-        let mut out = Vec::new();
-        let (size, _) = walk(self, self.root, true, 0, &mut None, &mut out);
+        let mut walk = Walk {
+            tree: self,
+            key_of,
+            leaf_depth: None,
+            out: Vec::new(),
+        };
+        let (size, _) = walk.walk(self.root, true, 0);
+        let out = walk.out;
         assert_eq!(size as usize, self.len);
-        assert!(out.windows(2).all(|w| cmp(w[0], w[1]) == Ordering::Less));
+        assert!(out.windows(2).all(|w| key_of(w[0]) < key_of(w[1])));
         assert_eq!(out, self.iter().collect::<Vec<_>>());
+        for (i, &item) in out.iter().enumerate() {
+            assert_eq!(self.rank(item, &key_of(item)), Some(i), "rank of {item}");
+        }
     }
 }
 
-/// The child whose range holds the sought key: the last one whose first handle does not
-/// come after it (or the first child, for a key before everything).
-fn route(children: &[Child], cmp: &impl Fn(u32) -> Ordering) -> usize {
+/// The child whose range holds `key`: the last one whose first key does not come after
+/// it (or the first child, for a key before everything).
+fn route<K: Ord>(children: &[Child<K>], key: &K) -> usize {
     children
-        .partition_point(|c| cmp(c.first) != Ordering::Greater)
+        .partition_point(|c| c.first <= *key)
         .saturating_sub(1)
+}
+
+fn set_summary<K>(child: &mut Child<K>, (size, first): (u32, Option<K>)) {
+    child.size = size;
+    if let Some(first) = first {
+        child.first = first;
+    }
 }
 
 /// Merges `b` into `a` when both fit in one node (returns true), else shares the
@@ -485,15 +528,15 @@ fn len_u32(len: usize) -> u32 {
 }
 
 /// In-order iterator over an [`OrderTree`].
-pub(crate) struct Iter<'a> {
-    tree: &'a OrderTree,
+pub(crate) struct Iter<'a, K> {
+    tree: &'a OrderTree<K>,
     /// Inner nodes on the path, with the index of the next child to visit.
-    stack: Vec<(&'a [Child], usize)>,
+    stack: Vec<(&'a [Child<K>], usize)>,
     leaf: &'a [u32],
     pos: usize,
 }
 
-impl<'a> Iter<'a> {
+impl<'a, K> Iter<'a, K> {
     fn descend(&mut self, mut node: u32) {
         let tree = self.tree;
         loop {
@@ -517,7 +560,7 @@ impl<'a> Iter<'a> {
     }
 }
 
-impl Iterator for Iter<'_> {
+impl<K> Iterator for Iter<'_, K> {
     type Item = u32;
 
     fn next(&mut self) -> Option<u32> {
@@ -549,19 +592,19 @@ mod tests {
     use super::*;
 
     /// Handles are the keys themselves here.
-    fn cmp_to(key: u32) -> impl Fn(u32) -> Ordering {
-        move |x| x.cmp(&key)
+    fn key_of(x: u32) -> u32 {
+        x
     }
 
-    fn check(tree: &OrderTree) {
-        tree.check(&|a: u32, b: u32| a.cmp(&b));
+    fn check(tree: &OrderTree<u32>) {
+        tree.check(&key_of);
     }
 
     #[test]
     fn sequential_inserts_fill_leaves() {
-        let mut tree = OrderTree::new();
+        let mut tree = OrderTree::<u32>::new();
         for i in 0..100_000u32 {
-            assert_eq!(tree.insert(i, &cmp_to(i)), i as usize);
+            assert_eq!(tree.insert(i, i, &key_of), i as usize);
         }
         check(&tree);
         let leaves = tree
@@ -575,7 +618,7 @@ mod tests {
 
     #[test]
     fn ranks_and_removals_match_a_sorted_vec() {
-        let mut tree = OrderTree::new();
+        let mut tree = OrderTree::<u32>::new();
         let mut model: Vec<u32> = Vec::new();
         // A cheap deterministic shuffle.
         let mut x = 12345u32;
@@ -589,22 +632,22 @@ mod tests {
             let k = next() % 50_000;
             if let Err(i) = model.binary_search(&k) {
                 model.insert(i, k);
-                assert_eq!(tree.insert(k, &cmp_to(k)), i);
+                assert_eq!(tree.insert(k, k, &key_of), i);
             }
         }
         check(&tree);
         for (i, &k) in model.iter().enumerate().step_by(97) {
-            assert_eq!(tree.rank(&cmp_to(k)), Some(i));
+            assert_eq!(tree.rank(k, &k), Some(i));
         }
-        assert_eq!(tree.rank(&cmp_to(50_001)), None);
+        assert_eq!(tree.rank(50_001, &50_001), None);
         while !model.is_empty() {
             let r = next() % 4;
             if r == 0 {
-                assert_eq!(tree.pop_first(), Some(model.remove(0)));
+                assert_eq!(tree.pop_first(&key_of), Some(model.remove(0)));
             } else {
                 let i = next() as usize % model.len();
                 let k = model.remove(i);
-                assert_eq!(tree.remove(&cmp_to(k)), Some(i));
+                assert_eq!(tree.remove(k, &k, &key_of), Some(i));
             }
             if model.len().is_multiple_of(1000) {
                 check(&tree);
@@ -612,18 +655,18 @@ mod tests {
         }
         check(&tree);
         assert_eq!(tree.len(), 0);
-        assert_eq!(tree.pop_first(), None);
+        assert_eq!(tree.pop_first(&key_of), None);
         assert_eq!(tree.iter().count(), 0);
     }
 
     #[test]
     fn freed_nodes_are_reused() {
-        let mut tree = OrderTree::new();
+        let mut tree = OrderTree::<u32>::new();
         for round in 0..5u32 {
             for i in 0..10_000u32 {
-                tree.insert(i, &cmp_to(i));
+                tree.insert(i, i, &key_of);
             }
-            while tree.pop_first().is_some() {}
+            while tree.pop_first(&key_of).is_some() {}
             check(&tree);
             assert!(
                 tree.nodes.len() < 200,
@@ -636,7 +679,7 @@ mod tests {
     /// Random inserts, removals and pops against a sorted Vec, in bursts large enough
     /// to split, share, merge and collapse nodes on several levels.
     fn agrees_with_a_sorted_vec(bursts: Vec<(u8, usize, u32)>) -> Result<(), TestCaseError> {
-        let mut tree = OrderTree::new();
+        let mut tree = OrderTree::<u32>::new();
         let mut model: Vec<u32> = Vec::new();
         for (kind, count, seed) in bursts {
             let mut x = seed | 1;
@@ -654,15 +697,15 @@ mod tests {
                         };
                         if let Err(at) = model.binary_search(&k) {
                             model.insert(at, k);
-                            prop_assert_eq!(tree.insert(k, &cmp_to(k)), at);
+                            prop_assert_eq!(tree.insert(k, k, &key_of), at);
                         }
                     }
                     2 if !model.is_empty() => {
                         let k = model.remove(x as usize % model.len());
-                        prop_assert!(tree.remove(&cmp_to(k)).is_some());
+                        prop_assert!(tree.remove(k, &k, &key_of).is_some());
                     }
                     _ => prop_assert_eq!(
-                        tree.pop_first(),
+                        tree.pop_first(&key_of),
                         (!model.is_empty()).then(|| model.remove(0))
                     ),
                 }

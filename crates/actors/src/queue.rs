@@ -134,7 +134,7 @@ pub struct Queue {
     entries: Slab<Entry>,
     by_user: HashTable<u32>,
     hasher: RandomState,
-    order: OrderTree,
+    order: OrderTree<SortKey>,
     /// Ends of the heartbeat-order list.
     oldest: u32,
     newest: u32,
@@ -243,10 +243,10 @@ impl Queue {
             .insert_unique(hasher.hash_one(user), slot, |&s| {
                 hasher.hash_one(entries.get(s).user)
             });
-        let key = entry.key();
+        let entries = &self.entries;
         let rank = self
             .order
-            .insert(slot, &|x| self.entries.get(x).key().cmp(&key));
+            .insert(slot, entry.key(), &|x| entries.get(x).key());
         self.push_newest(slot);
         if seq >= self.next_seq {
             self.next_seq = seq.saturating_add(1);
@@ -308,7 +308,8 @@ impl Queue {
     pub fn pop_front(&mut self, k: usize) -> Vec<UserId> {
         let mut admitted = Vec::with_capacity(k.min(self.len()));
         while admitted.len() < k {
-            let Some(slot) = self.order.pop_first() else {
+            let entries = &self.entries;
+            let Some(slot) = self.order.pop_first(&|x| entries.get(x).key()) else {
                 break;
             };
             admitted.push(self.entries.get(slot).user);
@@ -340,10 +341,7 @@ impl Queue {
     fn place_of(&self, slot: u32) -> Place {
         let key = self.entries.get(slot).key();
         // Every live entry is in the order tree, so the rank is always found.
-        let rank = self
-            .order
-            .rank(&|x| self.entries.get(x).key().cmp(&key))
-            .unwrap_or(0);
+        let rank = self.order.rank(slot, &key).unwrap_or(0);
         Place::at(rank, self.len())
     }
 
@@ -352,8 +350,9 @@ impl Queue {
     fn remove_slot(&mut self, slot: u32, in_order: bool) {
         let entry = *self.entries.get(slot);
         if in_order {
-            let key = entry.key();
-            self.order.remove(&|x| self.entries.get(x).key().cmp(&key));
+            let entries = &self.entries;
+            self.order
+                .remove(slot, &entry.key(), &|x| entries.get(x).key());
         }
         self.unlink(slot);
         if let Ok(found) = self
@@ -439,8 +438,7 @@ impl Queue {
     /// Checks every index against the others; for tests.
     #[cfg(test)]
     pub(crate) fn check(&self) {
-        self.order
-            .check(&|a, b| self.entries.get(a).key().cmp(&self.entries.get(b).key()));
+        self.order.check(&|x| self.entries.get(x).key());
         assert_eq!(self.order.len(), self.len());
         assert_eq!(self.by_user.len(), self.len());
         let mut seen = 0;
