@@ -14,6 +14,7 @@ pub mod password;
 pub mod refresh;
 pub mod ticket_code;
 pub mod tokens;
+mod verified;
 
 pub use email_link::EmailLinkClaims;
 pub use error::AuthError;

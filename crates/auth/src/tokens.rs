@@ -2,6 +2,8 @@
 //! waiting room you got). Each kind has its own claim shape, so a token of one kind can
 //! never be read as another.
 
+use std::sync::Arc;
+
 use chrono::{Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::de::DeserializeOwned;
@@ -9,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::AuthError;
+use crate::verified::{self, VerifiedTokens};
 
 /// How long an access token lives (`docs/architecture.md#accounts-and-tokens`).
 pub const ACCESS_TTL: Duration = Duration::minutes(15);
@@ -91,13 +94,45 @@ pub struct QueueTokenClaims {
     pub exp: i64,
 }
 
-/// An HS256 key pair for one secret.
+/// Seconds of grace on `exp`. Clocks within one deployment agree closely; a minute (the
+/// library's default) would keep a revoked-by-expiry token alive for too long.
+const LEEWAY: u64 = 5;
+
+/// An HS256 key pair for one secret. Clones share the checks and the cache of verified
+/// access tokens (same key, same answers).
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     /// Signs ticket codes (`crate::ticket_code`).
     pub(crate) ticket_key: [u8; 32],
+    checks: Arc<Checks>,
+}
+
+/// What checking a token needs besides the key, built once per key rather than per call.
+struct Checks {
+    /// Signature, algorithm, required claims and `exp`.
+    expiring: Validation,
+    /// The same without `exp` (see [`TokenKeys::verify_signed`]).
+    signed: Validation,
+    /// Access tokens that passed `expiring` (`crate::verified`).
+    verified: VerifiedTokens,
+}
+
+impl Checks {
+    fn new(sets: usize) -> Self {
+        let mut expiring = Validation::new(Algorithm::HS256);
+        expiring.leeway = LEEWAY;
+        expiring.set_required_spec_claims(&["exp", "sub"]);
+        let mut signed = Validation::new(Algorithm::HS256);
+        signed.validate_exp = false;
+        signed.set_required_spec_claims(&["exp", "sub"]);
+        Self {
+            expiring,
+            signed,
+            verified: VerifiedTokens::new(sets),
+        }
+    }
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -108,10 +143,15 @@ impl std::fmt::Debug for TokenKeys {
 
 impl TokenKeys {
     pub fn new(secret: &[u8]) -> Self {
+        Self::with_cache(secret, verified::SETS)
+    }
+
+    fn with_cache(secret: &[u8], sets: usize) -> Self {
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             ticket_key: crate::ticket_code::derive_key(secret),
+            checks: Arc::new(Checks::new(sets)),
         }
     }
 
@@ -134,8 +174,23 @@ impl TokenKeys {
         Ok((self.sign(&claims)?, claims))
     }
 
+    /// The claims of a valid access token. A token that passed the full check before is
+    /// answered from the cache of verified tokens, its expiry checked again
+    /// (`crate::verified` says why that is the same answer).
     pub fn verify_access(&self, token: &str) -> Result<AccessClaims, AuthError> {
-        self.verify(token)
+        self.verify_access_at(token, jsonwebtoken::get_current_timestamp())
+    }
+
+    /// [`Self::verify_access`] with the cache's clock at `now` (the full check reads the
+    /// clock itself).
+    fn verify_access_at(&self, token: &str, now: u64) -> Result<AccessClaims, AuthError> {
+        let verified = &self.checks.verified;
+        if let Some(answer) = verified.get(token, now, LEEWAY) {
+            return answer;
+        }
+        let claims: AccessClaims = self.verify(token)?;
+        verified.insert(token, &claims, now, LEEWAY);
+        Ok(claims)
     }
 
     /// Signs a queue token of `tier` for `uid` at `event`, valid for [`QUEUE_TOKEN_TTL`].
@@ -192,22 +247,16 @@ impl TokenKeys {
     }
 
     pub(crate) fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, AuthError> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        // Clocks within one deployment agree closely; a minute of grace (the default)
-        // would keep a revoked-by-expiry token alive for too long.
-        validation.leeway = 5;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        Ok(jsonwebtoken::decode::<T>(token, &self.decoding, &validation)?.claims)
+        let validation = &self.checks.expiring;
+        Ok(jsonwebtoken::decode::<T>(token, &self.decoding, validation)?.claims)
     }
 
     /// Like `verify` (signature, algorithm, required claims) but leaves `exp` to the
     /// caller: for a token whose life a store keeps (an invitation's row), so a late use
     /// is still recognised, and audited, as that token's.
     pub(crate) fn verify_signed<T: DeserializeOwned>(&self, token: &str) -> Result<T, AuthError> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.validate_exp = false;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        Ok(jsonwebtoken::decode::<T>(token, &self.decoding, &validation)?.claims)
+        let validation = &self.checks.signed;
+        Ok(jsonwebtoken::decode::<T>(token, &self.decoding, validation)?.claims)
     }
 }
 
@@ -303,5 +352,156 @@ mod tests {
             keys.verify_queue(&token, Tier::Two, "e", "u"),
             Err(AuthError::Invalid(_))
         ));
+    }
+
+    /// The cache of verified access tokens (`crate::verified`).
+    mod cache {
+        use super::*;
+
+        const SECRET: &[u8] = b"a-secret-of-at-least-32-bytes-long!!";
+
+        fn now() -> u64 {
+            jsonwebtoken::get_current_timestamp()
+        }
+
+        fn access(keys: &TokenKeys) -> (String, AccessClaims) {
+            keys.issue_access(Uuid::now_v7(), "a@b.c", Role::User)
+                .unwrap()
+        }
+
+        #[test]
+        fn a_hit_returns_the_claims_the_full_check_did() {
+            let keys = TokenKeys::new(SECRET);
+            let (token, claims) = access(&keys);
+            assert!(keys.checks.verified.get(&token, now(), LEEWAY).is_none());
+            assert_eq!(keys.verify_access(&token).unwrap(), claims);
+            assert_eq!(keys.checks.verified.len(), 1);
+            assert_eq!(
+                keys.checks.verified.get(&token, now(), LEEWAY),
+                Some(Ok(claims.clone()))
+            );
+            assert_eq!(keys.verify_access(&token).unwrap(), claims);
+            // A clone is the same key: it shares the cache.
+            let clone = keys.clone();
+            assert_eq!(clone.checks.verified.len(), 1);
+            assert_eq!(clone.verify_access(&token).unwrap(), claims);
+        }
+
+        #[test]
+        fn a_cached_token_past_its_expiry_is_refused_as_expired() {
+            let keys = TokenKeys::new(SECRET);
+            let (token, claims) = access(&keys);
+            keys.verify_access(&token).unwrap();
+            let exp = u64::try_from(claims.exp).unwrap();
+            // Within the leeway it still passes, as the full check lets it.
+            assert_eq!(
+                keys.verify_access_at(&token, exp + LEEWAY),
+                Ok(claims.clone())
+            );
+            assert_eq!(
+                keys.verify_access_at(&token, exp + LEEWAY + 1),
+                Err(AuthError::Expired)
+            );
+            // Refused, and dropped: the full check (now, before expiry) could not be
+            // skipped by it either way.
+            assert_eq!(keys.checks.verified.len(), 0);
+        }
+
+        #[test]
+        fn a_token_that_expires_in_the_leeway_is_cached_and_then_refused() {
+            let keys = TokenKeys::new(SECRET);
+            let now = Utc::now().timestamp();
+            let claims = AccessClaims {
+                sub: Uuid::now_v7(),
+                email: "a@b.c".into(),
+                role: Role::User,
+                iat: now - 900,
+                exp: now - 2,
+                typ: AccessKind::Access,
+            };
+            let token = keys.sign(&claims).unwrap();
+            assert_eq!(keys.verify_access(&token), Ok(claims));
+            let later = u64::try_from(now).unwrap() + LEEWAY;
+            assert_eq!(
+                keys.verify_access_at(&token, later),
+                Err(AuthError::Expired)
+            );
+        }
+
+        #[test]
+        fn a_token_one_byte_off_is_not_served_from_the_cache() {
+            // One set of four places: every token lands in the same set as the cached one.
+            let keys = TokenKeys::with_cache(SECRET, 1);
+            let (token, _) = access(&keys);
+            keys.verify_access(&token).unwrap();
+            let bytes = token.as_bytes();
+            for at in [0, bytes.len() / 3, bytes.len() / 2, bytes.len() - 2] {
+                let mut changed = bytes.to_vec();
+                changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
+                let changed = String::from_utf8(changed).unwrap();
+                assert!(keys.checks.verified.get(&changed, now(), LEEWAY).is_none());
+                assert!(keys.verify_access(&changed).is_err(), "byte {at} changed");
+            }
+            // Longer or shorter by a byte.
+            for changed in [format!("{token}A"), token[..token.len() - 1].to_owned()] {
+                assert!(keys.checks.verified.get(&changed, now(), LEEWAY).is_none());
+                assert!(keys.verify_access(&changed).is_err());
+            }
+            assert_eq!(keys.checks.verified.len(), 1, "only the real token is held");
+        }
+
+        #[test]
+        fn a_token_signed_with_another_key_is_refused() {
+            let keys = TokenKeys::new(SECRET);
+            let other = TokenKeys::new(b"another-secret-of-at-least-32-bytes");
+            let (token, claims) = access(&keys);
+            keys.verify_access(&token).unwrap();
+            // The same claims signed with the other key: refused here, cached or not.
+            let forged = other.sign(&claims).unwrap();
+            assert!(matches!(
+                keys.verify_access(&forged),
+                Err(AuthError::Invalid(_))
+            ));
+            assert!(matches!(
+                other.verify_access(&token),
+                Err(AuthError::Invalid(_))
+            ));
+            assert_eq!(keys.checks.verified.len(), 1);
+            assert_eq!(other.checks.verified.len(), 0);
+        }
+
+        #[test]
+        fn only_access_tokens_that_verified_are_held() {
+            let keys = TokenKeys::new(SECRET);
+            for garbage in ["", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30.xxxx", "not a token"] {
+                assert!(keys.verify_access(garbage).is_err());
+            }
+            let (queue, _) = keys.issue_queue("e", "u", Tier::Two, None).unwrap();
+            assert!(keys.verify_access(&queue).is_err());
+            assert_eq!(keys.checks.verified.len(), 0);
+        }
+
+        #[test]
+        fn the_bound_holds() {
+            let keys = TokenKeys::with_cache(SECRET, 4);
+            let capacity = keys.checks.verified.capacity();
+            assert_eq!(capacity, 16);
+            let tokens: Vec<_> = (0..200).map(|_| access(&keys)).collect();
+            for (token, claims) in &tokens {
+                assert_eq!(&keys.verify_access(token).unwrap(), claims);
+                assert!(keys.checks.verified.len() <= capacity);
+            }
+            assert!(keys.checks.verified.len() > capacity / 2);
+            // The last one in is held; a token pushed out is checked in full again.
+            let (last, last_claims) = &tokens[199];
+            assert_eq!(
+                keys.checks.verified.get(last, now(), LEEWAY),
+                Some(Ok(last_claims.clone()))
+            );
+            for (token, claims) in &tokens {
+                assert_eq!(&keys.verify_access(token).unwrap(), claims);
+            }
+            assert!(keys.checks.verified.len() <= capacity);
+        }
     }
 }
