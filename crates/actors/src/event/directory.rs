@@ -37,10 +37,14 @@ pub struct DirectoryOptions {
     pub idle_after: Duration,
     /// How long a caller waits for an actor's answer.
     pub call_timeout: Duration,
-    /// Batches of holds an actor writes at once (docs/architecture.md#holds-in-flight):
-    /// 2 overlaps one batch's locks with the commit of the one before; 1 writes them one
-    /// after another.
+    /// Chunks of holds an actor writes at once (docs/architecture.md#holds-in-flight),
+    /// each on a connection of its own: their Redis scripts and PostgreSQL commits run
+    /// side by side. 1 writes one batch after another.
     pub hold_batches_in_flight: usize,
+    /// The most holds one chunk carries while the pipeline has room for more chunks: a
+    /// burst is cut into chunks this size or smaller, written side by side. A full
+    /// pipeline sends larger ones (`holds::chunk_sizes`).
+    pub holds_per_write: usize,
 }
 
 impl Default for DirectoryOptions {
@@ -48,7 +52,8 @@ impl Default for DirectoryOptions {
         Self {
             idle_after: Duration::from_secs(300),
             call_timeout: Duration::from_secs(10),
-            hold_batches_in_flight: 2,
+            hold_batches_in_flight: 4,
+            holds_per_write: 16,
         }
     }
 }
@@ -268,6 +273,7 @@ impl EventDirectory {
             queue_ticks: channels.queue_ticks.clone(),
             idle_after: self.inner.options.idle_after,
             hold_batches_in_flight: self.inner.options.hold_batches_in_flight.max(1),
+            holds_per_write: self.inner.options.holds_per_write.max(1),
             board: board.clone(),
         };
         let (actor, _) = Actor::spawn_linked(None, EventActor, args, self.inner.supervisor_cell()?)

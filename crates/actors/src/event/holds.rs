@@ -1,8 +1,9 @@
 //! Seat holds, group-committed: a hold is taken in memory first (refusing conflicts at
-//! once), then every hold taken meanwhile is locked in Redis with fencing tokens in one
-//! script call and recorded in PostgreSQL in one transaction; a failure undoes the hold.
-//! The batch's I/O runs off the actor, up to two batches at once, so one batch's locks
-//! overlap the commit of the one before (docs/architecture.md#holds-in-flight).
+//! once), then the holds taken meanwhile are written in chunks, each locked in Redis with
+//! fencing tokens in one script call and recorded in PostgreSQL in one transaction; a
+//! failure undoes the hold. Each chunk's I/O runs off the actor and several chunks are
+//! written at once, on different connections, so their scripts and commits run side by
+//! side (docs/architecture.md#holds-in-flight).
 
 use chrono::Utc;
 use ractor::ActorRef;
@@ -100,26 +101,49 @@ pub(super) enum Recorded {
     Refused(EventError),
 }
 
-/// A batch's outcome, hold by hold, as the actor gets it back.
+/// A chunk's outcome, hold by hold, as the actor gets it back.
 pub struct RecordedBatch {
     holds: Vec<(PendingHold, Recorded)>,
     started: std::time::Instant,
 }
 
-/// Sends every hold taken since the last flush to storage as one batch, off the actor:
-/// one Redis script call locks all their seats (all or none per hold), one PostgreSQL
-/// transaction records them. Meanwhile the actor goes on taking holds in memory (their
-/// seats are already held there, so nothing can take them twice) and may send the next
-/// batch. Each caller is answered when its batch comes back ([`holds_recorded`]).
+/// Sends the holds taken since the last flush to storage, off the actor, cut into chunks
+/// written side by side ([`chunk_sizes`]): per chunk, one Redis script call locks its
+/// seats (all or none per hold) and one PostgreSQL transaction records it. Chunks hold
+/// disjoint seats (each seat is held in memory by one hold), so they cannot conflict and
+/// the order in which they land does not matter; each leaves with its holds in the order
+/// they were taken. Meanwhile the actor goes on taking holds in memory and may send more
+/// chunks. Each caller is answered when its chunk comes back ([`holds_recorded`]).
 pub(super) fn flush_holds(state: &mut EventState, myself: &ActorRef<EventMsg>) {
     state.holds_flush_queued = false;
-    // Up to `max_batches_in_flight` (2 unless told): the next batch locks its seats in
-    // Redis while the one before commits in PostgreSQL (docs/architecture.md#holds-in-flight).
-    if state.pending_holds.is_empty() || state.batches_in_flight >= state.max_batches_in_flight {
-        // A full pipeline starts the next batch itself when a batch comes back.
-        return;
+    // Up to `max_batches_in_flight` chunks at once; a full pipeline sends what waits when
+    // a chunk comes back (docs/architecture.md#holds-in-flight).
+    let free = state
+        .max_batches_in_flight
+        .saturating_sub(state.batches_in_flight);
+    for size in chunk_sizes(state.pending_holds.len(), state.max_holds_per_write, free) {
+        let chunk: Vec<PendingHold> = state.pending_holds.drain(..size).collect();
+        send_chunk(state, myself, chunk);
     }
-    let batch: Vec<InFlight> = std::mem::take(&mut state.pending_holds)
+}
+
+/// How `pending` holds are cut into writes: as few chunks of at most `per_write` holds as
+/// it takes, sizes as even as possible, but never more chunks than `free` slots in the
+/// pipeline (then larger ones: everything waiting leaves now, as one group commit would).
+/// Small chunks spread one burst's scripts and commits over several connections; the cap
+/// on chunks keeps one event from taking the whole connection pool.
+pub(super) fn chunk_sizes(pending: usize, per_write: usize, free: usize) -> Vec<usize> {
+    if pending == 0 || free == 0 {
+        return Vec::new();
+    }
+    let chunks = pending.div_ceil(per_write.max(1)).min(free);
+    let (base, extra) = (pending / chunks, pending % chunks);
+    (0..chunks).map(|i| base + usize::from(i < extra)).collect()
+}
+
+/// Writes one chunk of holds in a task of its own and tells the actor how it went.
+fn send_chunk(state: &mut EventState, myself: &ActorRef<EventMsg>, chunk: Vec<PendingHold>) {
+    let batch: Vec<InFlight> = chunk
         .into_iter()
         .map(|hold| {
             let price = |seat: &SeatId| state.seat_prices.get(seat).copied().unwrap_or(0);
@@ -163,11 +187,11 @@ pub(super) fn flush_holds(state: &mut EventState, myself: &ActorRef<EventMsg>) {
             Err(_) => {}
         }
     };
-    // With the actor's subscriber: the batch's log lines go where the actor's do.
+    // With the actor's subscriber: the chunk's log lines go where the actor's do.
     tokio::spawn(write.with_current_subscriber());
 }
 
-/// The batch's I/O, off the actor: locks, then records; frees the locks of any hold the
+/// A chunk's I/O, off the actor: locks, then records; frees the locks of any hold the
 /// records refuse.
 async fn record_batch(
     store: &dyn EventStore,
@@ -283,9 +307,10 @@ async fn record_batch(
     }
 }
 
-/// A batch came back: each hold made is published and answered, each refused is undone
-/// in memory and answered; calls that waited for these holds are replayed, and holds
-/// that waited for room in the pipeline are sent.
+/// A chunk came back: each hold made is published and answered, each refused is undone
+/// in memory and answered (the other chunks are not touched: their seats are their own);
+/// calls that waited for these holds are replayed, and holds that waited for room in the
+/// pipeline are sent.
 pub(super) fn holds_recorded(
     state: &mut EventState,
     myself: &ActorRef<EventMsg>,
@@ -430,3 +455,6 @@ pub(super) fn hold_error(err: HoldError) -> EventError {
         HoldError::SeatsTaken(seats) => EventError::SeatsTaken(seats),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -178,8 +178,10 @@ pub struct EventArgs {
     pub queue_ticks: broadcast::Sender<QueueTick>,
     /// Stop after this long with nobody waiting, active or holding.
     pub idle_after: Duration,
-    /// Batches of holds written at once (`holds`).
+    /// Chunks of holds written at once, and the most holds one chunk carries while
+    /// there is room for more chunks (`holds`).
     pub hold_batches_in_flight: usize,
+    pub holds_per_write: usize,
     /// Where the actor keeps its line for status readers (`board`).
     pub board: Arc<StatusBoard>,
 }

@@ -32,6 +32,7 @@ pub(super) fn rebuild(
         queue_ticks,
         idle_after,
         hold_batches_in_flight,
+        holds_per_write,
         board,
     } = args;
     let settings = snapshot.settings;
@@ -100,6 +101,7 @@ pub(super) fn rebuild(
         in_flight: Default::default(),
         batches_in_flight: 0,
         max_batches_in_flight: hold_batches_in_flight,
+        max_holds_per_write: holds_per_write,
         parked: Vec::new(),
         returned: Vec::new(),
         offered: Default::default(),

@@ -62,9 +62,11 @@ pub struct EventState {
     /// Holds whose durable write is in flight (`holds`): taken in memory, not yet
     /// answered. Calls about them wait in `parked` until they are.
     pub(super) in_flight: std::collections::HashSet<ReservationId>,
-    /// Batches of holds being written now, and the most at once.
+    /// Chunks of holds being written now, the most at once, and the most holds a chunk
+    /// carries while the pipeline has room (`holds::chunk_sizes`).
     pub(super) batches_in_flight: usize,
     pub(super) max_batches_in_flight: usize,
+    pub(super) max_holds_per_write: usize,
     /// Calls about a reservation whose hold is still being written, replayed once it is.
     pub(super) parked: Vec<super::messages::EventMsg>,
     /// Seats that came back since the waiting list was last offered them (`offers`).
