@@ -2,8 +2,10 @@
 //! owner's writes are refused in PostgreSQL and in Redis once a newer owner has raised
 //! the epoch, and nothing stale lands; the Lua fence agrees with the Rust comparison; the
 //! epoch key never goes down; counted tickets do not oversell under concurrent
-//! transactions (`docs/architecture.md#fencing`). Real PostgreSQL and Redis, a fresh
-//! database and key prefix per test.
+//! transactions (`docs/architecture.md#fencing`); a batch of seat holds is recorded whole
+//! or its offender alone is refused, and chunks written side by side all land
+//! (`docs/architecture.md#holds-in-flight`). Real PostgreSQL and Redis, a fresh database
+//! and key prefix per test.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -504,4 +506,153 @@ async fn concurrent_counted_ticket_holds_never_oversell() {
     .expect("sum");
     assert_eq!(inserted, 10, "exactly the capacity was held");
     assert_eq!(live, 10, "PostgreSQL holds no more than the capacity");
+}
+
+/// A seat hold of `seats`, with made-up tokens (what the locks handed out does not
+/// matter to PostgreSQL).
+fn pair_hold(event: Uuid, user: UserId, seats: &[SeatId]) -> NewReservation {
+    NewReservation {
+        total_amount: 10_000 * seats.len() as i64,
+        items: seats
+            .iter()
+            .zip(1..)
+            .map(|(&seat, token)| NewItem::Seat {
+                seat,
+                price: 10_000,
+                token: FencingToken(token),
+            })
+            .collect(),
+        ..seat_hold(event, user, seats[0], FencingToken(0))
+    }
+}
+
+/// What PostgreSQL records of a reservation: status, live seats with their tokens, and
+/// its history notes.
+async fn recorded(db: &PgPool, id: ReservationId) -> (String, Vec<(Uuid, i64)>, Vec<String>) {
+    let items: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT seat_id, fencing_token FROM reservation_items \
+         WHERE reservation_id = $1 AND live ORDER BY fencing_token",
+    )
+    .bind(id.0)
+    .fetch_all(db)
+    .await
+    .expect("items");
+    let notes: Vec<String> =
+        sqlx::query_scalar("SELECT note FROM reservation_history WHERE reservation_id = $1")
+            .bind(id.0)
+            .fetch_all(db)
+            .await
+            .expect("history");
+    (reservation_status(db, id).await, items, notes)
+}
+
+/// A batch of seat holds is one statement in one fenced transaction
+/// (docs/architecture.md#holds-in-flight): recorded whole, each reservation with its
+/// seats, tokens and history; a duplicate key or a seat already live inside the batch
+/// refuses that hold alone.
+#[tokio::test]
+async fn a_batch_of_seat_holds_is_recorded_whole_and_a_refusal_inside_refuses_only_its_hold() {
+    let stores = stores(5).await;
+    let (event, seats, _) = event(&stores.db, 64, 10).await;
+    let buyer = user(&stores.db).await;
+    let base = PgRedisEventStore::new(
+        stores.db.clone(),
+        stores.kv.clone(),
+        QueueSettings::default(),
+    );
+    let owner = base.fenced(acquire(&stores, event, "node-a").await);
+
+    let batch: Vec<NewReservation> = (0..16)
+        .map(|k| pair_hold(event, buyer, &seats[2 * k..2 * k + 2]))
+        .collect();
+    assert_eq!(
+        owner.insert_pending(&batch).await,
+        Ok(vec![InsertOutcome::Inserted; 16])
+    );
+    for hold in &batch {
+        let (status, items, notes) = recorded(&stores.db, hold.id).await;
+        assert_eq!(status, "pending");
+        let expected: Vec<(Uuid, i64)> = hold
+            .items
+            .iter()
+            .map(|item| match item {
+                NewItem::Seat { seat, token, .. } => (seat.0, token.0 as i64),
+                NewItem::Tickets { .. } => unreachable!("seat holds only"),
+            })
+            .collect();
+        assert_eq!(items, expected);
+        assert_eq!(notes, vec!["held".to_owned()]);
+    }
+
+    // Another batch: one hold repeats an idempotency key of the first, one wants a seat
+    // the first holds; the rest are new.
+    let mut again: Vec<NewReservation> = (16..24)
+        .map(|k| pair_hold(event, buyer, &seats[2 * k..2 * k + 2]))
+        .collect();
+    again[2].idempotency_key = batch[5].idempotency_key.clone();
+    again[5] = pair_hold(event, buyer, &[seats[60], seats[3]]);
+    let outcomes = owner.insert_pending(&again).await.expect("recorded");
+    for (k, (hold, outcome)) in again.iter().zip(&outcomes).enumerate() {
+        let expected = match k {
+            2 => InsertOutcome::DuplicateKey(batch[5].id),
+            5 => InsertOutcome::SeatConflict,
+            _ => InsertOutcome::Inserted,
+        };
+        assert_eq!(outcome, &expected, "hold {k}");
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM reservations WHERE id = $1")
+            .bind(hold.id.0)
+            .fetch_one(&stores.db)
+            .await
+            .expect("count");
+        assert_eq!(
+            count,
+            i64::from(expected == InsertOutcome::Inserted),
+            "hold {k}"
+        );
+    }
+    assert_eq!(reservations(&stores.db, event).await, 16 + 6);
+    // The seat the refused hold wanted is still its first holder's alone.
+    let (_, items, _) = recorded(&stores.db, batch[1].id).await;
+    assert_eq!(items.len(), 2);
+}
+
+/// Chunks of one burst are written side by side on connections of their own
+/// (docs/architecture.md#holds-in-flight): disjoint seats, so none waits for another,
+/// and every one lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chunks_written_side_by_side_all_land() {
+    let stores = stores(8).await;
+    let (event, seats, _) = event(&stores.db, 128, 10).await;
+    let buyer = user(&stores.db).await;
+    let base = PgRedisEventStore::new(
+        stores.db.clone(),
+        stores.kv.clone(),
+        QueueSettings::default(),
+    );
+    let owner = base.fenced(acquire(&stores, event, "node-a").await);
+    let chunks: Vec<Vec<NewReservation>> = (0..4)
+        .map(|c| {
+            (0..16)
+                .map(|k| {
+                    let first = 2 * (16 * c + k);
+                    pair_hold(event, buyer, &seats[first..first + 2])
+                })
+                .collect()
+        })
+        .collect();
+
+    let written =
+        futures::future::join_all(chunks.iter().map(|chunk| owner.insert_pending(chunk))).await;
+
+    for outcome in written {
+        assert_eq!(outcome, Ok(vec![InsertOutcome::Inserted; 16]));
+    }
+    assert_eq!(reservations(&stores.db, event).await, 64);
+    let live: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM reservation_items WHERE event_id = $1 AND live")
+            .bind(event)
+            .fetch_one(&stores.db)
+            .await
+            .expect("items");
+    assert_eq!(live, 128);
 }

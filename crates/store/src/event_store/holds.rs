@@ -156,7 +156,11 @@ async fn insert_tickets(
     .map(|r| r.rows_affected())
 }
 
-/// Every seat hold of the batch in one transaction: three statements whatever its size.
+/// Every seat hold of the batch in one transaction of one statement whatever its size:
+/// the reservations, their items and their history as data-modifying CTEs, so a batch
+/// costs the fence check, one round trip and the commit. All or nothing: a duplicate key
+/// leaves its items without their reservation and a seat already live breaks the unique
+/// index, either of which fails the statement (then the batch is redone one by one).
 async fn insert_seat_batch(
     db: &PgPool,
     fence: Option<&Fence>,
@@ -169,37 +173,14 @@ async fn insert_seat_batch(
     };
     let (mut ids, mut users, mut totals, mut keys, mut expiries) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut item_ids, mut owners, mut seats, mut prices, mut tokens) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for r in reservations {
         ids.push(r.id.0);
         users.push(r.user.0);
         totals.push(r.total_amount);
         keys.push(r.idempotency_key.clone());
         expiries.push(r.expires_at);
-    }
-    let event_id = reservations.first().map(|r| r.event_id).unwrap_or_default();
-    let inserted: Vec<Uuid> = sqlx::query_scalar(
-        "INSERT INTO reservations (id, user_id, event_id, status, total_amount, \
-         idempotency_key, expires_at) \
-         SELECT id, user_id, $3, 'pending', total, key, expires \
-         FROM UNNEST($1::uuid[], $2::uuid[], $4::bigint[], $5::text[], $6::timestamptz[]) \
-         AS t(id, user_id, total, key, expires) \
-         ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING id",
-    )
-    .bind(&ids)
-    .bind(&users)
-    .bind(event_id)
-    .bind(&totals)
-    .bind(&keys)
-    .bind(&expiries)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(|_| BatchRefused::Retry)?;
-    if inserted.len() != reservations.len() {
-        return Err(BatchRefused::Retry);
-    }
-    let (mut item_ids, mut owners, mut seats, mut prices, mut tokens) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for r in reservations {
         for item in &r.items {
             if let NewItem::Seat { seat, price, token } = item {
                 item_ids.push(Uuid::now_v7());
@@ -210,30 +191,45 @@ async fn insert_seat_batch(
             }
         }
     }
-    sqlx::query(
-        "INSERT INTO reservation_items (id, reservation_id, event_id, seat_id, quantity, \
-         unit_price, fencing_token) \
-         SELECT id, owner, $3, seat, 1, price, token \
-         FROM UNNEST($1::uuid[], $2::uuid[], $4::uuid[], $5::bigint[], $6::bigint[]) \
-         AS t(id, owner, seat, price, token)",
+    let event_id = reservations.first().map(|r| r.event_id).unwrap_or_default();
+    // The items' and the history's foreign keys are checked at the end of the statement,
+    // after every CTE has run, so they find the reservations inserted beside them.
+    let inserted: i64 = sqlx::query_scalar(
+        "WITH held AS ( \
+           INSERT INTO reservations (id, user_id, event_id, status, total_amount, \
+           idempotency_key, expires_at) \
+           SELECT id, user_id, $3, 'pending', total, key, expires \
+           FROM UNNEST($1::uuid[], $2::uuid[], $4::bigint[], $5::text[], $6::timestamptz[]) \
+           AS t(id, user_id, total, key, expires) \
+           ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING id), \
+         items AS ( \
+           INSERT INTO reservation_items (id, reservation_id, event_id, seat_id, quantity, \
+           unit_price, fencing_token) \
+           SELECT id, owner, $3, seat, 1, price, token \
+           FROM UNNEST($7::uuid[], $8::uuid[], $9::uuid[], $10::bigint[], $11::bigint[]) \
+           AS t(id, owner, seat, price, token)), \
+         noted AS ( \
+           INSERT INTO reservation_history (reservation_id, status, note) \
+           SELECT id, 'pending', 'held' FROM held) \
+         SELECT count(*) FROM held",
     )
+    .bind(&ids)
+    .bind(&users)
+    .bind(event_id)
+    .bind(&totals)
+    .bind(&keys)
+    .bind(&expiries)
     .bind(&item_ids)
     .bind(&owners)
-    .bind(event_id)
     .bind(&seats)
     .bind(&prices)
     .bind(&tokens)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await
     .map_err(|_| BatchRefused::Retry)?;
-    sqlx::query(
-        "INSERT INTO reservation_history (reservation_id, status, note) \
-         SELECT unnest($1::uuid[]), 'pending', 'held'",
-    )
-    .bind(&ids)
-    .execute(&mut *tx)
-    .await
-    .map_err(|_| BatchRefused::Retry)?;
+    if usize::try_from(inserted).ok() != Some(reservations.len()) {
+        return Err(BatchRefused::Retry);
+    }
     tx.commit().await.map_err(|_| BatchRefused::Retry)?;
     Ok(vec![InsertOutcome::Inserted; reservations.len()])
 }
