@@ -350,26 +350,27 @@ async fn a_burst_is_written_in_chunks_side_by_side_each_caller_answered_its_own(
         assert_eq!(hold.seats, store.seats[2 * k..2 * k + 2]);
         assert_eq!(hold.total_amount, 2_000);
     }
-    let memory = store.memory();
-    let writes = memory.writes.clone();
-    assert!(writes.len() > 2, "the burst went out in chunks: {writes:?}");
-    assert!(writes.iter().all(|w| w.len() <= 16), "no chunk over 16");
-    // Chunks leave in the order the holds were taken, each keeping that order.
-    let sent: Vec<ReservationId> = writes.iter().flatten().copied().collect();
-    assert_eq!(sent, ids, "every hold written once, in order");
-    assert!(
-        memory.most_recording > 1,
-        "chunks are recorded side by side"
-    );
-    assert_eq!(memory.recorded.len(), 64);
-    for (k, id) in ids.iter().enumerate() {
-        let record = &memory.recorded[id];
-        assert_eq!(record.total_amount, 2_000);
-        for seat in &store.seats[2 * k..2 * k + 2] {
-            assert_eq!(memory.locks.get(seat).map(|(o, _)| *o), Some(*id));
+    {
+        let memory = store.memory();
+        let writes = memory.writes.clone();
+        assert!(writes.len() > 2, "the burst went out in chunks: {writes:?}");
+        assert!(writes.iter().all(|w| w.len() <= 16), "no chunk over 16");
+        // Chunks leave in the order the holds were taken, each keeping that order.
+        let sent: Vec<ReservationId> = writes.iter().flatten().copied().collect();
+        assert_eq!(sent, ids, "every hold written once, in order");
+        assert!(
+            memory.most_recording > 1,
+            "chunks are recorded side by side"
+        );
+        assert_eq!(memory.recorded.len(), 64);
+        for (k, id) in ids.iter().enumerate() {
+            let record = &memory.recorded[id];
+            assert_eq!(record.total_amount, 2_000);
+            for seat in &store.seats[2 * k..2 * k + 2] {
+                assert_eq!(memory.locks.get(seat).map(|(o, _)| *o), Some(*id));
+            }
         }
     }
-    drop(memory);
     let statuses = statuses(&event).await;
     for (k, seat) in store.seats.iter().enumerate() {
         let expected = if k < 128 {
@@ -402,29 +403,30 @@ async fn a_chunk_that_fails_is_undone_alone() {
         .collect();
     assert!(failed.len() > 1 && failed.len() < 64, "{failed:?}");
     let statuses = statuses(&event).await;
-    let memory = store.memory();
-    for (k, (id, answer)) in ids.iter().zip(&answers).enumerate() {
-        let seats = &store.seats[2 * k..2 * k + 2];
-        if failed.contains(id) {
-            assert!(
-                matches!(answer, Err(EventError::Unavailable(_))),
-                "hold {k}: {answer:?}"
-            );
-            assert!(!memory.recorded.contains_key(id));
-            for seat in seats {
-                assert_eq!(statuses[seat], SeatStatus::Available, "hold {k} undone");
-                assert!(!memory.locks.contains_key(seat), "hold {k}'s locks freed");
-            }
-        } else {
-            assert!(answer.is_ok(), "hold {k} stands: {answer:?}");
-            assert!(memory.recorded.contains_key(id));
-            for seat in seats {
-                assert_eq!(statuses[seat], SeatStatus::Locked);
-                assert_eq!(memory.locks.get(seat).map(|(o, _)| *o), Some(*id));
+    {
+        let memory = store.memory();
+        for (k, (id, answer)) in ids.iter().zip(&answers).enumerate() {
+            let seats = &store.seats[2 * k..2 * k + 2];
+            if failed.contains(id) {
+                assert!(
+                    matches!(answer, Err(EventError::Unavailable(_))),
+                    "hold {k}: {answer:?}"
+                );
+                assert!(!memory.recorded.contains_key(id));
+                for seat in seats {
+                    assert_eq!(statuses[seat], SeatStatus::Available, "hold {k} undone");
+                    assert!(!memory.locks.contains_key(seat), "hold {k}'s locks freed");
+                }
+            } else {
+                assert!(answer.is_ok(), "hold {k} stands: {answer:?}");
+                assert!(memory.recorded.contains_key(id));
+                for seat in seats {
+                    assert_eq!(statuses[seat], SeatStatus::Locked);
+                    assert_eq!(memory.locks.get(seat).map(|(o, _)| *o), Some(*id));
+                }
             }
         }
     }
-    drop(memory);
 
     // A hold undone may be asked for again, with the same key.
     store.memory().failing.clear();
@@ -457,10 +459,11 @@ async fn a_call_about_a_hold_in_flight_waits_for_its_chunk() {
     );
     let answers = holds.await.expect("burst");
     assert!(answers.iter().all(Result::is_ok));
-    let memory = store.memory();
-    assert!(memory.ended.contains(&ids[50]));
-    assert!(!memory.locks.contains_key(&store.seats[100]));
-    drop(memory);
+    {
+        let memory = store.memory();
+        assert!(memory.ended.contains(&ids[50]));
+        assert!(!memory.locks.contains_key(&store.seats[100]));
+    }
     let statuses = statuses(&event).await;
     assert_eq!(statuses[&store.seats[100]], SeatStatus::Available);
     assert_eq!(statuses[&store.seats[98]], SeatStatus::Locked);
