@@ -7,10 +7,12 @@
 #   scripts/bench.sh            # everything (about an hour on 2 cores)
 #   scripts/bench.sh rush       # only the rush;  also: criterion, memory, tier1
 #   scripts/bench.sh waiters    # 50k, 100k and 250k people waiting on one node (not in `all`)
+#   scripts/bench.sh tier1-http # Tier-1 joins/s over HTTP beside /healthz on one node (not in `all`)
 #   URR_RUSH_USERS=20000 URR_RUSH_SEATS=2000 scripts/bench.sh rush
 #
 # Needs PostgreSQL (postgres@127.0.0.1:5432, trust) and Redis (127.0.0.1:6379) running,
-# as scripts/test.sh leaves them; moto_server for the Tier-1 emulator figures.
+# as scripts/test.sh leaves them; moto_server for the Tier-1 emulator figures; wrk
+# (apt-get install wrk) for tier1-http.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=target/bench-report
@@ -23,16 +25,18 @@ redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis is not running: 
 run() { echo "== $*" | tee -a "$out/log.txt"; "$@" 2>&1 | tee -a "$out/log.txt"; }
 
 # Starts a release node on a fresh database (`$1`: its name, `$2`: its log, then extra
-# `serve` flags) and sets `node` (its pid), `url`, `db` and `secret`; `stop_node` ends it.
+# `serve` flags) and sets `node` (its pid), `url`, `db`, `prefix` (its Redis key prefix) and
+# `secret`; `stop_node` ends it.
 start_node() {
   local name=$1 log=$2
   shift 2
   local id
   id="$(date +%s)$$"
   db="urr_bench_${name}_$id"
+  prefix="urr-bench-$name-$id:"
   secret="$(head -c 32 /dev/urandom | base64)"
   URR_JWT_SECRET="$secret" RUST_LOG=warn "$urr" serve --listen 127.0.0.1:0 \
-    --database-name "$db" --redis-prefix "urr-bench-$name-$id:" --db-max-connections 20 "$@" \
+    --database-name "$db" --redis-prefix "$prefix" --db-max-connections 20 "$@" \
     >"$log" 2>&1 &
   node=$!
   trap 'kill $node 2>/dev/null || true' EXIT
@@ -97,5 +101,67 @@ if [[ $what == waiters ]]; then
       --node-pid "$node" --out "$out/waiters" | tee -a "$out/waiters.txt" || true
     stop_node
   done
+fi
+if [[ $what == tier1-http ]]; then
+  # Tier-1 joins over HTTP on one release node (`urr serve`, the room in-process on Redis)
+  # beside `/healthz` on the same node, in the same run: wrk, 2 threads, 64 connections,
+  # every join a distinct person (an access token signed beforehand, one per request), a
+  # fresh room per round; after each round the room is read back from Redis and checked
+  # (one place per person, every 2xx join recorded, a second join answers the same place).
+  # wrk and Redis share the node's two cores. URR_TIER1_HTTP_NODE_FLAGS adds `serve` flags
+  # (e.g. `--rate-limits false`: the gateway's per-user limit is a Redis call per join).
+  # The summary lines go to target/bench-report/tier1-http.txt.
+  command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+  secs="${URR_TIER1_HTTP_SECS:-10}"
+  conns="${URR_TIER1_HTTP_CONNECTIONS:-64}"
+  rounds="${URR_TIER1_HTTP_ROUNDS:-2}"
+  people="${URR_TIER1_HTTP_PEOPLE:-$((secs * 60000))}"
+  # URR_TIER1_HTTP_URR names another `urr` binary to measure (an earlier build, say).
+  urr="${URR_TIER1_HTTP_URR:-${CARGO_TARGET_DIR:-target}/release/urr}"
+  [[ -n ${URR_TIER1_HTTP_URR:-} ]] || run cargo build --release --bin urr
+  run cargo build --release -p urr-vwr --example tier1_http
+  tool="${CARGO_TARGET_DIR:-target}/release/examples/tier1_http"
+  admin_key="$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+  # shellcheck disable=SC2086 # the extra flags are words
+  start_node tier1 "$out/tier1-http-node.log" --vwr-admin-key "$admin_key" ${URR_TIER1_HTTP_NODE_FLAGS:-}
+  tokens="$out/tier1-http-tokens"
+  URR_JWT_SECRET="$secret" run "$tool" tokens --users "$people" --files 2 --out "$tokens"
+  summary="$out/tier1-http.txt"
+  echo "# $(date -u +%FT%TZ) ${secs}s per run, $conns connections, node flags: ${URR_TIER1_HTTP_NODE_FLAGS:-none}" >>"$summary"
+  # Requests/sec and the 50 % and 99 % latency of a wrk --latency report.
+  wrk_rate() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+  wrk_pct() { awk -v p="$2%" '$1 == p {print $2}' "$1"; }
+  for round in $(seq 1 "$rounds"); do
+    event="$(cat /proc/sys/kernel/random/uuid)"
+    curl -fsS -o /dev/null -X POST -H "x-vwr-admin-key: $admin_key" -H 'content-type: application/json' \
+      -d '{}' "$url/vwr-api/vwr/admin/rooms/$event/open"
+    load="$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "== round $round, load $load" | tee -a "$out/log.txt"
+    wrk -t2 -c"$conns" -d2s "$url/healthz" >/dev/null # warm-up
+    health="$out/tier1-http-healthz-$round.txt"
+    joins="$out/tier1-http-joins-$round.txt"
+    run wrk -t2 -c"$conns" -d"${secs}s" --latency "$url/healthz" >"$health"
+    cat "$health"
+    run wrk -t2 -c"$conns" -d"${secs}s" --latency -s crates/vwr-lambda/benches/tier1_http.lua \
+      "$url/vwr-api/vwr/assign/$event" -- "$tokens" >"$joins"
+    cat "$joins"
+    line="$(grep '^tier1-http:' "$joins")"
+    field() { sed -E "s/.* $1=([^ ]*).*/\1/" <<<"$line"; }
+    ok="$(field ok)"
+    verdict=OK
+    run "$tool" verify --redis-prefix "$prefix" --event "$event" --dir "$tokens" \
+      --sent "$(field sent)" --ok "$ok" --target "$url" || verdict=FAILED
+    [[ $(field exhausted) == 0 ]] || verdict="VOID (tokens ran out: raise URR_TIER1_HTTP_PEOPLE)"
+    [[ $(field non2xx) == 0 && $(field socket_errors) == 0 ]] || verdict="$verdict, $(field non2xx) non-2xx, $(field socket_errors) socket errors"
+    joins_rate="$(awk -v r="$(wrk_rate "$joins")" -v ok="$ok" -v n="$(field completed)" 'BEGIN {printf "%.0f", r * ok / (n > 0 ? n : 1)}')"
+    health_rate="$(wrk_rate "$health")"
+    printf 'round %s (load %s): /healthz %.0f/s p50 %s p99 %s | joins %s/s p50 %s ms p99 %s ms | %s of /healthz | check %s\n' \
+      "$round" "$load" "$health_rate" "$(wrk_pct "$health" 50)" "$(wrk_pct "$health" 99)" \
+      "$joins_rate" "$(field p50_ms)" "$(field p99_ms)" \
+      "$(awk -v a="$joins_rate" -v b="$health_rate" 'BEGIN {printf "%.2fx", a / b}')" "$verdict" \
+      | tee -a "$summary"
+  done
+  stop_node
+  rm -rf "$tokens"
 fi
 echo "figures: $out"
