@@ -8,20 +8,26 @@ use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName};
 use lambda_http::request::RequestContext;
 
 pub use urr_auth::client_address::{IpNet, client_ip};
 
-/// What a request says about its origin before the trusted proxies are applied.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// What a request says about its origin before the trusted proxies are applied, and the
+/// access token it presents; only these are taken from the headers (no copy of them all).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Origin {
     /// The TCP peer (served by axum with connect info: the edge, the local server).
     pub peer: Option<IpAddr>,
     /// API Gateway's `sourceIp` (on Lambda).
     pub gateway: Option<IpAddr>,
-    pub headers: HeaderMap,
+    /// The request's `X-Forwarded-For` lines, all the address rule reads.
+    pub forwarded: HeaderMap,
+    /// The access token, from `Authorization: Bearer` or the edge's cookie.
+    pub access: Option<String>,
 }
 
 impl Origin {
@@ -31,7 +37,7 @@ impl Origin {
             return Some(ip.to_canonical());
         }
         self.peer
-            .map(|peer| client_ip(peer, &self.headers, trusted))
+            .map(|peer| client_ip(peer, &self.forwarded, trusted))
     }
 }
 
@@ -48,10 +54,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
             .get::<RequestContext>()
             .and_then(source_ip)
             .and_then(|ip| ip.parse().ok());
+        let mut forwarded = HeaderMap::new();
+        for value in parts.headers.get_all(X_FORWARDED_FOR) {
+            forwarded.append(X_FORWARDED_FOR, value.clone());
+        }
         Ok(Origin {
             peer,
             gateway,
-            headers: parts.headers.clone(),
+            forwarded,
+            access: crate::identity::access_token(&parts.headers),
         })
     }
 }
@@ -86,7 +97,8 @@ mod tests {
         let origin = Origin {
             peer: Some(ip("10.1.2.3")),
             gateway: Some(ip("198.51.100.7")),
-            headers: xff("1.1.1.1"),
+            forwarded: xff("1.1.1.1"),
+            access: None,
         };
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("cidr")];
         assert_eq!(origin.client(&trusted), Some(ip("198.51.100.7")));

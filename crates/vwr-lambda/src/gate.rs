@@ -104,8 +104,10 @@ impl Gate {
         address: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<(), VwrError> {
+        if defence.joins_per_address_per_min == 0 && defence.joins_per_account_per_min == 0 {
+            return Ok(());
+        }
         let (window, retry_after) = limit_window(now);
-        let account_name = format!("acct:{user}");
         // A request without an address (neither a TCP peer nor a gateway's `sourceIp`:
         // not the edge, not API Gateway) is not counted by address: one shared bucket for
         // all of them would lock everyone out at once.
@@ -118,7 +120,7 @@ impl Gate {
         let by_account = async {
             match defence.joins_per_account_per_min {
                 0 => Ok(0),
-                _ => store.hit(event, &account_name, window).await,
+                _ => store.hit(event, &format!("acct:{user}"), window).await,
             }
         };
         let (from_address, from_account) = tokio::try_join!(by_address, by_account)?;

@@ -2,6 +2,8 @@
 //! status, the signed-in challenge, assign and check calls, the published shuffle, and the operator routes. Every failure, including
 //! extractor rejections and unknown routes, answers `{error: {code, message}}`.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -17,7 +19,7 @@ use crate::address::Origin;
 use crate::domain::ids::EventId;
 use crate::error::ErrorCode;
 use crate::gate::{ChallengeReply, JoinProof};
-use crate::identity::signed_in;
+use crate::identity::{signed_in, verified};
 use crate::openapi::{ErrorBody, route};
 use crate::operator;
 use crate::request::event_id;
@@ -27,8 +29,10 @@ use crate::waiting_room::{Assignment, CheckReply, ShuffleAudit, Status, WaitingR
 /// Bodies here are a few operator settings; anything bigger is not one of ours.
 const BODY_LIMIT: usize = 16 * 1024;
 
+/// The routes' state. axum clones it for every request, so the room sits behind an
+/// `Arc`: one count, where a clone of the room copies its keys and store handles.
 struct Api<S> {
-    room: WaitingRoom<S>,
+    room: Arc<WaitingRoom<S>>,
 }
 
 impl<S: Clone> Clone for Api<S> {
@@ -56,7 +60,9 @@ pub fn documented_router<S: VwrStore>(
         .routes(route::<__path_assign, _, _, _>(assign::<S>))
         .routes(route::<__path_check, _, _, _>(check::<S>))
         .routes(route::<__path_shuffle, _, _, _>(shuffle::<S>))
-        .with_state(Api { room })
+        .with_state(Api {
+            room: Arc::new(room),
+        })
         .merge(operator)
         .split_for_parts();
     let router = router
@@ -157,7 +163,7 @@ async fn assign<S: VwrStore>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Assignment>, VwrError> {
     let event = event_id(path)?;
-    let user = signed_in(api.room.keys(), &origin.headers)?;
+    let user = verified(api.room.keys(), origin.access.as_deref())?;
     let body = body.map_err(|e| VwrError::Body {
         code: ErrorCode::PayloadTooLarge,
         message: e.body_text(),

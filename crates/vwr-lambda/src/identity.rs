@@ -13,10 +13,19 @@ const ACCESS_COOKIE: &str = "access_token";
 
 /// The verified user id of the caller.
 pub(crate) fn signed_in(keys: &TokenKeys, headers: &HeaderMap) -> Result<String, VwrError> {
-    let token = bearer(headers)
-        .or_else(|| cookie(headers, ACCESS_COOKIE))
+    verified(keys, access_token(headers).as_deref())
+}
+
+/// The access token a request presents: a bearer token, else the edge's cookie.
+pub(crate) fn access_token(headers: &HeaderMap) -> Option<String> {
+    bearer(headers).or_else(|| cookie(headers, ACCESS_COOKIE))
+}
+
+/// The user id of a presented access token, once verified.
+pub(crate) fn verified(keys: &TokenKeys, token: Option<&str>) -> Result<String, VwrError> {
+    let token = token
         .ok_or_else(|| VwrError::SignIn("sign-in required to join the waiting room".into()))?;
-    match keys.verify_access(&token) {
+    match keys.verify_access(token) {
         Ok(claims) => Ok(claims.sub.to_string()),
         Err(AuthError::Expired) => Err(VwrError::SignIn("access token has expired".into())),
         Err(_) => Err(VwrError::SignIn("access token is not valid".into())),

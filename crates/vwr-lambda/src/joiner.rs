@@ -1,9 +1,11 @@
 //! Block claiming: joins that arrive together share one counter write. Each event has a
 //! lane, a task that takes every join queued while its previous write was in flight,
 //! claims that many tickets in one write and hands them out in arrival order, then
-//! stores the whole block's position records in one batch. Alone, a join costs one write
-//! as before; in a rush, one write serves hundreds, which is how a room gets past the
-//! roughly 1,000 writes/s that one DynamoDB item takes.
+//! stores the whole block's position records in one batch ([`VwrStore::claim_places`];
+//! on Redis one script does both and keeps each user's place too, so a join costs the
+//! node no Redis call of its own). Alone, a join costs one write as before; in a rush,
+//! one write serves hundreds, which is how a room gets past the roughly 1,000 writes/s
+//! that one DynamoDB item takes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,24 +17,17 @@ use uuid::Uuid;
 
 use crate::VwrError;
 use crate::domain::ids::EventId;
-use crate::store::{PositionRecord, VwrStore};
+use crate::store::{BlockJoin, Claimed, VwrStore};
 
 /// A lane with nothing to do for this long ends; the next join starts a new one.
 const LANE_IDLE: Duration = Duration::from_secs(30);
 /// Joins queued per lane before callers wait for room: back-pressure, not loss.
 const LANE_DEPTH: usize = 16_384;
 
-/// A join that got its ticket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Joined {
-    pub request_id: Uuid,
-    pub ticket: u64,
-}
-
 struct Join {
     user_id: String,
     expires_at: DateTime<Utc>,
-    reply: oneshot::Sender<Result<Option<Joined>, VwrError>>,
+    reply: oneshot::Sender<Result<Option<Claimed>, VwrError>>,
 }
 
 /// Hands out tickets in blocks; cheap to clone.
@@ -56,13 +51,15 @@ impl<S: VwrStore> Joiner<S> {
         }
     }
 
-    /// Takes the next ticket for `user_id`; `None` when the room is not active.
+    /// Takes the next ticket for `user_id` (or, from a store that
+    /// [`VwrStore::keeps_places`], the place they hold); `None` when the room is not
+    /// active.
     pub async fn join(
         &self,
         event: &EventId,
         user_id: &str,
         expires_at: DateTime<Utc>,
-    ) -> Result<Option<Joined>, VwrError> {
+    ) -> Result<Option<Claimed>, VwrError> {
         let (reply, answer) = oneshot::channel();
         let mut join = Join {
             user_id: user_id.to_owned(),
@@ -145,12 +142,9 @@ async fn run_lane<S: VwrStore>(
         let joins = std::mem::take(&mut block);
         let outcome = claim(&store, &event, &joins).await;
         match outcome {
-            Ok(Some(records)) => {
-                for (join, record) in joins.into_iter().zip(records) {
-                    let _ = join.reply.send(Ok(Some(Joined {
-                        request_id: record.request_id,
-                        ticket: record.ticket,
-                    })));
+            Ok(Some(claimed)) => {
+                for (join, claimed) in joins.into_iter().zip(claimed) {
+                    let _ = join.reply.send(Ok(Some(claimed)));
                 }
             }
             Ok(None) => {
@@ -171,36 +165,35 @@ async fn run_lane<S: VwrStore>(
     rx.close();
     while let Ok(join) = rx.try_recv() {
         let outcome = claim(&store, &event, std::slice::from_ref(&join)).await;
-        let _ = join.reply.send(outcome.map(|records| {
-            records.and_then(|r| r.into_iter().next()).map(|r| Joined {
-                request_id: r.request_id,
-                ticket: r.ticket,
-            })
-        }));
+        let _ = join
+            .reply
+            .send(outcome.map(|claimed| claimed.and_then(|c| c.into_iter().next())));
     }
 }
 
-/// One counter write for the block, then one batched write of its position records.
+/// The block's tickets (or held places) in one store step, in arrival order.
 async fn claim<S: VwrStore>(
     store: &S,
     event: &EventId,
     joins: &[Join],
-) -> Result<Option<Vec<PositionRecord>>, VwrError> {
-    let count = joins.len() as u64;
-    let Some(last) = store.claim_block(event, count).await? else {
-        return Ok(None);
-    };
-    let first = last + 1 - count;
-    let records: Vec<PositionRecord> = joins
+) -> Result<Option<Vec<Claimed>>, VwrError> {
+    let block: Vec<BlockJoin> = joins
         .iter()
-        .zip(first..=last)
-        .map(|(join, ticket)| PositionRecord {
-            request_id: Uuid::new_v4(),
+        .map(|join| BlockJoin {
             user_id: join.user_id.clone(),
-            ticket,
+            request_id: Uuid::new_v4(),
             expires_at: join.expires_at,
         })
         .collect();
-    store.put_positions(event, &records).await?;
-    Ok(Some(records))
+    let claimed = store.claim_places(event, &block, Utc::now()).await?;
+    if let Some(claimed) = &claimed
+        && claimed.len() != joins.len()
+    {
+        return Err(VwrError::store(format!(
+            "a block of {} joins came back with {} answers",
+            joins.len(),
+            claimed.len()
+        )));
+    }
+    Ok(claimed)
 }

@@ -2,12 +2,41 @@
 //! `docs/operations.md#metrics`; on Lambda no recorder is installed and these cost
 //! nothing): joins, and after each advancer step where the room stands.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use crate::domain::ids::EventId;
 use crate::domain::room::{Phase, RoomState};
 
-/// A new place was given (not a repeat of someone's existing one).
-pub(crate) fn joined(event: &EventId) {
-    metrics::counter!("urr_tier1_joins_total", "event" => event.to_string()).increment(1);
+/// Beyond this many events the handles are looked up afresh rather than grow.
+const MAX_EVENTS: usize = 10_000;
+
+/// Counts new places (`urr_tier1_joins_total`), not repeats of someone's existing one,
+/// with each event's counter looked up in the recorder once rather than per join.
+#[derive(Clone, Default)]
+pub(crate) struct Joins {
+    counters: Arc<Mutex<HashMap<EventId, metrics::Counter>>>,
+}
+
+impl Joins {
+    pub fn joined(&self, event: &EventId) {
+        let counter = {
+            let mut counters = self
+                .counters
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if counters.len() >= MAX_EVENTS && !counters.contains_key(event) {
+                counters.clear();
+            }
+            counters
+                .entry(event.clone())
+                .or_insert_with(
+                    || metrics::counter!("urr_tier1_joins_total", "event" => event.to_string()),
+                )
+                .clone()
+        };
+        counter.increment(1);
+    }
 }
 
 /// The room after an advancer step: the last position let through, places given so far,

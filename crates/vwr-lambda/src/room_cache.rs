@@ -11,10 +11,13 @@ use crate::store::RoomRecord;
 /// Beyond this many rooms the cache starts over rather than grow without bound.
 const MAX_ROOMS: usize = 10_000;
 
+/// Each room with when it was read.
+type Rooms = HashMap<EventId, (Instant, Arc<RoomRecord>)>;
+
 #[derive(Clone)]
 pub(crate) struct RoomCache {
     ttl: Duration,
-    rooms: Arc<Mutex<HashMap<EventId, (Instant, RoomRecord)>>>,
+    rooms: Arc<Mutex<Rooms>>,
 }
 
 impl RoomCache {
@@ -25,13 +28,14 @@ impl RoomCache {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<EventId, (Instant, RoomRecord)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Rooms> {
         self.rooms
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn get(&self, event: &EventId) -> Option<RoomRecord> {
+    /// The room as read within the period: shared, not copied (its waves are a list).
+    pub fn get(&self, event: &EventId) -> Option<Arc<RoomRecord>> {
         if self.ttl.is_zero() {
             return None;
         }
@@ -40,7 +44,7 @@ impl RoomCache {
         (read_at.elapsed() < self.ttl).then(|| room.clone())
     }
 
-    pub fn put(&self, event: &EventId, room: RoomRecord) {
+    pub fn put(&self, event: &EventId, room: Arc<RoomRecord>) {
         if self.ttl.is_zero() {
             return;
         }

@@ -2,6 +2,7 @@
 //! what operators may change, and one advancer step. HTTP and Lambda are thin layers on
 //! top of this.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -17,8 +18,9 @@ use crate::domain::proof::ChallengeKey;
 use crate::domain::room::{Advance, Phase, RoomState, Schedule};
 use crate::gate::{BotDefence, ChallengeReply, Gate, JoinProof};
 use crate::joiner::Joiner;
+use crate::metrics::Joins;
 use crate::room_cache::RoomCache;
-use crate::store::{PositionRecord, RoomRecord, VwrStore};
+use crate::store::{Claimed, PositionRecord, RoomRecord, VwrStore};
 
 /// Compare-and-set retries before an operator write gives up on a busy room.
 const CAS_ATTEMPTS: usize = 16;
@@ -150,6 +152,7 @@ pub struct WaitingRoom<S> {
     defaults: RoomDefaults,
     cache: RoomCache,
     gate: Gate,
+    joins: Joins,
 }
 
 impl<S: VwrStore> WaitingRoom<S> {
@@ -164,6 +167,7 @@ impl<S: VwrStore> WaitingRoom<S> {
             defaults,
             cache,
             gate,
+            joins: Joins::default(),
         }
     }
 
@@ -179,11 +183,11 @@ impl<S: VwrStore> WaitingRoom<S> {
     }
 
     /// The room as read within the cache period; writes through this handle invalidate it.
-    async fn cached_room(&self, event: &EventId) -> Result<Option<RoomRecord>, VwrError> {
+    async fn cached_room(&self, event: &EventId) -> Result<Option<Arc<RoomRecord>>, VwrError> {
         if let Some(room) = self.cache.get(event) {
             return Ok(Some(room));
         }
-        let room = self.store.room(event).await?;
+        let room = self.store.room(event).await?.map(Arc::new);
         if let Some(room) = &room {
             self.cache.put(event, room.clone());
         }
@@ -262,43 +266,52 @@ impl<S: VwrStore> WaitingRoom<S> {
         self.gate
             .limit(&self.store, event, &defence, user_id, proof.address, now)
             .await?;
-        let held = self.store.place_of(event, user_id, now).await?;
+        // A repeat join is answered with the place held, without the proof a new place
+        // needs; so a room that asks for one looks for the place first. Otherwise a store
+        // that keeps places as it hands out tickets finds it in the same step.
+        let asks_proof = defence.pow_difficulty > 0 || defence.captcha;
         let mut stale = None;
-        if let Some(request_id) = held {
-            match self.store.position(event, request_id, now).await? {
-                Some(record) => return Ok(assignment(&room, &record, now)),
-                // The place points at a join that is gone: it may be replaced.
-                None => stale = Some(request_id),
+        if asks_proof || !self.store.keeps_places() {
+            if let Some(request_id) = self.store.place_of(event, user_id, now).await? {
+                match self.store.position(event, request_id, now).await? {
+                    Some(record) => return Ok(assignment(&room, &record, now)),
+                    // The place points at a join that is gone: it may be replaced.
+                    None => stale = Some(request_id),
+                }
             }
+            self.gate
+                .admit(&self.store, event, &defence, user_id, proof, now)
+                .await?;
         }
-        self.gate
-            .admit(&self.store, event, &defence, user_id, proof, now)
-            .await?;
         let expires_at = now + self.defaults.position_ttl;
-        let joined = self
+        let claimed = self
             .joiner
             .join(event, user_id, expires_at)
             .await?
             .ok_or(VwrError::Inactive)?;
-        let record = PositionRecord {
-            request_id: joined.request_id,
-            user_id: user_id.to_owned(),
-            ticket: joined.ticket,
-            expires_at,
+        let kept = match claimed {
+            Claimed::Placed(record) => {
+                self.joins.joined(event);
+                return Ok(assignment(&room, &record, now));
+            }
+            Claimed::Held(request_id) => request_id,
+            Claimed::Recorded(record) => {
+                let kept = self.store.keep_place(event, &record, stale, now).await?;
+                if kept == record.request_id {
+                    self.joins.joined(event);
+                    return Ok(assignment(&room, &record, now));
+                }
+                // Another join of this user won the race; this one's ticket stays
+                // unclaimed and is settled as a no-show like any other.
+                kept
+            }
         };
-        let kept = self.store.keep_place(event, &record, stale, now).await?;
-        if kept == record.request_id {
-            crate::metrics::joined(event);
-            return Ok(assignment(&room, &record, now));
-        }
-        // Another join of this user won the race; this one's ticket stays unclaimed and
-        // is settled as a no-show like any other.
-        let winner = self
+        let held = self
             .store
             .position(event, kept, now)
             .await?
             .ok_or_else(|| VwrError::Conflict("your place is being recorded; retry".into()))?;
-        Ok(assignment(&room, &winner, now))
+        Ok(assignment(&room, &held, now))
     }
 
     pub async fn check(
@@ -438,7 +451,7 @@ impl<S: VwrStore> WaitingRoom<S> {
             if !room.state.is_due(now) {
                 return Ok(Advance::default());
             }
-            let room = self.ensure_sealed(event, room, now).await?;
+            let room = self.ensure_sealed(event, Arc::new(room), now).await?;
             let matured = room.state.matured_waves(now);
             let claims = self.store.wave_claims(event, &matured).await?;
             let mut state = room.state.clone();
@@ -469,9 +482,9 @@ impl<S: VwrStore> WaitingRoom<S> {
     async fn ensure_sealed(
         &self,
         event: &EventId,
-        room: RoomRecord,
+        room: Arc<RoomRecord>,
         now: DateTime<Utc>,
-    ) -> Result<RoomRecord, VwrError> {
+    ) -> Result<Arc<RoomRecord>, VwrError> {
         if !room.state.needs_seal(room.seal, now) {
             return Ok(room);
         }
@@ -479,11 +492,12 @@ impl<S: VwrStore> WaitingRoom<S> {
         if self.store.seal(event, seed, room.version).await? {
             tracing::info!(%event, "pre-queue sealed and shuffled");
         }
-        let sealed = self
-            .store
-            .room(event)
-            .await?
-            .ok_or(VwrError::NotFound("room"))?;
+        let sealed = Arc::new(
+            self.store
+                .room(event)
+                .await?
+                .ok_or(VwrError::NotFound("room"))?,
+        );
         self.cache.put(event, sealed.clone());
         Ok(sealed)
     }

@@ -371,6 +371,16 @@ async fn one_place_per_signed_in_user(h: Harness) {
         assert_eq!(text(&again, "requestId"), request);
         assert_eq!(num(&again, "position"), num(&first, "position"));
     }
+    let issued = || async {
+        h.room
+            .store()
+            .room(&event)
+            .await
+            .expect("room")
+            .expect("a room")
+            .next_position
+    };
+    assert_eq!(issued().await, 1, "a repeat join takes no ticket");
     let burst = join_all((0..20).map(|_| h.assign(&event, "bob"))).await;
     let bobs: HashSet<String> = burst
         .iter()
@@ -384,6 +394,12 @@ async fn one_place_per_signed_in_user(h: Harness) {
         1,
         "one place for twenty joins at once: {bobs:?}"
     );
+    if h.room.store().keeps_places() {
+        // The store finds the place in the step that hands out tickets, so joins at once
+        // by one person take one ticket between them (elsewhere the losers' tickets are
+        // settled as no-shows).
+        assert_eq!(issued().await, 2, "one ticket for bob's twenty joins");
+    }
     let carol: Value = h
         .http
         .post(h.url(&format!("/vwr/assign/{event}")))
@@ -664,6 +680,121 @@ both_stores!(
     bad_input_is_4xx_json,
     advancer_cycles_all_rooms,
 );
+
+/// On Redis a block of joins is one script: each join's ticket, position record and place
+/// in one step. A second join of one person in the same block finds the first's place,
+/// a place whose record is gone is replaced, and an inactive room hands out nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_block_of_joins_keeps_each_persons_one_place_on_redis() {
+    use urr_vwr::store::{BlockJoin, Claimed};
+
+    let h = Harness::start(Kind::Redis).await;
+    let store = h.room.store();
+    assert!(store.keeps_places());
+    let event = Harness::event();
+    let now = Utc::now();
+    let join = |user: &str| BlockJoin {
+        user_id: user.to_owned(),
+        request_id: Uuid::new_v4(),
+        expires_at: now + chrono::Duration::hours(1),
+    };
+    let block = vec![join("ann"), join("ben"), join("ann")];
+    assert_eq!(
+        store
+            .claim_places(&event, &block, now)
+            .await
+            .expect("claim"),
+        None,
+        "no room, no tickets"
+    );
+    h.admin(&event, "open", json!({})).await;
+    let writes = store.counter_writes();
+    let claimed = store
+        .claim_places(&event, &block, now)
+        .await
+        .expect("claim")
+        .expect("an active room");
+    assert_eq!(
+        store.counter_writes(),
+        writes + 1,
+        "one write for the block"
+    );
+    let tickets: Vec<u64> = claimed[..2]
+        .iter()
+        .map(|c| match c {
+            Claimed::Placed(record) => record.ticket,
+            other => panic!("a new place, not {other:?}"),
+        })
+        .collect();
+    assert_eq!(tickets, [1, 2]);
+    assert_eq!(claimed[2], Claimed::Held(block[0].request_id));
+    for (n, j) in block[..2].iter().enumerate() {
+        assert_eq!(
+            store
+                .place_of(&event, &j.user_id, now)
+                .await
+                .expect("place"),
+            Some(j.request_id)
+        );
+        let record = store
+            .position(&event, j.request_id, now)
+            .await
+            .expect("read")
+            .expect("a durable record");
+        assert_eq!(
+            (record.user_id.as_str(), record.ticket),
+            (j.user_id.as_str(), n as u64 + 1)
+        );
+    }
+    // Ann's record vanishes: her place points at nothing and is replaced.
+    let kv = h.kv.as_ref().expect("redis harness");
+    let _: i64 = redis::cmd("DEL")
+        .arg(kv.key(&format!("vwr:{{{event}}}:pos:{}", block[0].request_id)))
+        .query_async(&mut kv.conn())
+        .await
+        .expect("delete the record");
+    let again = vec![join("ann"), join("ben")];
+    let claimed = store
+        .claim_places(&event, &again, now)
+        .await
+        .expect("claim")
+        .expect("an active room");
+    assert!(
+        matches!(&claimed[0], Claimed::Placed(r) if r.ticket == 3 && r.request_id == again[0].request_id),
+        "{claimed:?}"
+    );
+    assert_eq!(claimed[1], Claimed::Held(block[1].request_id));
+    let room = store.room(&event).await.expect("room").expect("a room");
+    assert_eq!(
+        room.next_position, 3,
+        "the counter moves by new tickets only"
+    );
+}
+
+/// Over HTTP: a place whose position record is gone is no place, and the next join
+/// takes a new one (on Redis, where records can be removed by hand).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_place_whose_record_is_gone_is_replaced() {
+    let h = Harness::start(Kind::Redis).await;
+    let event = Harness::event();
+    h.admin(&event, "open", json!({})).await;
+    let (_, first) = h.assign(&event, "u").await;
+    let request = text(&first, "requestId");
+    let kv = h.kv.as_ref().expect("redis harness");
+    let _: i64 = redis::cmd("DEL")
+        .arg(kv.key(&format!("vwr:{{{event}}}:pos:{request}")))
+        .query_async(&mut kv.conn())
+        .await
+        .expect("delete the record");
+    let (status, again) = h.assign(&event, "u").await;
+    assert_eq!(status, 200, "{again}");
+    assert_ne!(text(&again, "requestId"), request);
+    assert_eq!(num(&again, "position"), 2);
+    let (status, _) = h.check(&event, &request, "u").await;
+    assert_eq!(status, 404);
+    let (status, check) = h.check(&event, &text(&again, "requestId"), "u").await;
+    assert_eq!(status, 200, "{check}");
+}
 
 // Keeps `Kind` used when only one store's module is compiled in an edit.
 const _: [Kind; 2] = [Kind::Redis, Kind::Dynamo];

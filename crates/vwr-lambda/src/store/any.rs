@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{DynamoStore, PositionRecord, RedisStore, RoomRecord, VwrStore};
+use super::{BlockJoin, Claimed, DynamoStore, PositionRecord, RedisStore, RoomRecord, VwrStore};
 use crate::VwrError;
 use crate::domain::ids::EventId;
 use crate::domain::room::RoomState;
@@ -51,6 +51,19 @@ impl VwrStore for AnyStore {
         records: &[PositionRecord],
     ) -> Result<(), VwrError> {
         delegate!(self, s => s.put_positions(event, records).await)
+    }
+
+    fn keeps_places(&self) -> bool {
+        delegate!(self, s => s.keeps_places())
+    }
+
+    async fn claim_places(
+        &self,
+        event: &EventId,
+        joins: &[BlockJoin],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<Claimed>>, VwrError> {
+        delegate!(self, s => s.claim_places(event, joins, now).await)
     }
 
     async fn position(

@@ -45,6 +45,28 @@ pub struct PositionRecord {
     pub expires_at: DateTime<Utc>,
 }
 
+/// One join of a block ([`VwrStore::claim_places`]): who, the request id a new place
+/// gets, and until when it lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockJoin {
+    pub user_id: String,
+    pub request_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a block write did with one join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimed {
+    /// A new ticket, its position record stored and kept as the user's one place.
+    Placed(PositionRecord),
+    /// A new ticket and its position record stored; the user's place is still to be kept
+    /// ([`VwrStore::keep_place`]).
+    Recorded(PositionRecord),
+    /// The user already holds this live place (its position record exists): no ticket
+    /// was taken.
+    Held(Uuid),
+}
+
 /// The operations the waiting room needs from a store. Every method is one atomic step
 /// in the store; anything composite is built above the trait.
 pub trait VwrStore: Clone + Send + Sync + 'static {
@@ -84,6 +106,45 @@ pub trait VwrStore: Clone + Send + Sync + 'static {
         event: &EventId,
         records: &[PositionRecord],
     ) -> impl Future<Output = Result<(), VwrError>> + Send;
+
+    /// Whether [`Self::claim_places`] keeps each join's place in the same atomic step
+    /// (and answers the join of someone who holds a live place with that place): a join
+    /// then needs no [`Self::place_of`] beforehand, nor a [`Self::keep_place`] after.
+    fn keeps_places(&self) -> bool {
+        false
+    }
+
+    /// Tickets for a block of joins, in order, only while the room is active (`None`
+    /// when it is off). Here: one counter write for the whole block, then its position
+    /// records in one batch, each [`Claimed::Recorded`]. A store that
+    /// [`Self::keeps_places`] does it all in one atomic step and also keeps the places.
+    fn claim_places(
+        &self,
+        event: &EventId,
+        joins: &[BlockJoin],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Vec<Claimed>>, VwrError>> + Send {
+        let _ = now;
+        async move {
+            let count = joins.len() as u64;
+            let Some(last) = self.claim_block(event, count).await? else {
+                return Ok(None);
+            };
+            let first = last + 1 - count;
+            let records: Vec<PositionRecord> = joins
+                .iter()
+                .zip(first..=last)
+                .map(|(join, ticket)| PositionRecord {
+                    request_id: join.request_id,
+                    user_id: join.user_id.clone(),
+                    ticket,
+                    expires_at: join.expires_at,
+                })
+                .collect();
+            self.put_positions(event, &records).await?;
+            Ok(Some(records.into_iter().map(Claimed::Recorded).collect()))
+        }
+    }
 
     /// The join `request_id`, unless it is unknown or has expired by `now`.
     fn position(

@@ -10,7 +10,7 @@ use redis::Script;
 use urr_kv::Kv;
 use uuid::Uuid;
 
-use super::{PositionRecord, RoomRecord, VwrStore};
+use super::{BlockJoin, Claimed, PositionRecord, RoomRecord, VwrStore};
 use crate::VwrError;
 use crate::domain::ids::EventId;
 use crate::domain::room::{RoomState, Seal};
@@ -68,6 +68,40 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return ARGV[1]
 ";
 
+/// A block of joins in one step, only while the room is active (else `false`). KEYS[1]
+/// the room, then for the i-th join KEYS[2i] the user's place and KEYS[2i+1] the new
+/// position record; ARGV[1] now (ms), ARGV[2] the key prefix of position records, then for
+/// the i-th join ARGV[3i] the user, ARGV[3i+1] the request id, ARGV[3i+2] the expiry (ms).
+/// A user whose place is live and whose position record exists gets that request id
+/// back; anyone else the next ticket, its record and the place (a place pointing at a
+/// record that is gone is replaced, as `KEEP_PLACE` does with its stale request id). The
+/// counter moves once, by the new tickets. Two joins of one user in a block: the second
+/// finds the first's place.
+const CLAIM_PLACES: &str = r"
+if redis.call('HGET', KEYS[1], 'active') ~= '1' then return false end
+local now = tonumber(ARGV[1])
+local next = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
+local out = {}
+for i = 1, (#KEYS - 1) / 2 do
+  local place, pos = KEYS[2 * i], KEYS[2 * i + 1]
+  local held = redis.call('HMGET', place, 'req', 'exp')
+  if held[1] and tonumber(held[2] or '0') > now
+      and redis.call('EXISTS', ARGV[2] .. held[1]) == 1 then
+    out[i] = held[1]
+  else
+    local exp = ARGV[3 * i + 2]
+    next = next + 1
+    redis.call('HSET', pos, 'user', ARGV[3 * i], 'ticket', next, 'exp', exp)
+    redis.call('PEXPIREAT', pos, exp)
+    redis.call('HSET', place, 'req', ARGV[3 * i + 1], 'exp', exp)
+    redis.call('PEXPIREAT', place, exp)
+    out[i] = next
+  end
+end
+redis.call('HSET', KEYS[1], 'next', next)
+return out
+";
+
 #[derive(Clone)]
 pub struct RedisStore {
     kv: Kv,
@@ -81,6 +115,7 @@ struct Scripts {
     claim_block: Script,
     mark_claimed: Script,
     keep_place: Script,
+    claim_places: Script,
 }
 
 impl RedisStore {
@@ -93,6 +128,7 @@ impl RedisStore {
                 claim_block: Script::new(CLAIM_BLOCK),
                 mark_claimed: Script::new(MARK_CLAIMED),
                 keep_place: Script::new(KEEP_PLACE),
+                claim_places: Script::new(CLAIM_PLACES),
             }),
             counter_writes: Arc::new(AtomicU64::new(0)),
         }
@@ -103,7 +139,12 @@ impl RedisStore {
     }
 
     fn position_key(&self, event: &EventId, request_id: Uuid) -> String {
-        self.kv.key(&format!("vwr:{{{event}}}:pos:{request_id}"))
+        format!("{}{request_id}", self.position_prefix(event))
+    }
+
+    /// What every position record's key of `event` starts with (the request id follows).
+    fn position_prefix(&self, event: &EventId) -> String {
+        self.kv.key(&format!("vwr:{{{event}}}:pos:"))
     }
 
     fn place_key(&self, event: &EventId, user: &str) -> String {
@@ -237,6 +278,72 @@ impl VwrStore for RedisStore {
         let mut conn = self.kv.conn();
         pipe.query_async::<()>(&mut conn).await?;
         Ok(())
+    }
+
+    fn keeps_places(&self) -> bool {
+        true
+    }
+
+    async fn claim_places(
+        &self,
+        event: &EventId,
+        joins: &[BlockJoin],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<Claimed>>, VwrError> {
+        if joins.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let mut invocation = self.scripts.claim_places.prepare_invoke();
+        invocation
+            .key(self.room_key(event))
+            .arg(now.timestamp_millis())
+            .arg(self.position_prefix(event));
+        for join in joins {
+            invocation
+                .key(self.place_key(event, &join.user_id))
+                .key(self.position_key(event, join.request_id))
+                .arg(&join.user_id)
+                .arg(join.request_id.to_string())
+                .arg(join.expires_at.timestamp_millis());
+        }
+        self.counter_writes.fetch_add(1, Ordering::Relaxed);
+        let mut conn = self.kv.conn();
+        let reply: Option<Vec<redis::Value>> = invocation.invoke_async(&mut conn).await?;
+        let Some(reply) = reply else {
+            return Ok(None);
+        };
+        if reply.len() != joins.len() {
+            return Err(VwrError::store(format!(
+                "a block of {} joins came back with {} answers",
+                joins.len(),
+                reply.len()
+            )));
+        }
+        let corrupt = |what: &dyn std::fmt::Debug| {
+            VwrError::store(format!("place record of {event} is corrupt: {what:?}"))
+        };
+        joins
+            .iter()
+            .zip(reply)
+            .map(|(join, answer)| match answer {
+                redis::Value::Int(ticket) => {
+                    let ticket = u64::try_from(ticket).map_err(|_| corrupt(&ticket))?;
+                    Ok(Claimed::Placed(PositionRecord {
+                        request_id: join.request_id,
+                        user_id: join.user_id.clone(),
+                        ticket,
+                        expires_at: join.expires_at,
+                    }))
+                }
+                redis::Value::BulkString(held) => std::str::from_utf8(&held)
+                    .ok()
+                    .and_then(|held| Uuid::parse_str(held).ok())
+                    .map(Claimed::Held)
+                    .ok_or_else(|| corrupt(&held)),
+                other => Err(corrupt(&other)),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
     }
 
     async fn position(
