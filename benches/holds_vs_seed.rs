@@ -1,7 +1,11 @@
 //! Durable seat holds, 64 concurrent callers each holding 2 seats, same machine, same run:
-//! - the EventActor (group commit: one Lua fencing script + one Postgres transaction per
-//!   mailbox batch, written off the actor, two batches at once: docs/architecture.md#holds-in-flight);
-//! - the same actor writing one batch at a time (`actor-one-batch`), for what the overlap buys;
+//! - the EventActor (group commit: the holds taken meanwhile, cut into chunks of at most 16,
+//!   each chunk one Lua fencing script + one Postgres transaction, up to 4 chunks written
+//!   side by side off the actor: docs/architecture.md#holds-in-flight);
+//! - the same actor with up to 8 chunks at once (`actor-8-chunks`);
+//! - the same actor writing each mailbox batch whole, two at once (`actor-two-batches`,
+//!   the way before chunks), and one batch at a time (`actor-one-batch`), for what the
+//!   chunks and the overlap buy;
 //! - the seed's per-request path: a Redis Lua lock with a fencing token per seat, then a
 //!   Postgres transaction with `SELECT ... FOR UPDATE`, a version check, the update and the
 //!   reservation insert;
@@ -48,6 +52,10 @@ CREATE INDEX seed_items_seat ON seed_items (seat_id) WHERE live;
 struct Bench {
     base: support::BenchDb,
     directory: EventDirectory,
+    /// The same actors, up to 8 chunks at once.
+    eight_chunks: EventDirectory,
+    /// The same actors, writing each batch of holds whole, two batches at once.
+    two_batches: EventDirectory,
     /// The same actors, writing one batch of holds at a time.
     one_batch: EventDirectory,
     user: UserId,
@@ -73,11 +81,22 @@ async fn setup() -> Bench {
     let directory = EventDirectory::start(store.clone(), DirectoryOptions::default())
         .await
         .expect("directory");
-    let one_batch = DirectoryOptions {
-        hold_batches_in_flight: 1,
+    let whole = |in_flight| DirectoryOptions {
+        hold_batches_in_flight: in_flight,
+        holds_per_write: usize::MAX,
         ..DirectoryOptions::default()
     };
-    let one_batch = EventDirectory::start(store, one_batch)
+    let eight_chunks = DirectoryOptions {
+        hold_batches_in_flight: 8,
+        ..DirectoryOptions::default()
+    };
+    let eight_chunks = EventDirectory::start(store.clone(), eight_chunks)
+        .await
+        .expect("directory");
+    let two_batches = EventDirectory::start(store.clone(), whole(2))
+        .await
+        .expect("directory");
+    let one_batch = EventDirectory::start(store, whole(1))
         .await
         .expect("directory");
     let user = urr_store::users::create(&base.db, "bench@urr.test", "b", "x")
@@ -86,6 +105,8 @@ async fn setup() -> Bench {
     Bench {
         base,
         directory,
+        eight_chunks,
+        two_batches,
         one_batch,
         user: UserId::from(user.id),
     }
@@ -203,7 +224,14 @@ fn compare(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(8));
     group.throughput(Throughput::Elements(CONCURRENT as u64));
 
-    for way in ["actor", "actor-one-batch", "seed", "pretix"] {
+    for way in [
+        "actor",
+        "actor-8-chunks",
+        "actor-two-batches",
+        "actor-one-batch",
+        "seed",
+        "pretix",
+    ] {
         group.bench_function(BenchmarkId::new(way, CONCURRENT), |b| {
             b.to_async(&runtime).iter_custom(|iters| {
                 let (bench, script) = (&bench, &script);
@@ -217,10 +245,15 @@ fn compare(c: &mut Criterion) {
                         // Fresh seats when these run out (untimed).
                         if next + 2 * CONCURRENT > SEATS || (actor.is_none() && plain.is_empty()) {
                             next = 0;
-                            if way == "actor" {
-                                actor = Some(actor_event(&bench.directory, bench).await);
-                            } else if way == "actor-one-batch" {
-                                actor = Some(actor_event(&bench.one_batch, bench).await);
+                            let directory = match way {
+                                "actor" => Some(&bench.directory),
+                                "actor-8-chunks" => Some(&bench.eight_chunks),
+                                "actor-two-batches" => Some(&bench.two_batches),
+                                "actor-one-batch" => Some(&bench.one_batch),
+                                _ => None,
+                            };
+                            if let Some(directory) = directory {
+                                actor = Some(actor_event(directory, bench).await);
                             } else {
                                 plain = baseline_seats(&bench.base.db).await;
                             }
@@ -261,6 +294,8 @@ fn compare(c: &mut Criterion) {
     group.finish();
     runtime.block_on(async {
         bench.directory.shutdown().await;
+        bench.eight_chunks.shutdown().await;
+        bench.two_batches.shutdown().await;
         bench.one_batch.shutdown().await;
         bench.base.drop_database().await;
     });
