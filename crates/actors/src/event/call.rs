@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use metrics::Gauge;
+use super::mailbox::Mailbox;
 use ractor::ActorRef;
 use ractor::rpc::CallResult;
 use tracing::Span;
@@ -122,7 +122,7 @@ impl EventCall {
     pub(super) async fn ask(
         self,
         actor: &ActorRef<EventMsg>,
-        mailbox: &Gauge,
+        mailbox: &Mailbox,
         span: Span,
         timeout: Duration,
     ) -> Result<EventAnswer, EventError> {
@@ -309,7 +309,7 @@ impl EventAnswer {
 struct Asker<'a> {
     actor: &'a ActorRef<EventMsg>,
     /// Raised here, lowered by the actor as it takes the message up.
-    mailbox: &'a Gauge,
+    mailbox: &'a Mailbox,
     span: Span,
     timeout: Duration,
 }

@@ -23,6 +23,7 @@ use super::actor::EventActor;
 use super::board::StatusBoard;
 use super::error::EventError;
 use super::event_ref::EventRef;
+use super::mailbox::Mailbox;
 use super::messages::{EventArgs, EventMsg};
 pub(super) use super::slot::{Serving, Slot, lock};
 use super::supervisor::{EventSupervisor, FENCED};
@@ -266,6 +267,7 @@ impl EventDirectory {
         };
         let channels = slot.channels();
         let board = Arc::new(StatusBoard::new(snapshot.settings));
+        let mailbox = Mailbox::new(slot.event_id);
         let args = EventArgs {
             snapshot,
             store,
@@ -275,11 +277,12 @@ impl EventDirectory {
             hold_batches_in_flight: self.inner.options.hold_batches_in_flight.max(1),
             holds_per_write: self.inner.options.holds_per_write.max(1),
             board: board.clone(),
+            mailbox: mailbox.clone(),
         };
         let (actor, _) = Actor::spawn_linked(None, EventActor, args, self.inner.supervisor_cell()?)
             .await
             .map_err(|e| EventError::Unavailable(format!("starting event actor: {e}")))?;
-        if !slot.install(actor.clone(), fence, board.clone()) {
+        if !slot.install(actor.clone(), fence, board.clone(), mailbox.clone()) {
             // Shut down while this one started.
             actor.stop(Some("shutdown".into()));
             return Err(EventError::Unavailable("the directory is shut down".into()));
@@ -290,6 +293,7 @@ impl EventDirectory {
             actor,
             fence,
             board,
+            mailbox,
         })
     }
 

@@ -9,6 +9,7 @@ use tracing::Span;
 
 use super::board::StatusBoard;
 use super::error::EventError;
+use super::mailbox::Mailbox;
 use super::settings::QueueSettings;
 use super::views::{
     EventOverview, HoldView, QueueTick, QueueView, SeatStateView, SeatStatus, SeatUpdate,
@@ -184,4 +185,6 @@ pub struct EventArgs {
     pub holds_per_write: usize,
     /// Where the actor keeps its line for status readers (`board`).
     pub board: Arc<StatusBoard>,
+    /// Counted by every sender and by the actor (`mailbox`).
+    pub(super) mailbox: Mailbox,
 }

@@ -9,6 +9,7 @@ mod directory;
 mod error;
 mod event_ref;
 mod holds;
+mod mailbox;
 mod messages;
 mod offers;
 mod published_seats;

@@ -34,6 +34,7 @@ pub(super) fn rebuild(
         hold_batches_in_flight,
         holds_per_write,
         board,
+        mailbox,
     } = args;
     let settings = snapshot.settings;
     let mut seats = SeatMap::new(snapshot.seats.iter().map(|&(seat, _)| seat));
@@ -97,6 +98,7 @@ pub(super) fn rebuild(
         log_write_failures: 0,
         awaiting_flush: Vec::new(),
         flush_queued: false,
+        flush_deferred: false,
         pending_holds: Vec::new(),
         in_flight: Default::default(),
         batches_in_flight: 0,
@@ -110,7 +112,7 @@ pub(super) fn rebuild(
         seat_changes,
         queue_ticks,
         ticker: None,
-        mailbox: super::telemetry::mailbox(snapshot.event_id),
+        mailbox,
         last_activity: at,
         idle_after,
         admissions: VecDeque::new(),

@@ -59,10 +59,9 @@ impl EventDirectory {
                     }
                     super::telemetry::in_flight(event_id, 1.0);
                     let span = super::trace::call_span(event_id, &call);
-                    let mailbox = super::telemetry::mailbox(event_id);
                     let answer = call
                         .clone()
-                        .ask(&serving.actor, &mailbox, span, timeout)
+                        .ask(&serving.actor, &serving.mailbox, span, timeout)
                         .await;
                     super::telemetry::in_flight(event_id, -1.0);
                     match answer {

@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::board::StatusBoard;
+use super::mailbox::Mailbox;
 use super::messages::EventMsg;
 use super::views::{QueueTick, SeatUpdate};
 use crate::ownership::Fence;
@@ -18,6 +19,7 @@ pub(super) struct Serving {
     pub(super) actor: ActorRef<EventMsg>,
     pub(super) fence: Option<Fence>,
     pub(super) board: Arc<StatusBoard>,
+    pub(super) mailbox: Mailbox,
 }
 
 /// One event's place in the directory.
@@ -47,6 +49,8 @@ struct Current {
     fence: Option<Fence>,
     /// Where the actor keeps its line for status readers.
     board: Option<Arc<StatusBoard>>,
+    /// The actor's mailbox count, for callers to raise.
+    mailbox: Option<Mailbox>,
     /// Out of the map: whoever still holds the slot looks the event up again.
     retired: bool,
 }
@@ -91,6 +95,7 @@ impl Slot {
             actor: current.actor.clone().filter(is_running)?,
             fence: current.fence,
             board: current.board.clone()?,
+            mailbox: current.mailbox.clone()?,
         })
     }
 
@@ -155,6 +160,7 @@ impl Slot {
         let mut current = lock(&self.current);
         current.actor = None;
         current.board = None;
+        current.mailbox = None;
         current.fence
     }
 
@@ -173,6 +179,7 @@ impl Slot {
         actor: ActorRef<EventMsg>,
         fence: Option<Fence>,
         board: Arc<StatusBoard>,
+        mailbox: Mailbox,
     ) -> bool {
         let mut current = lock(&self.current);
         if current.retired {
@@ -181,6 +188,7 @@ impl Slot {
         current.actor = Some(actor);
         current.fence = fence;
         current.board = Some(board);
+        current.mailbox = Some(mailbox);
         true
     }
 
@@ -189,6 +197,7 @@ impl Slot {
         let mut current = lock(&self.current);
         current.retired = true;
         current.board = None;
+        current.mailbox = None;
         current.actor.take()
     }
 }

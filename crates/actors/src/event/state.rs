@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::board::StatusBoard;
+use super::mailbox::Mailbox;
 use super::messages::{EventMsg, Reply};
 use super::settings::QueueSettings;
 use super::ticket_owners::TicketOwners;
@@ -54,6 +55,8 @@ pub struct EventState {
     pub(super) log_write_failures: u32,
     pub(super) awaiting_flush: Vec<AwaitingFlush>,
     pub(super) flush_queued: bool,
+    /// The queued flush already went once to the back of the mailbox (`queue_ops::flush`).
+    pub(super) flush_deferred: bool,
     pub(super) pending_holds: Vec<PendingHold>,
     /// Retries of a pending hold's idempotency key, answered once that hold is durable
     /// (answering at once would send the caller looking for a row not yet committed).
@@ -77,8 +80,8 @@ pub struct EventState {
     pub(super) seat_changes: broadcast::Sender<SeatUpdate>,
     pub(super) queue_ticks: broadcast::Sender<QueueTick>,
     pub(super) ticker: Option<JoinHandle<()>>,
-    /// The mailbox-depth gauge (`telemetry::mailbox`).
-    pub(super) mailbox: metrics::Gauge,
+    /// What waits in the mailbox (`mailbox`).
+    pub(super) mailbox: Mailbox,
     pub(super) last_activity: Instant,
     pub(super) idle_after: Duration,
     /// When admissions happened and how many, over the last [`RATE_WINDOW`].
