@@ -118,6 +118,15 @@ async fn event(db: &PgPool, seats: i32, capacity: i32) -> (Uuid, Vec<SeatId>, Ti
     (id, seats, TicketTypeId::from(created.ticket_types[0].id))
 }
 
+/// The event store over the test's own database and Redis prefix, unfenced.
+fn event_store(stores: &Stores) -> PgRedisEventStore {
+    PgRedisEventStore::new(
+        stores.db.clone(),
+        stores.kv.clone(),
+        QueueSettings::default(),
+    )
+}
+
 async fn user(db: &PgPool) -> UserId {
     let email = format!("{}@urr.test", Uuid::new_v4().simple());
     let user = urr_store::users::create(db, &email, "Fan", "hash")
@@ -225,11 +234,7 @@ async fn a_zombie_owner_changes_nothing_in_postgres_or_redis() {
     let stores = stores(5).await;
     let (event, seats, tickets) = event(&stores.db, 4, 10).await;
     let buyer = user(&stores.db).await;
-    let base = PgRedisEventStore::new(
-        stores.db.clone(),
-        stores.kv.clone(),
-        QueueSettings::default(),
-    );
+    let base = event_store(&stores);
     let ttl = Duration::from_secs(60);
 
     // Node A owns the event and writes: a held seat, a line in the queue log.
@@ -555,11 +560,7 @@ async fn a_batch_of_seat_holds_is_recorded_whole_and_a_refusal_inside_refuses_on
     let stores = stores(5).await;
     let (event, seats, _) = event(&stores.db, 64, 10).await;
     let buyer = user(&stores.db).await;
-    let base = PgRedisEventStore::new(
-        stores.db.clone(),
-        stores.kv.clone(),
-        QueueSettings::default(),
-    );
+    let base = event_store(&stores);
     let owner = base.fenced(acquire(&stores, event, "node-a").await);
 
     let batch: Vec<NewReservation> = (0..16)
@@ -624,11 +625,7 @@ async fn chunks_written_side_by_side_all_land() {
     let stores = stores(8).await;
     let (event, seats, _) = event(&stores.db, 128, 10).await;
     let buyer = user(&stores.db).await;
-    let base = PgRedisEventStore::new(
-        stores.db.clone(),
-        stores.kv.clone(),
-        QueueSettings::default(),
-    );
+    let base = event_store(&stores);
     let owner = base.fenced(acquire(&stores, event, "node-a").await);
     let chunks: Vec<Vec<NewReservation>> = (0..4)
         .map(|c| {

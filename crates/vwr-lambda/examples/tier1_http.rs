@@ -49,28 +49,7 @@ enum Command {
         out: PathBuf,
     },
     /// Read the room back after a run and check every join.
-    Verify {
-        #[arg(long, default_value = "redis://127.0.0.1:6379")]
-        redis_url: String,
-        #[arg(long)]
-        redis_prefix: String,
-        #[arg(long)]
-        event: String,
-        #[arg(long)]
-        dir: PathBuf,
-        /// Tokens sent from each file, in order (wrk's count, comma-separated).
-        #[arg(long, value_delimiter = ',')]
-        sent: Vec<usize>,
-        /// Joins wrk saw answered 2xx.
-        #[arg(long)]
-        ok: usize,
-        /// The node, for the second joins.
-        #[arg(long)]
-        target: String,
-        /// People who join a second time.
-        #[arg(long, default_value_t = 200)]
-        rejoin: usize,
-    },
+    Verify(Verify),
 }
 
 #[tokio::main]
@@ -78,28 +57,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Tokens { users, files, out } => tokens(users, files.max(1), &out),
-        Command::Verify {
-            redis_url,
-            redis_prefix,
-            event,
-            dir,
-            sent,
-            ok,
-            target,
-            rejoin,
-        } => {
-            verify(Verify {
-                redis_url,
-                redis_prefix,
-                event,
-                dir,
-                sent,
-                ok,
-                target,
-                rejoin,
-            })
-            .await
-        }
+        Command::Verify(args) => verify(args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -147,14 +105,27 @@ fn tokens(users: usize, files: usize, out: &Path) -> Result<(), String> {
     Ok(())
 }
 
+#[derive(clap::Args)]
 struct Verify {
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
     redis_url: String,
+    #[arg(long)]
     redis_prefix: String,
+    #[arg(long)]
     event: String,
+    #[arg(long)]
     dir: PathBuf,
+    /// Tokens sent from each file, in order (wrk's count, comma-separated).
+    #[arg(long, value_delimiter = ',')]
     sent: Vec<usize>,
+    /// Joins wrk saw answered 2xx.
+    #[arg(long)]
     ok: usize,
+    /// The node, for the second joins.
+    #[arg(long)]
     target: String,
+    /// People who join a second time.
+    #[arg(long, default_value_t = 200)]
     rejoin: usize,
 }
 
