@@ -457,4 +457,19 @@ pub(super) fn hold_error(err: HoldError) -> EventError {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::chunk_sizes;
+
+    #[test]
+    fn chunks_are_even_at_most_the_size_asked_and_never_more_than_the_free_slots() {
+        assert_eq!(chunk_sizes(63, 16, 8), vec![16, 16, 16, 15]);
+        assert_eq!(chunk_sizes(17, 16, 8), vec![9, 8]);
+        assert_eq!(chunk_sizes(1, 16, 8), vec![1]);
+        // A fuller pipeline: fewer, larger chunks, and everything waiting still leaves.
+        assert_eq!(chunk_sizes(63, 16, 3), vec![21, 21, 21]);
+        assert_eq!(chunk_sizes(63, 16, 1), vec![63]);
+        assert_eq!(chunk_sizes(0, 16, 8), Vec::<usize>::new());
+        assert_eq!(chunk_sizes(5, 16, 0), Vec::<usize>::new());
+        assert_eq!(chunk_sizes(5, 0, 8), vec![1, 1, 1, 1, 1]);
+    }
+}
