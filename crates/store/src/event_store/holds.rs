@@ -1,14 +1,14 @@
 //! Placing holds: pending reservations with their items, one by one or, for seat holds,
 //! a whole batch in one transaction.
 
-use sqlx::PgPool;
+use sqlx::{Acquire, PgPool};
 use urr_actors::ids::ReservationId;
 use urr_actors::ownership::Fence;
 use urr_actors::ports::{InsertOutcome, NewItem, NewReservation, StoreFailure};
 use uuid::Uuid;
 
 use super::failure;
-use super::record::history;
+use super::record::{Tx, history};
 use crate::fencing;
 
 /// A batch insert that Postgres refused as a whole (or that failed): retry one by one;
@@ -35,21 +35,52 @@ pub(super) async fn insert_pending(
             Err(BatchRefused::Retry) => {}
         }
     }
+    insert_each(db, fence, reservations).await
+}
+
+/// The holds one by one in one transaction, a savepoint around each: a hold Postgres
+/// refuses (a duplicate key, a seat already live) is rolled back alone and answered as
+/// refused, while any other failure rolls back every hold of the call, so no caller who
+/// is told their hold failed leaves a pending row behind
+/// (docs/architecture.md#holds-in-flight).
+async fn insert_each(
+    db: &PgPool,
+    fence: Option<&Fence>,
+    reservations: &[NewReservation],
+) -> Result<Vec<InsertOutcome>, StoreFailure> {
+    let mut tx = fencing::begin(db, fence).await.map_err(failure)?;
+    if let [reservation] = reservations {
+        // Alone, its own transaction is the savepoint.
+        let outcome = insert_one(&mut tx, reservation).await?;
+        if matches!(outcome, InsertOutcome::Inserted) {
+            tx.commit().await.map_err(failure)?;
+        } else {
+            tx.rollback().await.map_err(failure)?;
+        }
+        return Ok(vec![outcome]);
+    }
     let mut outcomes = Vec::with_capacity(reservations.len());
     for reservation in reservations {
-        outcomes.push(insert_one(db, fence, reservation).await?);
+        let mut savepoint = tx.begin().await.map_err(failure)?;
+        let outcome = insert_one(&mut savepoint, reservation).await?;
+        if matches!(outcome, InsertOutcome::Inserted) {
+            savepoint.commit().await.map_err(failure)?;
+        } else {
+            savepoint.rollback().await.map_err(failure)?;
+        }
+        outcomes.push(outcome);
     }
+    tx.commit().await.map_err(failure)?;
     Ok(outcomes)
 }
 
-/// One reservation in its own transaction: the path for counted tickets, and for
-/// isolating the one hold of a batch that Postgres refuses.
+/// One reservation inside a transaction (or savepoint) the caller commits: the path for
+/// counted tickets, and for isolating the one hold of a batch that Postgres refuses. A
+/// refusal leaves the transaction to be rolled back.
 async fn insert_one(
-    db: &PgPool,
-    fence: Option<&Fence>,
+    tx: &mut Tx<'_>,
     reservation: &NewReservation,
 ) -> Result<InsertOutcome, StoreFailure> {
-    let mut tx = fencing::begin(db, fence).await.map_err(failure)?;
     let inserted: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO reservations (id, user_id, event_id, status, total_amount, \
          idempotency_key, expires_at) VALUES ($1, $2, $3, 'pending', $4, $5, $6) \
@@ -61,7 +92,7 @@ async fn insert_one(
     .bind(reservation.total_amount)
     .bind(&reservation.idempotency_key)
     .bind(reservation.expires_at)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await
     .map_err(failure)?;
     if inserted.is_none() {
@@ -70,7 +101,7 @@ async fn insert_one(
         )
         .bind(reservation.user.0)
         .bind(&reservation.idempotency_key)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await
         .map_err(failure)?;
         return Ok(InsertOutcome::DuplicateKey(ReservationId::from(existing)));
@@ -87,14 +118,14 @@ async fn insert_one(
             .bind(seat.0)
             .bind(price)
             .bind(i64::try_from(token.0).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map(|r| r.rows_affected()),
             NewItem::Tickets {
                 ticket_type,
                 quantity,
                 unit_price,
-            } => insert_tickets(&mut tx, reservation, *ticket_type, *quantity, *unit_price).await,
+            } => insert_tickets(tx, reservation, *ticket_type, *quantity, *unit_price).await,
         };
         match result {
             Ok(1) => {}
@@ -105,8 +136,7 @@ async fn insert_one(
             Err(err) => return Err(failure(err)),
         }
     }
-    history(&mut tx, reservation.id.0, "pending", "held").await?;
-    tx.commit().await.map_err(failure)?;
+    history(tx, reservation.id.0, "pending", "held").await?;
     Ok(InsertOutcome::Inserted)
 }
 
