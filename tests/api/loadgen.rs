@@ -87,6 +87,19 @@ async fn a_small_rush_sells_every_seat_once_in_tier1_order() {
     assert!(hold.statuses.get(&201).copied().unwrap_or(0) > 0);
     assert!(hold.p99_ms >= hold.p50_ms && hold.p50_ms > 0.0);
     assert!(report.calls.iter().any(|c| c.call == "vwr_check"));
+    // Every admitted person's turn is timed, and the buying calls went by their own lane.
+    let turns = report
+        .calls
+        .iter()
+        .find(|c| c.call == "(turn) admitted to done")
+        .expect("turns recorded");
+    assert_eq!(turns.count, report.admitted);
+    assert!(
+        report
+            .calls
+            .iter()
+            .any(|c| c.call == "(client) waiting for a buying slot" && c.count >= hold.count)
+    );
     assert!(!report.timeline.is_empty());
     let json: Value =
         serde_json::from_slice(&std::fs::read(&written.report).expect("report written"))

@@ -61,6 +61,8 @@ pub struct Api {
     /// The nodes of the site, as a load balancer in front of them would see them.
     bases: Arc<[reqwest::Url]>,
     slots: Arc<Semaphore>,
+    /// The name the wait for a slot is recorded under.
+    slot_wait: &'static str,
     /// How long a call keeps trying through a node that is down (transport errors,
     /// 502/503/504), moving to the next node each time; zero gives up at once.
     patience: Duration,
@@ -96,8 +98,25 @@ impl Api {
             http,
             bases: parse_targets(targets)?.into(),
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            slot_wait: "(client) waiting for a slot",
             patience,
             metrics,
+        })
+    }
+
+    /// The same site and counters behind a bound of their own, with connections of
+    /// their own: the calls of people already admitted, whose browsers do not wait
+    /// behind other people's polls.
+    pub fn lane(&self, concurrency: usize) -> Result<Self, LoadgenError> {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(concurrency)
+            .timeout(std::time::Duration::from_secs(30))
+            .build()?;
+        Ok(Self {
+            http,
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            slot_wait: "(client) waiting for a buying slot",
+            ..self.clone()
         })
     }
 
@@ -145,12 +164,16 @@ impl Api {
         call: &'static str,
         request: RequestBuilder,
     ) -> Result<(u16, bytes::Bytes), LoadgenError> {
+        let asked = Instant::now();
         let _slot = self
             .slots
             .acquire()
             .await
             .map_err(|_| LoadgenError::Stopped)?;
         let started = Instant::now();
+        // Time spent behind the run's own --concurrency bound, not the node's: a turn
+        // that is slow here is slowed by the load generator.
+        self.metrics.record_local(self.slot_wait, started - asked);
         let outcome = self.send_patiently(request).await;
         match outcome {
             Ok((status, bytes)) => {
@@ -283,5 +306,75 @@ mod tests {
         assert_eq!(nodes[1].port(), Some(8081));
         assert!(parse_targets("http://127.0.0.1:8080,http://10.0.0.5:8080").is_err());
         assert!(parse_targets(" , ").is_err());
+    }
+
+    /// A loopback HTTP/1.1 server answering every request with `{}`.
+    async fn answering_server() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while let Ok(n) = socket.read(&mut buf).await {
+                        if n == 0 {
+                            return;
+                        }
+                        seen.extend_from_slice(&buf[..n]);
+                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            seen.drain(..end + 4);
+                            let reply = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+                            if socket.write_all(reply.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        format!("http://{address}")
+    }
+
+    #[tokio::test]
+    async fn a_buying_lane_does_not_wait_behind_the_crowds_bound() {
+        let metrics = Arc::new(Metrics::new());
+        let crowd = Api::new(&answering_server().await, 1, metrics.clone()).expect("api");
+        let buying = crowd.lane(1).expect("lane");
+        let call = |api: &Api| {
+            let api = api.clone();
+            async move {
+                api.call("probe", api.request(Method::GET, "/", &Caller::default()))
+                    .await
+            }
+        };
+        assert_eq!(call(&crowd).await.expect("answered").status, 200);
+
+        // Every slot of the crowd's bound taken: its calls wait, the lane's do not.
+        let _taken = crowd.slots.clone().acquire_owned().await.expect("slot");
+        let bought = tokio::time::timeout(Duration::from_secs(5), call(&buying)).await;
+        assert_eq!(
+            bought.expect("not held back").expect("answered").status,
+            200
+        );
+        let waiting = tokio::time::timeout(Duration::from_millis(200), call(&crowd)).await;
+        assert!(waiting.is_err(), "the crowd waits for its own bound");
+
+        let waits: Vec<(String, u64)> = metrics
+            .calls()
+            .into_iter()
+            .filter(|c| c.call.starts_with("(client)"))
+            .map(|c| (c.call, c.count))
+            .collect();
+        assert_eq!(
+            waits,
+            vec![
+                ("(client) waiting for a buying slot".to_owned(), 1),
+                ("(client) waiting for a slot".to_owned(), 1),
+            ]
+        );
     }
 }

@@ -35,6 +35,12 @@ pub struct LoadgenConfig {
     #[arg(long, env = "URR_LOADGEN_CONCURRENCY", default_value_t = 256)]
     pub concurrency: usize,
 
+    /// Requests in flight at once for people already admitted (the seat map, holds,
+    /// payments), beside --concurrency: a buyer's browser does not wait behind the
+    /// crowd's polls in the load generator.
+    #[arg(long, env = "URR_LOADGEN_BUYING_CONCURRENCY", default_value_t = 1_024)]
+    pub buying_concurrency: usize,
+
     /// Users arrive spread evenly over this many seconds (0: all at once).
     #[arg(long, env = "URR_LOADGEN_ARRIVAL_SECS", default_value_t = 5)]
     pub arrival_secs: u64,
@@ -140,6 +146,7 @@ impl Default for LoadgenConfig {
             target: "http://127.0.0.1:8080".into(),
             users: 1_000,
             concurrency: 256,
+            buying_concurrency: 1_024,
             arrival_secs: 5,
             max_secs: 300,
             event: None,

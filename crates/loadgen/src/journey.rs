@@ -34,7 +34,10 @@ const SANDBOX_METHODS: [&str; 3] = ["kakaopay", "naverpay", "transfer"];
 
 /// What the run shares with every user.
 pub struct Run {
+    /// The crowd's calls: waiting rooms, statuses, heartbeats.
     pub api: Api,
+    /// Admitted people's calls, on a bound of their own ([`Api::lane`]).
+    pub buying: Api,
     pub sale: Sale,
     /// Flips to true at the deadline or when the last seat is sold: everyone goes home.
     pub stop: watch::Receiver<bool>,
@@ -162,13 +165,19 @@ pub async fn journey(run: Arc<Run>, account: Account, plan: Plan) -> UserReport 
     };
     report.admitted = true;
     run.api.metrics.admitted.fetch_add(1, Ordering::Relaxed);
+    let turn = Instant::now();
     let report = buy(&run, &account, &entry, plan, &mut rng, report).await;
+    // How long an admitted person keeps a place among the active: what bounds the sale
+    // once the active set is full.
+    run.api
+        .metrics
+        .record_local("(turn) admitted to done", turn.elapsed());
     // Done either way: give the place in the active set to the next person.
     let _ = run
-        .api
+        .buying
         .call(
             "queue_leave",
-            run.api.request(
+            run.buying.request(
                 Method::POST,
                 &run.path("/api/v1/queue/leave/{event}"),
                 &account.caller,
@@ -481,10 +490,10 @@ async fn buy(
         // The layout is the run's (read once, as a browser keeps it); each look at the
         // map reads the compact live state.
         let Ok((status, body)) = run
-            .api
+            .buying
             .call_raw(
                 "seat_map",
-                run.api.request(
+                run.buying.request(
                     Method::GET,
                     &run.path("/api/v1/seats/events/{event}/state"),
                     &account.caller,
@@ -513,10 +522,10 @@ async fn buy(
         }
         let choice = view.choose(plan.wants, rng);
         let hold = run
-            .api
+            .buying
             .call(
                 "hold",
-                run.api
+                run.buying
                     .request(Method::POST, "/api/v1/seats/reserve", &account.caller)
                     .header("x-queue-entry-token", entry)
                     .json(&SeatHoldRequest {
@@ -533,11 +542,11 @@ async fn buy(
                 };
                 let id = held.reservation_id;
                 report.held.push(id);
-                run.api.metrics.holds.fetch_add(1, Ordering::Relaxed);
+                run.buying.metrics.holds.fetch_add(1, Ordering::Relaxed);
                 break (id, choice);
             }
             Ok(Reply { status: 409, .. }) => {
-                run.api.metrics.conflicts.fetch_add(1, Ordering::Relaxed);
+                run.buying.metrics.conflicts.fetch_add(1, Ordering::Relaxed);
                 attempt += 1;
                 if attempt > run.retries {
                     report.outcome = Outcome::LostRaces;
@@ -549,16 +558,16 @@ async fn buy(
         }
     };
     if plan.abandons {
-        run.api.metrics.abandoned.fetch_add(1, Ordering::Relaxed);
+        run.buying.metrics.abandoned.fetch_add(1, Ordering::Relaxed);
         report.outcome = Outcome::Abandoned;
         return report;
     }
     let paid = if run.toss_keys.is_empty() {
         let method = SANDBOX_METHODS[rng.random_range(0..SANDBOX_METHODS.len())];
-        run.api
+        run.buying
             .call(
                 "pay",
-                run.api
+                run.buying
                     .request(Method::POST, "/api/v1/payments/process", &account.caller)
                     .json(&ProcessRequest {
                         target: PayFor {
@@ -587,7 +596,7 @@ async fn buy(
     };
     match paid {
         Ok(_) if done => {
-            let metrics = &run.api.metrics;
+            let metrics = &run.buying.metrics;
             metrics.sales.fetch_add(1, Ordering::Relaxed);
             let n = seats.len() as u64;
             let sold = metrics.seats_sold.fetch_add(n, Ordering::Relaxed) + n;
@@ -619,10 +628,10 @@ async fn pay_with_toss(
     prefix: &str,
 ) -> Result<Reply, crate::LoadgenError> {
     let prepared = run
-        .api
+        .buying
         .call(
             "pay_prepare",
-            run.api
+            run.buying
                 .request(Method::POST, "/api/v1/payments/prepare", &account.caller)
                 .json(&PayFor {
                     reservation_id: Some(reservation),
@@ -633,10 +642,10 @@ async fn pay_with_toss(
     let Ok(order) = prepared.parse::<PreparedPayment>() else {
         return Ok(prepared);
     };
-    run.api
+    run.buying
         .call(
             "pay",
-            run.api
+            run.buying
                 .request(Method::POST, "/api/v1/payments/confirm", &account.caller)
                 .json(&ConfirmRequest {
                     payment_key: format!("{prefix}_{}", Uuid::new_v4().simple()),
@@ -653,10 +662,10 @@ async fn ticket_issued(run: &Run, account: &Account, reservation: Uuid) -> bool 
     let path = format!("/api/v1/reservations/{reservation}");
     for _ in 0..60 {
         if let Ok(reply) = run
-            .api
+            .buying
             .call(
                 "payment_outcome",
-                run.api.request(Method::GET, &path, &account.caller),
+                run.buying.request(Method::GET, &path, &account.caller),
             )
             .await
             && let Ok(found) = reply.parse::<ReservationDetail>()

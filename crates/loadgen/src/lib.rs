@@ -85,6 +85,7 @@ pub async fn run(
     )?;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let run = Arc::new(Run {
+        buying: api.lane(config.buying_concurrency)?,
         api: api.clone(),
         sale: sale.clone(),
         stop,
