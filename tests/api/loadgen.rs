@@ -60,6 +60,15 @@ async fn a_small_rush_sells_every_seat_once_in_tier1_order() {
     assert_eq!(report.seats_sold, 50);
     assert_eq!(checks.seats_sold_on_map, 50);
     assert!(report.abandoned > 0, "some walked away from their holds");
+    // What the admission rate alone allows with these people: their walkers' holds
+    // (2 s here) can only make it later.
+    let ideal = report
+        .ideal_sell_out_secs
+        .expect("worked out for the run's event");
+    let calm = report
+        .ideal_without_walkers_secs
+        .expect("and as if nobody walked away");
+    assert!(calm > 0.0 && calm <= ideal, "{calm} ≤ {ideal}");
     assert!(checks.fairness.admissions >= report.admitted);
     assert!(
         !report.outcomes.contains_key("failed"),

@@ -7,6 +7,7 @@
 //! `--arrival-secs`, each on its own journey (`journey`), sample the counters once a
 //! second, stop at sell-out or the deadline, then check and report.
 
+pub mod bound;
 pub mod checks;
 pub mod client;
 pub mod config;
@@ -99,6 +100,7 @@ pub async fn run(
     let mut rng = StdRng::seed_from_u64(config.seed);
     let spread = Duration::from_secs(config.arrival_secs);
     let mut tasks = tokio::task::JoinSet::new();
+    let mut people = Vec::with_capacity(accounts.len());
     for account in accounts.iter().cloned() {
         let plan = Plan {
             arrive_after: spread.mul_f64(rng.random::<f64>()),
@@ -107,8 +109,14 @@ pub async fn run(
             follows_stream: rng.random_bool(config.sse),
             rng_seed: rng.random(),
         };
+        people.push(bound::Person {
+            arrives: plan.arrive_after,
+            wants: u32::try_from(plan.wants).unwrap_or(u32::MAX),
+            walks_away: plan.abandons,
+        });
         tasks.spawn(journey::journey(run.clone(), account, plan));
     }
+    let ideal = ideal_times(config, &sale, people);
 
     let sampler = {
         let metrics = metrics.clone();
@@ -174,6 +182,8 @@ pub async fn run(
         signup_secs,
         rush_secs,
         sold_out_secs: (sold_out_ms > 0).then(|| sold_out_ms as f64 / 1000.0),
+        ideal_sell_out_secs: ideal.0,
+        ideal_without_walkers_secs: ideal.1,
         admitted: metrics.admitted.load(Ordering::Relaxed),
         holds: metrics.holds.load(Ordering::Relaxed),
         conflicts: metrics.conflicts.load(Ordering::Relaxed),
@@ -206,4 +216,35 @@ pub async fn run(
         &format!("URR rush: {} users, {} seats", report.users, report.seats),
     )?;
     Ok((report, written))
+}
+
+/// What the admission rate alone allows with these people, with and without their
+/// walkers (`bound`); unknown for an event the run did not set up.
+fn ideal_times(
+    config: &LoadgenConfig,
+    sale: &setup::Sale,
+    mut people: Vec<bound::Person>,
+) -> (Option<f64>, Option<f64>) {
+    if config.event.is_some() {
+        return (None, None);
+    }
+    let tick = Duration::from_millis(config.tick_ms.max(1)).as_secs_f64();
+    let mut rate = f64::from(config.batch) / tick;
+    if sale.tier1 {
+        rate = rate.min(config.tier1_batch as f64 / config.tier1_interval_secs.max(1) as f64);
+    }
+    let pace = bound::Pace {
+        admissions_per_sec: rate,
+        hold_ttl: Duration::from_secs(config.hold_ttl_secs),
+    };
+    people.sort_by_key(|p| p.arrives);
+    let with = bound::ideal_sell_out(&people, sale.total_seats, pace);
+    for person in &mut people {
+        person.walks_away = false;
+    }
+    let without = bound::ideal_sell_out(&people, sale.total_seats, pace);
+    (
+        with.map(|d| d.as_secs_f64()),
+        without.map(|d| d.as_secs_f64()),
+    )
 }

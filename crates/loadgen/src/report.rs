@@ -22,6 +22,10 @@ pub struct Report {
     pub rush_secs: f64,
     /// From the start of the rush to the last seat paid for; `None`: not sold out.
     pub sold_out_secs: Option<f64>,
+    /// What the admission rate alone allows with the run's own people (`bound`): with
+    /// their walkers, and as if nobody walked away.
+    pub ideal_sell_out_secs: Option<f64>,
+    pub ideal_without_walkers_secs: Option<f64>,
     pub admitted: u64,
     pub holds: u64,
     pub conflicts: u64,
@@ -90,6 +94,18 @@ impl Report {
             .sold_out_secs
             .map_or_else(|| "not sold out".to_owned(), |s| format!("{s:.1} s"));
         let _ = writeln!(out, "time to sell out: {sold_out}");
+        if let Some(ideal) = self.ideal_sell_out_secs {
+            let ratio = self.sold_out_secs.map_or_else(String::new, |s| {
+                format!(" ({:.2}× of it)", s / ideal.max(1e-3))
+            });
+            let without = self
+                .ideal_without_walkers_secs
+                .map_or_else(String::new, |w| format!("; {w:.1} s if nobody walked away"));
+            let _ = writeln!(
+                out,
+                "the admission rate alone allows: {ideal:.1} s with these people{ratio}{without}"
+            );
+        }
         let _ = writeln!(
             out,
             "admitted {}  holds {}  lost races (409) {}  sales {}  seats sold {}  abandoned {}",
