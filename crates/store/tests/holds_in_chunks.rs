@@ -1,8 +1,9 @@
 //! The EventActor's holds in flight on the real stores (docs/architecture.md#holds-in-flight):
 //! a burst is written in chunks side by side, each caller answered its own; a chunk that
-//! PostgreSQL fails is undone alone; a call about a hold still in flight waits for its
-//! chunk; the pipeline never carries more chunks than allowed. A real `EventDirectory`
-//! over `PgRedisEventStore`, a fresh database and Redis key prefix per test.
+//! PostgreSQL fails is undone alone; a call about a hold still in flight, or still
+//! waiting for a slot, waits for its chunk; the pipeline never carries more chunks than
+//! allowed. A real `EventDirectory` over `PgRedisEventStore`, a fresh database and Redis
+//! key prefix per test.
 //!
 //! PostgreSQL is not paused by a clock: where a test needs writes held in flight, it
 //! holds a lock on `reservations` itself (every chunk's insert waits for it) and looks at
@@ -751,4 +752,50 @@ async fn the_pipeline_never_carries_more_chunks_than_allowed() {
         assert!(first_back < later, "{:?}", seen.log);
     }
     assert_eq!(sale.recorded().await.len(), 40);
+}
+
+#[tokio::test]
+async fn a_call_about_a_hold_still_waiting_for_a_slot_waits_too() {
+    let sale = sale(1, 4, 8).await;
+    let ids = ids(8);
+    let gate = Gate::close(&sale.stores.db).await;
+
+    // Four holds fill the only slot, held in PostgreSQL; four more wait for it in memory.
+    let mut first = sale.holds(&ids, 0..4);
+    post(&mut first).await;
+    sale.until_waiting(&ids[..4]).await;
+    let mut rest = sale.holds(&ids, 4..8);
+    post(&mut rest).await;
+    let mut cancel: [Call<'_, ()>; 1] = [Box::pin(sale.event.cancel(sale.buyers[6], ids[6]))];
+    post(&mut cancel).await;
+
+    // The actor has taken the cancel off its mailbox once it answers a call sent after
+    // it: the hold it is about has no row yet, so it must wait, not run (and not block
+    // the actor on the ending's write).
+    let statuses = tokio::time::timeout(PATIENCE, sale.statuses())
+        .await
+        .expect("the actor serves while the cancel waits");
+    for &seat in sale.seats_of(6) {
+        assert_eq!(statuses[&seat], SeatStatus::Locked, "still held");
+    }
+    let [mut cancel] = cancel;
+    let early = std::future::poll_fn(|cx| Poll::Ready(cancel.as_mut().poll(cx))).await;
+    assert!(
+        early.is_pending(),
+        "the cancel waits for its hold: {early:?}"
+    );
+    assert!(!sale.store.seen().log.contains(&Step::Finishing(ids[6])));
+    gate.open().await;
+
+    assert_eq!(cancel.await, Ok(()), "cancelled once the hold was durable");
+    let answers = futures::future::join_all(first.into_iter().chain(rest)).await;
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    let recorded = sale.recorded().await;
+    assert_eq!(recorded[&ids[6]].0, "cancelled");
+    assert_eq!(recorded[&ids[7]].0, "pending");
+    let statuses = sale.statuses().await;
+    for &seat in sale.seats_of(6) {
+        assert_eq!(statuses[&seat], SeatStatus::Available);
+        assert_eq!(sale.lock_of(seat).await, None, "its locks freed");
+    }
 }

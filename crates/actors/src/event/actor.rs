@@ -71,10 +71,10 @@ impl Actor for EventActor {
 
 /// One `match`: each message to the domain call that serves it, and the answer back.
 async fn dispatch(myself: ActorRef<EventMsg>, message: EventMsg, state: &mut EventState) {
-    // A call about a hold still being written waits for it (`holds`): the reservation
-    // is not in PostgreSQL yet, nor its fencing tokens in memory.
+    // A call about a hold not yet durable waits for it (`holds`): the reservation is
+    // not in PostgreSQL yet, nor its fencing tokens in memory.
     if let Some(reservation) = message.reservation()
-        && state.in_flight.contains(&reservation)
+        && state.is_unwritten_hold(reservation)
     {
         state.parked.push(message);
         return;

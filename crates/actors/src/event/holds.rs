@@ -355,17 +355,7 @@ pub(super) fn holds_recorded(
         }
     }
     telemetry::commit("holds", size, batch.started.elapsed());
-    let (ready, waiting) =
-        std::mem::take(&mut state.parked)
-            .into_iter()
-            .partition(|call: &EventMsg| {
-                call.reservation()
-                    .is_none_or(|reservation| !state.in_flight.contains(&reservation))
-            });
-    state.parked = waiting;
-    for call in ready {
-        state.send_self(myself, call);
-    }
+    state.unpark(myself);
     if !state.pending_holds.is_empty() && !state.holds_flush_queued {
         state.holds_flush_queued = true;
         state.holds_flush_queued = state.send_self(myself, EventMsg::FlushHolds);

@@ -118,6 +118,31 @@ pub(super) fn now() -> Instant {
 }
 
 impl EventState {
+    /// Whether `reservation` is a hold not yet durable: taken in memory and waiting for
+    /// a slot, or in a chunk being written. Calls about it wait (`holds`): it has no row
+    /// in PostgreSQL yet, nor fencing tokens in memory.
+    pub(super) fn is_unwritten_hold(&self, reservation: ReservationId) -> bool {
+        self.in_flight.contains(&reservation)
+            || self
+                .pending_holds
+                .iter()
+                .any(|hold| hold.reservation == reservation)
+    }
+
+    /// Replays the parked calls whose hold is durable now.
+    pub(super) fn unpark(&mut self, myself: &ActorRef<EventMsg>) {
+        let (ready, waiting): (Vec<EventMsg>, Vec<EventMsg>) = std::mem::take(&mut self.parked)
+            .into_iter()
+            .partition(|call| {
+                call.reservation()
+                    .is_none_or(|reservation| !self.is_unwritten_hold(reservation))
+            });
+        self.parked = waiting;
+        for call in ready {
+            self.send_self(myself, call);
+        }
+    }
+
     /// Tells seat-map subscribers that `seats` are now `status`.
     /// Tells seat-map subscribers of changed seats; the published map changes with it,
     /// in the same step (`published_seats`).
