@@ -90,12 +90,8 @@ impl Api {
         patience: Duration,
         metrics: Arc<Metrics>,
     ) -> Result<Self, LoadgenError> {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(concurrency)
-            .timeout(std::time::Duration::from_secs(30))
-            .build()?;
         Ok(Self {
-            http,
+            http: http_client(concurrency)?,
             bases: parse_targets(targets)?.into(),
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
             slot_wait: "(client) waiting for a slot",
@@ -108,12 +104,8 @@ impl Api {
     /// their own: the calls of people already admitted, whose browsers do not wait
     /// behind other people's polls.
     pub fn lane(&self, concurrency: usize) -> Result<Self, LoadgenError> {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(concurrency)
-            .timeout(std::time::Duration::from_secs(30))
-            .build()?;
         Ok(Self {
-            http,
+            http: http_client(concurrency)?,
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
             slot_wait: "(client) waiting for a buying slot",
             ..self.clone()
@@ -283,6 +275,14 @@ pub fn ensure_loopback(target: &str) -> Result<(), LoadgenError> {
              node on this machine"
         )))
     }
+}
+
+/// Connections for `concurrency` calls at once, kept open between them.
+fn http_client(concurrency: usize) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .timeout(Duration::from_secs(30))
+        .build()
 }
 
 #[cfg(test)]
