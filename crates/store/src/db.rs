@@ -103,6 +103,23 @@ pub async fn drop_database(server_url: &str, name: &str) -> Result<(), StoreErro
     Ok(())
 }
 
+/// [`drop_database`] from synchronous code, such as a test harness's `Drop` (async drop
+/// does not exist): on a thread and runtime of its own, so it works whether or not the
+/// caller is inside a runtime. Best effort: a database left behind is only litter.
+pub fn drop_database_blocking(server_url: &str, name: &str) {
+    let (server_url, name) = (server_url.to_owned(), name.to_owned());
+    let _ = std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        let _ = runtime.block_on(drop_database(&server_url, &name));
+    })
+    .join();
+}
+
 fn assert_identifier(name: &str) -> Result<(), StoreError> {
     let ok = !name.is_empty()
         && name.len() <= 63

@@ -207,18 +207,7 @@ impl Drop for TestApp {
         if !self.owns_db {
             return;
         }
-        // Async drop does not exist: drop the database from a thread of its own.
-        let name = self.db_name.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let _ = urr_store::db::drop_database(&postgres_server_url(), &name).await;
-            });
-        })
-        .join();
+        urr_store::db::drop_database_blocking(&postgres_server_url(), &self.db_name);
     }
 }
 

@@ -19,17 +19,7 @@ pub struct Stores {
 
 impl Drop for Stores {
     fn drop(&mut self) {
-        let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let _ = urr_store::db::drop_database(&server(), &name).await;
-            });
-        })
-        .join();
+        urr_store::db::drop_database_blocking(&server(), &self.name);
     }
 }
 
