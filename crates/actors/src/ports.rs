@@ -88,6 +88,14 @@ pub enum InsertOutcome {
     SeatConflict,
 }
 
+/// A sale to make durable: the reservation and each of its seats' fencing token (none
+/// for counted tickets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleRequest {
+    pub reservation: ReservationId,
+    pub seats: Vec<(SeatId, FencingToken)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmOutcome {
     Confirmed,
@@ -197,6 +205,15 @@ pub trait EventStore: Send + Sync + 'static {
         reservation: ReservationId,
         seats: &[(SeatId, FencingToken)],
     ) -> Result<ConfirmOutcome, StoreFailure>;
+
+    /// [`confirm`](Self::confirm) for many reservations in one transaction: the outcome
+    /// of each, in order, as it would be alone. Those that do not check out are left as
+    /// they are; an `Err` means none of them was written.
+    async fn confirm_many(
+        &self,
+        event_id: Uuid,
+        sales: &[SaleRequest],
+    ) -> Result<Vec<ConfirmOutcome>, StoreFailure>;
 
     /// Ends a pending reservation; false if it was no longer pending.
     async fn finish(

@@ -347,6 +347,50 @@ pub(crate) async fn credit(
     Ok(())
 }
 
+/// [`credit`] for many purchases of one event in one statement, each `(buyer,
+/// reservation)` once. One buyer may appear more than once; their membership gains the
+/// sum of the new entries.
+pub(crate) async fn credit_many(
+    tx: &mut Transaction<'_, Postgres>,
+    event: Uuid,
+    purchases: &[(Uuid, Uuid)],
+    points: i64,
+    reason: &str,
+) -> Result<(), StoreError> {
+    if purchases.is_empty() {
+        return Ok(());
+    }
+    let buyers: Vec<Uuid> = purchases.iter().map(|(buyer, _)| *buyer).collect();
+    let reservations: Vec<Uuid> = purchases.iter().map(|(_, r)| *r).collect();
+    sqlx::query(
+        "WITH purchase AS ( \
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[]) AS p(user_id, reservation_id)), \
+         member AS ( \
+             SELECT m.id, purchase.reservation_id FROM purchase \
+             JOIN memberships m ON m.user_id = purchase.user_id \
+             JOIN events e ON e.artist_id = m.artist_id \
+             WHERE e.id = $3 AND m.status = 'active' AND m.expires_at > now()), \
+         entry AS ( \
+             INSERT INTO membership_points (membership_id, reservation_id, delta, reason) \
+             SELECT id, reservation_id, $4, $5 FROM member \
+             ON CONFLICT (membership_id, reservation_id, reason) \
+             WHERE reservation_id IS NOT NULL DO NOTHING \
+             RETURNING membership_id, delta), \
+         gained AS ( \
+             SELECT membership_id, sum(delta) AS delta FROM entry GROUP BY membership_id) \
+         UPDATE memberships SET points = points + gained.delta, updated_at = now() \
+         FROM gained WHERE memberships.id = gained.membership_id",
+    )
+    .bind(&buyers)
+    .bind(&reservations)
+    .bind(event)
+    .bind(points)
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Takes back whatever `user`'s memberships still hold for `reservation` (its purchase
 /// credit, less anything already taken back), inside the caller's transaction.
 pub(crate) async fn take_back(

@@ -27,7 +27,7 @@ use urr_actors::ids::{FencingToken, ReservationId, SeatId, UserId};
 use urr_actors::ownership::Fence;
 use urr_actors::ports::{
     ConfirmOutcome, Ending, EventSnapshot, EventStore, InsertOutcome, LockOutcome, NewReservation,
-    RecordedReservation, StoreFailure, WaitingEntry,
+    RecordedReservation, SaleRequest, StoreFailure, WaitingEntry,
 };
 use urr_store::{PgPool, seat_locks};
 use uuid::Uuid;
@@ -154,6 +154,14 @@ impl EventStore for Watched {
         seats: &[(SeatId, FencingToken)],
     ) -> Result<ConfirmOutcome, StoreFailure> {
         self.store.confirm(event_id, reservation, seats).await
+    }
+
+    async fn confirm_many(
+        &self,
+        event_id: Uuid,
+        sales: &[SaleRequest],
+    ) -> Result<Vec<ConfirmOutcome>, StoreFailure> {
+        self.store.confirm_many(event_id, sales).await
     }
 
     async fn finish(

@@ -13,6 +13,7 @@ use super::messages::{EventArgs, EventMsg};
 use super::offers::offer_returned;
 use super::queue_ops::{flush, flush_on_stop, join, leave, status};
 use super::recovery::{clear_stray_locks, rebuild, restore_queue};
+use super::sale_batches::{PendingSale, flush_sales, queue_sale, refuse_sales_on_stop};
 use super::sales::{cancel, confirm, refund, revive};
 use super::state::{EventState, PendingHold, now};
 use super::tick::tick;
@@ -50,6 +51,7 @@ impl Actor for EventActor {
         }
         flush_on_stop(state).await;
         refuse_on_stop(state);
+        refuse_sales_on_stop(state);
         // What was still queued is dropped with the mailbox.
         state.mailbox.set(0.0);
         Ok(())
@@ -72,9 +74,10 @@ impl Actor for EventActor {
 /// One `match`: each message to the domain call that serves it, and the answer back.
 async fn dispatch(myself: ActorRef<EventMsg>, message: EventMsg, state: &mut EventState) {
     // A call about a hold not yet durable waits for it (`holds`): the reservation is
-    // not in PostgreSQL yet, nor its fencing tokens in memory.
+    // not in PostgreSQL yet, nor its fencing tokens in memory. One about a sale queued
+    // for the next batch waits for that batch (`sale_batches`).
     if let Some(reservation) = message.reservation()
-        && state.is_unwritten_hold(reservation)
+        && state.waits_for_write(reservation)
     {
         state.parked.push(message);
         return;
@@ -125,8 +128,18 @@ async fn dispatch(myself: ActorRef<EventMsg>, message: EventMsg, state: &mut Eve
             };
             let _ = reply.send(hold_tickets(state, request, at).await);
         }
+        // Seat sales go in batches; counted tickets' sales are written at once.
         EventMsg::Confirm { reservation, reply } => {
-            let _ = reply.send(confirm(state, &myself, reservation, at).await);
+            if state.seats.booking(reservation).is_some() {
+                let sale = PendingSale {
+                    reservation,
+                    at,
+                    reply,
+                };
+                queue_sale(state, &myself, sale);
+            } else {
+                let _ = reply.send(confirm(state, &myself, reservation, at).await);
+            }
         }
         EventMsg::Cancel {
             user,
@@ -166,6 +179,7 @@ async fn dispatch(myself: ActorRef<EventMsg>, message: EventMsg, state: &mut Eve
         EventMsg::Tick => tick(state, &myself, at).await,
         EventMsg::FlushLog => flush(state, &myself).await,
         EventMsg::FlushHolds => flush_holds(state, &myself),
+        EventMsg::FlushSales => flush_sales(state, &myself).await,
         EventMsg::HoldsRecorded(batch) => holds_recorded(state, &myself, batch),
     }
     // Seats a call freed (a cancel, say) go to the waiting list before anyone else.

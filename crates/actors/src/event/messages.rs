@@ -123,6 +123,8 @@ pub enum EventMsg {
     FlushLog,
     /// Makes the holds taken since the last flush durable (queued behind the mailbox).
     FlushHolds,
+    /// Writes the seat sales queued since the last batch (queued behind the mailbox).
+    FlushSales,
     /// A batch's durable write finished (`holds`): what became of each hold.
     HoldsRecorded(super::holds::RecordedBatch),
 }
@@ -145,6 +147,7 @@ impl EventMsg {
             EventMsg::Tick
             | EventMsg::FlushLog
             | EventMsg::FlushHolds
+            | EventMsg::FlushSales
             | EventMsg::HoldsRecorded(_) => return Span::none(),
         };
         span.clone()
@@ -154,7 +157,11 @@ impl EventMsg {
     pub(super) fn is_internal(&self) -> bool {
         matches!(
             self,
-            EventMsg::Tick | EventMsg::FlushLog | EventMsg::FlushHolds | EventMsg::HoldsRecorded(_)
+            EventMsg::Tick
+                | EventMsg::FlushLog
+                | EventMsg::FlushHolds
+                | EventMsg::FlushSales
+                | EventMsg::HoldsRecorded(_)
         )
     }
 

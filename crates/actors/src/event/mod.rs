@@ -17,6 +17,7 @@ mod queue_ops;
 mod recovery;
 mod relay;
 mod routing;
+mod sale_batches;
 mod sales;
 mod settings;
 mod slot;

@@ -18,20 +18,32 @@ use super::state::{EventState, LOCK_GRACE};
 use super::turns::end_turn;
 use super::views::SeatStatus;
 use crate::booking::BookingStatus;
-use crate::ids::{ReservationId, SeatId, UserId};
+use crate::ids::{FencingToken, ReservationId, SeatId, UserId};
 use crate::ports::{ConfirmOutcome, Ending, LockOutcome, Recorded, RecordedReservation};
 use crate::seat_map::SeatState;
 
-pub(super) async fn confirm(
-    state: &mut EventState,
-    myself: &ActorRef<EventMsg>,
+/// What confirming a reservation asks of the store, read off memory.
+pub(super) enum Sale {
+    /// Sold already: the answer is `Ok`, nothing to write.
+    Sold,
+    /// The seats' fencing tokens to check (none for counted tickets), and whether the
+    /// hold had lapsed when the payment came.
+    Write {
+        pairs: Vec<(SeatId, FencingToken)>,
+        lapsed: bool,
+    },
+}
+
+/// What `reservation`'s sale needs, or why there is none.
+pub(super) fn prepare(
+    state: &EventState,
     reservation: ReservationId,
     at: Instant,
-) -> Result<(), EventError> {
+) -> Result<Sale, EventError> {
     let mut lapsed = false;
     let pairs = if let Some(booking) = state.seats.booking(reservation) {
         if booking.status == BookingStatus::Sold {
-            return Ok(());
+            return Ok(Sale::Sold);
         }
         let mut pairs = Vec::with_capacity(booking.seats.len());
         for &seat in &booking.seats {
@@ -51,33 +63,66 @@ pub(super) async fn confirm(
         pairs
     } else if let Some(booking) = state.inventory.booking(reservation) {
         match booking.status {
-            BookingStatus::Sold => return Ok(()),
+            BookingStatus::Sold => return Ok(Sale::Sold),
             BookingStatus::Held { expires_at } => lapsed = expires_at <= at,
         }
         Vec::new()
     } else {
         return Err(EventError::ReservationNotFound);
     };
-    // The hold's expiry is checked before anything commits: a lapsed hold is no sale,
-    // unless PostgreSQL already records one (a confirmation whose answer was lost).
-    if lapsed {
-        return match recorded(state, reservation).await? {
-            Some(RecordedReservation {
-                status: Recorded::Confirmed,
-                ..
-            }) => {
-                sold(state, myself, reservation, at);
-                record_sale_status(state).await;
-                Ok(())
-            }
-            _ => Err(EventError::HoldExpired),
-        };
-    }
+    Ok(Sale::Write { pairs, lapsed })
+}
+
+pub(super) async fn confirm(
+    state: &mut EventState,
+    myself: &ActorRef<EventMsg>,
+    reservation: ReservationId,
+    at: Instant,
+) -> Result<(), EventError> {
+    let pairs = match prepare(state, reservation, at)? {
+        Sale::Sold => return Ok(()),
+        Sale::Write { lapsed: true, .. } => {
+            return confirm_lapsed(state, myself, reservation, at).await;
+        }
+        Sale::Write { pairs, .. } => pairs,
+    };
     let outcome = state
         .store
         .confirm(state.event_id, reservation, &pairs)
         .await
         .map_err(|e| EventError::Unavailable(e.to_string()))?;
+    settle(state, myself, reservation, at, outcome).await
+}
+
+/// The hold's expiry is checked before anything commits: a lapsed hold is no sale,
+/// unless PostgreSQL already records one (a confirmation whose answer was lost).
+pub(super) async fn confirm_lapsed(
+    state: &mut EventState,
+    myself: &ActorRef<EventMsg>,
+    reservation: ReservationId,
+    at: Instant,
+) -> Result<(), EventError> {
+    match recorded(state, reservation).await? {
+        Some(RecordedReservation {
+            status: Recorded::Confirmed,
+            ..
+        }) => {
+            sold(state, myself, reservation, at);
+            record_sale_status(state).await;
+            Ok(())
+        }
+        _ => Err(EventError::HoldExpired),
+    }
+}
+
+/// Memory follows what the store did with a sale.
+pub(super) async fn settle(
+    state: &mut EventState,
+    myself: &ActorRef<EventMsg>,
+    reservation: ReservationId,
+    at: Instant,
+    outcome: ConfirmOutcome,
+) -> Result<(), EventError> {
     match outcome {
         ConfirmOutcome::Confirmed => {
             sold(state, myself, reservation, at);

@@ -62,6 +62,11 @@ pub struct EventState {
     /// (answering at once would send the caller looking for a row not yet committed).
     pub(super) repeated_holds: Vec<(ReservationId, Reply<HoldView>)>,
     pub(super) holds_flush_queued: bool,
+    /// Seat sales waiting for the next batch (`sale_batches`), whether that batch's write
+    /// is queued, and whether it already went once to the back of the mailbox.
+    pub(super) pending_sales: Vec<super::sale_batches::PendingSale>,
+    pub(super) sales_flush_queued: bool,
+    pub(super) sales_flush_deferred: bool,
     /// Holds whose durable write is in flight (`holds`): taken in memory, not yet
     /// answered. Calls about them wait in `parked` until they are.
     pub(super) in_flight: std::collections::HashSet<ReservationId>,
@@ -129,13 +134,26 @@ impl EventState {
                 .any(|hold| hold.reservation == reservation)
     }
 
-    /// Replays the parked calls whose hold is durable now.
+    /// True when `reservation`'s sale waits for the next batch (`sale_batches`).
+    pub(super) fn has_pending_sale(&self, reservation: ReservationId) -> bool {
+        self.pending_sales
+            .iter()
+            .any(|sale| sale.reservation == reservation)
+    }
+
+    /// True when a call about `reservation` must wait: its hold or its sale is still to
+    /// be written, and the call would act on what the write is about to change.
+    pub(super) fn waits_for_write(&self, reservation: ReservationId) -> bool {
+        self.is_unwritten_hold(reservation) || self.has_pending_sale(reservation)
+    }
+
+    /// Replays the parked calls whose hold or sale is written now.
     pub(super) fn unpark(&mut self, myself: &ActorRef<EventMsg>) {
         let (ready, waiting): (Vec<EventMsg>, Vec<EventMsg>) = std::mem::take(&mut self.parked)
             .into_iter()
             .partition(|call| {
                 call.reservation()
-                    .is_none_or(|reservation| !self.is_unwritten_hold(reservation))
+                    .is_none_or(|reservation| !self.waits_for_write(reservation))
             });
         self.parked = waiting;
         for call in ready {
@@ -278,6 +296,7 @@ impl EventState {
             && self.ticket_owners.is_empty()
             && self.unflushed.is_empty()
             && self.pending_holds.is_empty()
+            && self.pending_sales.is_empty()
             && at.saturating_duration_since(self.last_activity) >= self.idle_after
     }
 }

@@ -57,11 +57,12 @@ pub(super) async fn tick(state: &mut EventState, myself: &ActorRef<EventMsg>, at
 /// says is no longer pending is settled by what it records instead (a sale whose commit
 /// landed unheard is a sale: its seats and locks stay sold).
 async fn expire_holds(state: &mut EventState, at: Instant) {
-    // A hold whose durable write is in flight stays: its record is about to exist.
-    let in_flight = &state.in_flight;
-    let seat_holds = state
-        .seats
-        .expire_where(at, |reservation| !in_flight.contains(&reservation));
+    // A hold whose durable write is in flight stays: its record is about to exist. So
+    // does one whose sale waits for the next batch: its payment came before it lapsed.
+    let (in_flight, sales) = (&state.in_flight, &state.pending_sales);
+    let seat_holds = state.seats.expire_where(at, |reservation| {
+        !in_flight.contains(&reservation) && !sales.iter().any(|s| s.reservation == reservation)
+    });
     let mut ended: Vec<(ReservationId, Ending)> = seat_holds
         .iter()
         .map(|(reservation, _)| (*reservation, Ending::Expired))

@@ -15,7 +15,7 @@ use crate::ids::{FencingToken, ReservationId, SeatId};
 use crate::ownership::Fence;
 use crate::ports::{
     ConfirmOutcome, Ending, EventSnapshot, EventStore, InsertOutcome, LockOutcome, NewReservation,
-    RecordedReservation, StoreFailure, WaitingEntry,
+    RecordedReservation, SaleRequest, StoreFailure, WaitingEntry,
 };
 
 pub(super) struct ZombieGuard {
@@ -109,6 +109,14 @@ impl EventStore for ZombieGuard {
         seats: &[(SeatId, FencingToken)],
     ) -> Result<ConfirmOutcome, StoreFailure> {
         self.watch(self.store.confirm(event_id, reservation, seats).await)
+    }
+
+    async fn confirm_many(
+        &self,
+        event_id: Uuid,
+        sales: &[SaleRequest],
+    ) -> Result<Vec<ConfirmOutcome>, StoreFailure> {
+        self.watch(self.store.confirm_many(event_id, sales).await)
     }
 
     async fn finish(

@@ -29,7 +29,7 @@ use urr_actors::ids::{FencingToken, ReservationId, SeatId};
 use urr_actors::ownership::Fence;
 use urr_actors::ports::{
     ConfirmOutcome, Ending, EventSnapshot, EventStore, InsertOutcome, LockOutcome, NewReservation,
-    RecordedReservation, StoreFailure, WaitingEntry,
+    RecordedReservation, SaleRequest, StoreFailure, WaitingEntry,
 };
 use uuid::Uuid;
 
@@ -164,6 +164,16 @@ impl EventStore for PgRedisEventStore {
         )
         .await;
         self.watch("confirm", confirmed)
+    }
+
+    async fn confirm_many(
+        &self,
+        event_id: Uuid,
+        sales: &[SaleRequest],
+    ) -> Result<Vec<ConfirmOutcome>, StoreFailure> {
+        let confirmed =
+            sales::confirm_many(&self.db, &self.kv, self.fence(), event_id, sales).await;
+        self.watch("confirm many", confirmed)
     }
 
     async fn finish(

@@ -28,6 +28,26 @@ pub(super) async fn history(
     Ok(())
 }
 
+/// [`history`]: the same line for many reservations in one statement.
+pub(super) async fn history_many(
+    tx: &mut Tx<'_>,
+    reservations: &[Uuid],
+    status: &str,
+    note: &str,
+) -> Result<(), StoreFailure> {
+    sqlx::query(
+        "INSERT INTO reservation_history (reservation_id, status, note) \
+         SELECT id, $2, $3 FROM UNNEST($1::uuid[]) AS t(id)",
+    )
+    .bind(reservations)
+    .bind(status)
+    .bind(note)
+    .execute(&mut **tx)
+    .await
+    .map_err(failure)?;
+    Ok(())
+}
+
 /// Writes a reservation's event to the outbox, keyed by the reservation.
 pub(super) async fn publish(
     tx: &mut Tx<'_>,

@@ -5,17 +5,19 @@
 //! `done`, a refund's cancellation makes a `refunding` one `refunded`, and no sale lands
 //! while its payment is being refunded. So a ticket and a refund never coexist.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
 use sqlx::PgPool;
 use urr_actors::ids::{FencingToken, ReservationId, SeatId};
 use urr_actors::ownership::Fence;
-use urr_actors::ports::{ConfirmOutcome, StoreFailure};
+use urr_actors::ports::{ConfirmOutcome, SaleRequest, StoreFailure};
 use urr_proto::DomainEvent;
 use urr_proto::events::{ReservationCancelled, ReservationConfirmed};
 use uuid::Uuid;
 
 use super::failure;
-use super::record::{Tx, history, publish};
+use super::record::{Tx, history, history_many, publish};
 use crate::memberships::{self, PURCHASE_POINTS};
 use crate::{Kv, fencing, payments, seat_locks, seat_releases};
 
@@ -93,6 +95,138 @@ pub(super) async fn confirm(
         .map_err(failure)?;
     tx.commit().await.map_err(failure)?;
     Ok(ConfirmOutcome::Confirmed)
+}
+
+/// Confirms a batch of the actor's sales in one transaction
+/// (`docs/architecture.md#sales-in-batches`): each reservation gets the outcome
+/// [`confirm`] would give it alone, and only those that check out are written, with
+/// every effect `confirm` writes. The rows are locked in one order, and the seats'
+/// tokens checked by one script call per sale, sent together.
+pub(super) async fn confirm_many(
+    db: &PgPool,
+    kv: &Kv,
+    fence: Option<&Fence>,
+    event_id: Uuid,
+    sales: &[SaleRequest],
+) -> Result<Vec<ConfirmOutcome>, StoreFailure> {
+    let mut outcomes: Vec<Option<ConfirmOutcome>> = vec![None; sales.len()];
+    // A reservation asked twice gets its first answer twice, and is written once.
+    let mut first: HashMap<Uuid, usize> = HashMap::new();
+    let mut repeats = Vec::new();
+    for (i, sale) in sales.iter().enumerate() {
+        if let Some(&earlier) = first.get(&sale.reservation.0) {
+            repeats.push((i, earlier));
+        } else {
+            first.insert(sale.reservation.0, i);
+        }
+    }
+    let ids: Vec<Uuid> = first.keys().copied().collect();
+    let mut tx = fencing::begin(db, fence).await.map_err(failure)?;
+    // The row locks keep the sweeper off these reservations while Redis is checked.
+    let statuses: HashMap<Uuid, String> = sqlx::query_as::<_, (Uuid, String)>(
+        "SELECT id, status FROM reservations WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(failure)?
+    .into_iter()
+    .collect();
+    let mut pending = Vec::new();
+    for (&id, &i) in &first {
+        match statuses.get(&id).map(String::as_str) {
+            Some("pending") => pending.push(i),
+            Some("confirmed") => outcomes[i] = Some(ConfirmOutcome::Confirmed),
+            _ => outcomes[i] = Some(ConfirmOutcome::NotPending),
+        }
+    }
+    pending.sort_unstable();
+    let pending_ids: Vec<Uuid> = pending.iter().map(|&i| sales[i].reservation.0).collect();
+    let blocked = payments::refunds_blocking_sales(&mut tx, &pending_ids)
+        .await
+        .map_err(failure)?;
+    pending.retain(|&i| {
+        let refunded = blocked.contains(&sales[i].reservation.0);
+        if refunded {
+            outcomes[i] = Some(ConfirmOutcome::NotPending);
+        }
+        !refunded
+    });
+    let epoch = fence.map(|f| f.epoch);
+    let checks = futures::future::join_all(pending.iter().map(|&i| {
+        let pairs: Vec<(Uuid, u64)> = sales[i].seats.iter().map(|(s, t)| (s.0, t.0)).collect();
+        let owner = sales[i].reservation.0;
+        async move { seat_locks::confirm(kv, event_id, epoch, owner, &pairs).await }
+    }))
+    .await;
+    let mut selling = Vec::new();
+    for (i, checked) in pending.into_iter().zip(checks) {
+        match checked.map_err(failure)? {
+            Ok(()) => selling.push(i),
+            Err(stale) => {
+                let seats = &sales[i].seats;
+                outcomes[i] = Some(ConfirmOutcome::StaleToken(
+                    stale
+                        .into_iter()
+                        .filter_map(|k| seats.get(k).map(|s| s.0))
+                        .collect(),
+                ));
+            }
+        }
+    }
+    if !selling.is_empty() {
+        let selling_ids: Vec<Uuid> = selling.iter().map(|&i| sales[i].reservation.0).collect();
+        let sold: HashMap<Uuid, (Uuid, i64)> = sqlx::query_as::<_, (Uuid, Uuid, i64)>(
+            "UPDATE reservations SET status = 'confirmed', confirmed_at = now(), \
+             updated_at = now() WHERE id = ANY($1) RETURNING id, user_id, total_amount",
+        )
+        .bind(&selling_ids)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(failure)?
+        .into_iter()
+        .map(|(id, buyer, total)| (id, (buyer, total)))
+        .collect();
+        let mut made = Vec::with_capacity(selling.len());
+        for &i in &selling {
+            let sale = &sales[i];
+            let Some(&(buyer, total)) = sold.get(&sale.reservation.0) else {
+                // Locked as pending above, so the update found it; should it not have,
+                // nothing is committed and the actor answers each sale on its own.
+                return Err(StoreFailure::Unavailable(format!(
+                    "reservation {} was locked pending but not confirmed",
+                    sale.reservation.0
+                )));
+            };
+            made.push(Sale {
+                event: event_id,
+                reservation: sale.reservation,
+                buyer,
+                total,
+                seats: &sale.seats,
+            });
+        }
+        record_sales(&mut tx, &made, "fencing tokens verified").await?;
+        let purchases: Vec<(Uuid, Uuid)> =
+            made.iter().map(|s| (s.buyer, s.reservation.0)).collect();
+        memberships::credit_many(&mut tx, event_id, &purchases, PURCHASE_POINTS, "purchase")
+            .await
+            .map_err(failure)?;
+        payments::ticketed_in_many(&mut tx, &selling_ids)
+            .await
+            .map_err(failure)?;
+    }
+    tx.commit().await.map_err(failure)?;
+    for i in selling {
+        outcomes[i] = Some(ConfirmOutcome::Confirmed);
+    }
+    for (i, earlier) in repeats {
+        outcomes[i] = outcomes[earlier].clone();
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(ConfirmOutcome::NotPending))
+        .collect())
 }
 
 /// Completes an expired reservation whose seats could be locked again (a late payment);
@@ -266,20 +400,51 @@ async fn record_sale(tx: &mut Tx<'_>, sale: &Sale<'_>, note: &str) -> Result<(),
     .await
     .map_err(failure)?;
     history(tx, sale.reservation.0, "confirmed", note).await?;
-    let confirmed = ReservationConfirmed {
-        reservation_id: sale.reservation.0.to_string(),
-        user_id: sale.buyer.to_string(),
-        event_id: sale.event.to_string(),
-        total_amount: sale.total,
-        seat_ids: sale.seats.iter().map(|(s, _)| s.0.to_string()).collect(),
-        occurred_at_ms: Utc::now().timestamp_millis(),
-    };
+    let confirmed = confirmed_event(sale);
     publish(
         tx,
         sale.reservation.0,
         DomainEvent::ReservationConfirmed(confirmed),
     )
     .await
+}
+
+/// [`record_sale`] for a batch of sales: the seats reserved, a history line and an
+/// outbox event each, in three statements.
+async fn record_sales(tx: &mut Tx<'_>, sales: &[Sale<'_>], note: &str) -> Result<(), StoreFailure> {
+    let ids: Vec<Uuid> = sales.iter().map(|s| s.reservation.0).collect();
+    sqlx::query(
+        "UPDATE seats SET status = 'reserved' WHERE id IN (SELECT seat_id FROM \
+         reservation_items WHERE reservation_id = ANY($1) AND seat_id IS NOT NULL)",
+    )
+    .bind(&ids)
+    .execute(&mut **tx)
+    .await
+    .map_err(failure)?;
+    history_many(tx, &ids, "confirmed", note).await?;
+    let events: Vec<(DomainEvent, String)> = sales
+        .iter()
+        .map(|sale| {
+            (
+                DomainEvent::ReservationConfirmed(confirmed_event(sale)),
+                sale.reservation.0.to_string(),
+            )
+        })
+        .collect();
+    crate::outbox::append_many(tx, &events)
+        .await
+        .map_err(failure)
+}
+
+fn confirmed_event(sale: &Sale<'_>) -> ReservationConfirmed {
+    ReservationConfirmed {
+        reservation_id: sale.reservation.0.to_string(),
+        user_id: sale.buyer.to_string(),
+        event_id: sale.event.to_string(),
+        total_amount: sale.total,
+        seat_ids: sale.seats.iter().map(|(s, _)| s.0.to_string()).collect(),
+        occurred_at_ms: Utc::now().timestamp_millis(),
+    }
 }
 
 /// The buyer's active membership in the club of the event's artist earns its purchase

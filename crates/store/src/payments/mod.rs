@@ -24,12 +24,12 @@ pub use refunds::{
     BeginRefund, begin_refund, provider_cancelled, refund_late, refund_refused, refunded,
     refunded_partly,
 };
-pub(crate) use refunds::{record_refunded_with_ticket, refund_blocks_sale};
-pub(crate) use settle::ticketed_in;
+pub(crate) use refunds::{record_refunded_with_ticket, refund_blocks_sale, refunds_blocking_sales};
 pub use settle::{
     Fulfilment, charged_unfulfilled, fail, outcome_unknown, record_paid, record_success,
     start_confirming, ticketed,
 };
+pub(crate) use settle::{ticketed_in, ticketed_in_many};
 
 /// What a payment pays for: exactly one of these rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -233,6 +233,30 @@ pub(crate) async fn refund_blocks_sale(
     Ok(statuses.iter().any(|s| s != "paid"))
 }
 
+/// [`refund_blocks_sale`] for many reservations at once: those whose sale must not land.
+/// Locks their paid payments in one order, so two such batches never wait on each other
+/// crosswise.
+pub(crate) async fn refunds_blocking_sales(
+    tx: &mut Transaction<'_, Postgres>,
+    reservations: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+    if reservations.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
+    let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT reservation_id, status FROM payments WHERE reservation_id = ANY($1) \
+         AND status IN ('paid', 'refunding', 'refunded') ORDER BY id FOR UPDATE",
+    )
+    .bind(reservations)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, status)| status != "paid")
+        .map(|(reservation, _)| reservation)
+        .collect())
+}
+
 /// `amount` (at most the payment's) went back outside a refund's sequence (a transfer's
 /// seller settled from their own payment); false when the payment was not `done`. A
 /// reservation payment's history gets a `status` line saying why.

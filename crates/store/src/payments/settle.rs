@@ -195,6 +195,21 @@ pub async fn ticketed(pool: &PgPool, reservation: Uuid) -> Result<bool, StoreErr
     Ok(moved)
 }
 
+/// [`ticketed_in`] for every reservation a batch of sales confirms.
+pub(crate) async fn ticketed_in_many(
+    tx: &mut Transaction<'_, Postgres>,
+    reservations: &[Uuid],
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE payments SET status = 'done', next_check_at = NULL, attempts = 0, \
+         updated_at = now() WHERE reservation_id = ANY($1) AND status = 'paid'",
+    )
+    .bind(reservations)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// [`ticketed`] inside the transaction that confirms the reservation.
 pub(crate) async fn ticketed_in(
     tx: &mut Transaction<'_, Postgres>,
