@@ -167,6 +167,11 @@ async fn payments_that_come_while_a_batch_is_written_go_out_together_in_the_next
     }
     // The first payment's batch waits on the test's lock of its row.
     let mut gate = sale.stores.db.begin().await.expect("begin");
+    // The pool ends a session idle in a transaction after 2 s; this one waits on purpose.
+    sqlx::query("SET LOCAL idle_in_transaction_session_timeout = 0")
+        .execute(&mut *gate)
+        .await
+        .expect("no idle timeout for the gate");
     sqlx::query("SELECT 1 FROM reservations WHERE id = $1 FOR UPDATE")
         .bind(ids[0].0)
         .execute(&mut *gate)
