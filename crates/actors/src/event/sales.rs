@@ -106,11 +106,7 @@ pub(super) async fn confirm_lapsed(
         Some(RecordedReservation {
             status: Recorded::Confirmed,
             ..
-        }) => {
-            sold(state, myself, reservation, at);
-            record_sale_status(state).await;
-            Ok(())
-        }
+        }) => sale_made(state, myself, reservation, at).await,
         _ => Err(EventError::HoldExpired),
     }
 }
@@ -124,21 +120,13 @@ pub(super) async fn settle(
     outcome: ConfirmOutcome,
 ) -> Result<(), EventError> {
     match outcome {
-        ConfirmOutcome::Confirmed => {
-            sold(state, myself, reservation, at);
-            record_sale_status(state).await;
-            Ok(())
-        }
+        ConfirmOutcome::Confirmed => sale_made(state, myself, reservation, at).await,
         ConfirmOutcome::StaleToken(seats) => Err(EventError::StaleFencingToken(seats)),
         ConfirmOutcome::NotPending => match recorded(state, reservation).await? {
             Some(RecordedReservation {
                 status: Recorded::Confirmed,
                 ..
-            }) => {
-                sold(state, myself, reservation, at);
-                record_sale_status(state).await;
-                Ok(())
-            }
+            }) => sale_made(state, myself, reservation, at).await,
             Some(RecordedReservation {
                 status: Recorded::Pending,
                 ..
@@ -151,6 +139,18 @@ pub(super) async fn settle(
             }
         },
     }
+}
+
+/// PostgreSQL records the sale: memory follows, and the event's sale status with it.
+async fn sale_made(
+    state: &mut EventState,
+    myself: &ActorRef<EventMsg>,
+    reservation: ReservationId,
+    at: Instant,
+) -> Result<(), EventError> {
+    sold(state, myself, reservation, at);
+    record_sale_status(state).await;
+    Ok(())
 }
 
 /// What PostgreSQL records `reservation` as (a failure to ask is no answer: the caller

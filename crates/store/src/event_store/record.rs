@@ -16,16 +16,7 @@ pub(super) async fn history(
     status: &str,
     note: &str,
 ) -> Result<(), StoreFailure> {
-    sqlx::query(
-        "INSERT INTO reservation_history (reservation_id, status, note) VALUES ($1, $2, $3)",
-    )
-    .bind(reservation)
-    .bind(status)
-    .bind(note)
-    .execute(&mut **tx)
-    .await
-    .map_err(failure)?;
-    Ok(())
+    history_many(tx, &[reservation], status, note).await
 }
 
 /// [`history`]: the same line for many reservations in one statement.
