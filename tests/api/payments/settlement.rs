@@ -255,7 +255,7 @@ async fn ticket_consumer_processed(app: &TestApp) -> i64 {
 async fn the_ticket_consumer_never_confirms_a_refunded_reservation() {
     let mut redis = DurableRedis::start().await;
     let (app, _calls) = app_on_redis(&redis.url(), 300, 1, |_| {}).await;
-    let (_, user, id, _) = held(&app).await;
+    let (event, user, id, _) = held(&app).await;
     let order = order_for(&app, &user, &id).await;
     // Redis is down: the provider charges, but the ticket cannot be confirmed yet.
     redis.kill();
@@ -263,6 +263,9 @@ async fn the_ticket_consumer_never_confirms_a_refunded_reservation() {
     assert_eq!(paid.status(), StatusCode::OK);
     let paid: Value = paid.json().await.unwrap();
     assert_eq!(paid["status"], "paid", "charged, no ticket yet: {paid}");
+    // The node's lease on the event lapses within its TTL once Redis is gone; until then
+    // its actor still serves, so the refund below waits for that.
+    until_unserved(&app, event).await;
     // The buyer takes the money back meanwhile.
     let refund = app.refund(&user, &order).await;
     // The money is back, but with Redis down no node may serve the event (its lease
@@ -304,6 +307,18 @@ async fn the_ticket_consumer_never_confirms_a_refunded_reservation() {
         "cancelled",
         "the hold is let go with the money"
     );
+}
+
+/// Waits until no node serves `event` (a call to its actor answers 503).
+async fn until_unserved(app: &TestApp, event: Uuid) {
+    let path = format!("/api/v1/seats/events/{event}/state");
+    for _ in 0..200 {
+        if app.get(&path).await.status() == StatusCode::SERVICE_UNAVAILABLE {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the event is still served 20 s after Redis went away");
 }
 
 #[tokio::test]
