@@ -2,69 +2,23 @@
 //! call, the Redis lock and the PostgreSQL record of its group commit, and across a
 //! forward to the owner's node (`docs/operations.md#following-one-request`).
 //!
-//! The logs are the node's own JSON logger (`urr::telemetry::json`), installed for this
-//! test's thread only; these tests run on a current-thread runtime, so the node's tasks
-//! log on that thread.
-
-use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError};
+//! The logs are the node's own JSON lines (`urr::telemetry::json_layer`), caught for this
+//! test's thread by the harness's logger (`common::logs`).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tracing_subscriber::EnvFilter;
 use urr_store::cluster::leases::{self, LeaseValue};
 use uuid::Uuid;
 
+use crate::common::logs::Logs;
 use crate::common::{ClusterTimings, Session, TestApp, spawn_app, spawn_cluster};
 
-/// The JSON lines the node logged while the guard lives.
-struct Logs {
-    lines: Arc<Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
-}
-
-#[derive(Clone)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn capture() -> Logs {
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = Sink(lines.clone());
-        let filter = EnvFilter::new("warn,urr_actors=debug,urr_http=info,tower_http=debug");
-        let subscriber = urr::telemetry::json(filter, move || sink.clone());
-        Logs {
-            lines,
-            _guard: tracing::subscriber::set_default(subscriber),
-        }
-    }
-
-    /// Every line logged inside a span that carries `request_id`.
-    fn of_request(&self, request_id: &str) -> Vec<Value> {
-        let bytes = self
-            .lines
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .map(|line| serde_json::from_str::<Value>(line).expect("a JSON log line"))
-            .filter(|line| spans(line).iter().any(|s| s["request_id"] == request_id))
-            .collect()
-    }
+/// Every line logged inside a span that carries `request_id`.
+fn of_request(logs: &Logs, request_id: &str) -> Vec<Value> {
+    logs.lines()
+        .into_iter()
+        .filter(|line| spans(line).iter().any(|s| s["request_id"] == request_id))
+        .collect()
 }
 
 fn spans(line: &Value) -> Vec<Value> {
@@ -160,7 +114,7 @@ async fn one_hold_is_followed_by_its_request_id_from_the_route_to_redis_and_post
     let second = hold_as(&app, &other, &other_entry, event, seats[1], &beside).await;
     assert_eq!(second.status(), StatusCode::CREATED);
 
-    let lines = logs.of_request(&request_id);
+    let lines = of_request(&logs, &request_id);
     let route = lines
         .iter()
         .find(|l| l["target"] == "tower_http::trace::on_response")
@@ -175,7 +129,7 @@ async fn one_hold_is_followed_by_its_request_id_from_the_route_to_redis_and_post
         "another request's lines stay under its own id"
     );
     assert_eq!(
-        logs.of_request(&beside)
+        of_request(&logs, &beside)
             .iter()
             .filter(|l| message(l) == "hold recorded in PostgreSQL")
             .count(),
@@ -214,7 +168,7 @@ async fn a_forwarded_hold_is_logged_on_the_owner_under_the_same_request_id() {
         .expect("reservation id")
         .to_owned();
 
-    let lines = logs.of_request(&request_id);
+    let lines = of_request(&logs, &request_id);
     assert_hold_trail(&lines, &request_id, &reservation);
     let recorded = the_line(&lines, "hold recorded in PostgreSQL");
     let forwarded = span_named(recorded, "forwarded").expect("served as a forwarded call");

@@ -18,6 +18,7 @@ use urr_wire::status::SeatStatus;
 use uuid::Uuid;
 
 mod flows;
+pub mod logs;
 pub use flows::ClubEvent;
 
 /// The PostgreSQL server tests create their databases on.
@@ -99,6 +100,7 @@ async fn spawn_node(
     configure: impl FnOnce(&mut HttpConfig),
     timings: ClusterTimings,
 ) -> TestApp {
+    logs::install();
     let id = Uuid::new_v4().simple().to_string();
     let db_name = format!("urr_test_{id}");
     let server = postgres_server_url();
