@@ -75,8 +75,9 @@ fi
 if [[ $what == all || $what == rush ]]; then
   users="${URR_RUSH_USERS:-100000}"
   seats="${URR_RUSH_SEATS:-10000}"
-  run cargo build --release --bin urr
-  urr="${CARGO_TARGET_DIR:-target}/release/urr"
+  # URR_RUSH_URR names another `urr` binary to run (an earlier build, for a before/after).
+  urr="${URR_RUSH_URR:-${CARGO_TARGET_DIR:-target}/release/urr}"
+  [[ -n ${URR_RUSH_URR:-} ]] || run cargo build --release --bin urr
   start_node rush "$out/rush-node.log" --payment-sandbox true
   # The load generator shares the node's two cores: what is measured is the whole
   # machine selling out, clients included.

@@ -80,9 +80,7 @@ impl Settler {
         &self,
         reservation: Uuid,
     ) -> Result<Option<ReservationStatus>, PaymentError> {
-        Ok(reservations::get(&self.db, reservation)
-            .await?
-            .map(|(r, _)| r.status))
+        Ok(reservations::status(&self.db, reservation).await?)
     }
 
     /// The hold lapsed before the payment completed: the sale is completed on fresh locks

@@ -21,11 +21,10 @@ async fn payable_reservation(
     user: Uuid,
     reservation: Uuid,
 ) -> Result<reservations::Reservation, PaymentError> {
-    let found = reservations::get(db, reservation)
+    let found = reservations::without_items(db, reservation)
         .await?
-        .filter(|(r, _)| r.user_id == user)
-        .ok_or(PaymentError::NotFound("reservation"))?
-        .0;
+        .filter(|r| r.user_id == user)
+        .ok_or(PaymentError::NotFound("reservation"))?;
     if found.status != ReservationStatus::Pending {
         return Err(PaymentError::NotPending);
     }

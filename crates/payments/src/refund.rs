@@ -27,9 +27,7 @@ impl Settler {
         }
         if let Some(Target::Reservation(reservation)) = payment.target() {
             let event = payment.event_id.ok_or(PaymentError::NotFound("event"))?;
-            let status = reservations::get(&self.db, reservation)
-                .await?
-                .map(|(r, _)| r.status);
+            let status = reservations::status(&self.db, reservation).await?;
             if status == Some(ReservationStatus::Pending) {
                 // No ticket yet, and none can come (a refunding payment's sale is refused):
                 // the hold is let go before the refund is called done, so its seats go
@@ -38,9 +36,7 @@ impl Settler {
                 // money back, and the reconciler tries again.
                 let user = payment.user_id;
                 if let Err(err) = self.tickets.cancel_hold(event, user, reservation).await {
-                    let still = reservations::get(&self.db, reservation)
-                        .await?
-                        .map(|(r, _)| r.status);
+                    let still = reservations::status(&self.db, reservation).await?;
                     if still == Some(ReservationStatus::Pending) {
                         return Ok(Progress::Waiting(format!(
                             "the money is back but the hold is not let go yet: {err}"
@@ -51,9 +47,7 @@ impl Settler {
             if status == Some(ReservationStatus::Confirmed)
                 && let Err(err) = self.tickets.cancel_sale(event, reservation).await
             {
-                let still = reservations::get(&self.db, reservation)
-                    .await?
-                    .map(|(r, _)| r.status);
+                let still = reservations::status(&self.db, reservation).await?;
                 if still == Some(ReservationStatus::Confirmed) {
                     return Ok(Progress::Waiting(format!(
                         "the money is back but the ticket is not cancelled yet: {err}"

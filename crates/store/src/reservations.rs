@@ -39,16 +39,31 @@ const SELECT: &str = "SELECT r.id, r.user_id, r.event_id, e.title AS event_title
     FROM reservations r JOIN events e ON e.id = r.event_id";
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<(Reservation, Vec<Item>)>, StoreError> {
-    let sql = format!("{SELECT} WHERE r.id = $1");
-    let Some(reservation) = sqlx::query_as::<_, Reservation>(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-    else {
+    let Some(reservation) = without_items(pool, id).await? else {
         return Ok(None);
     };
     let items = items(pool, &[id]).await?;
     Ok(Some((reservation, items)))
+}
+
+/// A reservation without its items, for a caller that needs only its terms.
+pub async fn without_items(pool: &PgPool, id: Uuid) -> Result<Option<Reservation>, StoreError> {
+    let sql = format!("{SELECT} WHERE r.id = $1");
+    Ok(sqlx::query_as::<_, Reservation>(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+/// A reservation's status alone, without its items: what a payment's completion looks at
+/// between its steps.
+pub async fn status(pool: &PgPool, id: Uuid) -> Result<Option<ReservationStatus>, StoreError> {
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM reservations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(status.map(ReservationStatus::try_from).transpose()?)
 }
 
 /// The reservation a user made with an idempotency key, if any.

@@ -187,13 +187,17 @@ pub async fn charged_unfulfilled(
 }
 
 /// The reservation a paid payment is for was confirmed: `done`. False when it was not
-/// `paid` (already done, or being refunded).
+/// `paid` (already done, or being refunded). One statement, so its own transaction.
 pub async fn ticketed(pool: &PgPool, reservation: Uuid) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await?;
-    let moved = ticketed_in(&mut tx, reservation).await?;
-    tx.commit().await?;
-    Ok(moved)
+    let moved = sqlx::query(TICKETED)
+        .bind(reservation)
+        .execute(pool)
+        .await?;
+    Ok(moved.rows_affected() > 0)
 }
+
+const TICKETED: &str = "UPDATE payments SET status = 'done', next_check_at = NULL, \
+    attempts = 0, updated_at = now() WHERE reservation_id = $1 AND status = 'paid'";
 
 /// [`ticketed_in`] for every reservation a batch of sales confirms.
 pub(crate) async fn ticketed_in_many(
@@ -215,12 +219,9 @@ pub(crate) async fn ticketed_in(
     tx: &mut Transaction<'_, Postgres>,
     reservation: Uuid,
 ) -> Result<bool, StoreError> {
-    let moved = sqlx::query(
-        "UPDATE payments SET status = 'done', next_check_at = NULL, attempts = 0, \
-         updated_at = now() WHERE reservation_id = $1 AND status = 'paid'",
-    )
-    .bind(reservation)
-    .execute(&mut **tx)
-    .await?;
+    let moved = sqlx::query(TICKETED)
+        .bind(reservation)
+        .execute(&mut **tx)
+        .await?;
     Ok(moved.rows_affected() > 0)
 }
