@@ -78,13 +78,14 @@ impl Relay {
         tokio::pin!(shutdown);
         let mut gauges_at = tokio::time::Instant::now();
         loop {
-            if tokio::time::Instant::now() >= gauges_at {
-                crate::telemetry::relay_gauges(&self.db, &self.kv).await;
-                gauges_at += crate::telemetry::GAUGES_EVERY;
-            }
             let relayed = self.relay_once().await;
             if let Ok(n) = &relayed {
                 crate::telemetry::relayed(*n);
+            }
+            // After the cycle, so reading the gauges never holds up the events.
+            if tokio::time::Instant::now() >= gauges_at {
+                crate::telemetry::relay_gauges(&self.db, &self.kv).await;
+                gauges_at = tokio::time::Instant::now() + crate::telemetry::GAUGES_EVERY;
             }
             let pause = match relayed {
                 // A full batch means more may be waiting: go again at once.

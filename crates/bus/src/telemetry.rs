@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use redis::streams::StreamPendingReply;
 use sqlx::PgPool;
+use urr_proto::Topic;
 use urr_store::Kv;
 
 use crate::consumer::PollReport;
@@ -33,7 +34,9 @@ pub(crate) fn relayed(n: usize) {
     metrics::counter!("urr_bus_relayed_total").increment(n as u64);
 }
 
-/// The outbox backlog and the dead letters, read by the relay.
+/// The outbox backlog and the dead letters, read by the relay. Dead letters are counted
+/// on each of the product's topics by name: finding them by a scan of the keyspace took
+/// seconds on a Redis holding a rush's millions of keys, and held up the relay.
 pub(crate) async fn relay_gauges(db: &PgPool, kv: &Kv) {
     match store::backlog(db).await {
         Ok((rows, oldest_secs)) => {
@@ -42,12 +45,9 @@ pub(crate) async fn relay_gauges(db: &PgPool, kv: &Kv) {
         }
         Err(err) => tracing::debug!(%err, "reading the outbox backlog"),
     }
-    let Ok(topics) = dlq::topics(kv).await else {
-        return;
-    };
-    for topic in topics {
-        if let Ok(n) = dlq::len(kv, &topic).await {
-            metrics::gauge!("urr_bus_dead_letters", "topic" => topic).set(n as f64);
+    for topic in Topic::ALL {
+        if let Ok(n) = dlq::len(kv, topic.as_str()).await {
+            metrics::gauge!("urr_bus_dead_letters", "topic" => topic.as_str()).set(n as f64);
         }
     }
 }
