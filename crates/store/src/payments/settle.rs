@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 use urr_proto::DomainEvent;
 use urr_proto::events::PaymentConfirmed;
 use uuid::Uuid;
 
 use super::{Payment, text};
-use crate::{StoreError, outbox};
+use crate::StoreError;
 
 /// Seconds for `make_interval(secs => ..)`.
 pub(super) fn secs(wait: Duration) -> f64 {
@@ -97,33 +97,42 @@ fn confirmed_event(payment: &Payment, method: &str) -> DomainEvent {
 }
 
 /// Moves an unsettled payment (confirming or unknown) to `status` with the charge's
-/// method and its `PaymentConfirmed` event. False when another caller settled it first.
-async fn charge(
-    tx: &mut Transaction<'_, Postgres>,
+/// method and its `PaymentConfirmed` event, both in one statement: on a pool it is its
+/// own transaction, inside a caller's it commits with the rest. False (nothing written)
+/// when another caller settled it first.
+async fn charge<'e>(
+    executor: impl PgExecutor<'e>,
     payment: &Payment,
     method: &str,
     status: &str,
     check_in: Option<Duration>,
     refund_reason: Option<&str>,
 ) -> Result<bool, StoreError> {
-    let moved = sqlx::query(
-        "UPDATE payments SET status = $2, method = COALESCE(method, $3), confirmed_at = now(), \
-         failure_code = NULL, failure_message = NULL, attempts = 0, \
-         next_check_at = now() + make_interval(secs => $4), refund_reason = $5, \
-         updated_at = now() WHERE id = $1 AND status IN ('confirming', 'unknown')",
+    let event = confirmed_event(payment, method);
+    // The event goes into the outbox only when the payment moved, as `outbox::append`
+    // would write it.
+    let appended: Option<i64> = sqlx::query_scalar(
+        "WITH moved AS ( \
+           UPDATE payments SET status = $2, method = COALESCE(method, $3), \
+           confirmed_at = now(), failure_code = NULL, failure_message = NULL, attempts = 0, \
+           next_check_at = now() + make_interval(secs => $4), refund_reason = $5, \
+           updated_at = now() WHERE id = $1 AND status IN ('confirming', 'unknown') \
+           RETURNING id) \
+         INSERT INTO outbox (topic, key, event_type, payload) \
+         SELECT $6, $7, $8, $9 FROM moved RETURNING id",
     )
     .bind(payment.id)
     .bind(status)
     .bind(method)
     .bind(check_in.map(secs))
     .bind(refund_reason)
-    .execute(&mut **tx)
+    .bind(event.topic().as_str())
+    .bind(&payment.order_id)
+    .bind(event.type_name())
+    .bind(event.encode())
+    .fetch_optional(executor)
     .await?;
-    if moved.rows_affected() == 0 {
-        return Ok(false);
-    }
-    outbox::append(tx, &confirmed_event(payment, method), &payment.order_id).await?;
-    Ok(true)
+    Ok(appended.is_some())
 }
 
 /// The provider took the money for a reservation: `paid`, with its `PaymentConfirmed`
@@ -135,10 +144,7 @@ pub async fn record_paid(
     method: &str,
     grace: Duration,
 ) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await?;
-    let moved = charge(&mut tx, payment, method, "paid", Some(grace), None).await?;
-    tx.commit().await?;
-    Ok(moved)
+    charge(pool, payment, method, "paid", Some(grace), None).await
 }
 
 /// The money is recorded `done` inside a caller's transaction, so what it buys (a
@@ -149,7 +155,7 @@ pub async fn record_success(
     payment: &Payment,
     method: &str,
 ) -> Result<bool, StoreError> {
-    charge(tx, payment, method, "done", None, None).await
+    charge(&mut **tx, payment, method, "done", None, None).await
 }
 
 /// What recording a charge together with what it buys came to.
@@ -172,18 +178,15 @@ pub async fn charged_unfulfilled(
     reason: &str,
     grace: Duration,
 ) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await?;
-    let moved = charge(
-        &mut tx,
+    charge(
+        pool,
         payment,
         method,
         "refunding",
         Some(grace),
         Some(reason),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(moved)
+    .await
 }
 
 /// The reservation a paid payment is for was confirmed: `done`. False when it was not
