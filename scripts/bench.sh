@@ -9,6 +9,7 @@
 #   scripts/bench.sh waiters    # 50k, 100k and 250k people waiting on one node (not in `all`)
 #   scripts/bench.sh tier1-http # Tier-1 joins/s over HTTP beside /healthz on one node (not in `all`)
 #   URR_RUSH_USERS=20000 URR_RUSH_SEATS=2000 scripts/bench.sh rush
+#   URR_RUSH_URR=/tmp/urr-before scripts/bench.sh rush   # another build's node, for a before/after
 #
 # Needs PostgreSQL (postgres@127.0.0.1:5432, trust) and Redis (127.0.0.1:6379) running,
 # as scripts/test.sh leaves them; moto_server for the Tier-1 emulator figures; wrk
@@ -52,6 +53,10 @@ stop_node() {
   kill "$node" 2>/dev/null || true
   wait "$node" 2>/dev/null || true
   psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$db\"" || true
+  # The node's Redis keys go too: a rush leaves ~200,000, and what the next run finds on
+  # the server it shares is not part of what it measures.
+  redis-cli -h 127.0.0.1 -p 6379 --scan --pattern "$prefix*" \
+    | xargs -r -n 1000 redis-cli -h 127.0.0.1 -p 6379 unlink >/dev/null || true
 }
 
 if [[ $what == all || $what == criterion ]]; then
