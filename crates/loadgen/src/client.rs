@@ -69,6 +69,12 @@ pub struct Api {
     pub metrics: Arc<Metrics>,
 }
 
+/// What the wait for a slot is recorded under, per lane: the crowd (the waiting room's
+/// polls), the people in the queue, the people admitted.
+pub const CROWD_SLOT: &str = "(client) waiting for a slot";
+pub const QUEUE_SLOT: &str = "(client) waiting for a queue slot";
+pub const BUYING_SLOT: &str = "(client) waiting for a buying slot";
+
 /// The first pause between tries of a call that met a node that is down; it doubles up
 /// to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -94,20 +100,21 @@ impl Api {
             http: http_client(concurrency)?,
             bases: parse_targets(targets)?.into(),
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
-            slot_wait: "(client) waiting for a slot",
+            slot_wait: CROWD_SLOT,
             patience,
             metrics,
         })
     }
 
     /// The same site and counters behind a bound of their own, with connections of
-    /// their own: the calls of people already admitted, whose browsers do not wait
-    /// behind other people's polls.
-    pub fn lane(&self, concurrency: usize) -> Result<Self, LoadgenError> {
+    /// their own: the calls of one stage of the sale (the people in the queue, the people
+    /// already admitted), whose browsers do not wait behind other people's polls. Waits
+    /// for its slots are recorded under `slot_wait`.
+    pub fn lane(&self, concurrency: usize, slot_wait: &'static str) -> Result<Self, LoadgenError> {
         Ok(Self {
             http: http_client(concurrency)?,
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
-            slot_wait: "(client) waiting for a buying slot",
+            slot_wait,
             ..self.clone()
         })
     }
@@ -340,10 +347,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_buying_lane_does_not_wait_behind_the_crowds_bound() {
+    async fn each_lane_has_its_own_bound_and_the_crowd_waits_for_its_own() {
         let metrics = Arc::new(Metrics::new());
         let crowd = Api::new(&answering_server().await, 1, metrics.clone()).expect("api");
-        let buying = crowd.lane(1).expect("lane");
+        let queue = crowd.lane(1, QUEUE_SLOT).expect("lane");
+        let buying = crowd.lane(1, BUYING_SLOT).expect("lane");
         let call = |api: &Api| {
             let api = api.clone();
             async move {
@@ -353,27 +361,31 @@ mod tests {
         };
         assert_eq!(call(&crowd).await.expect("answered").status, 200);
 
-        // Every slot of the crowd's bound taken: its calls wait, the lane's do not.
+        // Every slot of the crowd's bound taken: its calls wait, the lanes' do not.
         let _taken = crowd.slots.clone().acquire_owned().await.expect("slot");
-        let bought = tokio::time::timeout(Duration::from_secs(5), call(&buying)).await;
-        assert_eq!(
-            bought.expect("not held back").expect("answered").status,
-            200
-        );
+        for lane in [&queue, &buying] {
+            let answered = tokio::time::timeout(Duration::from_secs(5), call(lane)).await;
+            assert_eq!(
+                answered.expect("not held back").expect("answered").status,
+                200
+            );
+        }
         let waiting = tokio::time::timeout(Duration::from_millis(200), call(&crowd)).await;
         assert!(waiting.is_err(), "the crowd waits for its own bound");
 
-        let waits: Vec<(String, u64)> = metrics
+        let mut waits: Vec<(String, u64)> = metrics
             .calls()
             .into_iter()
             .filter(|c| c.call.starts_with("(client)"))
             .map(|c| (c.call, c.count))
             .collect();
+        waits.sort();
         assert_eq!(
             waits,
             vec![
-                ("(client) waiting for a buying slot".to_owned(), 1),
-                ("(client) waiting for a slot".to_owned(), 1),
+                (BUYING_SLOT.to_owned(), 1),
+                (QUEUE_SLOT.to_owned(), 1),
+                (CROWD_SLOT.to_owned(), 1),
             ]
         );
     }

@@ -35,6 +35,12 @@ pub struct LoadgenConfig {
     #[arg(long, env = "URR_LOADGEN_CONCURRENCY", default_value_t = 256)]
     pub concurrency: usize,
 
+    /// Requests in flight at once for people in the Tier-2 queue (checking in, statuses,
+    /// heartbeats, streams), beside --concurrency: someone near the front of the queue
+    /// does not wait behind the waiting room's crowd to hear they are in.
+    #[arg(long, env = "URR_LOADGEN_QUEUE_CONCURRENCY", default_value_t = 256)]
+    pub queue_concurrency: usize,
+
     /// Requests in flight at once for people already admitted (the seat map, holds,
     /// payments), beside --concurrency: a buyer's browser does not wait behind the
     /// crowd's polls in the load generator.
@@ -146,6 +152,7 @@ impl Default for LoadgenConfig {
             target: "http://127.0.0.1:8080".into(),
             users: 1_000,
             concurrency: 256,
+            queue_concurrency: 256,
             buying_concurrency: 1_024,
             arrival_secs: 5,
             max_secs: 300,

@@ -1,7 +1,6 @@
 //! One person's evening: through the Tier-1 room, the Tier-2 queue, the seat map, a hold
 //! and a payment, with the impatience and bad luck real people have.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -34,8 +33,11 @@ const SANDBOX_METHODS: [&str; 3] = ["kakaopay", "naverpay", "transfer"];
 
 /// What the run shares with every user.
 pub struct Run {
-    /// The crowd's calls: waiting rooms, statuses, heartbeats.
+    /// The crowd's calls: the Tier-1 waiting room.
     pub api: Api,
+    /// The Tier-2 queue's calls (check-in, statuses, heartbeats, streams), on a bound of
+    /// their own ([`Api::lane`]).
+    pub queue: Api,
     /// Admitted people's calls, on a bound of their own ([`Api::lane`]).
     pub buying: Api,
     pub sale: Sale,
@@ -315,7 +317,7 @@ async fn tier2(
 ) -> Option<String> {
     let _standing = Standing::new(&run.api.metrics.tier2_waiting);
     let mut request = run
-        .api
+        .queue
         .request(
             Method::POST,
             &run.path("/api/v1/queue/check/{event}"),
@@ -325,7 +327,7 @@ async fn tier2(
     if let Some(token) = tier1_token {
         request = request.header("x-vwr-token", token);
     }
-    let check = match run.api.call("queue_check", request).await {
+    let check = match run.queue.call("queue_check", request).await {
         Ok(check) => check,
         Err(err) => {
             *report = report.clone().fail(format!("queue check: {err}"));
@@ -370,10 +372,10 @@ async fn tier2(
             ("queue_status", Method::GET, "/api/v1/queue/status/{event}")
         };
         let Ok(reply) = run
-            .api
+            .queue
             .call(
                 call,
-                run.api.request(method, &run.path(path), &account.caller),
+                run.queue.request(method, &run.path(path), &account.caller),
             )
             .await
         else {
@@ -402,9 +404,9 @@ async fn tier2(
 async fn follow_stream(run: &Run, account: &Account) -> Option<String> {
     let started = Instant::now();
     let response = run
-        .api
+        .queue
         .open_stream(
-            run.api
+            run.queue
                 .request(
                     Method::GET,
                     &run.path("/api/v1/queue/stream/{event}"),
@@ -440,9 +442,9 @@ async fn follow_stream(run: &Run, account: &Account) -> Option<String> {
             }
             () = tokio::time::sleep_until(heartbeat_at) => {
                 heartbeat_at = Instant::now() + HEARTBEAT_EVERY;
-                let _ = run.api.call(
+                let _ = run.queue.call(
                     "queue_heartbeat",
-                    run.api.request(Method::POST, &run.path("/api/v1/queue/heartbeat/{event}"), &account.caller),
+                    run.queue.request(Method::POST, &run.path("/api/v1/queue/heartbeat/{event}"), &account.caller),
                 ).await;
             }
             () = until_stopped(&mut stop) => return None,
@@ -684,39 +686,36 @@ async fn ticket_issued(run: &Run, account: &Account, reservation: Uuid) -> bool 
 /// What a person sees on the seat map: free seats by row, and how many are held.
 #[derive(Debug, Default)]
 struct MapView {
-    /// (section, row) → free seats as (number, id), by number.
-    rows: BTreeMap<(String, i64), Vec<(i64, Uuid)>>,
-    available: Vec<(String, i64, usize)>,
+    /// Each row with a free seat: its free seats as (number, id), by number.
+    rows: Vec<Vec<(i64, Uuid)>>,
+    /// Every free seat as (row in `rows`, place in that row).
+    available: Vec<(usize, usize)>,
     held: usize,
 }
 
 impl MapView {
     /// The layout with the live state read over it: the state's characters follow the
-    /// layout's seats in order.
+    /// layout's seats in order. Read once per look at the map by every buyer, so it
+    /// copies no names: the load generator shares the node's cores.
     fn parse(layout: &SeatLayoutView, state: &[u8]) -> Result<Self, serde_json::Error> {
         let state: SeatStateView = serde_json::from_slice(state)?;
         let mut view = MapView::default();
         let mut index = 0;
-        for section in &layout.sections {
-            for row in &section.rows {
-                for seat in &row.seats {
-                    match state.status_at(index) {
-                        Some(SeatStatus::Available) => view
-                            .rows
-                            .entry((section.name.clone(), i64::from(row.number)))
-                            .or_default()
-                            .push((i64::from(seat.number), seat.id)),
-                        Some(SeatStatus::Reserved) | None => {}
-                        Some(SeatStatus::Locked) => view.held += 1,
-                    }
-                    index += 1;
+        for row in layout.sections.iter().flat_map(|section| &section.rows) {
+            let mut free = Vec::new();
+            for seat in &row.seats {
+                match state.status_at(index) {
+                    Some(SeatStatus::Available) => free.push((i64::from(seat.number), seat.id)),
+                    Some(SeatStatus::Reserved) | None => {}
+                    Some(SeatStatus::Locked) => view.held += 1,
                 }
+                index += 1;
             }
-        }
-        for ((section, row), seats) in &mut view.rows {
-            seats.sort_unstable();
-            for i in 0..seats.len() {
-                view.available.push((section.clone(), *row, i));
+            if !free.is_empty() {
+                free.sort_unstable();
+                let at = view.rows.len();
+                view.available.extend((0..free.len()).map(|i| (at, i)));
+                view.rows.push(free);
             }
         }
         Ok(view)
@@ -724,14 +723,13 @@ impl MapView {
 
     /// A random free seat and up to `wants - 1` free neighbours to its right (or left).
     fn choose(&self, wants: usize, rng: &mut StdRng) -> Vec<Uuid> {
-        let Some((section, row, at)) = self
+        let Some(&(row, at)) = self
             .available
             .get(rng.random_range(0..self.available.len().max(1)))
-            .cloned()
         else {
             return Vec::new();
         };
-        let Some(seats) = self.rows.get(&(section, row)) else {
+        let Some(seats) = self.rows.get(row) else {
             return Vec::new();
         };
         let mut start = at;

@@ -86,7 +86,8 @@ pub async fn run(
     )?;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let run = Arc::new(Run {
-        buying: api.lane(config.buying_concurrency)?,
+        queue: api.lane(config.queue_concurrency, client::QUEUE_SLOT)?,
+        buying: api.lane(config.buying_concurrency, client::BUYING_SLOT)?,
         api: api.clone(),
         sale: sale.clone(),
         stop,
