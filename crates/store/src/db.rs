@@ -18,6 +18,14 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// between statements: none calls out to a provider or a person mid-transaction.
 pub const IDLE_IN_TRANSACTION_TIMEOUT: &str = "2s";
 
+/// An idle connection is checked with a round trip before it is lent out only when it has
+/// sat this long. sqlx checks every connection as it comes back, so one lent out again
+/// within a moment was just seen alive; checking it again cost a round trip per
+/// statement run on the pool (a rush's payments are mostly such statements). A
+/// connection idle through a database restart has sat at least as long as the restart,
+/// so it is still checked and replaced.
+const CHECK_IDLE_AFTER: Duration = Duration::from_millis(500);
+
 /// Opens a pool. Acquiring waits at most a few seconds so a dead database answers 503
 /// quickly instead of hanging requests.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreError> {
@@ -29,6 +37,15 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, StoreErr
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= CHECK_IDLE_AFTER {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options.log_statements(tracing::log::LevelFilter::Trace))
         .await?;
     Ok(pool)
