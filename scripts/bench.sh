@@ -98,8 +98,9 @@ if [[ $what == waiters ]]; then
   # per waiting person, its CPU and the status latency (BENCHMARKS.md, "Waiting users").
   # A fresh node per size, so each RSS figure is that size's own.
   sizes="${URR_WAITERS_SIZES:-50000 100000 250000}"
-  run cargo build --release --bin urr
-  urr="${CARGO_TARGET_DIR:-target}/release/urr"
+  # URR_WAITERS_URR names another `urr` binary to run (an earlier build, for a before/after).
+  urr="${URR_WAITERS_URR:-${CARGO_TARGET_DIR:-target}/release/urr}"
+  [[ -n ${URR_WAITERS_URR:-} ]] || run cargo build --release --bin urr
   for n in $sizes; do
     start_node waiters "$out/waiters-node-$n.log"
     URR_JWT_SECRET="$secret" run "$urr" waiters --target "$url" --database-name "$db" \
