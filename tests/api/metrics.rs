@@ -311,3 +311,48 @@ async fn an_event_actor_reports_its_mailbox_group_commits_and_holds() {
     assert!(depths.iter().all(|d| *d >= 0.0), "{depths:?}");
     assert_eq!(depths.last(), Some(&0.0), "{depths:?}");
 }
+
+/// A request the gateway refuses (429) is counted with its status like any other, and
+/// its time includes the rate limit's check.
+#[tokio::test]
+async fn refused_requests_are_counted_with_their_status() {
+    let app = spawn_app_with(|c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.rate_limit_general_per_min = 2;
+    })
+    .await;
+    let admin = app.admin().await;
+    let news = |text: &str, status: &str| {
+        value(
+            text,
+            "urr_http_requests_total{",
+            &["route=\"/api/v1/news\"", "method=\"GET\"", status],
+        )
+    };
+    let before = scrape_until(&app, &admin, |_| true).await;
+    let statuses = [
+        app.get("/api/v1/news").await.status(),
+        app.get("/api/v1/news").await.status(),
+        app.get("/api/v1/news").await.status(),
+    ];
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    let after = scrape_until(&app, &admin, |text| {
+        news(text, "status=\"4xx\"") > news(&before, "status=\"4xx\"")
+    })
+    .await;
+    assert!(
+        news(&after, "status=\"4xx\"") >= news(&before, "status=\"4xx\"") + 1.0,
+        "the 429 is counted: {after}"
+    );
+    assert!(
+        news(&after, "status=\"2xx\"") >= news(&before, "status=\"2xx\"") + 2.0,
+        "{after}"
+    );
+}

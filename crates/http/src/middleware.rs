@@ -21,25 +21,27 @@ pub struct Guard {
     pub metrics: RequestMetrics,
 }
 
-/// The steps every routed request passes next to its handler, in this order: the rate
-/// limit (a 429 goes back at once), the timeout, the 413 as JSON, the request metrics
-/// (innermost, so they see the route's template and the handler's status; a request
-/// refused or abandoned is not recorded). One `from_fn` layer, not four: each such layer
-/// boxes its future and clones the rest of the route's stack on every request.
-pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
+/// The steps every routed request passes next to its handler, in this order: the request
+/// metrics (outermost, so a request's time includes the rate limit's Redis call, and a
+/// 429 or an abandoned request is counted with its status like any other), the rate
+/// limit (a 429 goes back at once), the timeout, the 413 as JSON. One `from_fn` layer, not
+/// four: each such layer boxes its future and clones the rest of the route's stack on
+/// every request.
+pub async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+    let recording = guard.metrics.start(&request);
+    let response = admitted(&guard, request, next).await;
+    recording.finish(&response);
+    response
+}
+
+async fn admitted(guard: &Guard, mut request: Request, next: Next) -> Response {
     if let Err(refused) = guard.limiter.admit(&mut request).await {
         return refused;
     }
-    let handled = async {
-        let recording = guard.metrics.start(&request);
-        let response = next.run(request).await;
-        recording.finish(&response);
-        json_payload_too_large(response)
-    };
     // A request that takes longer than the timeout is abandoned with a JSON 503, so a
     // stuck dependency cannot pile up connections.
-    match tokio::time::timeout(guard.timeout, handled).await {
-        Ok(response) => response,
+    match tokio::time::timeout(guard.timeout, next.run(request)).await {
+        Ok(response) => json_payload_too_large(response),
         Err(_) => ApiError::new(ErrorCode::Timeout, "request timed out").into_response(),
     }
 }
