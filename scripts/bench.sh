@@ -10,6 +10,10 @@
 #   scripts/bench.sh tier1-http # Tier-1 joins/s over HTTP beside /healthz on one node (not in `all`)
 #   URR_RUSH_USERS=20000 URR_RUSH_SEATS=2000 scripts/bench.sh rush
 #   URR_RUSH_URR=/tmp/urr-before scripts/bench.sh rush   # another build's node, for a before/after
+#   URR_RUSH_NODE_FLAGS="--rate-limits false" scripts/bench.sh rush   # extra `serve` flags
+# The rush also leaves the node's own metrics (rush-node-metrics.txt: per-route latency,
+# the actor's commit times and batch sizes) and PostgreSQL's table statistics
+# (rush-tables.txt: scans per table) beside the generator's report.
 #
 # Needs PostgreSQL (postgres@127.0.0.1:5432, trust) and Redis (127.0.0.1:6379) running,
 # as scripts/test.sh leaves them; moto_server for the Tier-1 emulator figures; wrk
@@ -83,13 +87,23 @@ if [[ $what == all || $what == rush ]]; then
   # URR_RUSH_URR names another `urr` binary to run (an earlier build, for a before/after).
   urr="${URR_RUSH_URR:-${CARGO_TARGET_DIR:-target}/release/urr}"
   [[ -n ${URR_RUSH_URR:-} ]] || run cargo build --release --bin urr
-  start_node rush "$out/rush-node.log" --payment-sandbox true
+  metrics_token="$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+  # URR_RUSH_NODE_FLAGS adds `serve` flags (e.g. `--rate-limits false`).
+  # shellcheck disable=SC2086 # the extra flags are words
+  start_node rush "$out/rush-node.log" --payment-sandbox true --metrics-token "$metrics_token" \
+    ${URR_RUSH_NODE_FLAGS:-}
   # The load generator shares the node's two cores: what is measured is the whole
   # machine selling out, clients included.
   URR_JWT_SECRET="$secret" run "$urr" loadgen --target "$url" \
     --database-name "$db" --users "$users" --seats "$seats" --accounts provisioned \
     --concurrency 256 --arrival-secs 30 --max-secs 840 --progress false --out "$out/rush" \
     | tee "$out/rush.txt" || true
+  # The node's own view of the run (per-route latency histograms, batch sizes), beside
+  # what the generator measured from outside.
+  curl -s -H "Authorization: Bearer $metrics_token" "$url/metrics" >"$out/rush-node-metrics.txt" || true
+  psql -h 127.0.0.1 -U postgres -d "$db" -c "SELECT relname, seq_scan, seq_tup_read, idx_scan, \
+    n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables ORDER BY seq_tup_read DESC" \
+    >"$out/rush-tables.txt" || true
   stop_node
 fi
 if [[ $what == waiters ]]; then
