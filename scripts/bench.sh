@@ -11,6 +11,7 @@
 #   URR_RUSH_USERS=20000 URR_RUSH_SEATS=2000 scripts/bench.sh rush
 #   URR_RUSH_URR=/tmp/urr-before scripts/bench.sh rush   # another build's node, for a before/after
 #   URR_RUSH_NODE_FLAGS="--rate-limits false" scripts/bench.sh rush   # extra `serve` flags
+#   URR_BENCH_DB_CONNECTIONS=40 scripts/bench.sh rush   # the node's PostgreSQL pool (default 20)
 # The rush also leaves the node's own metrics (rush-node-metrics.txt: per-route latency,
 # the actor's commit times and batch sizes) and PostgreSQL's table statistics
 # (rush-tables.txt: scans per table) beside the generator's report.
@@ -41,7 +42,8 @@ start_node() {
   prefix="urr-bench-$name-$id:"
   secret="$(head -c 32 /dev/urandom | base64)"
   URR_JWT_SECRET="$secret" RUST_LOG=warn "$urr" serve --listen 127.0.0.1:0 \
-    --database-name "$db" --redis-prefix "$prefix" --db-max-connections 20 "$@" \
+    --database-name "$db" --redis-prefix "$prefix" \
+    --db-max-connections "${URR_BENCH_DB_CONNECTIONS:-20}" "$@" \
     >"$log" 2>&1 &
   node=$!
   trap 'kill $node 2>/dev/null || true' EXIT

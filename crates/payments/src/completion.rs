@@ -49,17 +49,25 @@ impl Settler {
             return Ok(Progress::reached(payment));
         };
         let event = payment.event_id.ok_or(PaymentError::NotFound("event"))?;
-        if self.reservation_status(reservation).await? == Some(ReservationStatus::Pending)
-            && let Err(err) = self.tickets.confirm(event, reservation).await
-        {
-            tracing::debug!(order = %payment.order_id, %err, "confirming a paid reservation");
-            if self.reservation_status(reservation).await? == Some(ReservationStatus::Pending) {
-                return Ok(Progress::Waiting(format!(
-                    "the reservation is still held and could not be confirmed: {err}"
-                )));
-            }
+        let mut status = self.reservation_status(reservation).await?;
+        if status == Some(ReservationStatus::Pending) {
+            status = match self.tickets.confirm(event, reservation).await {
+                // The actor answers `Ok` only for a sale PostgreSQL has committed (now or
+                // before), so the reservation is confirmed without asking again.
+                Ok(()) => Some(ReservationStatus::Confirmed),
+                Err(err) => {
+                    tracing::debug!(order = %payment.order_id, %err, "confirming a paid reservation");
+                    let now = self.reservation_status(reservation).await?;
+                    if now == Some(ReservationStatus::Pending) {
+                        return Ok(Progress::Waiting(format!(
+                            "the reservation is still held and could not be confirmed: {err}"
+                        )));
+                    }
+                    now
+                }
+            };
         }
-        match self.reservation_status(reservation).await? {
+        match status {
             Some(ReservationStatus::Confirmed) => {
                 payments::ticketed(&self.db, reservation).await?;
                 crate::telemetry::outcome(payment.provider, "ticketed");

@@ -34,7 +34,7 @@ use crate::payable::payable;
 use crate::provider::{PaymentProvider, ProviderError};
 use crate::reconciler::Reconciler;
 use crate::sandbox::{Sandbox, sandbox_key};
-use crate::settler::{Progress, Settler};
+use crate::settler::{Progress, Settler, moves_on};
 use crate::telemetry;
 use crate::tickets::Tickets;
 use crate::toss::Toss;
@@ -271,7 +271,14 @@ impl PaymentService {
             match provider.confirm(&key, &order, payment.amount).await {
                 Ok(receipt) => {
                     telemetry::outcome(payment.provider, "charged");
-                    settler.charged(&payment, &receipt.method).await?;
+                    // Settled already (ticketed, or failed for good): that is the answer,
+                    // read at the end of the step; otherwise it is followed below.
+                    if let Progress::Reached(settled) =
+                        settler.charged(&payment, &receipt.method).await?
+                        && !moves_on(&settled.status)
+                    {
+                        return Ok(*settled);
+                    }
                 }
                 Err(ProviderError::Declined { code, message }) => {
                     telemetry::outcome(payment.provider, "declined");

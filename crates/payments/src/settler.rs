@@ -50,6 +50,12 @@ impl Progress {
     }
 }
 
+/// Whether a payment in `status` is still on its way (paid without its ticket yet, or
+/// being refunded), so the request that settles it keeps advancing it.
+pub(crate) fn moves_on(status: &PaymentStatus) -> bool {
+    matches!(status, PaymentStatus::Paid | PaymentStatus::Refunding)
+}
+
 pub(crate) struct Settler {
     pub db: PgPool,
     pub tickets: Tickets,
@@ -113,11 +119,7 @@ impl Settler {
         let pause = Duration::from_millis(250);
         loop {
             let current = self.reread(payment.id).await?;
-            let unfinished = matches!(
-                current.status,
-                PaymentStatus::Paid | PaymentStatus::Refunding
-            );
-            if !unfinished || Instant::now() + pause >= deadline {
+            if !moves_on(&current.status) || Instant::now() + pause >= deadline {
                 return Ok(current);
             }
             tokio::time::sleep(pause).await;
@@ -160,8 +162,8 @@ impl Settler {
         match payment.target() {
             Some(Target::Reservation(_)) => {
                 payments::record_paid(&self.db, payment, method, self.timing.grace).await?;
-                let paid = self.reread(payment.id).await?;
-                self.complete(&paid).await
+                // `complete` reads the payment afresh first.
+                self.complete(payment).await
             }
             Some(Target::Membership(_)) => {
                 match memberships::pay_and_activate(&self.db, payment, method).await? {
