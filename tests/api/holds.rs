@@ -1052,3 +1052,37 @@ async fn operators_set_the_per_user_limit_apart_from_the_per_hold_one() {
         .await;
     assert_error(over, StatusCode::CONFLICT, "user_limit_reached").await;
 }
+
+/// The gate keeps an event's queue settings for a moment instead of reading them on every
+/// hold (`docs/architecture.md#gate-rules`): a change made behind the node's back waits
+/// for that moment, a change through the node's admin API applies to the next hold.
+#[tokio::test]
+async fn the_gate_rereads_queue_settings_after_an_admin_change_and_otherwise_keeps_them() {
+    let app = spawn_app_with(|c| c.events.gate_rules_ttl_ms = 600_000).await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 4).await;
+    app.queue_settings(&admin, event, json!({"enabled": false}))
+        .await;
+    let buyer = app.quick_user("gated").await;
+    let held = app.hold(&buyer, None, event, &seats[..1], "open").await;
+    assert_eq!(held.status(), StatusCode::CREATED, "the queue is off");
+
+    // Switched on in PostgreSQL alone: this node still holds what it read.
+    let mut on = app.state.queue_defaults;
+    on.enabled = true;
+    urr_store::queue_settings::put(&app.db, event, &on)
+        .await
+        .expect("put");
+    let kept = app.hold(&buyer, None, event, &seats[1..2], "kept").await;
+    assert_eq!(
+        kept.status(),
+        StatusCode::CREATED,
+        "read a moment ago, kept"
+    );
+
+    // Switched on through the admin API: the next hold needs an entry token.
+    app.queue_settings(&admin, event, json!({"enabled": true}))
+        .await;
+    let refused = app.hold(&buyer, None, event, &seats[2..3], "gated").await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}

@@ -98,6 +98,11 @@ pub struct EventsConfig {
     /// An event actor with nobody waiting, active or holding stops after this long.
     #[arg(long, env = "URR_ACTOR_IDLE_SECS", default_value_t = 300)]
     pub actor_idle_secs: u64,
+    /// How long a node keeps an event's queue settings and pre-sale windows as read for
+    /// the gates (queue check, holds); a change made through another node is seen
+    /// within this. 0 reads them on every call.
+    #[arg(long, env = "URR_GATE_RULES_TTL_MS", default_value_t = 1000)]
+    pub gate_rules_ttl_ms: u64,
     /// How often the sweeper looks for holds no live actor expired.
     #[arg(long, env = "URR_SWEEP_INTERVAL_SECS", default_value_t = 10)]
     pub sweep_interval_secs: u64,
@@ -135,6 +140,7 @@ impl Default for EventsConfig {
             max_seats_per_hold: 4,
             waitlist_offer_secs: 600,
             actor_idle_secs: 300,
+            gate_rules_ttl_ms: 1000,
             sweep_interval_secs: 10,
             sweep_grace_secs: 30,
         }

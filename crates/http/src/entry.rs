@@ -21,9 +21,20 @@ pub const ENTRY_COOKIE: &str = "urr-entry-token";
 pub const TIER1_HEADER: &str = "x-vwr-token";
 pub const TIER1_COOKIE: &str = "urr-vwr-token";
 
-/// The event's queue settings (stored, else the node's defaults).
-pub async fn settings(state: &AppState, event: Uuid) -> Result<QueueSettings, ApiError> {
+/// The event's queue settings as stored, else the node's defaults, read afresh: for the
+/// operator's reads and changes, which must not build on what a gate keeps.
+pub async fn stored_settings(state: &AppState, event: Uuid) -> Result<QueueSettings, ApiError> {
     Ok(urr_store::queue_settings::get(&state.db, event)
+        .await?
+        .unwrap_or(state.queue_defaults))
+}
+
+/// The event's queue settings (stored, else the node's defaults) as the gates read them:
+/// kept for a moment (`crate::gate_rules`).
+pub async fn settings(state: &AppState, event: Uuid) -> Result<QueueSettings, ApiError> {
+    Ok(state
+        .gate_rules
+        .queue_settings(&state.db, event)
         .await?
         .unwrap_or(state.queue_defaults))
 }

@@ -6,6 +6,7 @@ mod cookies;
 mod entry;
 mod error;
 mod extract;
+mod gate_rules;
 pub mod mail;
 mod memory_windows;
 pub mod metrics;

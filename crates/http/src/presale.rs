@@ -12,7 +12,7 @@ use crate::session::CurrentUser;
 use crate::state::AppState;
 
 pub async fn admit(state: &AppState, event: Uuid, user: &CurrentUser) -> Result<(), ApiError> {
-    let windows = presales::upcoming(&state.db, event).await?;
+    let windows = state.gate_rules.presale_windows(&state.db, event).await?;
     let now = Utc::now();
     // Most requests end here: no window is open, and membership is not even looked up.
     if !windows.iter().any(|w| w.is_open(now)) {

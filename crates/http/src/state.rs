@@ -19,6 +19,8 @@ pub struct AppState {
     pub events: EventDirectory,
     pub payments: Arc<urr_payments::PaymentService>,
     pub queue_defaults: QueueSettings,
+    /// The queue settings and pre-sale windows the gates read, kept for a moment.
+    pub(crate) gate_rules: crate::gate_rules::GateRules,
     /// Tier-1 waiting rooms; when one is active for an event, queue/check requires its token.
     pub tier1: Option<Arc<dyn Tier1Rooms>>,
     /// This node's part in the cluster: the secret node-to-node calls must carry and the
@@ -86,6 +88,9 @@ impl AppState {
             google,
             events,
             queue_defaults: config.events.queue_defaults(),
+            gate_rules: crate::gate_rules::GateRules::new(std::time::Duration::from_millis(
+                config.events.gate_rules_ttl_ms,
+            )),
             tier1: None,
             cluster: None,
             config: Arc::new(config),

@@ -304,7 +304,7 @@ pub async fn set_status(
             other => other.into(),
         })?;
     // A running actor learns at once whether it may sell.
-    let settings = crate::entry::settings(&state, id).await?;
+    let settings = crate::entry::stored_settings(&state, id).await?;
     state
         .events
         .event(id)
@@ -361,7 +361,7 @@ pub async fn queue_settings(
     let event = events::get(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("event"))?;
-    let mut s = crate::entry::settings(&state, id).await?;
+    let mut s = crate::entry::stored_settings(&state, id).await?;
     let num = |field: &str, v: Option<i64>, min: i64, max: i64| {
         v.map(|v| validate::range(field, v, min, max)).transpose()
     };
@@ -396,6 +396,7 @@ pub async fn queue_settings(
         s.waitlist_offer_ttl = Duration::from_secs(v as u64);
     }
     urr_store::queue_settings::put(&state.db, id, &s).await?;
+    state.gate_rules.forget(id);
     state
         .events
         .event(id)
@@ -426,7 +427,7 @@ pub async fn queue_overview(
     _admin: AdminUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<QueueOverview>> {
-    let settings = crate::entry::settings(&state, id).await?;
+    let settings = crate::entry::stored_settings(&state, id).await?;
     let overview = state.events.event(id).overview().await?;
     Ok(Json(QueueOverview {
         event_id: id,
@@ -528,6 +529,7 @@ pub async fn presales(
             urr_store::StoreError::NotFound => ApiError::not_found("event"),
             other => other.into(),
         })?;
+    state.gate_rules.forget(id);
     Ok(Json(PresalesView {
         event_id: id,
         presale_windows: stored.into_iter().map(presale_window_view).collect(),
