@@ -158,6 +158,26 @@ async fn until_a_write_waits(db: &PgPool) {
     }
 }
 
+/// Holds `reservation`'s row locked, so the batch that sells it waits in PostgreSQL
+/// until the returned transaction ends.
+async fn gate(
+    db: &PgPool,
+    reservation: ReservationId,
+) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut gate = db.begin().await.expect("begin");
+    // The pool ends a session idle in a transaction after 2 s; this one waits on purpose.
+    sqlx::query("SET LOCAL idle_in_transaction_session_timeout = 0")
+        .execute(&mut *gate)
+        .await
+        .expect("no idle timeout for the gate");
+    sqlx::query("SELECT 1 FROM reservations WHERE id = $1 FOR UPDATE")
+        .bind(reservation.0)
+        .execute(&mut *gate)
+        .await
+        .expect("lock the reservation");
+    gate
+}
+
 #[tokio::test]
 async fn payments_that_come_while_a_batch_is_written_go_out_together_in_the_next() {
     let sale = sale(10).await;
@@ -166,17 +186,7 @@ async fn payments_that_come_while_a_batch_is_written_go_out_together_in_the_next
         ids.push(sale.hold(k).await);
     }
     // The first payment's batch waits on the test's lock of its row.
-    let mut gate = sale.stores.db.begin().await.expect("begin");
-    // The pool ends a session idle in a transaction after 2 s; this one waits on purpose.
-    sqlx::query("SET LOCAL idle_in_transaction_session_timeout = 0")
-        .execute(&mut *gate)
-        .await
-        .expect("no idle timeout for the gate");
-    sqlx::query("SELECT 1 FROM reservations WHERE id = $1 FOR UPDATE")
-        .bind(ids[0].0)
-        .execute(&mut *gate)
-        .await
-        .expect("lock the first reservation");
+    let gate = gate(&sale.stores.db, ids[0]).await;
     let first = tokio::spawn({
         let event = sale.event.clone();
         let id = ids[0];
@@ -347,4 +357,37 @@ async fn a_batch_answers_each_sale_as_it_would_alone_and_writes_only_those_that_
         reserved, expected,
         "only the sold holds' seats are reserved"
     );
+}
+
+#[tokio::test]
+async fn a_payment_whose_actor_dies_mid_sale_ends_as_one_sale() {
+    let sale = sale(2).await;
+    let paid = sale.hold(0).await;
+    let gate = gate(&sale.stores.db, paid).await;
+    let payment = tokio::spawn({
+        let event = sale.event.clone();
+        async move { event.confirm(paid).await }
+    });
+    until_a_write_waits(&sale.stores.db).await;
+    // The actor dies with its batch waiting in PostgreSQL. The payment is not lost: its
+    // call is made once more to the event's next actor, which sells the hold.
+    assert!(sale.event.kill(), "an actor was running");
+    gate.rollback().await.expect("let the batch go");
+    payment
+        .await
+        .expect("task")
+        .expect("the payment ends as a sale");
+    let recorded = sale.recorded().await;
+    assert_eq!(recorded[&paid].0, "confirmed");
+    assert_eq!(sale.sale_records(paid).await, (1, 1), "sold once");
+    // The next actor knows the seats as sold.
+    let reserved = sale
+        .event
+        .seat_statuses()
+        .await
+        .expect("seat statuses")
+        .into_iter()
+        .filter(|(_, status)| *status == urr_actors::event::SeatStatus::Reserved)
+        .count();
+    assert_eq!(reserved, 2, "the next actor sees both seats sold");
 }
