@@ -459,6 +459,63 @@ async fn a_confirmed_purchase_hands_the_buyers_turn_to_the_next_in_line() {
 }
 
 #[tokio::test]
+async fn a_place_freed_between_ticks_goes_to_the_next_in_line_at_once() {
+    // One tick an hour: whatever is admitted after the first is admitted between ticks.
+    let app = spawn_app_with(|c| {
+        c.payments.payment_sandbox = true;
+        c.events.queue_tick_ms = 3_600_000;
+        c.events.active_ttl_secs = 600;
+    })
+    .await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 4).await;
+    app.queue_settings(&admin, event, json!({"threshold": 1}))
+        .await;
+    let buyer = app.quick_user("buyer").await;
+    let next = app.quick_user("next").await;
+    let last = app.quick_user("last").await;
+    let entry = app.enter(event, &buyer).await;
+    for waiting in [&next, &last] {
+        assert_eq!(
+            app.queue_check(event, waiting).await.status,
+            QueueStatus::Queued
+        );
+    }
+    let held = app
+        .hold(&buyer, Some(&entry), event, &seats[..1], "freed")
+        .await;
+    assert_eq!(held.status(), StatusCode::CREATED);
+    let held: Value = held.json().await.expect("json");
+    let paid = app
+        .post_as(
+            "/api/v1/payments/process",
+            &json!({"reservationId": held["reservationId"], "method": "kakaopay"}),
+            &buyer,
+        )
+        .await;
+    assert_eq!(paid.status(), StatusCode::OK);
+    // The buyer's turn ended with the sale: the head of the line is in already, not at
+    // the next tick an hour away; the one behind still waits (room for one).
+    assert_eq!(
+        app.queue_status(event, &next).await.status,
+        QueueStatus::Active
+    );
+    assert_eq!(
+        app.queue_status(event, &last).await.status,
+        QueueStatus::Queued
+    );
+    // Someone active leaving frees their place the same way.
+    let left = app
+        .post_as(&format!("/api/v1/queue/leave/{event}"), &json!({}), &next)
+        .await;
+    assert_eq!(left.status(), StatusCode::OK);
+    assert_eq!(
+        app.queue_status(event, &last).await.status,
+        QueueStatus::Active
+    );
+}
+
+#[tokio::test]
 async fn polling_as_told_keeps_the_place_without_heartbeats() {
     let app = spawn_app_with(|c| {
         c.events.queue_tick_ms = 50;

@@ -97,6 +97,10 @@ pub struct Admission {
     queue: Queue,
     active: ActiveSet,
     overview: Overview,
+    /// Admitted from the line since the last tick, by the tick or as room freed
+    /// ([`Self::admit_freed`]): never more than `batch` per tick, so room that frees
+    /// between ticks is filled at once without passing the rate the settings give.
+    admitted_since_tick: usize,
     /// False while there is nothing to admit people to (sold out): nobody is admitted,
     /// newcomers take a place and the line keeps its order until it opens again.
     open: bool,
@@ -110,6 +114,7 @@ impl Admission {
             queue: Queue::new(),
             active: ActiveSet::new(config.active_ttl),
             overview: Overview::default(),
+            admitted_since_tick: 0,
             open: true,
         }
     }
@@ -279,7 +284,27 @@ impl Admission {
             self.active.insert(user, now);
         }
         self.overview.total_admitted += admitted.len() as u64;
+        self.admitted_since_tick = admitted.len();
         Tick { expired, admitted }
+    }
+
+    /// Fills room that freed since the tick (a turn ended, someone left) from the head of
+    /// the line at once, instead of at the next tick, as far as the tick's budget allows:
+    /// with the tick's own admissions, at most `batch` per tick. None while the doors are
+    /// closed. The admitted, in order (log [`QueueLogRecord::Admitted`]).
+    pub fn admit_freed(&mut self, now: Instant) -> Vec<UserId> {
+        if !self.open {
+            return Vec::new();
+        }
+        let room = self.config.threshold.saturating_sub(self.active.len());
+        let budget = self.config.batch.saturating_sub(self.admitted_since_tick);
+        let admitted = self.queue.pop_front(room.min(budget));
+        for &user in &admitted {
+            self.active.insert(user, now);
+        }
+        self.admitted_since_tick += admitted.len();
+        self.overview.total_admitted += admitted.len() as u64;
+        admitted
     }
 
     /// [`Self::tick`], keeping only who was admitted.
@@ -366,6 +391,44 @@ mod tests {
         let o = a.overview();
         assert_eq!((o.waiting, o.active, o.total_admitted), (0, 2, 4));
         assert_eq!((o.total_joined, o.total_left), (2, 2));
+    }
+
+    #[test]
+    fn room_freed_between_ticks_is_filled_at_once_within_the_ticks_budget() {
+        let t = Instant::now();
+        // Three active at most, two admitted per tick.
+        let mut a = Admission::new(config(3, 2));
+        for n in 0..3 {
+            a.join(user(n), None, t).unwrap();
+        }
+        for n in 10..16 {
+            a.join(user(n), None, t).unwrap();
+        }
+        // Full: a tick admits nobody, and with no room nobody is admitted between ticks.
+        assert!(a.admit_batch(t).is_empty());
+        assert!(a.admit_freed(t).is_empty());
+        // A turn ends: the head of the line takes the place at once, not at the tick.
+        a.leave(user(0));
+        assert_eq!(a.admit_freed(t), vec![user(10)]);
+        a.leave(user(1));
+        assert_eq!(a.admit_freed(t), vec![user(11)]);
+        // The tick's budget (2) is spent: more room waits for the next tick.
+        a.leave(user(2));
+        assert!(a.admit_freed(t).is_empty(), "the tick's budget is spent");
+        assert_eq!(a.admit_batch(t), vec![user(12)]);
+        // The tick admitted one of its two: one more may come in before the next.
+        a.leave(user(10));
+        a.leave(user(11));
+        assert_eq!(a.admit_freed(t), vec![user(13)]);
+        assert!(a.admit_freed(t).is_empty());
+        assert_eq!(a.admit_batch(t), vec![user(14)]);
+        // Closed doors (sold out): freed room is not filled.
+        a.leave(user(12));
+        a.set_open(false);
+        assert!(a.admit_freed(t).is_empty());
+        assert!(matches!(a.status(user(15)), Some(UserStatus::Queued(_))));
+        let o = a.overview();
+        assert_eq!((o.total_admitted, o.waiting), (8, 1));
     }
 
     #[test]

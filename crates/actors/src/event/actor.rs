@@ -93,7 +93,7 @@ async fn dispatch(myself: ActorRef<EventMsg>, message: EventMsg, state: &mut Eve
             reply,
         } => join(state, &myself, user, tier1_pos, reply, at),
         EventMsg::Status { user, reply } => status(state, user, reply, at),
-        EventMsg::Leave { user, reply } => leave(state, &myself, user, reply),
+        EventMsg::Leave { user, reply } => leave(state, &myself, user, reply, at),
         EventMsg::HoldSeats {
             user,
             reservation,

@@ -13,8 +13,9 @@ use ractor::ActorRef;
 use super::error::EventError;
 use super::messages::{EventMsg, Reply};
 use super::state::{AwaitingFlush, EventState};
+use super::turns::fill_freed_room;
 use super::views::QueueView;
-use crate::admission::JoinOutcome;
+use crate::admission::{JoinOutcome, LeftFrom};
 use crate::ids::UserId;
 use crate::queue_log::QueueLogRecord;
 
@@ -96,12 +97,16 @@ pub(super) fn leave(
     myself: &ActorRef<EventMsg>,
     user: UserId,
     reply: Reply<bool>,
+    at: Instant,
 ) {
     let was_finishing = state.finishing.remove(&user).is_some();
-    let left = state.board.write().admission.leave(user).is_some();
-    if left {
+    let left = state.board.write().admission.leave(user);
+    if let Some(from) = left {
         log(state, myself, QueueLogRecord::Left { user });
         state.awaiting_flush.push(AwaitingFlush::Leave { reply });
+        if from == LeftFrom::Active {
+            fill_freed_room(state, myself, at);
+        }
     } else {
         let _ = reply.send(Ok(was_finishing));
     }

@@ -111,6 +111,7 @@ pub(super) fn rebuild(
         holds_flush_queued: false,
         pending_sales: Vec::new(),
         sales_flush_queued: false,
+        admitted_since_tick: Vec::new(),
         sales_flush_deferred: false,
         seat_changes,
         queue_ticks,

@@ -89,6 +89,9 @@ pub struct EventState {
     pub(super) mailbox: Mailbox,
     pub(super) last_activity: Instant,
     pub(super) idle_after: Duration,
+    /// Admitted between ticks as room freed (`turns::fill_freed_room`), told to queue
+    /// subscribers with the next tick.
+    pub(super) admitted_since_tick: Vec<UserId>,
     /// When admissions happened and how many, over the last [`RATE_WINDOW`].
     pub(super) admissions: VecDeque<(Instant, usize)>,
 }

@@ -39,10 +39,11 @@ pub(super) async fn tick(state: &mut EventState, myself: &ActorRef<EventMsg>, at
     offer_returned(state, myself, at).await;
     record_sale_status(state).await;
     telemetry::standing(state);
+    // Everyone admitted since the last tick: between ticks as room freed, then by this one.
+    let mut admitted = std::mem::take(&mut state.admitted_since_tick);
+    admitted.extend(tick.admitted);
     if state.queue_ticks.receiver_count() > 0 {
-        let _ = state.queue_ticks.send(QueueTick {
-            admitted: tick.admitted,
-        });
+        let _ = state.queue_ticks.send(QueueTick { admitted });
     }
     if state.is_idle(at) {
         tracing::info!(event = %state.event_id, "event actor idle: stopping");

@@ -54,10 +54,10 @@ fn is_admitted(state: &EventState, user: UserId, at: Instant) -> bool {
 }
 
 /// A buyer whose purchase is confirmed has had their turn: their place among the active
-/// goes to the next person in line at the next tick, instead of idling until the
-/// admission expires (with 1,000 active and a 10-minute TTL, a sale would otherwise crawl
-/// after its first thousand buyers). They may still finish until their admission would
-/// have lapsed (see the module docs).
+/// goes to the next person in line at once ([`fill_freed_room`]), instead of idling until
+/// the admission expires (with 1,000 active and a 10-minute TTL, a sale would otherwise
+/// crawl after its first thousand buyers). They may still finish until their admission
+/// would have lapsed (see the module docs).
 pub(super) fn end_turn(
     state: &mut EventState,
     myself: &ActorRef<EventMsg>,
@@ -72,7 +72,27 @@ pub(super) fn end_turn(
         log(state, myself, QueueLogRecord::Left { user });
         let until = deadline(at, state.settings.active_ttl);
         state.finishing.insert(user, until);
+        fill_freed_room(state, myself, at);
     }
+}
+
+/// Gives room that freed between ticks to the head of the line at once, within the
+/// tick's budget (`Admission::admit_freed`, `docs/architecture.md#tier-1-and-tier-2`):
+/// a place among the active that waited for the next tick stood empty for half a tick
+/// on average, a sizeable part of a turn in a rush. Nobody is admitted once everything is
+/// sold. Queue subscribers hear of it with the next tick.
+pub(super) fn fill_freed_room(state: &mut EventState, myself: &ActorRef<EventMsg>, at: Instant) {
+    state.admit_only_with_something_to_sell();
+    let admitted = state.board.write().admission.admit_freed(at);
+    if admitted.is_empty() {
+        return;
+    }
+    for &user in &admitted {
+        log(state, myself, QueueLogRecord::Admitted { user });
+    }
+    state.count_admissions(at, admitted.len());
+    super::telemetry::admitted(state.event_id, admitted.len());
+    state.admitted_since_tick.extend(admitted);
 }
 
 /// Forgets the buyers whose time to finish has passed.
