@@ -504,8 +504,8 @@ mod tests {
         assert_eq!(restored.overview().waiting, 2);
     }
 
-    /// The log the actor would write for `ops` (0: join, 1: leave, 2: tick, 3: expire
-    /// everything), as the actor logs each outcome.
+    /// The log the actor would write for `ops` (0: join, 1: leave, filling the place it
+    /// frees, 2: tick, 3: expire everything), as the actor logs each outcome.
     fn logged(ops: &[(u8, u128)]) -> Vec<QueueLogRecord> {
         let t = Instant::now();
         let mut a = Admission::new(config(3, 2));
@@ -527,8 +527,14 @@ mod tests {
                     _ => {}
                 },
                 1 => {
-                    if a.leave(u).is_some() {
+                    let left = a.leave(u);
+                    if left.is_some() {
                         log.push(QueueLogRecord::Left { user: u });
+                    }
+                    if left == Some(LeftFrom::Active) {
+                        for admitted in a.admit_freed(t) {
+                            log.push(QueueLogRecord::Admitted { user: admitted });
+                        }
                     }
                 }
                 2 => {
@@ -573,6 +579,41 @@ mod tests {
             let once = Admission::restore(config(3, 2), log.iter().copied(), t).unwrap();
             let again = Admission::restore(config(3, 2), twice, t).unwrap();
             proptest::prop_assert_eq!(state_of(&once), state_of(&again));
+        }
+
+        /// Whatever joins, leaves and ticks come, the tick and the room filled after it
+        /// admit at most `batch` until the next tick, never past the threshold, and always
+        /// the head of the line in its order.
+        #[test]
+        fn admissions_keep_the_rate_the_threshold_and_the_order(
+            ops in proptest::collection::vec((0u8..3, 0u128..24), 1..200),
+        ) {
+            let t = Instant::now();
+            let (threshold, batch) = (4, 3);
+            let mut a = Admission::new(config(threshold, batch));
+            let mut since_tick = 0;
+            for (op, n) in ops {
+                let u = user(n);
+                let head: Vec<UserId> = a.queue().iter().map(|q| q.user).collect();
+                let admitted = match op {
+                    0 => {
+                        a.join(u, Some(n as u64 % 5), t).unwrap();
+                        Vec::new()
+                    }
+                    1 => match a.leave(u) {
+                        Some(LeftFrom::Active) => a.admit_freed(t),
+                        _ => Vec::new(),
+                    },
+                    _ => {
+                        since_tick = 0;
+                        a.admit_batch(t)
+                    }
+                };
+                proptest::prop_assert_eq!(&admitted[..], &head[..admitted.len()]);
+                since_tick += admitted.len();
+                proptest::prop_assert!(since_tick <= batch);
+                proptest::prop_assert!(a.active().len() <= threshold);
+            }
         }
     }
 }

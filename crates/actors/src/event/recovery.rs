@@ -111,7 +111,6 @@ pub(super) fn rebuild(
         holds_flush_queued: false,
         pending_sales: Vec::new(),
         sales_flush_queued: false,
-        admitted_since_tick: Vec::new(),
         sales_flush_deferred: false,
         seat_changes,
         queue_ticks,
@@ -119,6 +118,7 @@ pub(super) fn rebuild(
         mailbox,
         last_activity: at,
         idle_after,
+        admitted_since_tick: Vec::new(),
         admissions: VecDeque::new(),
     };
     state.admit_only_with_something_to_sell();
