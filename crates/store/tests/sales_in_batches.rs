@@ -115,6 +115,17 @@ impl Sale {
             .collect()
     }
 
+    /// Seats the event's actor shows as sold.
+    async fn sold_on_the_map(&self) -> usize {
+        self.event
+            .seat_statuses()
+            .await
+            .expect("seat statuses")
+            .into_iter()
+            .filter(|(_, status)| *status == urr_actors::event::SeatStatus::Reserved)
+            .count()
+    }
+
     /// How many times `reservation`'s sale was recorded: history lines and outbox events.
     async fn sale_records(&self, reservation: ReservationId) -> (i64, i64) {
         let history: i64 = sqlx::query_scalar(
@@ -253,15 +264,11 @@ async fn payments_that_come_while_a_batch_is_written_go_out_together_in_the_next
             "one history line and one event per sale"
         );
     }
-    let sold = sale
-        .event
-        .seat_statuses()
-        .await
-        .expect("seat statuses")
-        .into_iter()
-        .filter(|(_, status)| *status == urr_actors::event::SeatStatus::Reserved)
-        .count();
-    assert_eq!(sold, 20, "every paid seat is sold on the map");
+    assert_eq!(
+        sale.sold_on_the_map().await,
+        20,
+        "every paid seat is sold on the map"
+    );
 }
 
 #[tokio::test]
@@ -381,13 +388,9 @@ async fn a_payment_whose_actor_dies_mid_sale_ends_as_one_sale() {
     assert_eq!(recorded[&paid].0, "confirmed");
     assert_eq!(sale.sale_records(paid).await, (1, 1), "sold once");
     // The next actor knows the seats as sold.
-    let reserved = sale
-        .event
-        .seat_statuses()
-        .await
-        .expect("seat statuses")
-        .into_iter()
-        .filter(|(_, status)| *status == urr_actors::event::SeatStatus::Reserved)
-        .count();
-    assert_eq!(reserved, 2, "the next actor sees both seats sold");
+    assert_eq!(
+        sale.sold_on_the_map().await,
+        2,
+        "the next actor sees both seats sold"
+    );
 }
