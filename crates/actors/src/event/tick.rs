@@ -12,7 +12,7 @@ use super::queue_ops::log;
 use super::sales::{record_sale_status, recorded};
 use super::state::EventState;
 use super::telemetry;
-use super::turns::sweep_finished;
+use super::turns::{record_admissions, sweep_finished};
 use super::views::{QueueTick, SeatStatus};
 use crate::ids::{ReservationId, SeatId};
 use crate::ports::{Ending, Recorded, RecordedReservation};
@@ -25,11 +25,7 @@ pub(super) async fn tick(state: &mut EventState, myself: &ActorRef<EventMsg>, at
     for &user in &tick.expired {
         log(state, myself, QueueLogRecord::Expired { user });
     }
-    for &user in &tick.admitted {
-        log(state, myself, QueueLogRecord::Admitted { user });
-    }
-    state.count_admissions(at, tick.admitted.len());
-    telemetry::admitted(state.event_id, tick.admitted.len());
+    record_admissions(state, myself, at, &tick.admitted);
     let stale = state.board.write().admission.drop_stale(at);
     for user in stale {
         log(state, myself, QueueLogRecord::Dropped { user });

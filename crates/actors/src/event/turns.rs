@@ -84,15 +84,23 @@ pub(super) fn end_turn(
 pub(super) fn fill_freed_room(state: &mut EventState, myself: &ActorRef<EventMsg>, at: Instant) {
     state.admit_only_with_something_to_sell();
     let admitted = state.board.write().admission.admit_freed(at);
-    if admitted.is_empty() {
-        return;
-    }
-    for &user in &admitted {
+    record_admissions(state, myself, at, &admitted);
+    state.admitted_since_tick.extend(admitted);
+}
+
+/// What every admission from the line leaves behind, by a tick or between ticks: its
+/// `Admitted` record in the log, the operators' rate and the metric.
+pub(super) fn record_admissions(
+    state: &mut EventState,
+    myself: &ActorRef<EventMsg>,
+    at: Instant,
+    admitted: &[UserId],
+) {
+    for &user in admitted {
         log(state, myself, QueueLogRecord::Admitted { user });
     }
     state.count_admissions(at, admitted.len());
     super::telemetry::admitted(state.event_id, admitted.len());
-    state.admitted_since_tick.extend(admitted);
 }
 
 /// Forgets the buyers whose time to finish has passed.
