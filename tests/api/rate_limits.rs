@@ -5,15 +5,11 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{Session, assert_error, spawn_app_with, spawn_app_with_redis};
+use crate::common::{Session, TestApp, assert_error, spawn_app_with, spawn_app_with_redis};
 use reqwest::{Response, StatusCode};
 
 /// GET /api/v1/auth/me (auth class), optionally signed in and with `X-Forwarded-For`.
-async fn me(
-    app: &crate::common::TestApp,
-    session: Option<&Session>,
-    xff: Option<&str>,
-) -> Response {
+async fn me(app: &TestApp, session: Option<&Session>, xff: Option<&str>) -> Response {
     let mut request = app.client.get(app.url("/api/v1/auth/me"));
     if let Some(session) = session {
         request = request.bearer_auth(&session.access);
@@ -53,6 +49,69 @@ async fn the_61st_auth_call_in_a_minute_is_refused_with_retry_after() {
     // Other classes have their own windows, and the probes are never limited.
     assert_eq!(app.get("/api/v1/events").await.status(), StatusCode::OK);
     assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+}
+
+/// Calls arriving together reach Redis in batches (`docs/architecture.md#the-gateway`):
+/// of many at once from a few callers, each caller gets exactly its limit through, in
+/// fewer script calls than calls (counted by a Redis of this test's own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_calls_arriving_together_each_caller_gets_exactly_its_limit() {
+    let redis = PrivateRedis::start(None).await;
+    let app = spawn_app_with_redis(&redis.url(), |c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.rate_limit_auth_per_min = 10;
+        c.rate_limits.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    })
+    .await;
+    let mut conn = app.kv.conn();
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut conn)
+        .await
+        .expect("CONFIG RESETSTAT");
+    calls_arriving_together(&app, &["10.0.0.1", "10.0.0.2", "10.0.0.3"], 10).await;
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .expect("INFO");
+    let scripts: u64 = stats
+        .lines()
+        .filter(|l| l.starts_with("cmdstat_evalsha:") || l.starts_with("cmdstat_eval:"))
+        .filter_map(|l| l.split(['=', ',']).nth(1)?.parse::<u64>().ok())
+        .sum();
+    println!("90 limited calls in {scripts} script calls");
+    assert!(
+        (1..90).contains(&scripts),
+        "hits that arrived together shared a script call: {scripts} calls for 90"
+    );
+}
+
+/// Sends three times `limit` calls from each of `callers` (client addresses behind a
+/// trusted proxy) at once to an app whose sign-in class allows `limit` a minute, and
+/// asserts each caller got exactly `limit` through and the rest refused.
+pub(crate) async fn calls_arriving_together(app: &TestApp, callers: &[&str], limit: usize) {
+    let calls = (0..callers.len() * limit * 3).map(|i| {
+        let caller = callers[i % callers.len()];
+        async move { (caller, me(app, None, Some(caller)).await.status()) }
+    });
+    let answers = futures::future::join_all(calls).await;
+    for caller in callers {
+        let count = |status| {
+            answers
+                .iter()
+                .filter(|(c, s)| c == caller && *s == status)
+                .count()
+        };
+        assert_eq!(
+            (
+                count(StatusCode::UNAUTHORIZED),
+                count(StatusCode::TOO_MANY_REQUESTS)
+            ),
+            (limit, limit * 2),
+            "caller {caller}: through and refused"
+        );
+    }
 }
 
 #[tokio::test]

@@ -188,6 +188,34 @@ async fn the_tier1_room_runs_on_a_redis_cluster() {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
 
+/// The gateway's limits on a cluster: hits that arrive together go to Redis in one call
+/// per hash slot, and each caller still gets exactly its limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_hold_exactly_on_a_redis_cluster() {
+    let Some(url) = cluster_url() else { return };
+    let _shared = FAILOVER.read().await;
+    let (app, _calls) = app_on_redis(&url, 300, 5, |c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.rate_limit_auth_per_min = 5;
+        c.rate_limits.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    })
+    .await;
+    assert!(app.kv.is_cluster());
+    let callers = [
+        "10.1.0.1", "10.1.0.2", "10.1.0.3", "10.1.0.4", "10.1.0.5", "10.1.0.6",
+    ];
+    let windows: Vec<String> = callers
+        .iter()
+        .map(|c| app.kv.key(&format!("ratelimit:auth:ip:{c}")))
+        .collect();
+    let windows: Vec<&str> = windows.iter().map(String::as_str).collect();
+    assert!(
+        app.kv.group_by_slot(&windows).len() > 1,
+        "the callers' windows span several slots"
+    );
+    crate::rate_limits::calls_arriving_together(&app, &callers, 5).await;
+}
+
 #[tokio::test]
 async fn dead_letters_on_every_master_are_listed_and_replayed() {
     let Some(url) = cluster_url() else { return };

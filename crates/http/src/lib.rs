@@ -7,6 +7,7 @@ mod entry;
 mod error;
 mod extract;
 mod gate_rules;
+mod limit_batches;
 pub mod mail;
 mod memory_windows;
 pub mod metrics;

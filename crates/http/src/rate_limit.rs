@@ -8,7 +8,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request};
@@ -21,6 +21,7 @@ use urr_auth::TokenKeys;
 use urr_store::Kv;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::limit_batches::HitBatches;
 use crate::memory_windows::{MemoryWindows, Verdict};
 use crate::session::{self, VerifiedAccess};
 
@@ -155,6 +156,8 @@ struct Limiter {
     config: RateLimitConfig,
     memory: Mutex<MemoryWindows>,
     redis_down: AtomicBool,
+    /// Started with the first limited call, on the runtime serving it.
+    batches: OnceLock<HitBatches>,
 }
 
 impl RateLimiter {
@@ -168,6 +171,7 @@ impl RateLimiter {
                 config,
                 memory: Mutex::new(MemoryWindows::new(WINDOW, Instant::now())),
                 redis_down: AtomicBool::new(false),
+                batches: OnceLock::new(),
             }),
         }
     }
@@ -229,8 +233,14 @@ impl RateLimiter {
     }
 
     async fn check(&self, name: &str, limit: u64) -> Verdict {
-        let window_ms = WINDOW.as_millis() as u64;
-        let attempt = urr_store::rate_limit::hit(&self.inner.kv, name, limit, window_ms);
+        let batches = self.inner.batches.get_or_init(|| {
+            HitBatches::start(
+                self.inner.kv.clone(),
+                WINDOW.as_millis() as u64,
+                REDIS_DEADLINE,
+            )
+        });
+        let attempt = batches.hit(name.to_owned(), limit);
         let error = match tokio::time::timeout(REDIS_DEADLINE, attempt).await {
             Ok(Ok(decision)) => {
                 if self.inner.redis_down.swap(false, Ordering::Relaxed) {
@@ -244,7 +254,7 @@ impl RateLimiter {
                     }
                 };
             }
-            Ok(Err(err)) => err.to_string(),
+            Ok(Err(err)) => err,
             Err(_) => "timed out".to_owned(),
         };
         if !self.inner.redis_down.swap(true, Ordering::Relaxed) {

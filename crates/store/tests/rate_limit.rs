@@ -1,10 +1,11 @@
 //! The gateway's rate limit on real Redis (`urr_store::rate_limit`): of concurrent hits,
-//! exactly the limit get through; refused hits do not count; the window slides.
+//! exactly the limit get through; refused hits do not count; the window slides; a batch
+//! of hits is decided in order, each as if it had come alone.
 
 use std::time::Duration;
 
 use urr_store::Kv;
-use urr_store::rate_limit::hit;
+use urr_store::rate_limit::{Hit, hit, hit_many};
 use uuid::Uuid;
 
 async fn kv() -> Kv {
@@ -78,4 +79,55 @@ async fn refused_hits_do_not_count_and_the_window_slides() {
     let again = hit(&kv, name, 2, 400).await.expect("hit");
     assert!(again.allowed);
     assert_eq!(again.count, 1);
+}
+
+#[tokio::test]
+async fn a_batch_decides_its_hits_in_order_each_on_its_own_window() {
+    let kv = kv().await;
+    // Nine hits on window a (limit 5) among three on window b (limit 2), one batch.
+    let mut hits = Vec::new();
+    for i in 0..12 {
+        let (name, limit) = if i % 4 == 3 {
+            ("ratelimit:test:b", 2)
+        } else {
+            ("ratelimit:test:a", 5)
+        };
+        hits.push(Hit { name, limit });
+    }
+    let decisions = hit_many(&kv, &hits, 60_000).await.expect("batch");
+    assert_eq!(decisions.len(), hits.len(), "one decision per hit");
+    let of = |name: &str| -> Vec<(bool, u64)> {
+        hits.iter()
+            .zip(&decisions)
+            .filter(|(hit, _)| hit.name == name)
+            .map(|(_, d)| (d.allowed, d.count))
+            .collect()
+    };
+    assert_eq!(
+        of("ratelimit:test:a"),
+        vec![
+            (true, 1),
+            (true, 2),
+            (true, 3),
+            (true, 4),
+            (true, 5),
+            (false, 5),
+            (false, 5),
+            (false, 5),
+            (false, 5)
+        ],
+        "window a: the first five of its hits, in the batch's order"
+    );
+    assert_eq!(
+        of("ratelimit:test:b"),
+        vec![(true, 1), (true, 2), (false, 2)],
+        "window b counted apart from a"
+    );
+    for refused in decisions.iter().filter(|d| !d.allowed) {
+        assert!((1..=60_000).contains(&refused.retry_after_ms));
+    }
+    // A single hit afterwards sees the batch's hits: the windows are the same sets.
+    let after = hit(&kv, "ratelimit:test:b", 3, 60_000).await.expect("hit");
+    assert_eq!((after.allowed, after.count), (true, 3));
+    assert!(hit_many(&kv, &[], 60_000).await.expect("empty").is_empty());
 }
