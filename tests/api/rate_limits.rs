@@ -333,6 +333,15 @@ impl PrivateRedis {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// Sends `signal` (`-STOP`, `-CONT`) to the server.
+    fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill {signal}");
+    }
+
     fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -393,4 +402,63 @@ async fn without_redis_the_limits_fall_back_to_memory_at_double() {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
     assert_limited(me(&app, None, Some("3.3.3.3")).await).await;
+}
+
+/// A Redis that stops answering (paused, not gone) holds the limiter's calls up no longer
+/// than its deadline, batch or no batch: calls made meanwhile are decided in memory at
+/// double the limit, and once Redis answers again its shared window applies again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_redis_holds_calls_up_only_until_the_deadline() {
+    let redis = PrivateRedis::start(None).await;
+    let app = spawn_app_with_redis(&redis.url(), |c| {
+        c.rate_limits.enabled = true;
+        c.rate_limits.rate_limit_auth_per_min = 3;
+        c.rate_limits.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    })
+    .await;
+    let response = me(&app, None, Some("5.5.5.5")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    redis.signal("-STOP");
+    let began = std::time::Instant::now();
+    let answers = futures::future::join_all((0..10).map(|_| me(&app, None, Some("6.6.6.6")))).await;
+    let took = began.elapsed();
+    let through = answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    redis.signal("-CONT");
+    assert_eq!((through, refused), (6, 4), "in memory at double the limit");
+    assert!(took < Duration::from_secs(3), "ten calls took {took:?}");
+
+    let mut back = false;
+    for _ in 0..100 {
+        if app.kv.ping().await.is_ok() {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "Redis answers again");
+    // PING's answer comes after whatever queued up on the connection meanwhile: from here
+    // Redis decides at once, with the shared window of 3.
+    let mut allowed = 0;
+    let mut first_refused = None;
+    for i in 0..8 {
+        let response = me(&app, None, Some("7.7.7.7")).await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            first_refused = Some(i);
+            break;
+        }
+        allowed += 1;
+    }
+    assert_eq!(
+        (allowed, first_refused),
+        (3, Some(3)),
+        "the shared window applies again"
+    );
 }
