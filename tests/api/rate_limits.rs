@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::common::{Session, TestApp, assert_error, spawn_app_with, spawn_app_with_redis};
 use reqwest::{Response, StatusCode};
+use urr_http::HttpConfig;
 
 /// GET /api/v1/auth/me (auth class), optionally signed in and with `X-Forwarded-For`.
 async fn me(app: &TestApp, session: Option<&Session>, xff: Option<&str>) -> Response {
@@ -57,12 +58,9 @@ async fn the_61st_auth_call_in_a_minute_is_refused_with_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_calls_arriving_together_each_caller_gets_exactly_its_limit() {
     let redis = PrivateRedis::start(None).await;
-    let app = spawn_app_with_redis(&redis.url(), |c| {
-        c.rate_limits.enabled = true;
-        c.rate_limits.rate_limit_auth_per_min = 10;
-        c.rate_limits.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
-    })
-    .await;
+    let app = redis
+        .app(|c| c.rate_limits.rate_limit_auth_per_min = 10)
+        .await;
     let mut conn = app.kv.conn();
     let _: () = redis::cmd("CONFIG")
         .arg("RESETSTAT")
@@ -333,6 +331,16 @@ impl PrivateRedis {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// An app on this server with rate limits on, trusting loopback's `X-Forwarded-For`.
+    async fn app(&self, configure: impl FnOnce(&mut HttpConfig)) -> TestApp {
+        spawn_app_with_redis(&self.url(), |c| {
+            c.rate_limits.enabled = true;
+            c.rate_limits.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+            configure(c);
+        })
+        .await
+    }
+
     /// Sends `signal` (`-STOP`, `-CONT`) to the server.
     fn signal(&self, signal: &str) {
         let sent = Command::new("kill")
@@ -348,6 +356,17 @@ impl PrivateRedis {
     }
 }
 
+/// True once the app's Redis answers a PING (within 10 s).
+async fn answers_again(app: &TestApp) -> bool {
+    for _ in 0..100 {
+        if app.kv.ping().await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 impl Drop for PrivateRedis {
     fn drop(&mut self) {
         self.stop();
@@ -357,12 +376,9 @@ impl Drop for PrivateRedis {
 #[tokio::test]
 async fn without_redis_the_limits_fall_back_to_memory_at_double() {
     let mut redis = PrivateRedis::start(None).await;
-    let app = spawn_app_with_redis(&redis.url(), |c| {
-        c.rate_limits.enabled = true;
-        c.rate_limits.rate_limit_auth_per_min = 3;
-        c.rate_limits.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
-    })
-    .await;
+    let app = redis
+        .app(|c| c.rate_limits.rate_limit_auth_per_min = 3)
+        .await;
     for _ in 0..3 {
         let response = me(&app, None, Some("1.1.1.1")).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -388,15 +404,7 @@ async fn without_redis_the_limits_fall_back_to_memory_at_double() {
     let port = redis.port;
     drop(redis);
     let _redis = PrivateRedis::start(Some(port)).await;
-    let mut back = false;
-    for _ in 0..100 {
-        if app.kv.ping().await.is_ok() {
-            back = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(back, "the app reconnects to Redis");
+    assert!(answers_again(&app).await, "the app reconnects to Redis");
     for _ in 0..3 {
         let response = me(&app, None, Some("3.3.3.3")).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -410,12 +418,9 @@ async fn without_redis_the_limits_fall_back_to_memory_at_double() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_redis_holds_calls_up_only_until_the_deadline() {
     let redis = PrivateRedis::start(None).await;
-    let app = spawn_app_with_redis(&redis.url(), |c| {
-        c.rate_limits.enabled = true;
-        c.rate_limits.rate_limit_auth_per_min = 3;
-        c.rate_limits.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
-    })
-    .await;
+    let app = redis
+        .app(|c| c.rate_limits.rate_limit_auth_per_min = 3)
+        .await;
     let response = me(&app, None, Some("5.5.5.5")).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
@@ -435,15 +440,7 @@ async fn a_paused_redis_holds_calls_up_only_until_the_deadline() {
     assert_eq!((through, refused), (6, 4), "in memory at double the limit");
     assert!(took < Duration::from_secs(3), "ten calls took {took:?}");
 
-    let mut back = false;
-    for _ in 0..100 {
-        if app.kv.ping().await.is_ok() {
-            back = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(back, "Redis answers again");
+    assert!(answers_again(&app).await, "Redis answers again");
     // PING's answer comes after whatever queued up on the connection meanwhile: from here
     // Redis decides at once, with the shared window of 3.
     let mut allowed = 0;
