@@ -96,7 +96,8 @@ impl Node {
         let metrics_listen = http.metrics.metrics_listen;
         let keys = TokenKeys::new(&jwt_secret);
         let queue_defaults = http.events.queue_defaults();
-        let store = PgRedisEventStore::new(db.clone(), kv.clone(), queue_defaults);
+        let writers = urr_store::db::writers(&db, http.events.writer_connections);
+        let store = PgRedisEventStore::new(writers, kv.clone(), queue_defaults);
         let cluster = Cluster::join(db.clone(), kv.clone(), cluster, store.refused_counter())
             .await
             .context("joining the cluster")?;

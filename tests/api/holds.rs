@@ -1086,3 +1086,52 @@ async fn the_gate_rereads_queue_settings_after_an_admin_change_and_otherwise_kee
     let refused = app.hold(&buyer, None, event, &seats[2..3], "gated").await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
+
+/// The event's actor writes on connections of its own (`docs/architecture.md#the-writers-lane`):
+/// with every connection of the request handlers' pool lent out, as in a rush, a hold and
+/// its sale still commit at once instead of queueing behind the handlers.
+#[tokio::test]
+async fn an_events_writes_do_not_wait_for_the_handlers_pool() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (event, seats) = app.seated_event(&admin, 1, 4).await;
+    let user = app.quick_user("buyer").await;
+    app.enter(event, &user).await;
+    let actor = app.state.events.event(event);
+
+    let mut lent = Vec::new();
+    for _ in 0..app.db.options().get_max_connections() {
+        lent.push(app.db.acquire().await.expect("lend a connection"));
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), app.db.acquire())
+            .await
+            .is_err(),
+        "the handlers' pool has nothing left to lend"
+    );
+    let reservation = ReservationId::from(Uuid::now_v7());
+    let quick = Duration::from_secs(2);
+    let held = tokio::time::timeout(
+        quick,
+        actor.hold_seats(
+            UserId::from(user.user_id),
+            reservation,
+            vec![SeatId::from(seats[0])],
+            "k".into(),
+        ),
+    )
+    .await
+    .expect("the hold did not wait for the handlers' pool");
+    assert!(held.is_ok(), "held: {held:?}");
+    let sold = tokio::time::timeout(quick, actor.confirm(reservation))
+        .await
+        .expect("the sale did not wait for the handlers' pool");
+    assert_eq!(sold, Ok(()));
+    drop(lent);
+
+    assert_eq!(reservation_status(&app, reservation.0).await, "confirmed");
+    assert_eq!(
+        app.seat_statuses(event).await[&seats[0]],
+        SeatStatus::Reserved
+    );
+}

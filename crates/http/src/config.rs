@@ -103,6 +103,11 @@ pub struct EventsConfig {
     /// within this. 0 reads them on every call.
     #[arg(long, env = "URR_GATE_RULES_TTL_MS", default_value_t = 1000)]
     pub gate_rules_ttl_ms: u64,
+    /// PostgreSQL connections kept for the event actors' own reads and writes (sales,
+    /// holds, expiries), apart from the pool the request handlers share, so an event's
+    /// single writer never waits behind them for a connection (at least 1).
+    #[arg(long, env = "URR_EVENT_WRITER_CONNECTIONS", default_value_t = 6)]
+    pub writer_connections: u32,
     /// How often the sweeper looks for holds no live actor expired.
     #[arg(long, env = "URR_SWEEP_INTERVAL_SECS", default_value_t = 10)]
     pub sweep_interval_secs: u64,
@@ -141,6 +146,7 @@ impl Default for EventsConfig {
             waitlist_offer_secs: 600,
             actor_idle_secs: 300,
             gate_rules_ttl_ms: 1000,
+            writer_connections: 6,
             sweep_interval_secs: 10,
             sweep_grace_secs: 30,
         }
