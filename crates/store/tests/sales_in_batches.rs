@@ -394,3 +394,78 @@ async fn a_payment_whose_actor_dies_mid_sale_ends_as_one_sale() {
         "the next actor sees both seats sold"
     );
 }
+
+/// A payment's last step after its sale (`payments::ticketed_and_read`): a `paid` payment
+/// of a sold reservation is made `done` and answered as it now stands, in one statement;
+/// asked again, or of a payment being refunded, it changes nothing and answers the row.
+#[tokio::test]
+async fn a_paid_payment_is_ticketed_and_read_back_in_one_statement() {
+    use urr_store::payments::{self, NewPayment, Target};
+    use urr_wire::status::{PaymentProvider, PaymentStatus};
+
+    let sale = sale(2).await;
+    let mut made = Vec::new();
+    for k in 0..2 {
+        let reservation = sale.hold(k).await;
+        let payment = payments::create(
+            &sale.stores.db,
+            &NewPayment {
+                order_id: &format!("ORD_test_{k}"),
+                target: Target::Reservation(reservation.0),
+                user_id: sale.buyers[k].0,
+                event_id: Some(sale.event_id),
+                amount: 1000,
+                provider: PaymentProvider::Sandbox,
+                method: Some("transfer"),
+            },
+        )
+        .await
+        .expect("payment");
+        made.push((reservation, payment.id));
+    }
+    let set = |id: Uuid, status: &'static str| {
+        let db = sale.stores.db.clone();
+        async move {
+            sqlx::query("UPDATE payments SET status = $2 WHERE id = $1")
+                .bind(id)
+                .bind(status)
+                .execute(&db)
+                .await
+                .expect("set the payment's status");
+        }
+    };
+    let (reservation, paid) = made[0];
+    set(paid, "paid").await;
+    let read = payments::ticketed_and_read(&sale.stores.db, reservation.0, paid)
+        .await
+        .expect("ticketed")
+        .expect("the payment");
+    assert_eq!(
+        read.status,
+        PaymentStatus::Done,
+        "answered as it now stands"
+    );
+    let again = payments::ticketed_and_read(&sale.stores.db, reservation.0, paid)
+        .await
+        .expect("ticketed again")
+        .expect("the payment");
+    assert_eq!(again.status, PaymentStatus::Done);
+    assert_eq!(again.id, paid);
+
+    let (reservation, refunding) = made[1];
+    set(refunding, "refunding").await;
+    let read = payments::ticketed_and_read(&sale.stores.db, reservation.0, refunding)
+        .await
+        .expect("read")
+        .expect("the payment");
+    assert_eq!(
+        read.status,
+        PaymentStatus::Refunding,
+        "only a paid payment moves"
+    );
+
+    let none = payments::ticketed_and_read(&sale.stores.db, reservation.0, Uuid::new_v4())
+        .await
+        .expect("read");
+    assert!(none.is_none());
+}

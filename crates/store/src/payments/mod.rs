@@ -27,7 +27,7 @@ pub use refunds::{
 pub(crate) use refunds::{record_refunded_with_ticket, refund_blocks_sale, refunds_blocking_sales};
 pub use settle::{
     Fulfilment, charged_unfulfilled, fail, outcome_unknown, record_paid, record_success,
-    start_confirming, ticketed,
+    start_confirming, ticketed, ticketed_and_read,
 };
 pub(crate) use settle::{ticketed_in, ticketed_in_many};
 

@@ -9,7 +9,7 @@ use urr_proto::DomainEvent;
 use urr_proto::events::PaymentConfirmed;
 use uuid::Uuid;
 
-use super::{Payment, text};
+use super::{COLUMNS, Payment, text};
 use crate::StoreError;
 
 /// Seconds for `make_interval(secs => ..)`.
@@ -197,6 +197,30 @@ pub async fn ticketed(pool: &PgPool, reservation: Uuid) -> Result<bool, StoreErr
         .execute(pool)
         .await?;
     Ok(moved.rows_affected() > 0)
+}
+
+/// [`ticketed`], and the payment as it then stands, in one statement: the last two steps
+/// of a paid reservation's payment, each a wait for a pooled connection when a rush keeps
+/// the pool busy (`BENCHMARKS.md`, "a seventh session"). `None` when no payment has `id`.
+pub async fn ticketed_and_read(
+    pool: &PgPool,
+    reservation: Uuid,
+    id: Uuid,
+) -> Result<Option<Payment>, StoreError> {
+    // A data-modifying CTE's changes are invisible to the rest of its statement, so the
+    // payment moved here is read from what the update returned, any other from the table.
+    let sql = format!(
+        "WITH moved AS ({TICKETED} RETURNING {COLUMNS}) \
+         SELECT {COLUMNS} FROM moved WHERE id = $2 \
+         UNION ALL \
+         SELECT {COLUMNS} FROM payments WHERE id = $2 \
+         AND NOT EXISTS (SELECT 1 FROM moved WHERE id = $2)"
+    );
+    Ok(sqlx::query_as::<_, Payment>(sqlx::AssertSqlSafe(sql))
+        .bind(reservation)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
 }
 
 const TICKETED: &str = "UPDATE payments SET status = 'done', next_check_at = NULL, \
