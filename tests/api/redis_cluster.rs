@@ -489,6 +489,9 @@ async fn a_rush_keeps_its_checks_while_a_master_is_killed() {
         tier1_interval_secs: 1,
         abandon: 0.2,
         sse: 0.3,
+        // Buyers wait out the failover (503s, 3 s timeouts) as a browser retrying would;
+        // the checks after the rush read the event once it is served again.
+        patience_secs: 30,
         progress: false,
         forwarded_for: false,
         out: out.clone(),

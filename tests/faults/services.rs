@@ -88,6 +88,46 @@ impl FaultRedis {
     pub fn restart(&mut self) {
         self.launch();
     }
+
+    /// The time `key` has left to live, in ms (negative: no such key, or no expiry).
+    pub fn pttl(&self, key: &str) -> i64 {
+        let out = Command::new("redis-cli")
+            .args([
+                "-h",
+                &self.hosts[0],
+                "-p",
+                &self.port.to_string(),
+                "pttl",
+                key,
+            ])
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("PTTL answers a number")
+    }
+
+    /// SIGSTOP: connections stay open and commands queue in them unanswered, to run
+    /// when it resumes, as on a server stalled by its host.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT: the queued commands run, in order.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let status = Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status()
+                .expect("kill runs");
+            assert!(status.success(), "kill {signal} redis-server");
+        }
+    }
 }
 
 impl Drop for FaultRedis {

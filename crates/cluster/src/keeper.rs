@@ -95,7 +95,7 @@ impl Cluster {
     fn stop_actor(&self, fence: Fence, why: &'static str) {
         if let Some(directory) = self.directory() {
             tokio::spawn(async move {
-                directory.stop_event(fence.event_id, why).await;
+                directory.stop_event(fence, why).await;
             });
         }
     }
@@ -122,7 +122,7 @@ impl Cluster {
             .fetch_add(1, Ordering::Relaxed);
         tracing::info!(%event, epoch = fence.epoch, %to, why, "handing the event off");
         if let Some(directory) = self.directory() {
-            directory.stop_event(event, why).await;
+            directory.stop_event(fence, why).await;
         }
         self.leases.release(fence, false).await;
     }

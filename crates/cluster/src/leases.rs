@@ -102,6 +102,12 @@ impl Leases {
         value.node == self.config.node_id && value.incarnation == self.incarnation
     }
 
+    /// Whether this node still counts a lease on `event` (served, being given back, or
+    /// lapsed by its clock and not yet dropped by the watchdog).
+    pub(crate) fn is_held(&self, event: Uuid) -> bool {
+        lock(&self.held).contains_key(&event)
+    }
+
     /// The fence of the lease this node serves `event` under, if it is valid now.
     pub(crate) fn serving(&self, event: Uuid) -> Option<Fence> {
         let held = lock(&self.held);

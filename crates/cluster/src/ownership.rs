@@ -4,7 +4,8 @@
 //! 1. A lease this node holds and that is valid by its clock: here.
 //! 2. A lease being given back here (a handoff, a drain): wait for it, then place again.
 //! 3. A lease held by another node: there (a forwarded call is refused: `NotOwner`).
-//!    A lease of an earlier run of this node id is a dead process's: taken over.
+//!    A lease of an earlier run of this node id is a dead process's: taken over; one of
+//!    this run that lapsed by its clock (Redis did not answer in time) is taken back.
 //! 4. No lease: the preferred owner (rendezvous over live members) takes it; another
 //!    node sends the call there. A forwarded call takes it here (the forwarder chose
 //!    this node). A draining node takes nothing.
@@ -147,15 +148,32 @@ impl Ownership for Cluster {
             if !ask.acquire {
                 return Ok(Placement::Nowhere);
             }
-            if self.leases.is_mine(&holder) || self.draining() {
-                // This run's own lease, no longer valid by its clock: it is not served
-                // here and may not be; it lapses by TTL, then anyone may take it.
+            if self.draining() {
+                // Leaving: it lapses by TTL, then the other nodes take it.
                 return Err(EventError::Unavailable(
                     "the event's lease lapsed here and is expiring".into(),
                 ));
             }
-            tracing::info!(event = %event_id, epoch = holder.epoch,
-                "taking over the lease of an earlier run of this node");
+            if self.leases.is_mine(&holder) {
+                if self.leases.is_held(event_id) {
+                    // Still counted here (being given back, or the watchdog has yet to
+                    // drop it): never taken twice by one run.
+                    return Err(EventError::Unavailable(
+                        "the event's lease is being given up here".into(),
+                    ));
+                }
+                // This run's lease, dropped by its clock while Redis did not answer;
+                // the key outlived it (a renewal that arrived after its reply timed
+                // out extends it a full TTL). Nobody else can hold it and the actor is
+                // stopped (the caller stopped it under the start lock), so it is taken
+                // back at a new epoch now rather than left to expire: the event is
+                // served again as soon as Redis answers.
+                tracing::warn!(event = %event_id, epoch = holder.epoch,
+                    "taking back a lease that lapsed here by this node's clock");
+            } else {
+                tracing::info!(event = %event_id, epoch = holder.epoch,
+                    "taking over the lease of an earlier run of this node");
+            }
             return self.take(event_id, ask, Some(&raw)).await;
         }
         if ask.forwarded {

@@ -302,22 +302,31 @@ impl EventDirectory {
         self.inner.existing_slot(event_id)?.running()
     }
 
-    /// Stops the event's actor here, once any start under way has finished, and waits
-    /// until it has flushed what it buffered (its `post_stop`). For the cluster: a
-    /// handoff, a drain, a lease that lapsed. Returns the lease it ran under.
-    pub async fn stop_event(&self, event_id: Uuid, why: &'static str) -> Option<Fence> {
-        let slot = self.inner.existing_slot(event_id)?;
+    /// Stops the event's actor running here under `fence`, once any start under way has
+    /// finished, and waits until it has flushed what it buffered (its `post_stop`). For
+    /// the cluster: a handoff, a drain, a lease that lapsed. An actor started since under
+    /// a newer lease (the lease taken back, `docs/architecture.md#ownership`) is not the
+    /// one meant and keeps running. Whether an actor was stopped.
+    pub async fn stop_event(&self, fence: Fence, why: &'static str) -> bool {
+        let Some(slot) = self.inner.existing_slot(fence.event_id) else {
+            return false;
+        };
         let start = slot.starting.lock().await;
-        let (actor, fence) = slot.serving()?;
+        let Some((actor, serving)) = slot.serving() else {
+            return false;
+        };
+        if serving.is_some_and(|serving| serving.epoch != fence.epoch) {
+            return false;
+        }
         if let Err(err) = actor
             .stop_and_wait(Some(why.into()), Some(self.inner.options.call_timeout))
             .await
         {
-            tracing::warn!(event = %event_id, %err, "the event actor did not stop in time");
+            tracing::warn!(event = %fence.event_id, %err, "the event actor did not stop in time");
         }
         drop(start);
         self.after_move(&slot);
-        fence
+        true
     }
 
     /// After the actor left for another node: whoever listens here goes on hearing from

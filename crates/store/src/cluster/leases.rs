@@ -121,7 +121,8 @@ return 0
 });
 
 /// Takes the event's lease for `value` unless someone holds it; a lease holding exactly
-/// `stale` (a dead run of this node) is taken over. `Ok(None)`: taken; `Ok(Some(holder))`:
+/// `stale` (one this node gave up: a dead run's, or this run's that lapsed by its clock)
+/// is taken over. `Ok(None)`: taken; `Ok(Some(holder))`:
 /// held by `holder` (its raw value when it is not one of ours).
 pub async fn take(
     kv: &Kv,
