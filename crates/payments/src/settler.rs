@@ -161,9 +161,12 @@ impl Settler {
     pub async fn charged(&self, payment: &Payment, method: &str) -> Result<Progress, PaymentError> {
         match payment.target() {
             Some(Target::Reservation(_)) => {
-                payments::record_paid(&self.db, payment, method, self.timing.grace).await?;
-                // `complete` reads the payment afresh first.
-                self.complete(payment).await
+                match payments::record_paid(&self.db, payment, method, self.timing.grace).await? {
+                    // Paid by this call: the statement answered the payment as it stands.
+                    Some(paid) => self.complete_as_read(paid).await,
+                    // Another caller settled it first: `complete` reads where it stands.
+                    None => self.complete(payment).await,
+                }
             }
             Some(Target::Membership(_)) => {
                 match memberships::pay_and_activate(&self.db, payment, method).await? {

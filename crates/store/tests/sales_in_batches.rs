@@ -469,3 +469,80 @@ async fn a_paid_payment_is_ticketed_and_read_back_in_one_statement() {
         .expect("read");
     assert!(none.is_none());
 }
+
+/// A payment that charges at once is created already claimed for confirmation; a second
+/// order of the same reservation is refused while it settles, with nothing written. Its
+/// charge is recorded once (one `PaymentConfirmed` in the outbox) and answered as the
+/// payment now stands; recorded again, nothing moves.
+#[tokio::test]
+async fn an_order_created_claimed_is_charged_once_and_answered_as_paid() {
+    use urr_store::payments::{self, NewPayment, Target};
+    use urr_wire::status::{PaymentProvider, PaymentStatus};
+
+    let sale = sale(1).await;
+    let db = &sale.stores.db;
+    let reservation = sale.hold(0).await;
+    let order = |order_id| NewPayment {
+        order_id,
+        target: Target::Reservation(reservation.0),
+        user_id: sale.buyers[0].0,
+        event_id: Some(sale.event_id),
+        amount: 1000,
+        provider: PaymentProvider::Sandbox,
+        method: Some("transfer"),
+    };
+    let within = Duration::from_secs(30);
+    let claimed = payments::create_confirming(db, &order("ORD_first"), "key_first", within)
+        .await
+        .expect("created")
+        .expect("claimed");
+    assert_eq!(claimed.status, PaymentStatus::Confirming);
+    assert_eq!(claimed.payment_key.as_deref(), Some("key_first"));
+    assert!(
+        claimed.next_check_at.is_some_and(|at| at > Utc::now()),
+        "the reconciler leaves it to its request for a while"
+    );
+
+    let second = payments::create_confirming(db, &order("ORD_second"), "key_second", within)
+        .await
+        .expect("refused, not failed");
+    assert!(
+        second.is_none(),
+        "one order of a reservation settles at a time"
+    );
+    let written = payments::by_order(db, "ORD_second").await.expect("read");
+    assert!(written.is_none(), "a refused order leaves nothing behind");
+
+    let grace = Duration::from_secs(5);
+    let paid = payments::record_paid(db, &claimed, "transfer", grace)
+        .await
+        .expect("recorded")
+        .expect("moved by this call");
+    assert_eq!(paid.id, claimed.id);
+    assert_eq!(
+        paid.status,
+        PaymentStatus::Paid,
+        "answered as it now stands"
+    );
+    assert!(paid.confirmed_at.is_some());
+    assert_eq!(paid.method.as_deref(), Some("transfer"));
+    let stored = payments::by_order(db, "ORD_first")
+        .await
+        .expect("read")
+        .expect("the payment");
+    assert_eq!(stored.status, PaymentStatus::Paid);
+    assert_eq!(stored.confirmed_at, paid.confirmed_at);
+
+    let again = payments::record_paid(db, &claimed, "transfer", grace)
+        .await
+        .expect("recorded again");
+    assert!(again.is_none(), "a settled payment does not move twice");
+    let events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE key = $1 AND event_type = 'PaymentConfirmed'",
+    )
+    .bind("ORD_first")
+    .fetch_one(db)
+    .await
+    .expect("outbox");
+    assert_eq!(events, 1, "one PaymentConfirmed for one charge");
+}

@@ -144,6 +144,54 @@ pub async fn create(pool: &PgPool, new: &NewPayment<'_>) -> Result<Payment, Stor
         .map_err(|e| StoreError::unique_violation(e, "order id"))
 }
 
+/// A new order already claimed for confirmation, for a flow that charges at once (the
+/// sandbox): [`create`] and [`start_confirming`] in one statement. `None` (nothing
+/// written) when another order of the same reservation or listing is being settled or is
+/// done: the unique index `start_confirming` relies on refuses this one too.
+pub async fn create_confirming(
+    pool: &PgPool,
+    new: &NewPayment<'_>,
+    payment_key: &str,
+    settle_within: std::time::Duration,
+) -> Result<Option<Payment>, StoreError> {
+    let sql = format!(
+        "INSERT INTO payments (id, order_id, purpose, reservation_id, membership_id, \
+         transfer_id, user_id, event_id, amount, provider, method, status, payment_key, \
+         attempts, next_check_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'confirming', $12, 0, \
+         now() + make_interval(secs => $13)) RETURNING {COLUMNS}"
+    );
+    let (reservation, membership, transfer) = new.target.ids();
+    let created = sqlx::query_as::<_, Payment>(sqlx::AssertSqlSafe(sql))
+        .bind(Uuid::now_v7())
+        .bind(new.order_id)
+        .bind(new.target.purpose().as_str())
+        .bind(reservation)
+        .bind(membership)
+        .bind(transfer)
+        .bind(new.user_id)
+        .bind(new.event_id)
+        .bind(new.amount)
+        .bind(new.provider.as_str())
+        .bind(new.method)
+        .bind(payment_key)
+        .bind(settle::secs(settle_within))
+        .fetch_one(pool)
+        .await;
+    match created {
+        Ok(payment) => Ok(Some(payment)),
+        Err(sqlx::Error::Database(db))
+            if db.is_unique_violation()
+                && db
+                    .constraint()
+                    .is_some_and(|name| name.starts_with("payments_one_success_per_")) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(StoreError::unique_violation(err, "order id")),
+    }
+}
+
 pub async fn by_order(pool: &PgPool, order_id: &str) -> Result<Option<Payment>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM payments WHERE order_id = $1");
     Ok(sqlx::query_as::<_, Payment>(sqlx::AssertSqlSafe(sql))

@@ -98,8 +98,8 @@ fn confirmed_event(payment: &Payment, method: &str) -> DomainEvent {
 
 /// Moves an unsettled payment (confirming or unknown) to `status` with the charge's
 /// method and its `PaymentConfirmed` event, both in one statement: on a pool it is its
-/// own transaction, inside a caller's it commits with the rest. False (nothing written)
-/// when another caller settled it first.
+/// own transaction, inside a caller's it commits with the rest. The payment as it now
+/// stands, or `None` (nothing written) when another caller settled it first.
 async fn charge<'e>(
     executor: impl PgExecutor<'e>,
     payment: &Payment,
@@ -107,43 +107,47 @@ async fn charge<'e>(
     status: &str,
     check_in: Option<Duration>,
     refund_reason: Option<&str>,
-) -> Result<bool, StoreError> {
+) -> Result<Option<Payment>, StoreError> {
     let event = confirmed_event(payment, method);
     // The event goes into the outbox only when the payment moved, as `outbox::append`
-    // would write it.
-    let appended: Option<i64> = sqlx::query_scalar(
+    // would write it. A data-modifying CTE runs to completion whether or not the rest of
+    // the statement reads it, so the answer can be the moved row itself.
+    let sql = format!(
         "WITH moved AS ( \
            UPDATE payments SET status = $2, method = COALESCE(method, $3), \
            confirmed_at = now(), failure_code = NULL, failure_message = NULL, attempts = 0, \
            next_check_at = now() + make_interval(secs => $4), refund_reason = $5, \
            updated_at = now() WHERE id = $1 AND status IN ('confirming', 'unknown') \
-           RETURNING id) \
-         INSERT INTO outbox (topic, key, event_type, payload) \
-         SELECT $6, $7, $8, $9 FROM moved RETURNING id",
-    )
-    .bind(payment.id)
-    .bind(status)
-    .bind(method)
-    .bind(check_in.map(secs))
-    .bind(refund_reason)
-    .bind(event.topic().as_str())
-    .bind(&payment.order_id)
-    .bind(event.type_name())
-    .bind(event.encode())
-    .fetch_optional(executor)
-    .await?;
-    Ok(appended.is_some())
+           RETURNING {COLUMNS}), \
+         appended AS ( \
+           INSERT INTO outbox (topic, key, event_type, payload) \
+           SELECT $6, $7, $8, $9 FROM moved) \
+         SELECT {COLUMNS} FROM moved"
+    );
+    Ok(sqlx::query_as::<_, Payment>(sqlx::AssertSqlSafe(sql))
+        .bind(payment.id)
+        .bind(status)
+        .bind(method)
+        .bind(check_in.map(secs))
+        .bind(refund_reason)
+        .bind(event.topic().as_str())
+        .bind(&payment.order_id)
+        .bind(event.type_name())
+        .bind(event.encode())
+        .fetch_optional(executor)
+        .await?)
 }
 
 /// The provider took the money for a reservation: `paid`, with its `PaymentConfirmed`
 /// event, until the ticket is confirmed. The reconciler completes it after `grace` if the
-/// request and the ticket consumer have not.
+/// request and the ticket consumer have not. The payment as it now stands (so its
+/// completion need not read it again), or `None` when another caller settled it first.
 pub async fn record_paid(
     pool: &PgPool,
     payment: &Payment,
     method: &str,
     grace: Duration,
-) -> Result<bool, StoreError> {
+) -> Result<Option<Payment>, StoreError> {
     charge(pool, payment, method, "paid", Some(grace), None).await
 }
 
@@ -155,7 +159,9 @@ pub async fn record_success(
     payment: &Payment,
     method: &str,
 ) -> Result<bool, StoreError> {
-    charge(&mut **tx, payment, method, "done", None, None).await
+    Ok(charge(&mut **tx, payment, method, "done", None, None)
+        .await?
+        .is_some())
 }
 
 /// What recording a charge together with what it buys came to.
@@ -178,7 +184,7 @@ pub async fn charged_unfulfilled(
     reason: &str,
     grace: Duration,
 ) -> Result<bool, StoreError> {
-    charge(
+    Ok(charge(
         pool,
         payment,
         method,
@@ -186,7 +192,8 @@ pub async fn charged_unfulfilled(
         Some(grace),
         Some(reason),
     )
-    .await
+    .await?
+    .is_some())
 }
 
 /// The reservation a paid payment is for was confirmed: `done`. False when it was not
