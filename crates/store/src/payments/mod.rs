@@ -121,25 +121,7 @@ pub struct NewPayment<'a> {
 }
 
 pub async fn create(pool: &PgPool, new: &NewPayment<'_>) -> Result<Payment, StoreError> {
-    let sql = format!(
-        "INSERT INTO payments (id, order_id, purpose, reservation_id, membership_id, \
-         transfer_id, user_id, event_id, amount, provider, method, status) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'ready') RETURNING {COLUMNS}"
-    );
-    let (reservation, membership, transfer) = new.target.ids();
-    sqlx::query_as::<_, Payment>(sqlx::AssertSqlSafe(sql))
-        .bind(Uuid::now_v7())
-        .bind(new.order_id)
-        .bind(new.target.purpose().as_str())
-        .bind(reservation)
-        .bind(membership)
-        .bind(transfer)
-        .bind(new.user_id)
-        .bind(new.event_id)
-        .bind(new.amount)
-        .bind(new.provider.as_str())
-        .bind(new.method)
-        .fetch_one(pool)
+    insert(pool, new, None)
         .await
         .map_err(|e| StoreError::unique_violation(e, "order id"))
 }
@@ -154,31 +136,7 @@ pub async fn create_confirming(
     payment_key: &str,
     settle_within: std::time::Duration,
 ) -> Result<Option<Payment>, StoreError> {
-    let sql = format!(
-        "INSERT INTO payments (id, order_id, purpose, reservation_id, membership_id, \
-         transfer_id, user_id, event_id, amount, provider, method, status, payment_key, \
-         attempts, next_check_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'confirming', $12, 0, \
-         now() + make_interval(secs => $13)) RETURNING {COLUMNS}"
-    );
-    let (reservation, membership, transfer) = new.target.ids();
-    let created = sqlx::query_as::<_, Payment>(sqlx::AssertSqlSafe(sql))
-        .bind(Uuid::now_v7())
-        .bind(new.order_id)
-        .bind(new.target.purpose().as_str())
-        .bind(reservation)
-        .bind(membership)
-        .bind(transfer)
-        .bind(new.user_id)
-        .bind(new.event_id)
-        .bind(new.amount)
-        .bind(new.provider.as_str())
-        .bind(new.method)
-        .bind(payment_key)
-        .bind(settle::secs(settle_within))
-        .fetch_one(pool)
-        .await;
-    match created {
+    match insert(pool, new, Some((payment_key, settle_within))).await {
         Ok(payment) => Ok(Some(payment)),
         Err(sqlx::Error::Database(db))
             if db.is_unique_violation()
@@ -190,6 +148,45 @@ pub async fn create_confirming(
         }
         Err(err) => Err(StoreError::unique_violation(err, "order id")),
     }
+}
+
+/// The one INSERT of a new order: `ready`, or `confirming` when `claim` gives its payment
+/// key and the time its own request has to settle it (the reconciler's next look).
+async fn insert(
+    pool: &PgPool,
+    new: &NewPayment<'_>,
+    claim: Option<(&str, std::time::Duration)>,
+) -> Result<Payment, sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO payments (id, order_id, purpose, reservation_id, membership_id, \
+         transfer_id, user_id, event_id, amount, provider, method, status, payment_key, \
+         next_check_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         now() + make_interval(secs => $14)) RETURNING {COLUMNS}"
+    );
+    let (reservation, membership, transfer) = new.target.ids();
+    let status = if claim.is_some() {
+        "confirming"
+    } else {
+        "ready"
+    };
+    sqlx::query_as::<_, Payment>(sqlx::AssertSqlSafe(sql))
+        .bind(Uuid::now_v7())
+        .bind(new.order_id)
+        .bind(new.target.purpose().as_str())
+        .bind(reservation)
+        .bind(membership)
+        .bind(transfer)
+        .bind(new.user_id)
+        .bind(new.event_id)
+        .bind(new.amount)
+        .bind(new.provider.as_str())
+        .bind(new.method)
+        .bind(status)
+        .bind(claim.map(|(key, _)| key))
+        .bind(claim.map(|(_, within)| settle::secs(within)))
+        .fetch_one(pool)
+        .await
 }
 
 pub async fn by_order(pool: &PgPool, order_id: &str) -> Result<Option<Payment>, StoreError> {
